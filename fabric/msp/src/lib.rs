@@ -1,0 +1,18 @@
+//! Fabric identities and the membership service provider (MSP).
+//!
+//! Owns: loading an MSP directory in Fabric's layout, signing with a P-256
+//! key (always low-S, as Fabric requires), verifying signatures (high-S is
+//! rejected), validating certificates against an org's root/intermediate CAs
+//! and expiry, and classifying an identity's NodeOU role.
+//!
+//! Knows nothing of transactions, blocks or policies.
+
+pub mod error;
+pub mod identity;
+pub mod msp;
+pub mod signer;
+
+pub use error::MspError;
+pub use identity::{Identity, Role};
+pub use msp::{Msp, MspManager, NodeOus};
+pub use signer::{sha256, verify_signature, SigningIdentity};
