@@ -1,0 +1,17 @@
+//! The devnet's ledger: what one peer stores and how it decides validity.
+//!
+//! Owns: the block store, world state (with versions and key metadata) and
+//! key history of one peer on redb, committed atomically per block; the
+//! validator that assigns Fabric's TxValidationCodes to a block; and the
+//! orderer's block cutter (batch rules). Domain-free: no health records here.
+
+pub mod cutter;
+pub mod store;
+pub mod validator;
+
+pub use cutter::{BatchConfig, BlockCutter};
+pub use store::{Ledger, LedgerError, StateUpdates, VersionedValue, WriteOp};
+pub use validator::{ChaincodeRegistry, ValidationContext, Validator};
+
+/// (block number, tx number) of the last valid write of a key.
+pub type Version = (u64, u64);
