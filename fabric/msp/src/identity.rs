@@ -1,6 +1,11 @@
 //! A parsed X.509 identity and its NodeOU role.
+//!
+//! Owns: `msp.SerializedIdentity` encoding/decoding and the certificate
+//! fields of an identity. Trust (chain, expiry, role) is the [`crate::Msp`]'s job.
 
-use crate::MspError;
+use crate::{cert, MspError};
+use fabric_proto::msp::SerializedIdentity;
+use prost::Message;
 
 /// The NodeOU / MSPRole classification of an identity (values match `msp.MSPRole.MSPRoleType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -35,19 +40,48 @@ pub struct Identity {
 impl Identity {
     /// Parses `msp.SerializedIdentity` bytes.
     pub fn from_serialized(bytes: &[u8]) -> Result<Self, MspError> {
-        let _ = bytes;
-        todo!()
+        let sid = SerializedIdentity::decode(bytes)
+            .map_err(|e| MspError::BadIdentity(format!("not a SerializedIdentity: {e}")))?;
+        if sid.mspid.is_empty() {
+            return Err(MspError::BadIdentity("empty MSP id".into()));
+        }
+        Self::from_pem(&sid.mspid, &sid.id_bytes)
     }
 
     /// Parses an MSP id and a PEM certificate.
     pub fn from_pem(mspid: &str, cert_pem: &[u8]) -> Result<Self, MspError> {
-        let _ = (mspid, cert_pem);
-        todo!()
+        let cert_der = cert::pem_cert_to_der(cert_pem)?;
+        let info = cert::parse(&cert_der)?;
+        Ok(Self {
+            mspid: mspid.to_owned(),
+            cert_pem: cert_pem.to_vec(),
+            cert_der,
+            public_key: info.public_key,
+            subject_cn: info.subject_cn,
+            ous: info.ous,
+            attrs: info.attrs,
+            not_before: info.not_before,
+            not_after: info.not_after,
+        })
     }
 
     /// `msp.SerializedIdentity` bytes (the exact `cert_pem` is kept so hashes match).
     pub fn serialize(&self) -> Vec<u8> {
-        todo!()
+        SerializedIdentity {
+            mspid: self.mspid.clone(),
+            id_bytes: self.cert_pem.clone(),
+        }
+        .encode_to_vec()
+    }
+
+    /// A Fabric CA attribute of the certificate (e.g. `role`).
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).map(String::as_str)
+    }
+
+    /// True if `at` (unix seconds) lies in the certificate's validity window.
+    pub fn is_valid_at(&self, at: i64) -> bool {
+        self.not_before <= at && at <= self.not_after
     }
 
     /// Verifies a DER ECDSA P-256/SHA-256 signature over `msg` with this identity's key; high-S is rejected.

@@ -7,9 +7,11 @@
 //!
 //! Knows nothing of transactions, blocks or policies.
 
+mod cert;
 pub mod error;
 pub mod identity;
 pub mod msp;
+pub mod node_ous;
 pub mod signer;
 
 pub use error::MspError;

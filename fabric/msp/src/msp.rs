@@ -1,18 +1,19 @@
 //! An organisation's MSP (trusted CAs, NodeOUs) and the set of MSPs of a channel.
+//!
+//! Owns: loading an MSP's trust material, deciding whether an identity is a
+//! valid member at a given time (chain to a root through intermediates,
+//! validity of every certificate in the chain, NodeOU classification) and
+//! which role it has.
 
-use crate::{Identity, MspError, Role};
+use crate::signer::files_in;
+use crate::{cert, Identity, MspError, Role};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// NodeOU configuration (`config.yaml` in an MSP dir): OU names for each role.
-#[derive(Debug, Clone, Default)]
-pub struct NodeOus {
-    pub enabled: bool,
-    pub client_ou: String,
-    pub peer_ou: String,
-    pub admin_ou: String,
-    pub orderer_ou: String,
-}
+pub use crate::node_ous::NodeOus;
+
+/// Longest chain (leaf excluded) we follow before giving up; guards against issuer loops.
+const MAX_CHAIN_DEPTH: usize = 8;
 
 /// One organisation's verifying MSP.
 #[derive(Debug, Clone)]
@@ -27,20 +28,127 @@ pub struct Msp {
 impl Msp {
     /// Loads `cacerts/`, `intermediatecerts/`, `tlscacerts/` and `config.yaml` from an MSP dir.
     pub fn from_dir(mspid: &str, dir: &Path) -> Result<Self, MspError> {
-        let _ = (mspid, dir);
-        todo!()
+        let root_certs_der = certs_in_dir(&dir.join("cacerts"), true)?;
+        let intermediate_certs_der = certs_in_dir(&dir.join("intermediatecerts"), false)?;
+        let tls_root_certs_der = certs_in_dir(&dir.join("tlscacerts"), false)?;
+        let config = dir.join("config.yaml");
+        let node_ous = if config.is_file() {
+            let text = std::fs::read_to_string(&config).map_err(|source| MspError::Io {
+                path: config.display().to_string(),
+                source,
+            })?;
+            NodeOus::from_config_yaml(&text)?
+        } else {
+            NodeOus::default()
+        };
+        Ok(Self {
+            mspid: mspid.to_owned(),
+            root_certs_der,
+            intermediate_certs_der,
+            tls_root_certs_der,
+            node_ous,
+        })
+    }
+
+    /// Builds an MSP from PEM CA certificates (each entry may hold several certificates).
+    pub fn from_ca_pems(
+        mspid: &str,
+        root_pems: &[Vec<u8>],
+        intermediate_pems: &[Vec<u8>],
+        tls_root_pems: &[Vec<u8>],
+        node_ous: NodeOus,
+    ) -> Result<Self, MspError> {
+        let all = |pems: &[Vec<u8>]| -> Result<Vec<Vec<u8>>, MspError> {
+            let mut out = Vec::new();
+            for p in pems {
+                out.extend(cert::pem_certs_to_der(p)?);
+            }
+            Ok(out)
+        };
+        let root_certs_der = all(root_pems)?;
+        if root_certs_der.is_empty() {
+            return Err(MspError::Config(format!("MSP {mspid} has no root CA")));
+        }
+        Ok(Self {
+            mspid: mspid.to_owned(),
+            root_certs_der,
+            intermediate_certs_der: all(intermediate_pems)?,
+            tls_root_certs_der: all(tls_root_pems)?,
+            node_ous,
+        })
     }
 
     /// Validates an identity of this MSP at unix time `at`: chain to a root (via intermediates) and validity window.
     pub fn validate(&self, id: &Identity, at: i64) -> Result<(), MspError> {
-        let _ = (id, at);
-        todo!()
+        let leaf = cert::parse(&id.cert_der)?;
+        if id.mspid != self.mspid {
+            return Err(self.untrusted(&leaf.subject_cn));
+        }
+        if leaf.is_ca {
+            return Err(MspError::BadCertificate(format!(
+                "{} is a CA certificate and cannot be used as an identity",
+                leaf.subject_cn
+            )));
+        }
+        check_window(&leaf, at)?;
+        self.check_chain(&id.cert_der, &leaf.subject_cn, at)?;
+        self.check_node_ou(id)
     }
 
     /// The identity's role by NodeOU (Member when NodeOUs are disabled or no OU matches).
     pub fn role_of(&self, id: &Identity) -> Role {
-        let _ = id;
-        todo!()
+        if !self.node_ous.enabled {
+            return Role::Member;
+        }
+        match self.node_ous.matching_roles(&id.ous).as_slice() {
+            [role] => *role,
+            _ => Role::Member,
+        }
+    }
+
+    /// Follows issuers from `leaf_der` up to one of our roots; every certificate on the way must be valid at `at`.
+    fn check_chain(&self, leaf_der: &[u8], subject: &str, at: i64) -> Result<(), MspError> {
+        let mut current: &[u8] = leaf_der;
+        for _ in 0..=MAX_CHAIN_DEPTH {
+            if let Some(root) = self
+                .root_certs_der
+                .iter()
+                .find(|r| cert::is_signed_by(current, r))
+            {
+                return check_window(&cert::parse(root)?, at);
+            }
+            let next = self
+                .intermediate_certs_der
+                .iter()
+                .find(|i| i.as_slice() != current && cert::is_signed_by(current, i));
+            let Some(next) = next else {
+                return Err(self.untrusted(subject));
+            };
+            check_window(&cert::parse(next)?, at)?;
+            current = next;
+        }
+        Err(self.untrusted(subject))
+    }
+
+    /// With NodeOUs enabled Fabric requires exactly one role OU (client, peer, admin or orderer).
+    fn check_node_ou(&self, id: &Identity) -> Result<(), MspError> {
+        if !self.node_ous.enabled {
+            return Ok(());
+        }
+        match self.node_ous.matching_roles(&id.ous).len() {
+            1 => Ok(()),
+            n => Err(MspError::BadIdentity(format!(
+                "{} has {n} NodeOU roles (OUs {:?}); exactly one of client, peer, admin, orderer is required",
+                id.subject_cn, id.ous
+            ))),
+        }
+    }
+
+    fn untrusted(&self, subject: &str) -> MspError {
+        MspError::UntrustedChain {
+            subject: subject.to_owned(),
+            mspid: self.mspid.clone(),
+        }
     }
 
     /// Whether `id` satisfies `role` (Member is satisfied by any valid identity).
@@ -74,5 +182,42 @@ impl MspManager {
             .ok_or_else(|| MspError::UnknownMsp(id.mspid.clone()))?;
         msp.validate(&id, at)?;
         Ok(id)
+    }
+}
+
+/// Certificates of every file in `dir` (sorted by name). A missing optional dir yields none.
+fn certs_in_dir(dir: &Path, required: bool) -> Result<Vec<Vec<u8>>, MspError> {
+    if !dir.is_dir() {
+        return if required {
+            Err(MspError::Config(format!("{} is missing", dir.display())))
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    let mut certs = Vec::new();
+    for path in files_in(dir)? {
+        let text = std::fs::read(&path).map_err(|source| MspError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        certs.extend(cert::pem_certs_to_der(&text)?);
+    }
+    if required && certs.is_empty() {
+        return Err(MspError::Config(format!("{} holds no certificate", dir.display())));
+    }
+    Ok(certs)
+}
+
+/// Fails with [`MspError::Expired`] unless `at` is within the certificate's validity window.
+fn check_window(info: &cert::CertInfo, at: i64) -> Result<(), MspError> {
+    if info.not_before <= at && at <= info.not_after {
+        Ok(())
+    } else {
+        Err(MspError::Expired {
+            subject: info.subject_cn.clone(),
+            at,
+            not_before: info.not_before,
+            not_after: info.not_after,
+        })
     }
 }

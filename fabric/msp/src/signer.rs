@@ -1,17 +1,80 @@
 //! Signing with an identity's private key, and signature verification.
+//!
+//! Fabric's rule: ECDSA signatures must have S ≤ n/2 ("low-S"), otherwise
+//! the same signature would have two valid encodings. RustCrypto signs
+//! without normalising, so [`SigningIdentity::sign`] normalises and
+//! [`verify_signature`] rejects high-S explicitly.
 
 use crate::{Identity, MspError};
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::pkcs8::DecodePrivateKey;
+use sha2::Digest;
+use std::path::Path;
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let _ = data;
-    todo!()
+    sha2::Sha256::digest(data).into()
 }
 
 /// Verifies a DER ECDSA P-256/SHA-256 signature; rejects high-S signatures as Fabric does.
-pub fn verify_signature(public_key_sec1: &[u8], msg: &[u8], signature_der: &[u8]) -> Result<(), MspError> {
-    let _ = (public_key_sec1, msg, signature_der);
-    todo!()
+pub fn verify_signature(
+    public_key_sec1: &[u8],
+    msg: &[u8],
+    signature_der: &[u8],
+) -> Result<(), MspError> {
+    let key = VerifyingKey::from_sec1_bytes(public_key_sec1)
+        .map_err(|_| MspError::BadCertificate("public key is not a P-256 point".into()))?;
+    let sig = Signature::from_der(signature_der)
+        .map_err(|e| MspError::MalformedSignature(e.to_string()))?;
+    if sig.normalize_s().is_some() {
+        return Err(MspError::HighS);
+    }
+    key.verify(msg, &sig).map_err(|_| MspError::BadSignature)
+}
+
+/// Parses a PEM private key: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
+fn parse_key_pem(key_pem: &[u8]) -> Result<SigningKey, MspError> {
+    let text = std::str::from_utf8(key_pem)
+        .map_err(|_| MspError::BadKey("key file is not PEM text".into()))?;
+    // Error details from the decoders are dropped on purpose: they never carry
+    // key bytes, but there is nothing useful in them beyond "which format".
+    if text.contains("-----BEGIN PRIVATE KEY-----") {
+        SigningKey::from_pkcs8_pem(text)
+            .map_err(|_| MspError::BadKey("invalid PKCS#8 P-256 key".into()))
+    } else if text.contains("-----BEGIN EC PRIVATE KEY-----") {
+        p256::SecretKey::from_sec1_pem(text)
+            .map(SigningKey::from)
+            .map_err(|_| MspError::BadKey("invalid SEC1 P-256 key".into()))
+    } else {
+        Err(MspError::BadKey(
+            "expected a PEM 'PRIVATE KEY' or 'EC PRIVATE KEY' block".into(),
+        ))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, MspError> {
+    std::fs::read(path).map_err(|source| MspError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The files directly inside `dir`, sorted by name.
+pub(crate) fn files_in(dir: &Path) -> Result<Vec<std::path::PathBuf>, MspError> {
+    let io = |source| MspError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// An identity with its private key: what clients, peers and orderers sign with.
@@ -33,15 +96,40 @@ impl std::fmt::Debug for SigningIdentity {
 impl SigningIdentity {
     /// From a PEM certificate and a PEM private key (PKCS#8 or SEC1).
     pub fn from_pem(mspid: &str, cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, MspError> {
-        let _ = (mspid, cert_pem, key_pem);
-        let _ = &Self::key;
-        todo!()
+        let identity = Identity::from_pem(mspid, cert_pem)?;
+        let key = parse_key_pem(key_pem)?;
+        let public = key.verifying_key().to_encoded_point(false);
+        if public.as_bytes() != identity.public_key.as_slice() {
+            return Err(MspError::BadKey(format!(
+                "private key does not match the certificate of {}",
+                identity.subject_cn
+            )));
+        }
+        Ok(Self { identity, key })
     }
 
     /// From an MSP directory: `signcerts/*.pem` and the single key in `keystore/`.
-    pub fn from_msp_dir(mspid: &str, dir: &std::path::Path) -> Result<Self, MspError> {
-        let _ = (mspid, dir);
-        todo!()
+    pub fn from_msp_dir(mspid: &str, dir: &Path) -> Result<Self, MspError> {
+        let certs: Vec<_> = files_in(&dir.join("signcerts"))?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+            .collect();
+        let [cert_path] = certs.as_slice() else {
+            return Err(MspError::Config(format!(
+                "{}: expected one signcerts/*.pem, found {}",
+                dir.display(),
+                certs.len()
+            )));
+        };
+        let keys = files_in(&dir.join("keystore"))?;
+        let [key_path] = keys.as_slice() else {
+            return Err(MspError::Config(format!(
+                "{}: expected one file in keystore/, found {}",
+                dir.display(),
+                keys.len()
+            )));
+        };
+        Self::from_pem(mspid, &read(cert_path)?, &read(key_path)?)
     }
 
     /// `msp.SerializedIdentity` bytes of the public identity (the "creator").
@@ -55,11 +143,8 @@ impl SigningIdentity {
 
     /// DER ECDSA signature over SHA-256(msg), normalised to low-S.
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        let _ = msg;
-        todo!()
-    }
-
-    fn key(&self) -> &p256::ecdsa::SigningKey {
-        &self.key
+        let sig: Signature = self.key.sign(msg);
+        let low = sig.normalize_s().unwrap_or(sig);
+        low.to_der().as_bytes().to_vec()
     }
 }
