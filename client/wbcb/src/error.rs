@@ -26,6 +26,8 @@ pub enum WbcbError {
     TrailingData,
     #[error("chunk {index} failed authentication: the record was tampered with, reordered, or the data key does not match")]
     ChunkAuthentication { index: u64 },
+    #[error("chunk encryption failed (chunk larger than the AEAD allows)")]
+    ChunkSeal,
     #[error("record is too large: more than 2^32 chunks")]
     TooManyChunks,
     #[error("record context mismatch: blob is for {found}, expected {expected}")]

@@ -29,8 +29,6 @@ pub(crate) struct CertInfo {
     pub public_key: Vec<u8>,
     pub attrs: BTreeMap<String, String>,
     pub is_ca: bool,
-    pub subject_raw: Vec<u8>,
-    pub issuer_raw: Vec<u8>,
 }
 
 /// Decodes every `CERTIFICATE` block of a PEM text to DER.
@@ -96,8 +94,6 @@ pub(crate) fn parse(der: &[u8]) -> Result<CertInfo, MspError> {
         public_key: cert.public_key().subject_public_key.data.to_vec(),
         attrs: fabric_attrs(&cert)?,
         is_ca: cert.is_ca(),
-        subject_raw: subject.as_raw().to_vec(),
-        issuer_raw: cert.issuer().as_raw().to_vec(),
     })
 }
 

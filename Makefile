@@ -1,0 +1,50 @@
+# HealthBlock: the two commands of the README contract.
+#   make demo  - install what is missing, start the local three-hospital devnet, deploy the chaincode, run the main flow
+#   make test  - install what is missing and run every test (unit, end-to-end on a network it starts and stops itself)
+# Everything else here is a building block of those two.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+HB := target/debug/healthblock
+export HEALTHBLOCK_HOME ?= $(CURDIR)/.healthblock
+
+.PHONY: demo test deps build node-deps fmt lint bench down clean
+
+## Install what a fresh machine lacks (toolchains are preinstalled; packages come from the registries).
+deps: node-deps
+	@scripts/check-toolchain.sh
+
+node-deps: tests/node/node_modules/.package-lock.json
+
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	@echo "==> installing the official Fabric Gateway SDK for the interop test (npm ci in tests/node)"
+	@cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+
+## Build every binary (CLI, devnet, chaincode servers).
+build:
+	@echo "==> building the workspace (first build takes several minutes on 2 cores)"
+	@$(CARGO) build --workspace --bins
+
+demo: deps build
+	@scripts/demo.sh
+
+test: deps build
+	@scripts/test.sh
+
+fmt:
+	@$(CARGO) fmt --all
+
+lint:
+	@$(CARGO) fmt --all -- --check
+	@$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: deps
+	@$(CARGO) build --release --workspace --bins
+	@scripts/bench.sh
+
+down:
+	@$(HB) network down
+
+clean: down
+	@$(HB) network down --purge

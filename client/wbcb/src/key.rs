@@ -1,0 +1,113 @@
+//! The per-record-version data key and the payload cipher derived from it.
+//!
+//! The data key is 256 random bits from the OS. The chunk cipher does not use
+//! it directly: its key is HKDF-SHA256(data key, salt = nonce prefix,
+//! info = label || algorithm id), which ties the key to one algorithm.
+
+use std::fmt;
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use chacha20poly1305::ChaCha20Poly1305;
+use hkdf::Hkdf;
+use rand_core::{OsRng, RngCore};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::format::{Algorithm, NONCE_PREFIX_LEN};
+
+/// Length of a data key in bytes.
+pub const DATA_KEY_LEN: usize = 32;
+
+const PAYLOAD_KEY_LABEL: &[u8] = b"healthblock/wbcb/v1 payload key";
+
+/// A record version's symmetric data key. Wiped from memory on drop and never
+/// printed.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; DATA_KEY_LEN]>);
+
+impl DataKey {
+    /// A fresh key from the OS random source.
+    pub fn generate() -> Self {
+        let mut key = Zeroizing::new([0u8; DATA_KEY_LEN]);
+        OsRng.fill_bytes(key.as_mut());
+        DataKey(key)
+    }
+
+    /// Wraps existing key bytes (e.g. just unwrapped from HPKE).
+    pub fn from_bytes(bytes: [u8; DATA_KEY_LEN]) -> Self {
+        DataKey(Zeroizing::new(bytes))
+    }
+
+    /// The raw key bytes (for wrapping).
+    pub fn as_bytes(&self) -> &[u8; DATA_KEY_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+/// Fresh random nonce prefix for one record.
+pub(crate) fn random_nonce_prefix() -> [u8; NONCE_PREFIX_LEN] {
+    let mut prefix = [0u8; NONCE_PREFIX_LEN];
+    OsRng.fill_bytes(&mut prefix);
+    prefix
+}
+
+/// The AEAD instance that seals and opens chunks.
+pub(crate) enum PayloadCipher {
+    Aes(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+/// AEAD failure (details deliberately withheld by the AEAD crates).
+pub(crate) struct AeadFailure;
+
+impl PayloadCipher {
+    pub(crate) fn new(key: &DataKey, algorithm: Algorithm, nonce_prefix: &[u8; NONCE_PREFIX_LEN]) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(nonce_prefix), key.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+        let info = [PAYLOAD_KEY_LABEL, &[algorithm.id()]].concat();
+        hk.expand(&info, okm.as_mut()).unwrap_or_default();
+        match algorithm {
+            Algorithm::Aes256Gcm => PayloadCipher::Aes(Box::new(Aes256Gcm::new(okm.as_ref().into()))),
+            Algorithm::ChaCha20Poly1305 => {
+                PayloadCipher::ChaCha(Box::new(ChaCha20Poly1305::new(okm.as_ref().into())))
+            }
+        }
+    }
+
+    /// Encrypts `buf` in place and appends the tag.
+    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
+        let nonce = Nonce::from_slice(nonce);
+        match self {
+            PayloadCipher::Aes(c) => c.encrypt_in_place(nonce, aad, buf),
+            PayloadCipher::ChaCha(c) => c.encrypt_in_place(nonce, aad, buf),
+        }
+        .map_err(|_| AeadFailure)
+    }
+
+    /// Verifies and decrypts `buf` in place, removing the tag.
+    pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
+        let nonce = Nonce::from_slice(nonce);
+        match self {
+            PayloadCipher::Aes(c) => c.decrypt_in_place(nonce, aad, buf),
+            PayloadCipher::ChaCha(c) => c.decrypt_in_place(nonce, aad, buf),
+        }
+        .map_err(|_| AeadFailure)
+    }
+}
+
+/// STREAM nonce: prefix (7) || chunk counter (4, big-endian) || last flag (1).
+pub(crate) fn chunk_nonce(prefix: &[u8; NONCE_PREFIX_LEN], counter: u32, last: bool) -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    nonce[..NONCE_PREFIX_LEN].copy_from_slice(prefix);
+    nonce[NONCE_PREFIX_LEN..11].copy_from_slice(&counter.to_be_bytes());
+    nonce[11] = u8::from(last);
+    nonce
+}

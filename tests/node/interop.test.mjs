@@ -1,0 +1,126 @@
+// Interop test: the official Fabric Gateway SDK for Node (@hyperledger/fabric-gateway)
+// against a running HealthBlock network (the devnet, or real Fabric).
+//
+// The Rust end-to-end suite starts the network, deploys the stand-in chaincode,
+// writes a key with the Rust client, then runs this file with the environment below,
+// and afterwards reads back with the Rust client what this file wrote.
+//
+//   HB_PEER_ENDPOINT   host:port of the gateway peer
+//   HB_TLS_CA          PEM file of the peer's TLS CA
+//   HB_SERVER_NAME     TLS server name of the peer (its hostname in the certificate)
+//   HB_MSPID           MSP id of the client identity
+//   HB_CERT, HB_KEY    client certificate and PKCS#8 private key (PEM files)
+//   HB_CHANNEL         channel name
+//   HB_CHAINCODE       chaincode name (the stand-in kv chaincode)
+//   HB_RUST_KEY / HB_RUST_VALUE   a key the Rust client wrote, and its value
+//   HB_NODE_KEY / HB_NODE_VALUE   a key this test writes for the Rust client to read
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { connect, signers } from '@hyperledger/fabric-gateway';
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is required (see the header of this file)`);
+  return v;
+}
+
+const utf8 = new TextDecoder();
+let client;
+let gateway;
+let contract;
+let network;
+
+before(() => {
+  const tlsCa = readFileSync(env('HB_TLS_CA'));
+  client = new grpc.Client(env('HB_PEER_ENDPOINT'), grpc.credentials.createSsl(tlsCa), {
+    'grpc.ssl_target_name_override': env('HB_SERVER_NAME'),
+  });
+  gateway = connect({
+    client,
+    identity: { mspId: env('HB_MSPID'), credentials: readFileSync(env('HB_CERT')) },
+    signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(env('HB_KEY')))),
+    evaluateOptions: () => ({ deadline: Date.now() + 10_000 }),
+    endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
+    submitOptions: () => ({ deadline: Date.now() + 10_000 }),
+    commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
+  });
+  network = gateway.getNetwork(env('HB_CHANNEL'));
+  contract = network.getContract(env('HB_CHAINCODE'));
+});
+
+after(() => {
+  gateway?.close();
+  client?.close();
+});
+
+test('evaluate reads what the Rust client wrote', async () => {
+  const value = await contract.evaluateTransaction('get', env('HB_RUST_KEY'));
+  assert.equal(utf8.decode(value), env('HB_RUST_VALUE'));
+});
+
+test('submit commits and the value reads back', async () => {
+  const key = env('HB_NODE_KEY');
+  const value = env('HB_NODE_VALUE');
+  await contract.submitTransaction('put', key, value);
+  const read = await contract.evaluateTransaction('get', key);
+  assert.equal(utf8.decode(read), value);
+});
+
+test('submitAsync reports VALID with a block number', async () => {
+  const commit = await contract.submitAsync('put', { arguments: ['node-async-key', 'v1'] });
+  const status = await commit.getStatus();
+  assert.equal(status.successful, true, `commit status code ${status.code}`);
+  assert.equal(status.code, 0);
+  assert.ok(status.blockNumber > 0n, 'block number should be positive');
+});
+
+test('a chaincode error carries the chaincode message', async () => {
+  await assert.rejects(
+    contract.submitTransaction('fail', 'deliberate failure from node'),
+    (err) => {
+      assert.equal(err.name, 'EndorseError');
+      const text = [err.message, ...(err.details ?? []).map((d) => d.message)].join(' | ');
+      assert.match(text, /deliberate failure from node/);
+      return true;
+    },
+  );
+});
+
+test('chaincode events arrive for a committed transaction', async () => {
+  const checkpointCommit = await contract.submitAsync('put', { arguments: ['node-event-setup', 'x'] });
+  const start = (await checkpointCommit.getStatus()).blockNumber;
+  const commit = await contract.submitAsync('putevent', { arguments: ['node-event-key', 'node-event-value'] });
+  const status = await commit.getStatus();
+  assert.equal(status.successful, true);
+  const events = await network.getChaincodeEvents(env('HB_CHAINCODE'), { startBlock: start });
+  try {
+    for await (const event of events) {
+      if (event.transactionId !== commit.getTransactionId()) continue;
+      assert.equal(event.eventName, 'kv_put');
+      assert.equal(utf8.decode(event.payload), 'node-event-key=node-event-value');
+      assert.equal(event.blockNumber, status.blockNumber);
+      break;
+    }
+  } finally {
+    events.close();
+  }
+});
+
+test('block events deliver committed blocks', async () => {
+  const commit = await contract.submitAsync('put', { arguments: ['node-block-key', 'b'] });
+  const status = await commit.getStatus();
+  const blocks = await network.getBlockEvents({ startBlock: status.blockNumber });
+  try {
+    for await (const block of blocks) {
+      assert.equal(BigInt(block.getHeader().getNumber()), status.blockNumber);
+      assert.ok(block.getData().getDataList().length >= 1);
+      break;
+    }
+  } finally {
+    blocks.close();
+  }
+});
