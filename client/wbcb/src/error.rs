@@ -24,7 +24,7 @@ pub enum WbcbError {
     Truncated,
     #[error("WBCB record has data after its final chunk (appended or reordered chunks)")]
     TrailingData,
-    #[error("chunk {index} failed authentication: the record was tampered with, reordered, or the data key does not match")]
+    #[error("chunk {index} failed authentication: the record was altered, cut, reordered, or the data key does not match")]
     ChunkAuthentication { index: u64 },
     #[error("chunk encryption failed (chunk larger than the AEAD allows)")]
     ChunkSeal,

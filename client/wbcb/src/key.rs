@@ -84,7 +84,8 @@ impl PayloadCipher {
 
     /// Encrypts `buf` in place and appends the tag.
     pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
-        let nonce = Nonce::from_slice(nonce);
+        let nonce = Nonce::from(*nonce);
+        let nonce = &nonce;
         match self {
             PayloadCipher::Aes(c) => c.encrypt_in_place(nonce, aad, buf),
             PayloadCipher::ChaCha(c) => c.encrypt_in_place(nonce, aad, buf),
@@ -94,7 +95,8 @@ impl PayloadCipher {
 
     /// Verifies and decrypts `buf` in place, removing the tag.
     pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
-        let nonce = Nonce::from_slice(nonce);
+        let nonce = Nonce::from(*nonce);
+        let nonce = &nonce;
         match self {
             PayloadCipher::Aes(c) => c.decrypt_in_place(nonce, aad, buf),
             PayloadCipher::ChaCha(c) => c.decrypt_in_place(nonce, aad, buf),

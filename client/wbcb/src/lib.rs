@@ -9,14 +9,20 @@
 //!   of the data key.
 //! - [`blind_index`]: keyed search tokens.
 
+pub mod blind_index;
 pub mod context;
 pub mod error;
 pub mod format;
 pub mod key;
+pub mod keys;
 pub mod stream;
+pub mod wrap;
 
 pub use context::RecordContext;
 pub use error::{Result, WbcbError};
 pub use format::{Algorithm, Header};
+pub use blind_index::{IndexKey, SearchField};
 pub use key::DataKey;
+pub use keys::{EncryptionPublicKey, EncryptionSecretKey, Fingerprint};
 pub use stream::{decrypt_bytes, decrypt_stream, encrypt_bytes, encrypt_stream, Decryptor, EncryptOptions, Encryptor};
+pub use wrap::KeyWrap;

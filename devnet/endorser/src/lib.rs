@@ -6,8 +6,22 @@
 //! and the `_lifecycle` system chaincode that installs, approves and commits
 //! chaincode definitions (kept in the `_lifecycle` namespace of world state).
 
+pub mod chaincode;
+mod endorser;
+pub mod lifecycle;
+pub mod package;
+pub mod policy;
+pub mod proposal;
+pub mod range;
+pub mod response;
+pub mod rwset;
+pub mod simulator;
+
+pub use lifecycle::registry::LifecycleRegistry;
+
 use fabric_proto::protos::{ProposalResponse, SignedProposal};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The channel's endorsement-related policies, as the channel config states them.
 #[derive(Debug, Clone)]
@@ -37,7 +51,7 @@ pub struct PeerContext {
 }
 
 /// A committed chaincode definition (what `_lifecycle` holds for a chaincode).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ChaincodeDefinition {
     pub name: String,
     pub version: String,
@@ -54,31 +68,44 @@ pub struct ChaincodeDefinition {
 /// One peer's endorser. Cheap to clone; all clones share the chaincode connections.
 #[derive(Clone)]
 pub struct Endorser {
-    inner: Arc<PeerContext>,
+    inner: Arc<endorser::Inner>,
+}
+
+impl std::fmt::Debug for Endorser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endorser").finish_non_exhaustive()
+    }
 }
 
 impl Endorser {
     pub fn new(ctx: PeerContext) -> Self {
+        Self::with_execute_timeout(ctx, endorser::Inner::default_timeout())
+    }
+
+    /// Like [`Endorser::new`] with a chaincode execute timeout other than Fabric's 30 s.
+    pub fn with_execute_timeout(ctx: PeerContext, execute_timeout: Duration) -> Self {
         Self {
-            inner: Arc::new(ctx),
+            inner: Arc::new(endorser::Inner::new(ctx, execute_timeout)),
         }
     }
 
-    /// Fabric's ProcessProposal: never panics; failures are a ProposalResponse with
-    /// response status 500 and a message, as Fabric answers them.
+    /// Fabric's ProcessProposal: never panics. Problems with the proposal itself
+    /// (undecodable, bad signature or txid, duplicate txid, not a channel writer)
+    /// are `Err(Status::unknown(..))` as Fabric's gRPC errors; failures after that
+    /// are a ProposalResponse with response status 500 and Fabric's message.
     pub async fn process_proposal(&self, sp: &SignedProposal) -> Result<ProposalResponse, tonic::Status> {
-        let _ = (sp, &self.inner);
-        Err(tonic::Status::unimplemented("endorser under construction"))
+        self.inner.process_proposal(sp).await
     }
 
     /// Chaincode definitions as the validator needs them, read from this peer's `_lifecycle` state.
+    /// Also answers `_lifecycle` (the LifecycleEndorsement policy) and `_implicit_org_<MSPID>`
+    /// (where the devnet keeps org approvals: that org's Endorsement policy).
     pub fn registry(&self) -> Arc<dyn devnet_ledger::ChaincodeRegistry> {
-        todo!()
+        self.inner.registry()
     }
 
     /// The committed definition of a chaincode, for the gateway's endorsement planning.
     pub fn definition(&self, name: &str) -> Option<ChaincodeDefinition> {
-        let _ = name;
-        None
+        self.inner.definition(name)
     }
 }

@@ -9,8 +9,8 @@ pub mod cutter;
 pub mod store;
 pub mod validator;
 
-pub use cutter::{BatchConfig, BlockCutter};
-pub use store::{Ledger, LedgerError, StateUpdates, VersionedValue, WriteOp};
+pub use cutter::{message_size, BatchConfig, BlockCutter, TooLarge};
+pub use store::{apply_write, transactions_filter, Ledger, LedgerError, StateUpdates, TxStatus, VersionedValue, WriteOp};
 pub use validator::{ChaincodeRegistry, ValidationContext, Validator};
 
 /// (block number, tx number) of the last valid write of a key.

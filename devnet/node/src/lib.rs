@@ -1,6 +1,28 @@
 //! The devnet: every peer of a consortium plus a solo orderer in one process,
-//! each serving Fabric's own gRPC services over its own TLS listener.
+//! each serving Fabric's own gRPC services over its own TLS listener, so
+//! Fabric's SDKs and tools cannot tell it from Fabric.
+//!
+//! Start it with [`Devnet::start`] (or [`run`] until a shutdown future
+//! resolves); the `healthblock-devnet` binary runs it from a JSON
+//! [`DevnetConfig`].
 
+mod auth;
+mod chain;
 pub mod config;
+mod deliver;
+mod devnet;
+mod envelope;
+mod events;
+mod gateway;
+mod genesis;
+mod network;
+mod orderer;
+mod peer;
+pub mod rpc_error;
+mod server;
+mod services;
+mod waiters;
 
 pub use config::{BatchSettings, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
+pub use devnet::{run, Devnet};
+pub use server::MAX_MESSAGE_BYTES;

@@ -203,7 +203,10 @@ fn certs_in_dir(dir: &Path, required: bool) -> Result<Vec<Vec<u8>>, MspError> {
         certs.extend(cert::pem_certs_to_der(&text)?);
     }
     if required && certs.is_empty() {
-        return Err(MspError::Config(format!("{} holds no certificate", dir.display())));
+        return Err(MspError::Config(format!(
+            "{} holds no certificate",
+            dir.display()
+        )));
     }
     Ok(certs)
 }

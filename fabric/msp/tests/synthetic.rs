@@ -32,7 +32,9 @@ impl Ca {
             Some(_) => format!("ica.{org}"),
             None => format!("ca.{org}"),
         };
-        params.distinguished_name.push(DnType::OrganizationName, org);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, org);
         params.distinguished_name.push(DnType::CommonName, cn);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
@@ -52,18 +54,25 @@ impl Ca {
     /// A leaf certificate (PEM) and its PKCS#8 key (PEM).
     fn leaf(&self, cn: &str, ous: &[&str], years: (i32, i32)) -> (Vec<u8>, String) {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        for ou in ous {
-            params
-                .distinguished_name
-                .push(DnType::OrganizationalUnitName, *ou);
+        // rcgen keeps one value per attribute type, so further OUs are added
+        // under the same OID spelled as a custom type (encodes identically).
+        for (i, ou) in ous.iter().enumerate() {
+            let ty = match i {
+                0 => DnType::OrganizationalUnitName,
+                _ => DnType::CustomDnType(vec![2, 5, 4, 11]),
+            };
+            params.distinguished_name.push(ty, *ou);
         }
+        assert!(ous.len() <= 2, "fixture supports at most two OUs");
         params.distinguished_name.push(DnType::CommonName, cn);
         params.not_before = rcgen::date_time_ymd(years.0, 1, 1);
         params.not_after = rcgen::date_time_ymd(years.1, 1, 1);
-        params.custom_extensions.push(CustomExtension::from_oid_content(
-            &[1, 2, 3, 4, 5, 6, 7, 8, 1],
-            br#"{"attrs":{"role":"doctor","hf.EnrollmentID":"alice"}}"#.to_vec(),
-        ));
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                &[1, 2, 3, 4, 5, 6, 7, 8, 1],
+                br#"{"attrs":{"role":"doctor","hf.EnrollmentID":"alice"}}"#.to_vec(),
+            ));
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem().into_bytes(), key.serialize_pem())
@@ -85,8 +94,7 @@ fn high_s_twin(der: &[u8]) -> Vec<u8> {
     let s = U256::from_be_slice(&sig.s().to_bytes());
     let twin = p256::NistP256::ORDER.wrapping_sub(&s);
     let twin_bytes: p256::FieldBytes = twin.to_be_bytes().into();
-    let twin = p256::ecdsa::Signature::from_scalars(sig.r().to_bytes(), twin_bytes)
-        .unwrap();
+    let twin = p256::ecdsa::Signature::from_scalars(sig.r().to_bytes(), twin_bytes).unwrap();
     twin.to_der().as_bytes().to_vec()
 }
 
@@ -200,7 +208,11 @@ fn identity_fields_and_serialization() {
     assert_eq!(back.mspid, "Org1MSP");
     assert_eq!(back.serialize(), bytes);
     assert!(Identity::from_serialized(b"\xff\xff\xff").is_err());
-    assert!(Identity::from_pem("Org1MSP", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+    assert!(Identity::from_pem(
+        "Org1MSP",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    )
+    .is_err());
 }
 
 #[test]

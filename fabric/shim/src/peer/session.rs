@@ -17,6 +17,7 @@ use super::link::Outbound;
 use super::registry::{TxKey, TxRegistry, Undeliverable};
 use super::transaction::{self, error_reply, Entry};
 use crate::chaincode::Chaincode;
+use crate::error::ShimError;
 
 /// Handshake progress, as in Fabric's shims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +82,7 @@ impl Session {
         tracing::info!("peer stream ended");
     }
 
-    async fn register(&self) -> crate::error::Result<()> {
+    async fn register(&self) -> Result<(), ShimError> {
         let id = ChaincodeId {
             name: self.package_id.clone(),
             ..Default::default()
@@ -169,7 +170,11 @@ impl Session {
     async fn reply(&self, message: ChaincodeMessage) -> Next {
         match self.outbound.send(message).await {
             Ok(()) => Next::Continue,
-            Err(_) => Next::Stop,
+            Err(ShimError::StreamClosed) => Next::Stop,
+            Err(e) => {
+                tracing::warn!(error = %e, "reply to the peer not sent");
+                Next::Continue
+            }
         }
     }
 }

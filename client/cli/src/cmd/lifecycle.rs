@@ -1,0 +1,112 @@
+//! The chaincode lifecycle through `_lifecycle`, driven by each org's admin,
+//! exactly as `peer lifecycle chaincode` does it: the same calls work on the
+//! devnet and on real Fabric.
+
+use crate::context::Context;
+use crate::output;
+use anyhow::{anyhow, Context as _, Result};
+use fabric_client::admin::lifecycle::{self, ChaincodeDefinition, SubmitTargets};
+use fabric_client::admin::orderer::Orderer;
+use fabric_client::admin::peer::Peer;
+use fabric_msp::SigningIdentity;
+use prost::Message;
+use std::time::Duration;
+
+/// One org's admin and connections to its peers.
+struct OrgAdmin {
+    name: String,
+    admin: SigningIdentity,
+    peers: Vec<Peer>,
+}
+
+async fn connect_orgs(ctx: &Context) -> Result<Vec<OrgAdmin>> {
+    let mut out = Vec::new();
+    for org in &ctx.consortium.orgs {
+        let admin = ctx.identity(&format!("Admin@{}", org.name))?;
+        let mut peers = Vec::new();
+        for p in &org.peers {
+            let peer = Peer::connect(&ctx.peer_endpoint(org, p)?)
+                .await
+                .with_context(|| format!("cannot reach {}", org.fqdn(p)))?;
+            peers.push(peer);
+        }
+        out.push(OrgAdmin { name: org.name.clone(), admin, peers });
+    }
+    Ok(out)
+}
+
+/// The definition's validation parameter: empty (the channel's Endorsement policy) or a signature policy.
+fn validation_parameter(policy: Option<&str>) -> Result<Vec<u8>> {
+    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let envelope = fabric_policy::parse(policy).map_err(|e| anyhow!("--policy: {e}"))?;
+    Ok(fabric_proto::common::ApplicationPolicy {
+        r#type: Some(fabric_proto::common::application_policy::Type::SignaturePolicy(envelope)),
+    }
+    .encode_to_vec())
+}
+
+fn is_not_defined(e: &fabric_client::error::Error) -> bool {
+    let text = format!("{e} {:?}", e.details()).to_lowercase();
+    ["not defined", "not found", "does not exist", "no such"].iter().any(|m| text.contains(m))
+}
+
+/// Installs the package on every peer, approves the next sequence for every org and commits it.
+pub async fn define(
+    ctx: &Context,
+    name: &str,
+    version: &str,
+    package: &[u8],
+    package_id: &str,
+    policy: Option<&str>,
+    quiet: bool,
+) -> Result<i64> {
+    let say = |m: String| {
+        if !quiet {
+            output::step(m);
+        }
+    };
+    let channel = ctx.consortium.channel.clone();
+    let orgs = connect_orgs(ctx).await?;
+    let orderer = Orderer::connect(&ctx.orderer_endpoint()?).await.context("cannot reach the orderer")?;
+    for org in &orgs {
+        for peer in &org.peers {
+            match lifecycle::install(peer, &org.admin, package).await {
+                Ok(r) if r.package_id != package_id => {
+                    return Err(anyhow!("{} computed package id {} (expected {package_id})", peer.address(), r.package_id))
+                }
+                Ok(_) => {}
+                Err(e) if format!("{e}").contains("already") => {}
+                Err(e) => return Err(anyhow!(e).context(format!("install on {}", peer.address()))),
+            }
+        }
+        say(format!("installed {package_id} on {} peer(s) of {}", org.peers.len(), org.name));
+    }
+    let first = &orgs[0];
+    let sequence = match lifecycle::query_committed(&first.peers[0], &first.admin, &channel, name).await {
+        Ok(current) => current.sequence + 1,
+        Err(e) if is_not_defined(&e) => 1,
+        Err(e) => return Err(anyhow!(e).context("query the committed definition")),
+    };
+    let mut definition = ChaincodeDefinition::new(name, version, sequence);
+    definition.validation_parameter = validation_parameter(policy)?;
+    let timeout = Duration::from_secs(60);
+    for org in &orgs {
+        let targets = SubmitTargets {
+            endorsers: &org.peers[..1],
+            orderer: &orderer,
+            commit_peers: &[],
+            commit_timeout: timeout,
+        };
+        lifecycle::approve_for_my_org(targets, &org.admin, &channel, &definition, Some(package_id))
+            .await
+            .with_context(|| format!("approve for {}", org.name))?;
+        say(format!("{} approved {name} sequence {sequence}", org.name));
+    }
+    let endorsers: Vec<Peer> = orgs.iter().map(|o| o.peers[0].clone()).collect();
+    let targets = SubmitTargets { endorsers: &endorsers, orderer: &orderer, commit_peers: &[], commit_timeout: timeout };
+    let status = lifecycle::commit(targets, &first.admin, &channel, &definition)
+        .await
+        .context("commit the definition")?;
+    say(format!("committed {name} sequence {sequence} in block {}", status.block_number));
+    Ok(sequence)
+}

@@ -1,0 +1,8 @@
+//! One module per command group.
+
+pub mod bench;
+pub mod chaincode;
+pub mod ledger;
+pub mod lifecycle;
+pub mod network;
+pub mod tx;

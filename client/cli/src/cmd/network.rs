@@ -1,0 +1,176 @@
+//! `healthblock network up|down|status`.
+
+use crate::context::{sibling_binary, started_description, Context};
+use crate::output;
+use anyhow::{anyhow, bail, Context as _, Result};
+use healthblock_network::consortium::Backend;
+use healthblock_network::{cryptogen, devnet_process};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum NetworkCmd {
+    /// Generate identity material if missing and start the network in the background
+    /// (idempotent: a running network is reported as up; after a crash it recovers).
+    Up {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the network started by `up`.
+    Down {
+        /// Also remove all state: ledgers, identity material, logs, wallet.
+        #[arg(long)]
+        purge: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every peer and orderer with org, address, up/down and block height.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
+    match cmd {
+        NetworkCmd::Up { json } => up(ctx, json),
+        NetworkCmd::Down { purge, json } => down(ctx, purge, json),
+        NetworkCmd::Status { json } => status(ctx, json).await,
+    }
+}
+
+/// Fails at once, before anything starts, when the fabric backend lacks its binaries.
+fn check_backend(ctx: &Context) -> Result<()> {
+    if ctx.consortium.backend != Backend::Fabric {
+        return Ok(());
+    }
+    let bin = std::env::var_os("FABRIC_BIN").filter(|v| !v.is_empty());
+    let cfg = std::env::var_os("FABRIC_CFG_PATH").filter(|v| !v.is_empty());
+    if bin.is_none() || cfg.is_none() {
+        bail!(
+            "the fabric backend needs Hyperledger Fabric v3.1 binaries: set FABRIC_BIN to the release's bin/ \
+             (peer, orderer, osnadmin, configtxgen) and FABRIC_CFG_PATH to its config/ (core.yaml, orderer.yaml); \
+             missing: {}",
+            [("FABRIC_BIN", bin.is_none()), ("FABRIC_CFG_PATH", cfg.is_none())]
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    bail!("the fabric backend is not available in this version of healthblock: run the devnet (the default)")
+}
+
+/// crypto-config/crypto-config.yaml of the repository.
+fn crypto_config() -> Result<std::path::PathBuf> {
+    let mut candidates = vec![std::env::current_dir()?.join("crypto-config/crypto-config.yaml")];
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(repo) = exe.ancestors().nth(3) {
+            candidates.push(repo.join("crypto-config/crypto-config.yaml"));
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| anyhow!("crypto-config/crypto-config.yaml not found: run from the repository root"))
+}
+
+fn up(ctx: &Context, json: bool) -> Result<()> {
+    check_backend(ctx)?;
+    let layout = &ctx.layout;
+    std::fs::create_dir_all(layout.home())
+        .with_context(|| format!("cannot create {}", layout.home().display()))?;
+    let crypto = cryptogen::generate_from_file(&crypto_config()?, &layout.crypto_dir(), false)
+        .map_err(|e| anyhow!("identity material: {e}"))?;
+    if !crypto.is_unchanged() && !json {
+        output::step(format!(
+            "generated identity material for {} identities in {:.1?} under {}",
+            crypto.created.len(),
+            crypto.elapsed,
+            layout.crypto_dir().display()
+        ));
+    }
+    let recorded = started_description(layout);
+    let yaml = serde_yaml::to_string(&ctx.consortium)?;
+    std::fs::write(&recorded, yaml).with_context(|| format!("cannot write {}", recorded.display()))?;
+    let report = devnet_process::up(&ctx.consortium, layout, &sibling_binary("healthblock-devnet")?)
+        .map_err(|e| anyhow!("{e}"))?;
+    if json {
+        return output::json(&report);
+    }
+    if report.already_up {
+        println!("network is already up (devnet pid {})", report.pid);
+    } else {
+        if let Some(old) = report.recovered_stale_pid {
+            output::step(format!("devnet pid {old} had died; restarted on its ledgers"));
+        }
+        println!(
+            "network up: devnet pid {}, ready in {:.2?}, channel {} (logs: {})",
+            report.pid,
+            report.elapsed,
+            ctx.consortium.channel,
+            report.log_file.display()
+        );
+    }
+    Ok(())
+}
+
+fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
+    let report = devnet_process::down(&ctx.layout, purge).map_err(|e| anyhow!("{e}"))?;
+    crate::cmd::chaincode::stop_servers(ctx)?;
+    if json {
+        return output::json(&report);
+    }
+    match report.stopped {
+        Some(pid) if report.killed => println!("network down: devnet pid {pid} killed after the grace period"),
+        Some(pid) => println!("network down: devnet pid {pid} stopped"),
+        None => println!("network was not running"),
+    }
+    if report.purged {
+        println!("state removed: {}", ctx.layout.home().display());
+    }
+    Ok(())
+}
+
+async fn status(ctx: &Context, json: bool) -> Result<()> {
+    let mut status = devnet_process::status(&ctx.consortium, &ctx.layout).await;
+    fill_heights(ctx, &mut status).await;
+    if json {
+        output::json(&status)?;
+    } else {
+        println!(
+            "backend {}  channel {}  devnet pid {}",
+            status.backend,
+            status.channel,
+            status.pid.map_or("-".to_owned(), |p| p.to_string())
+        );
+        println!("{:<8} {:<14} {:<40} {:<18} {:<5} {}", "KIND", "ORG", "NAME", "ADDRESS", "UP", "HEIGHT");
+        for n in &status.nodes {
+            println!(
+                "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
+                format!("{:?}", n.kind).to_lowercase(),
+                n.org,
+                n.name,
+                n.address,
+                if n.up { "up" } else { "down" },
+                n.height.map_or("-".to_owned(), |h| h.to_string())
+            );
+        }
+    }
+    if status.all_up() {
+        Ok(())
+    } else {
+        Err(anyhow!("some nodes are down"))
+    }
+}
+
+/// Peer heights through Deliver (the same call works on real Fabric).
+async fn fill_heights(ctx: &Context, status: &mut devnet_process::Status) {
+    for node in status.nodes.iter_mut().filter(|n| n.up && n.height.is_none()) {
+        let Some((org, peer)) = ctx.all_peers().find(|(o, p)| o.fqdn(p) == node.name) else { continue };
+        let Ok(identity) = ctx.identity(&format!("Admin@{}", org.name)) else { continue };
+        let Ok(endpoint) = ctx.peer_endpoint(org, peer) else { continue };
+        if let Ok(gw) = fabric_client::gateway::Gateway::connect_endpoint(&endpoint, identity).await {
+            node.height = gw.network(&ctx.consortium.channel).block_height().await.ok();
+        }
+    }
+}

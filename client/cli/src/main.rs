@@ -1,0 +1,75 @@
+//! `healthblock`: the consortium's command-line tool.
+//!
+//! Admin commands run the network (devnet or real Fabric), deploy chaincode
+//! and check the ledger; `tx` submits and evaluates transactions through the
+//! Fabric Gateway; `bench` is the load generator. Every command has `--help`,
+//! exits non-zero with a clear message on failure, and `--json` where scripts
+//! read the output.
+
+mod cmd;
+mod context;
+mod output;
+
+use clap::{Parser, Subcommand};
+use context::GlobalOpts;
+
+#[derive(Parser)]
+#[command(name = "healthblock", version, about = "HealthBlock: encrypted health records shared over Hyperledger Fabric")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start, stop and inspect the consortium's network.
+    #[command(subcommand)]
+    Network(cmd::network::NetworkCmd),
+    /// Package, install, approve and commit chaincode (chaincode-as-a-service).
+    #[command(subcommand)]
+    Chaincode(cmd::chaincode::ChaincodeCmd),
+    /// Check the ledger's hash chain and orderer signatures.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCmd),
+    /// Submit or evaluate a transaction through a peer's Fabric Gateway.
+    #[command(subcommand)]
+    Tx(cmd::tx::TxCmd),
+    /// Load generator: committed throughput and latency at several concurrencies.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEALTHBLOCK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = context::Context::new(&cli.global)?;
+    match cli.command {
+        Command::Network(c) => cmd::network::run(&ctx, c).await,
+        Command::Chaincode(c) => cmd::chaincode::run(&ctx, c).await,
+        Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
+        Command::Tx(c) => cmd::tx::run(&ctx, c).await,
+        Command::Bench(a) => cmd::bench::run(&ctx, a).await,
+    }
+}

@@ -1,0 +1,357 @@
+//! Starting and stopping the whole network: identities, ledgers, the genesis
+//! block, the orderer, every peer with its commit pipeline, and one TLS
+//! listener per node.
+
+use crate::auth::IdentityCache;
+use crate::chain::ChainView;
+use crate::config::{DevnetConfig, PeerConfig};
+use crate::deliver::DeliverSource;
+use crate::gateway::GatewayService;
+use crate::network::Network;
+use crate::orderer::Orderer;
+use crate::peer::Peer;
+use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
+use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
+use anyhow::Context;
+use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
+use devnet_ledger::{BatchConfig, Ledger, StateUpdates};
+use fabric_msp::{Msp, MspManager, SigningIdentity};
+use fabric_policy::EndorsementPolicy;
+use fabric_proto::gateway::gateway_server::GatewayServer;
+use fabric_proto::orderer::atomic_broadcast_server::AtomicBroadcastServer;
+use fabric_proto::protos::deliver_server::DeliverServer;
+use fabric_proto::protos::endorser_server::EndorserServer;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// How long `stop` waits for tasks to finish before abandoning them.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A running devnet.
+pub struct Devnet {
+    peers: Vec<(String, SocketAddr)>,
+    orderer: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(String, JoinHandle<()>)>,
+    failures: mpsc::UnboundedReceiver<String>,
+}
+
+/// Runs a devnet until `shutdown` resolves (or a component fails).
+pub async fn run(config: DevnetConfig, shutdown: impl Future) -> anyhow::Result<()> {
+    let mut devnet = Devnet::start(config).await?;
+    let failure = tokio::select! {
+        _ = shutdown => None,
+        f = devnet.failures.recv() => f,
+    };
+    devnet.stop().await?;
+    match failure {
+        Some(f) => Err(anyhow::anyhow!(f)),
+        None => Ok(()),
+    }
+}
+
+impl Devnet {
+    /// Loads identities, opens ledgers, writes the genesis block if needed and starts serving.
+    /// Returns once every listener is bound and serving.
+    pub async fn start(config: DevnetConfig) -> anyhow::Result<Self> {
+        let msps = Arc::new(load_msps(&config)?);
+        let ids = Arc::new(IdentityCache::new(msps.clone()));
+        let (stop, stop_rx) = watch::channel(false);
+        let (fail_tx, failures) = mpsc::unbounded_channel();
+        let mut starter = Starter {
+            stop_rx,
+            fail_tx,
+            tasks: Vec::new(),
+        };
+
+        let orderer_listener = server::bind(&config.orderer.listen).await?;
+        let mut peer_listeners = Vec::new();
+        for p in &config.peers {
+            peer_listeners.push(server::bind(&p.listen).await?);
+        }
+        let peer_addresses: Vec<(String, String)> = config
+            .peers
+            .iter()
+            .zip(&peer_listeners)
+            .map(|(p, l)| (p.name.clone(), l.address.clone()))
+            .collect();
+
+        let orderer = start_orderer(&config, &orderer_listener, &peer_addresses, ids.clone(), &mut starter)?;
+        let org_policies = org_policies(&config)?;
+        let mut peers = Vec::new();
+        for (p, l) in config.peers.iter().zip(&peer_listeners) {
+            peers.push(start_peer(&config, p, l, &msps, &orderer, &mut starter)?);
+        }
+        let net = Arc::new(Network {
+            channel: config.channel.clone(),
+            ids: ids.clone(),
+            orderer: orderer.clone(),
+            peers: peers.clone(),
+            endorsement: EndorsementPolicy::from_str_with_orgs(&config.endorsement_policy, &org_policies)
+                .with_context(|| format!("channel endorsement policy {}", config.endorsement_policy))?,
+            lifecycle: EndorsementPolicy::from_str_with_orgs(&config.lifecycle_policy, &org_policies)
+                .with_context(|| format!("channel lifecycle policy {}", config.lifecycle_policy))?,
+            shutdown: starter.stop_rx.clone(),
+        });
+
+        starter.serve_orderer(&config, orderer_listener, &orderer, &ids)?;
+        for ((p, l), peer) in config.peers.iter().zip(peer_listeners).zip(&peers) {
+            starter.serve_peer(p, l, peer, &net)?;
+        }
+        let peers = config
+            .peers
+            .iter()
+            .zip(&net.peers)
+            .map(|(p, peer)| Ok((p.name.clone(), parse_addr(&peer.address)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        tracing::info!(channel = %config.channel, orderer = %orderer.address, peers = peers.len(), "devnet started");
+        Ok(Self {
+            peers,
+            orderer: parse_addr(&orderer.address)?,
+            stop,
+            tasks: starter.tasks,
+            failures,
+        })
+    }
+
+    /// Every peer's name and address.
+    pub fn peer_addresses(&self) -> &[(String, SocketAddr)] {
+        &self.peers
+    }
+
+    /// The address of the named peer.
+    pub fn peer_address(&self, name: &str) -> Option<SocketAddr> {
+        self.peers.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
+    }
+
+    pub fn orderer_address(&self) -> SocketAddr {
+        self.orderer
+    }
+
+    /// Stops every listener and task; waits a short grace period for them.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.send_replace(true);
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for (name, mut task) in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!("{name} did not stop in time; abandoning it");
+                task.abort();
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_addr(address: &str) -> anyhow::Result<SocketAddr> {
+    address.parse().with_context(|| format!("bad listen address {address}"))
+}
+
+/// Spawns tasks and reports their failures.
+struct Starter {
+    stop_rx: watch::Receiver<bool>,
+    fail_tx: mpsc::UnboundedSender<String>,
+    tasks: Vec<(String, JoinHandle<()>)>,
+}
+
+impl Starter {
+    fn spawn(&mut self, name: String, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        let fail_tx = self.fail_tx.clone();
+        let label = name.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!("{label} failed: {e:#}");
+                let _ = fail_tx.send(format!("{label} failed: {e:#}"));
+            }
+        });
+        self.tasks.push((name, handle));
+    }
+
+    fn shutdown_signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop_rx.clone();
+        async move {
+            crate::chain::stopped(&mut rx).await;
+        }
+    }
+
+    fn serve_orderer(
+        &mut self,
+        config: &DevnetConfig,
+        listener: Listener,
+        orderer: &Arc<Orderer>,
+        ids: &Arc<IdentityCache>,
+    ) -> anyhow::Result<()> {
+        let source = DeliverSource {
+            channel: config.channel.clone(),
+            ids: ids.clone(),
+            chain: orderer.chain(),
+            strip_filter: true,
+            excluded_mspid: None,
+            shutdown: self.stop_rx.clone(),
+        };
+        let service = AtomicBroadcastServer::new(BroadcastService {
+            orderer: orderer.clone(),
+            source,
+        })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let router = server::builder(&config.orderer.tls)?.add_service(service);
+        let shutdown = self.shutdown_signal();
+        self.spawn(
+            format!("orderer {} listener", config.orderer.name),
+            server::serve(router, listener.listener, shutdown),
+        );
+        Ok(())
+    }
+
+    fn serve_peer(&mut self, config: &PeerConfig, listener: Listener, peer: &Arc<Peer>, net: &Arc<Network>) -> anyhow::Result<()> {
+        let source = DeliverSource {
+            channel: net.channel.clone(),
+            ids: net.ids.clone(),
+            chain: peer.chain(),
+            strip_filter: false,
+            excluded_mspid: Some(net.orderer.mspid.clone()),
+            shutdown: self.stop_rx.clone(),
+        };
+        let router = server::builder(&config.tls)?
+            .add_service(
+                GatewayServer::new(GatewayService::new(net.clone(), peer.clone()))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                EndorserServer::new(EndorserService { peer: peer.clone() })
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                DeliverServer::new(PeerDeliverService { source })
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            );
+        let shutdown = self.shutdown_signal();
+        self.spawn(
+            format!("peer {} listener", config.name),
+            server::serve(router, listener.listener, shutdown),
+        );
+        Ok(())
+    }
+}
+
+/// Every org's verifying MSP plus the orderer org's.
+fn load_msps(config: &DevnetConfig) -> anyhow::Result<MspManager> {
+    let mut msps = Vec::new();
+    for org in &config.orgs {
+        msps.push(
+            Msp::from_dir(&org.mspid, &org.msp_dir)
+                .with_context(|| format!("loading MSP {} from {}", org.mspid, org.msp_dir.display()))?,
+        );
+    }
+    let o = &config.orderer;
+    msps.push(
+        Msp::from_dir(&o.mspid, &o.org_msp_dir)
+            .with_context(|| format!("loading MSP {} from {}", o.mspid, o.org_msp_dir.display()))?,
+    );
+    Ok(MspManager::new(msps))
+}
+
+fn org_policies(config: &DevnetConfig) -> anyhow::Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>> {
+    config
+        .orgs
+        .iter()
+        .map(|o| {
+            fabric_policy::parse(&o.endorsement_policy)
+                .with_context(|| format!("endorsement policy of {}: {}", o.mspid, o.endorsement_policy))
+        })
+        .collect()
+}
+
+fn open_ledger(path: &Path) -> anyhow::Result<Arc<Ledger>> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(Arc::new(
+        Ledger::open(path).with_context(|| format!("opening ledger {}", path.display()))?,
+    ))
+}
+
+/// Opens the orderer's chain (writing the genesis block on first start) and starts block cutting.
+fn start_orderer(
+    config: &DevnetConfig,
+    listener: &Listener,
+    peer_addresses: &[(String, String)],
+    ids: Arc<IdentityCache>,
+    starter: &mut Starter,
+) -> anyhow::Result<Arc<Orderer>> {
+    let chain = open_ledger(&config.data_dir.join("orderer").join("chain.redb"))?;
+    if chain.try_height()? == 0 {
+        let genesis = crate::genesis::genesis_block(config, &listener.address, peer_addresses)?;
+        chain.commit(&genesis, &StateUpdates::default()).context("writing the genesis block")?;
+        tracing::info!(channel = %config.channel, "wrote the genesis block");
+    }
+    let o = &config.orderer;
+    let signer = SigningIdentity::from_msp_dir(&o.mspid, &o.msp_dir)
+        .with_context(|| format!("loading the orderer identity from {}", o.msp_dir.display()))?;
+    let batch = BatchConfig {
+        max_message_count: config.batch.max_message_count,
+        absolute_max_bytes: config.batch.absolute_max_bytes,
+        preferred_max_bytes: config.batch.preferred_max_bytes,
+        batch_timeout: config.batch.timeout,
+    };
+    let (orderer, cutter) = Orderer::new(config.channel.clone(), listener.address.clone(), chain, signer, ids, batch);
+    let stop = starter.stop_rx.clone();
+    starter.spawn("orderer block cutter".into(), cutter.run(stop));
+    Ok(orderer)
+}
+
+/// Opens a peer's ledger, builds its endorser and starts its commit pipeline.
+fn start_peer(
+    config: &DevnetConfig,
+    p: &PeerConfig,
+    listener: &Listener,
+    msps: &Arc<MspManager>,
+    orderer: &Arc<Orderer>,
+    starter: &mut Starter,
+) -> anyhow::Result<Arc<Peer>> {
+    let dir = config.data_dir.join(&p.name);
+    let ledger = open_ledger(&dir.join("ledger.redb"))?;
+    let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir)
+        .with_context(|| format!("loading the identity of {} from {}", p.name, p.msp_dir.display()))?;
+    let public = identity.identity.clone();
+    let endorser = Endorser::new(PeerContext {
+        name: p.name.clone(),
+        mspid: p.mspid.clone(),
+        identity,
+        ledger: ledger.clone(),
+        msps: msps.clone(),
+        channel: config.channel.clone(),
+        data_dir: dir,
+        policies: ChannelPolicies {
+            endorsement: config.endorsement_policy.clone(),
+            lifecycle: config.lifecycle_policy.clone(),
+            org_policies: config
+                .orgs
+                .iter()
+                .map(|o| (o.mspid.clone(), o.endorsement_policy.clone()))
+                .collect(),
+        },
+    });
+    let orderer_chain: ChainView = orderer.chain();
+    let (peer, commits) = Peer::new(
+        p.name.clone(),
+        listener.address.clone(),
+        public,
+        endorser,
+        ledger,
+        config.channel.clone(),
+        msps.clone(),
+        orderer_chain,
+    );
+    let stop = starter.stop_rx.clone();
+    starter.spawn(format!("peer {} commit pipeline", p.name), commits.run(stop));
+    Ok(peer)
+}

@@ -1,0 +1,28 @@
+//! The headers of a signed envelope (broadcast messages and deliver requests),
+//! decoded without trusting anything in them yet.
+
+use fabric_proto::common::{ChannelHeader, Envelope, Payload, SignatureHeader};
+use prost::Message;
+
+/// An envelope's payload with its decoded channel and signature headers.
+#[derive(Debug)]
+pub struct ParsedEnvelope {
+    pub payload: Payload,
+    pub channel_header: ChannelHeader,
+    pub signature_header: SignatureHeader,
+}
+
+/// Decodes payload, channel header and signature header; the messages say what is wrong.
+pub fn parse(env: &Envelope) -> Result<ParsedEnvelope, String> {
+    let payload = Payload::decode(env.payload.as_slice()).map_err(|e| format!("bad payload: {e}"))?;
+    let header = payload.header.as_ref().ok_or("envelope has no header")?;
+    let channel_header =
+        ChannelHeader::decode(header.channel_header.as_slice()).map_err(|e| format!("bad channel header: {e}"))?;
+    let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
+        .map_err(|e| format!("bad signature header: {e}"))?;
+    Ok(ParsedEnvelope {
+        payload,
+        channel_header,
+        signature_header,
+    })
+}

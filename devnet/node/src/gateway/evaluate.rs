@@ -1,0 +1,82 @@
+//! Gateway Evaluate: run a proposal on one peer (this gateway's own when it
+//! may) and return the chaincode's response, without ordering anything.
+
+use super::outcome::{endorse_on, peer_detail, Outcome};
+use super::proposal;
+use crate::network::Network;
+use crate::peer::Peer;
+use crate::rpc_error::rpc_error;
+use fabric_proto::gateway::{EvaluateRequest, EvaluateResponse};
+use fabric_proto::protos::{ChaincodeAction, ProposalResponsePayload, Response};
+use prost::Message;
+use std::sync::Arc;
+use tonic::{Code, Status};
+
+pub async fn evaluate(net: &Network, local: &Arc<Peer>, request: EvaluateRequest) -> Result<EvaluateResponse, Status> {
+    let sp = request.proposed_transaction.as_ref();
+    let info = proposal::unpack(sp)
+        .map_err(|e| Status::invalid_argument(format!("failed to unpack transaction proposal: {e}")))?;
+    let sp = sp.ok_or_else(|| Status::invalid_argument("a signed proposal is required"))?;
+    if info.channel != net.channel {
+        return Err(Status::unavailable(format!("channel {} not found", info.channel)));
+    }
+    let mut targets = request.target_organizations.clone();
+    if info.has_transient && targets.is_empty() {
+        targets.push(local.mspid.clone());
+    }
+    let candidates = candidates(net, local, &targets);
+    if candidates.is_empty() {
+        return Err(Status::failed_precondition(format!(
+            "no peers available to evaluate chaincode {} in channel {}",
+            info.chaincode, info.channel
+        )));
+    }
+    let mut details = Vec::new();
+    let mut last_code = Code::Unavailable;
+    for peer in candidates {
+        match endorse_on(&peer, sp).await {
+            Outcome::Endorsed(pr) => return Ok(EvaluateResponse { result: Some(result_of(pr)) }),
+            Outcome::Failed { code, message, retry } => {
+                details.push(peer_detail(&peer, &message));
+                if !retry {
+                    return Err(rpc_error(code, format!("evaluate call to endorser returned error: {message}"), &details));
+                }
+                last_code = code;
+            }
+        }
+    }
+    Err(rpc_error(
+        last_code,
+        "failed to evaluate transaction, see attached details for more info",
+        &details,
+    ))
+}
+
+/// Peers to try in order: this peer first when its org may evaluate, then the
+/// other peers of the chosen org.
+fn candidates(net: &Network, local: &Arc<Peer>, targets: &[String]) -> Vec<Arc<Peer>> {
+    let org = if targets.is_empty() || targets.contains(&local.mspid) {
+        local.mspid.clone()
+    } else {
+        match targets.iter().find(|t| net.peers_of(t).next().is_some()) {
+            Some(t) => t.clone(),
+            None => return Vec::new(),
+        }
+    };
+    let mut peers: Vec<Arc<Peer>> = net.peers_of(&org).cloned().collect();
+    peers.sort_by_key(|p| !Arc::ptr_eq(p, local));
+    peers
+}
+
+/// The response with the transaction result from the proposal response payload,
+/// which Fabric prefers over `Response.payload`.
+fn result_of(pr: fabric_proto::protos::ProposalResponse) -> Response {
+    let mut response = pr.response.clone().unwrap_or_default();
+    let action = ProposalResponsePayload::decode(pr.payload.as_slice())
+        .ok()
+        .and_then(|prp| ChaincodeAction::decode(prp.extension.as_slice()).ok());
+    if let Some(result) = action.and_then(|a| a.response) {
+        response.payload = result.payload;
+    }
+    response
+}

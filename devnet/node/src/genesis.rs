@@ -1,0 +1,374 @@
+//! The channel's genesis block: one CONFIG envelope holding the channel
+//! configuration as configtxgen would write it for this consortium (channel,
+//! Application and Orderer groups, org MSPs with NodeOUs, batch settings and
+//! the standard policies). Unsigned, with an empty creator, like Fabric's.
+
+use crate::config::{DevnetConfig, OrgConfig};
+use anyhow::Context;
+use fabric_proto::common::{
+    self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue, Envelope, Header,
+    ImplicitMetaPolicy, OrdererBlockMetadata, Payload, SignaturePolicyEnvelope,
+};
+use fabric_proto::msp::{msp_role::MspRoleType, FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
+use fabric_proto::{orderer, protos};
+use prost::Message;
+use std::collections::HashMap;
+use std::path::Path;
+
+const ADMINS: &str = "Admins";
+
+/// Builds block 0 for `config` (orderer copy: TRANSACTIONS_FILTER `[0]`, no orderer signature).
+pub fn genesis_block(config: &DevnetConfig, orderer_address: &str, peer_addresses: &[(String, String)]) -> anyhow::Result<Block> {
+    let channel_group = channel_group(config, orderer_address, peer_addresses)?;
+    let envelope = config_envelope(&config.channel, channel_group);
+    let mut block = fabric_block::new_block(0, &[], vec![envelope.encode_to_vec()]);
+    let metadata = block.metadata.get_or_insert_with(Default::default);
+    metadata.metadata.resize(5, Vec::new());
+    let signatures = common::Metadata {
+        value: OrdererBlockMetadata {
+            last_config: Some(common::LastConfig { index: 0 }),
+            consenter_metadata: Vec::new(),
+        }
+        .encode_to_vec(),
+        signatures: Vec::new(),
+    };
+    metadata.metadata[common::BlockMetadataIndex::Signatures as usize] = signatures.encode_to_vec();
+    metadata.metadata[common::BlockMetadataIndex::TransactionsFilter as usize] = vec![0];
+    Ok(block)
+}
+
+/// The CONFIG envelope: empty creator, random nonce, txid = hex(sha256(nonce)), no signature.
+fn config_envelope(channel: &str, channel_group: ConfigGroup) -> Envelope {
+    let mut nonce = [0u8; 24];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let channel_header = common::ChannelHeader {
+        r#type: common::HeaderType::Config as i32,
+        version: 1,
+        timestamp: Some(prost_types::Timestamp {
+            seconds: crate::auth::unix_now(),
+            nanos: 0,
+        }),
+        channel_id: channel.to_owned(),
+        tx_id: fabric_block::compute_txid(&nonce, &[]),
+        ..Default::default()
+    };
+    let signature_header = common::SignatureHeader {
+        creator: Vec::new(),
+        nonce: nonce.to_vec(),
+    };
+    let data = ConfigEnvelope {
+        config: Some(common::Config {
+            sequence: 0,
+            channel_group: Some(channel_group),
+        }),
+        last_update: None,
+    };
+    let payload = Payload {
+        header: Some(Header {
+            channel_header: channel_header.encode_to_vec(),
+            signature_header: signature_header.encode_to_vec(),
+        }),
+        data: data.encode_to_vec(),
+    };
+    Envelope {
+        payload: payload.encode_to_vec(),
+        signature: Vec::new(),
+    }
+}
+
+fn channel_group(
+    config: &DevnetConfig,
+    orderer_address: &str,
+    peer_addresses: &[(String, String)],
+) -> anyhow::Result<ConfigGroup> {
+    let mut group = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    group.values.insert(
+        "HashingAlgorithm".into(),
+        value(common::HashingAlgorithm { name: "SHA256".into() }),
+    );
+    group.values.insert(
+        "BlockDataHashingStructure".into(),
+        value(common::BlockDataHashingStructure { width: u32::MAX }),
+    );
+    group.values.insert("Capabilities".into(), value(capabilities("V3_0")));
+    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    group.groups.insert("Application".into(), application_group(config, peer_addresses)?);
+    group.groups.insert("Orderer".into(), orderer_group(config, orderer_address)?);
+    Ok(group)
+}
+
+fn application_group(config: &DevnetConfig, peer_addresses: &[(String, String)]) -> anyhow::Result<ConfigGroup> {
+    let mut group = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    group.values.insert("Capabilities".into(), value(capabilities("V2_5")));
+    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    group.policies.insert("Endorsement".into(), channel_policy(&config.endorsement_policy)?);
+    group
+        .policies
+        .insert("LifecycleEndorsement".into(), channel_policy(&config.lifecycle_policy)?);
+    for org in &config.orgs {
+        let anchor = config
+            .peers
+            .iter()
+            .find(|p| p.mspid == org.mspid)
+            .and_then(|p| peer_addresses.iter().find(|(name, _)| *name == p.name))
+            .map(|(_, addr)| addr.as_str());
+        group.groups.insert(org.mspid.clone(), application_org(org, anchor)?);
+    }
+    Ok(group)
+}
+
+fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<ConfigGroup> {
+    let mut group = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    group.values.insert("MSP".into(), value(msp_config(&org.mspid, &org.msp_dir)?));
+    if let Some((host, port)) = anchor.and_then(|a| a.rsplit_once(':')) {
+        let anchor_peers = protos::AnchorPeers {
+            anchor_peers: vec![protos::AnchorPeer {
+                host: host.to_owned(),
+                port: port.parse().unwrap_or(0),
+            }],
+        };
+        group.values.insert("AnchorPeers".into(), value(anchor_peers));
+    }
+    let id = &org.mspid;
+    group.policies.insert(ADMINS.into(), roles_policy(id, &[MspRoleType::Admin]));
+    group.policies.insert(
+        "Readers".into(),
+        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer, MspRoleType::Client]),
+    );
+    group
+        .policies
+        .insert("Writers".into(), roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]));
+    let endorsement = fabric_policy::parse(&org.endorsement_policy)
+        .with_context(|| format!("endorsement policy of {id}: {}", org.endorsement_policy))?;
+    group.policies.insert("Endorsement".into(), signature_policy(endorsement));
+    Ok(group)
+}
+
+fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result<ConfigGroup> {
+    let mut group = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    let batch = &config.batch;
+    group.values.insert(
+        "BatchSize".into(),
+        value(orderer::BatchSize {
+            max_message_count: batch.max_message_count,
+            absolute_max_bytes: batch.absolute_max_bytes,
+            preferred_max_bytes: batch.preferred_max_bytes,
+        }),
+    );
+    group.values.insert(
+        "BatchTimeout".into(),
+        value(orderer::BatchTimeout {
+            timeout: go_duration(batch.timeout),
+        }),
+    );
+    group.values.insert("Capabilities".into(), value(capabilities("V2_0")));
+    group.values.insert(
+        "ConsensusType".into(),
+        value(orderer::ConsensusType {
+            r#type: "solo".into(),
+            metadata: Vec::new(),
+            state: orderer::consensus_type::State::Normal as i32,
+        }),
+    );
+    group.values.insert(
+        "ChannelRestrictions".into(),
+        ConfigValue {
+            mod_policy: ADMINS.into(),
+            ..Default::default()
+        },
+    );
+    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group.policies.insert("BlockValidation".into(), implicit_meta("ANY", "Writers"));
+    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
+
+    let o = &config.orderer;
+    let mut org = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    org.values.insert(
+        "Endpoints".into(),
+        value(common::OrdererAddresses {
+            addresses: vec![orderer_address.to_owned()],
+        }),
+    );
+    org.values.insert("MSP".into(), value(msp_config(&o.mspid, &o.org_msp_dir)?));
+    org.policies.insert(ADMINS.into(), roles_policy(&o.mspid, &[MspRoleType::Admin]));
+    org.policies.insert("Readers".into(), roles_policy(&o.mspid, &[MspRoleType::Member]));
+    org.policies.insert("Writers".into(), roles_policy(&o.mspid, &[MspRoleType::Member]));
+    group.groups.insert(o.mspid.clone(), org);
+    Ok(group)
+}
+
+/// A Go duration string as Fabric's BatchTimeout holds it (`2s`, `250ms`).
+fn go_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn value(msg: impl Message) -> ConfigValue {
+    ConfigValue {
+        version: 0,
+        value: msg.encode_to_vec(),
+        mod_policy: ADMINS.into(),
+    }
+}
+
+fn capabilities(name: &str) -> Capabilities {
+    Capabilities {
+        capabilities: HashMap::from([(name.to_owned(), Capability {})]),
+    }
+}
+
+fn implicit_meta(rule: &str, sub_policy: &str) -> ConfigPolicy {
+    let rule = match rule {
+        "ANY" => common::implicit_meta_policy::Rule::Any,
+        "ALL" => common::implicit_meta_policy::Rule::All,
+        _ => common::implicit_meta_policy::Rule::Majority,
+    };
+    policy(
+        common::policy::PolicyType::ImplicitMeta,
+        ImplicitMetaPolicy {
+            sub_policy: sub_policy.to_owned(),
+            rule: rule as i32,
+        }
+        .encode_to_vec(),
+    )
+}
+
+/// A channel-level policy string: `MAJORITY Endorsement` style, or a signature policy.
+fn channel_policy(text: &str) -> anyhow::Result<ConfigPolicy> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if let [rule @ ("ANY" | "ALL" | "MAJORITY"), sub] = words.as_slice() {
+        return Ok(implicit_meta(rule, sub));
+    }
+    let envelope = fabric_policy::parse(text).with_context(|| format!("channel policy {text}"))?;
+    Ok(signature_policy(envelope))
+}
+
+fn signature_policy(envelope: SignaturePolicyEnvelope) -> ConfigPolicy {
+    policy(common::policy::PolicyType::Signature, envelope.encode_to_vec())
+}
+
+fn policy(kind: common::policy::PolicyType, value: Vec<u8>) -> ConfigPolicy {
+    ConfigPolicy {
+        version: 0,
+        policy: Some(common::Policy {
+            r#type: kind as i32,
+            value,
+        }),
+        mod_policy: ADMINS.into(),
+    }
+}
+
+/// `OR` over the given roles of one MSP (1-of), as configtxgen writes org policies.
+fn roles_policy(mspid: &str, roles: &[MspRoleType]) -> ConfigPolicy {
+    let identities = roles
+        .iter()
+        .map(|role| fabric_proto::msp::MspPrincipal {
+            principal_classification: fabric_proto::msp::msp_principal::Classification::Role as i32,
+            principal: fabric_proto::msp::MspRole {
+                msp_identifier: mspid.to_owned(),
+                role: *role as i32,
+            }
+            .encode_to_vec(),
+        })
+        .collect();
+    let rules = (0..roles.len() as i32)
+        .map(|i| common::SignaturePolicy {
+            r#type: Some(common::signature_policy::Type::SignedBy(i)),
+        })
+        .collect();
+    signature_policy(SignaturePolicyEnvelope {
+        version: 0,
+        rule: Some(common::SignaturePolicy {
+            r#type: Some(common::signature_policy::Type::NOutOf(common::signature_policy::NOutOf {
+                n: 1,
+                rules,
+            })),
+        }),
+        identities,
+    })
+}
+
+/// The verifying MSP config of an org, from its MSP directory (PEM files as configtxgen embeds them).
+fn msp_config(mspid: &str, dir: &Path) -> anyhow::Result<fabric_proto::msp::MspConfig> {
+    let root_certs = pem_files(&dir.join("cacerts"))?;
+    anyhow::ensure!(!root_certs.is_empty(), "{}: cacerts/ holds no certificate", dir.display());
+    let node_ous = load_node_ous(dir)?;
+    let ou = |name: &str| FabricOuIdentifier {
+        certificate: root_certs[0].clone(),
+        organizational_unit_identifier: name.to_owned(),
+    };
+    let fabric_node_ous = node_ous.enabled.then(|| FabricNodeOUs {
+        enable: true,
+        client_ou_identifier: Some(ou(&node_ous.client_ou)),
+        peer_ou_identifier: Some(ou(&node_ous.peer_ou)),
+        admin_ou_identifier: Some(ou(&node_ous.admin_ou)),
+        orderer_ou_identifier: Some(ou(&node_ous.orderer_ou)),
+    });
+    let config = FabricMspConfig {
+        name: mspid.to_owned(),
+        root_certs: root_certs.clone(),
+        intermediate_certs: pem_files(&dir.join("intermediatecerts"))?,
+        tls_root_certs: pem_files(&dir.join("tlscacerts"))?,
+        tls_intermediate_certs: pem_files(&dir.join("tlsintermediatecerts"))?,
+        crypto_config: Some(FabricCryptoConfig {
+            signature_hash_family: "SHA2".into(),
+            identity_identifier_hash_function: "SHA256".into(),
+        }),
+        fabric_node_ous,
+        ..Default::default()
+    };
+    Ok(fabric_proto::msp::MspConfig {
+        r#type: 0,
+        config: config.encode_to_vec(),
+    })
+}
+
+fn load_node_ous(dir: &Path) -> anyhow::Result<fabric_msp::NodeOus> {
+    let path = dir.join("config.yaml");
+    if !path.is_file() {
+        return Ok(fabric_msp::NodeOus::default());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(fabric_msp::NodeOus::from_config_yaml(&text)?)
+}
+
+/// The contents of every file in `dir` (sorted by name); none if the directory is absent.
+fn pem_files(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .collect()
+}

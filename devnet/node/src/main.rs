@@ -1,0 +1,50 @@
+//! `healthblock-devnet --config devnet.json`: runs the devnet until SIGTERM or
+//! SIGINT. Logs go to stderr; one line `devnet ready` goes to stdout once
+//! every listener serves (what `healthblock network up` waits for).
+
+use anyhow::Context;
+use clap::Parser;
+use devnet::{Devnet, DevnetConfig};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "healthblock-devnet", about = "Runs the embedded Fabric-compatible network")]
+struct Args {
+    /// The devnet configuration (JSON), as `healthblock network` writes it.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let config = DevnetConfig::from_json_file(&args.config)?;
+    let devnet = Devnet::start(config).await.context("starting the devnet")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "devnet ready")?;
+        out.flush()?;
+    }
+    wait_for_signal().await?;
+    tracing::info!("stopping the devnet");
+    devnet.stop().await
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

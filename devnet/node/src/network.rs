@@ -1,0 +1,47 @@
+//! Everything the services of all nodes share: the channel, its identities,
+//! the orderer, the peers and the channel's endorsement policies.
+
+use crate::auth::IdentityCache;
+use crate::orderer::Orderer;
+use crate::peer::Peer;
+use fabric_policy::EndorsementPolicy;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// The running channel.
+pub struct Network {
+    pub channel: String,
+    pub ids: Arc<IdentityCache>,
+    pub orderer: Arc<Orderer>,
+    /// In configuration order.
+    pub peers: Vec<Arc<Peer>>,
+    /// /Channel/Application/Endorsement, resolved against the orgs' Endorsement policies.
+    pub endorsement: EndorsementPolicy,
+    /// /Channel/Application/LifecycleEndorsement, resolved likewise.
+    pub lifecycle: EndorsementPolicy,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Network {
+    /// The peers of an org, in configuration order.
+    pub fn peers_of<'a>(&'a self, mspid: &'a str) -> impl Iterator<Item = &'a Arc<Peer>> + 'a {
+        self.peers.iter().filter(move |p| p.mspid == mspid)
+    }
+
+    /// The orgs that have peers, in configuration order, without repeats.
+    pub fn peer_orgs(&self) -> Vec<String> {
+        let mut orgs: Vec<String> = Vec::new();
+        for p in &self.peers {
+            if !orgs.contains(&p.mspid) {
+                orgs.push(p.mspid.clone());
+            }
+        }
+        orgs
+    }
+
+    /// Resolves when the devnet is stopping.
+    pub async fn stopping(&self) {
+        let mut rx = self.shutdown.clone();
+        crate::chain::stopped(&mut rx).await;
+    }
+}

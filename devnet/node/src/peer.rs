@@ -1,0 +1,164 @@
+//! One peer: its ledger, its endorser and its commit pipeline. The pipeline
+//! takes blocks from the orderer's chain in order, validates them with
+//! Fabric's rules, writes TRANSACTIONS_FILTER and commits each block in one
+//! durable ledger transaction; only then are height watchers and commit
+//! waiters told. On start it simply continues from its own height, so a peer
+//! behind the orderer (after a crash) catches up.
+
+use crate::chain::ChainView;
+use crate::events;
+use crate::orderer::set_metadata;
+use crate::waiters::{CommitWaiters, Committed};
+use devnet_endorser::Endorser;
+use devnet_ledger::{ChaincodeRegistry, Ledger, StateUpdates, ValidationContext, Validator};
+use fabric_msp::{Identity, MspManager};
+use fabric_proto::common::{Block, BlockMetadataIndex};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// A running peer as the services see it.
+pub struct Peer {
+    pub name: String,
+    pub mspid: String,
+    /// host:port clients reach it at (also the address in gateway error details).
+    pub address: String,
+    /// The peer's public identity (what its endorsements are signed as).
+    pub identity: Identity,
+    pub endorser: Endorser,
+    chain: ChainView,
+    waiters: Arc<CommitWaiters>,
+}
+
+/// The task that commits blocks to one peer.
+pub struct CommitTask {
+    peer: Arc<Peer>,
+    orderer_chain: ChainView,
+    height: watch::Sender<u64>,
+    channel: String,
+    msps: Arc<MspManager>,
+    chaincodes: Arc<dyn ChaincodeRegistry>,
+}
+
+impl Peer {
+    pub fn new(
+        name: String,
+        address: String,
+        identity: Identity,
+        endorser: Endorser,
+        ledger: Arc<Ledger>,
+        channel: String,
+        msps: Arc<MspManager>,
+        orderer_chain: ChainView,
+    ) -> (Arc<Self>, CommitTask) {
+        let (height_tx, height_rx) = watch::channel(ledger.height());
+        let chaincodes = endorser.registry();
+        let peer = Arc::new(Self {
+            name,
+            mspid: identity.mspid.clone(),
+            address,
+            identity,
+            endorser,
+            chain: ChainView::new(ledger, height_rx),
+            waiters: Arc::new(CommitWaiters::default()),
+        });
+        let task = CommitTask {
+            peer: peer.clone(),
+            orderer_chain,
+            height: height_tx,
+            channel,
+            msps,
+            chaincodes,
+        };
+        (peer, task)
+    }
+
+    pub fn chain(&self) -> ChainView {
+        self.chain.clone()
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.chain.ledger
+    }
+
+    /// Waits until `txid` is committed on this peer; returns its block and validation code.
+    /// None if the peer stops first.
+    pub async fn commit_status(&self, txid: &str) -> Result<Option<Committed>, String> {
+        let waiter = self.waiters.register(txid);
+        let ledger = self.chain.ledger.clone();
+        let id = txid.to_owned();
+        let found = tokio::task::spawn_blocking(move || ledger.try_tx_location(&id))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if let Some(status) = found {
+            return Ok(Some((status.block, status.code)));
+        }
+        Ok(waiter.wait().await)
+    }
+}
+
+impl CommitTask {
+    /// Commits every block the orderer has and then each new one, until shutdown.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut orderer_chain = self.orderer_chain.clone();
+        loop {
+            let next = *self.height.borrow();
+            tokio::select! {
+                h = orderer_chain.wait_for_block(next) => if h.is_none() { break },
+                _ = crate::chain::stopped(&mut shutdown) => break,
+            }
+            let block = orderer_chain
+                .block(next)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?
+                .ok_or_else(|| anyhow::anyhow!("orderer chain has no block {next}"))?;
+            self.commit(block).await?;
+        }
+        Ok(())
+    }
+
+    /// Validates and durably commits one block, then tells watchers.
+    async fn commit(&self, block: Block) -> anyhow::Result<()> {
+        let ledger = self.peer.chain.ledger.clone();
+        let msps = self.msps.clone();
+        let chaincodes = self.chaincodes.clone();
+        let channel = self.channel.clone();
+        let block = tokio::task::spawn_blocking(move || -> anyhow::Result<Block> {
+            validate_and_commit(&ledger, block, &channel, &msps, chaincodes.as_ref())
+        })
+        .await??;
+        let number = block.header.as_ref().map(|h| h.number).unwrap_or_default();
+        self.height.send_replace(number + 1);
+        let txs = events::summarize(&block);
+        self.peer
+            .waiters
+            .notify(number, txs.iter().map(|t| (t.txid.as_str(), t.code)));
+        tracing::debug!(peer = %self.peer.name, number, txs = txs.len(), "committed block");
+        Ok(())
+    }
+}
+
+fn validate_and_commit(
+    ledger: &Ledger,
+    mut block: Block,
+    channel: &str,
+    msps: &MspManager,
+    chaincodes: &dyn ChaincodeRegistry,
+) -> anyhow::Result<Block> {
+    let number = block.header.as_ref().map(|h| h.number).unwrap_or_default();
+    let tx_count = block.data.as_ref().map(|d| d.data.len()).unwrap_or_default();
+    let (codes, updates) = if number == 0 {
+        // The genesis config transaction is valid by construction.
+        (vec![0; tx_count], StateUpdates::default())
+    } else {
+        let ctx = ValidationContext {
+            channel_id: channel,
+            msps,
+            chaincodes,
+        };
+        Validator::validate(ledger, &block, &ctx)
+    };
+    set_metadata(&mut block, BlockMetadataIndex::TransactionsFilter, codes);
+    ledger.commit(&block, &updates)?;
+    Ok(block)
+}

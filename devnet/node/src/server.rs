@@ -1,0 +1,54 @@
+//! TLS gRPC listeners: each node binds its own address first (so ports are
+//! known, including ephemeral ones) and then serves its services on it.
+
+use crate::config::TlsFiles;
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tonic::transport::server::Router;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+/// Fabric peers accept messages up to 100 MiB; so do all devnet services.
+pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+
+/// A bound listener and the address clients should use.
+pub struct Listener {
+    pub listener: TcpListener,
+    /// `host:port` with the configured host and the actual port.
+    pub address: String,
+}
+
+/// Binds `listen` (`host:port`; port 0 picks a free port).
+pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or(listen);
+    let host = if host.is_empty() || host == "0.0.0.0" { "127.0.0.1" } else { host };
+    Ok(Listener {
+        listener,
+        address: format!("{host}:{}", local.port()),
+    })
+}
+
+/// A server builder with the node's TLS certificate (no client authentication, as Fabric's default).
+pub fn builder(tls: &TlsFiles) -> anyhow::Result<Server> {
+    let cert = std::fs::read(&tls.cert).with_context(|| format!("reading TLS certificate {}", tls.cert.display()))?;
+    let key = std::fs::read(&tls.key).with_context(|| format!("reading TLS key {}", tls.key.display()))?;
+    let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    Ok(Server::builder()
+        .tls_config(config)
+        .context("invalid TLS configuration")?
+        .tcp_nodelay(true))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(router: Router, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    router
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .context("gRPC server failed")
+}

@@ -1,0 +1,124 @@
+//! The gRPC services of the nodes besides the gateway: the peers' Endorser
+//! and Deliver, and the orderer's AtomicBroadcast (Broadcast and Deliver).
+
+use crate::deliver::{self, DeliverSource, Item};
+use crate::events::filtered_block;
+use crate::orderer::Orderer;
+use crate::peer::Peer;
+use fabric_proto::common::{Envelope, Status as DeliverStatus};
+use fabric_proto::orderer::atomic_broadcast_server::AtomicBroadcast;
+use fabric_proto::orderer::{self, BroadcastResponse};
+use fabric_proto::protos::deliver_server::Deliver;
+use fabric_proto::protos::endorser_server::Endorser as EndorserRpc;
+use fabric_proto::protos::{self, BlockAndPrivateData, ProposalResponse, SignedProposal};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// `protos.Endorser` of one peer.
+pub struct EndorserService {
+    pub peer: Arc<Peer>,
+}
+
+#[tonic::async_trait]
+impl EndorserRpc for EndorserService {
+    async fn process_proposal(&self, request: Request<SignedProposal>) -> Result<Response<ProposalResponse>, Status> {
+        self.peer
+            .endorser
+            .process_proposal(request.get_ref())
+            .await
+            .map(Response::new)
+    }
+}
+
+/// `protos.Deliver` of one peer.
+pub struct PeerDeliverService {
+    pub source: DeliverSource,
+}
+
+type PeerStream = ReceiverStream<Result<protos::DeliverResponse, Status>>;
+
+fn peer_response(item: protos::deliver_response::Type) -> protos::DeliverResponse {
+    protos::DeliverResponse { r#type: Some(item) }
+}
+
+fn peer_status(status: DeliverStatus) -> protos::DeliverResponse {
+    peer_response(protos::deliver_response::Type::Status(status as i32))
+}
+
+#[tonic::async_trait]
+impl Deliver for PeerDeliverService {
+    type DeliverStream = PeerStream;
+    type DeliverFilteredStream = PeerStream;
+    type DeliverWithPrivateDataStream = PeerStream;
+
+    async fn deliver(&self, request: Request<Streaming<Envelope>>) -> Result<Response<PeerStream>, Status> {
+        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
+            Item::Status(s) => peer_status(s),
+            Item::Block(b) => peer_response(protos::deliver_response::Type::Block(b)),
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn deliver_filtered(&self, request: Request<Streaming<Envelope>>) -> Result<Response<PeerStream>, Status> {
+        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
+            Item::Status(s) => peer_status(s),
+            Item::Block(b) => peer_response(protos::deliver_response::Type::FilteredBlock(filtered_block(&b))),
+        });
+        Ok(Response::new(stream))
+    }
+
+    /// The devnet has no private data: blocks come with an empty private data map.
+    async fn deliver_with_private_data(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<PeerStream>, Status> {
+        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
+            Item::Status(s) => peer_status(s),
+            Item::Block(b) => peer_response(protos::deliver_response::Type::BlockAndPrivateData(BlockAndPrivateData {
+                block: Some(b),
+            })),
+        });
+        Ok(Response::new(stream))
+    }
+}
+
+/// `orderer.AtomicBroadcast` of the orderer.
+pub struct BroadcastService {
+    pub orderer: Arc<Orderer>,
+    pub source: DeliverSource,
+}
+
+#[tonic::async_trait]
+impl AtomicBroadcast for BroadcastService {
+    type BroadcastStream = ReceiverStream<Result<BroadcastResponse, Status>>;
+    type DeliverStream = ReceiverStream<Result<orderer::DeliverResponse, Status>>;
+
+    /// One response per message; a non-SUCCESS response ends the stream, as in Fabric.
+    async fn broadcast(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::BroadcastStream>, Status> {
+        let mut messages = request.into_inner();
+        let orderer = self.orderer.clone();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            while let Ok(Some(env)) = messages.message().await {
+                let response = orderer.broadcast(&env).await;
+                let success = response.status == DeliverStatus::Success as i32;
+                if tx.send(Ok(response)).await.is_err() || !success {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn deliver(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::DeliverStream>, Status> {
+        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| orderer::DeliverResponse {
+            r#type: Some(match item {
+                Item::Status(s) => orderer::deliver_response::Type::Status(s as i32),
+                Item::Block(b) => orderer::deliver_response::Type::Block(b),
+            }),
+        });
+        Ok(Response::new(stream))
+    }
+}

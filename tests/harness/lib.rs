@@ -1,0 +1,235 @@
+//! Test harness for the end-to-end suites: starts a network of our own (own
+//! home directory, own ports) through the `healthblock` CLI exactly as an
+//! operator would, deploys the stand-in chaincode, hands out gateway clients,
+//! and stops and purges the network when dropped.
+
+use anyhow::{anyhow, bail, Context, Result};
+use fabric_client::connection::Endpoint;
+use fabric_client::gateway::Gateway;
+use fabric_msp::SigningIdentity;
+use healthblock_network::consortium::{Consortium, PeerNode, PeerOrg};
+use healthblock_network::layout::Layout;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The stand-in chaincode's name on the channel.
+pub const KV: &str = "kv";
+
+/// A running network owned by a test binary.
+pub struct TestNet {
+    home: tempfile::TempDir,
+    offset: u16,
+    bin_dir: PathBuf,
+    pub consortium: Consortium,
+    pub layout: Layout,
+}
+
+/// `target/<profile>/`, where cargo put the workspace binaries.
+pub fn bin_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test-binary>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("unexpected test binary location {}", exe.display()))?;
+    for bin in ["healthblock", "healthblock-devnet", "healthblock-kvcc"] {
+        if !dir.join(bin).exists() {
+            bail!(
+                "{} is missing: build the binaries first (`cargo build --workspace --bins`, which `make test` does)",
+                dir.join(bin).display()
+            );
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+impl TestNet {
+    /// Starts a devnet with every port shifted by `offset`, and deploys the stand-in chaincode.
+    pub fn start(offset: u16) -> Result<Self> {
+        let home = tempfile::Builder::new().prefix("healthblock-e2e-").tempdir()?;
+        let bin_dir = bin_dir()?;
+        let layout = Layout::new(home.path());
+        let mut net = Self {
+            home,
+            offset,
+            bin_dir,
+            consortium: Consortium::load(&repo_root().join("network/consortium.yaml"))
+                .map_err(|e| anyhow!("{e}"))?,
+            layout,
+        };
+        net.cli_ok(&["network", "up"])?;
+        net.consortium = Consortium::load(&net.home.path().join("consortium.yaml"))
+            .map_err(|e| anyhow!("{e}"))?;
+        net.cli_ok(&["chaincode", "deploy", "--name", KV])?;
+        Ok(net)
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Runs the CLI against this network.
+    pub fn cli(&self, args: &[&str]) -> Result<Output> {
+        Command::new(self.bin_dir.join("healthblock"))
+            .args(args)
+            .env("HEALTHBLOCK_HOME", self.home.path())
+            .env("HEALTHBLOCK_PORT_OFFSET", self.offset.to_string())
+            .env_remove("HEALTHBLOCK_CONFIG")
+            .env_remove("HEALTHBLOCK_BACKEND")
+            .current_dir(repo_root())
+            .output()
+            .context("cannot run healthblock")
+    }
+
+    /// Runs the CLI and fails with its stderr unless it exits 0; returns stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self.cli(args)?;
+        if !out.status.success() {
+            bail!(
+                "`healthblock {}` failed ({}):\n{}{}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub fn org(&self, name: &str) -> Result<&PeerOrg> {
+        self.consortium
+            .orgs
+            .iter()
+            .find(|o| o.name == name || o.mspid == name)
+            .ok_or_else(|| anyhow!("no org {name}"))
+    }
+
+    /// `USER@ORG` from the generated identity material.
+    pub fn identity(&self, who: &str) -> Result<SigningIdentity> {
+        let (user, org) = who.split_once('@').ok_or_else(|| anyhow!("USER@ORG"))?;
+        let org = self.org(org)?;
+        let dir = if user == "Admin" {
+            self.layout.admin_msp_dir(org)
+        } else {
+            self.layout.user_msp_dir(org, user)
+        };
+        Ok(SigningIdentity::from_msp_dir(&org.mspid, &dir)?)
+    }
+
+    pub fn endpoint(&self, org: &PeerOrg, peer: &PeerNode) -> Result<Endpoint> {
+        let ca = std::fs::read(self.layout.org_tls_ca_cert(org))?;
+        Ok(Endpoint::new(self.consortium.address(peer.ports.listen), ca).with_server_name(org.fqdn(peer)))
+    }
+
+    /// A gateway on the first peer of `who`'s org.
+    pub async fn gateway(&self, who: &str) -> Result<Gateway> {
+        let id = self.identity(who)?;
+        let org = self.org(&id.identity.mspid.clone())?;
+        self.gateway_on(id, org, &org.peers[0]).await
+    }
+
+    pub async fn gateway_on(&self, id: SigningIdentity, org: &PeerOrg, peer: &PeerNode) -> Result<Gateway> {
+        Ok(Gateway::connect_endpoint(&self.endpoint(org, peer)?, id).await?)
+    }
+
+    /// Every (org, peer) of the network.
+    pub fn peers(&self) -> Vec<(&PeerOrg, &PeerNode)> {
+        self.consortium
+            .orgs
+            .iter()
+            .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
+            .collect()
+    }
+
+    /// The devnet process id, from its pid file.
+    pub fn devnet_pid(&self) -> Result<i32> {
+        let text = std::fs::read_to_string(self.layout.devnet_pid_file())?;
+        Ok(text.trim().parse()?)
+    }
+}
+
+impl Drop for TestNet {
+    fn drop(&mut self) {
+        if let Err(e) = self.cli_ok(&["network", "down", "--purge"]) {
+            eprintln!("warning: could not stop the test network: {e}");
+        }
+    }
+}
+
+/// Sends an envelope straight to the orderer's AtomicBroadcast.Broadcast and returns its status and info.
+pub async fn broadcast(net: &TestNet, envelope: fabric_proto::common::Envelope) -> Result<(i32, String)> {
+    use fabric_proto::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+    let org = &net.consortium.orderer_org;
+    let node = org.solo();
+    let ca = std::fs::read(net.layout.orderer_tls_dir(org, node).join("ca.crt"))?;
+    let endpoint = Endpoint::new(net.consortium.address(node.ports.listen), ca).with_server_name(org.fqdn(node));
+    let channel = endpoint.connect().await?;
+    let mut client = AtomicBroadcastClient::new(channel);
+    let mut responses = client
+        .broadcast(futures::stream::iter(vec![envelope]))
+        .await?
+        .into_inner();
+    let resp = responses
+        .message()
+        .await?
+        .ok_or_else(|| anyhow!("broadcast stream closed without a response"))?;
+    Ok((resp.status, resp.info))
+}
+
+/// Waits (bounded) for `txid` to appear in a filtered block from `start` on; returns its block and code.
+pub async fn find_tx_code(gateway: &Gateway, channel: &str, start: u64, txid: &str, occurrence: usize) -> Result<(u64, i32)> {
+    use futures::StreamExt;
+    let network = gateway.network(channel);
+    let mut blocks = network.filtered_block_events(Some(start)).await?;
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let next = tokio::time::timeout_at(deadline, blocks.next())
+            .await
+            .map_err(|_| anyhow!("txid {txid} not seen in 30 s"))?;
+        let block = next.ok_or_else(|| anyhow!("block stream ended"))??;
+        for tx in &block.filtered_transactions {
+            if tx.txid == txid {
+                if seen == occurrence {
+                    return Ok((block.number, tx.tx_validation_code));
+                }
+                seen += 1;
+            }
+        }
+    }
+}
+
+/// A client identity of `org` whose certificate, issued by the org's real CA,
+/// expired in 2021: the MSP must refuse it.
+pub fn expired_identity(net: &TestNet, org: &PeerOrg) -> Result<SigningIdentity> {
+    let ca_dir = net.layout.org_dir(org).join("ca");
+    let mut ca_cert = None;
+    let mut ca_key = None;
+    for entry in std::fs::read_dir(&ca_dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if name.ends_with("-cert.pem") {
+            ca_cert = Some(std::fs::read_to_string(&path)?);
+        } else if name == "priv_sk" || name.ends_with("_sk") {
+            ca_key = Some(std::fs::read_to_string(&path)?);
+        }
+    }
+    let (ca_cert, ca_key) = (
+        ca_cert.ok_or_else(|| anyhow!("no CA certificate in {}", ca_dir.display()))?,
+        ca_key.ok_or_else(|| anyhow!("no CA key in {}", ca_dir.display()))?,
+    );
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_cert, rcgen::KeyPair::from_pem(&ca_key)?)?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Expired@{}", org.domain));
+    params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, "client");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok(SigningIdentity::from_pem(&org.mspid, cert.pem().as_bytes(), key.serialize_pem().as_bytes())?)
+}
