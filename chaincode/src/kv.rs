@@ -148,7 +148,10 @@ async fn dispatch(stub: &mut dyn ChaincodeStub, function: &str, p: &[String]) ->
 }
 
 /// Exactly `N` parameters.
-fn args<'a, const N: usize>(function: &str, params: &'a [String]) -> Result<[&'a String; N], KvError> {
+fn args<'a, const N: usize>(
+    function: &str,
+    params: &'a [String],
+) -> Result<[&'a String; N], KvError> {
     let refs: Vec<&String> = params.iter().collect();
     refs.try_into().map_err(|_| KvError::Arity {
         function: function.to_owned(),
@@ -174,7 +177,12 @@ async fn read_write(stub: &mut dyn ChaincodeStub, key: &str, value: &str) -> Cal
     Ok(previous)
 }
 
-async fn count_range(stub: &mut dyn ChaincodeStub, start: &str, end: &str, out: &str) -> CallResult {
+async fn count_range(
+    stub: &mut dyn ChaincodeStub,
+    start: &str,
+    end: &str,
+    out: &str,
+) -> CallResult {
     let count = stub.get_state_by_range(start, end).await?.len().to_string();
     stub.put_state(out, count.clone().into_bytes()).await?;
     Ok(count.into_bytes())
@@ -188,9 +196,9 @@ async fn range(stub: &mut dyn ChaincodeStub, p: &[String]) -> CallResult {
             fetched_records_count: None,
         },
         [start, end, page_size] | [start, end, page_size, _] => {
-            let page_size: i32 = page_size
-                .parse()
-                .map_err(|_| KvError::Argument(format!("page size {page_size:?} is not a number")))?;
+            let page_size: i32 = page_size.parse().map_err(|_| {
+                KvError::Argument(format!("page size {page_size:?} is not a number"))
+            })?;
             let bookmark = p.get(3).map(String::as_str).unwrap_or("");
             let page = stub
                 .get_state_by_range_with_pagination(start, end, page_size, bookmark)
@@ -249,7 +257,8 @@ async fn set_policy(stub: &mut dyn ChaincodeStub, key: &str, policy: &str) -> Ca
     if stub.get_state(key).await?.is_none() {
         stub.put_state(key, SBE_INIT_VALUE.to_vec()).await?;
     }
-    stub.set_state_validation_parameter(key, policy_bytes).await?;
+    stub.set_state_validation_parameter(key, policy_bytes)
+        .await?;
     Ok(Vec::new())
 }
 
@@ -273,13 +282,24 @@ mod tests {
     fn put_get_del() {
         block_on(async {
             let ledger = MemoryLedger::new();
-            let put = ledger.submit(&KvContract, ["put", "valid-key", "hello-fabric"]).await;
+            let put = ledger
+                .submit(&KvContract, ["put", "valid-key", "hello-fabric"])
+                .await;
             assert_eq!((put.status, put.payload.len()), (200, 0));
             let got = ledger.evaluate(&KvContract, ["get", "valid-key"]).await;
             assert_eq!(text(&got), "hello-fabric");
-            assert_eq!(ledger.submit(&KvContract, ["del", "valid-key"]).await.status, 200);
+            assert_eq!(
+                ledger
+                    .submit(&KvContract, ["del", "valid-key"])
+                    .await
+                    .status,
+                200
+            );
             assert_eq!(ledger.get("valid-key"), None);
-            assert_eq!(text(&ledger.evaluate(&KvContract, ["get", "valid-key"]).await), "");
+            assert_eq!(
+                text(&ledger.evaluate(&KvContract, ["get", "valid-key"]).await),
+                ""
+            );
         });
     }
 
@@ -288,7 +308,9 @@ mod tests {
         block_on(async {
             let ledger = MemoryLedger::new();
             ledger.submit(&KvContract, ["put", "mvcc-key", "v0"]).await;
-            let response = ledger.submit(&KvContract, ["readwrite", "mvcc-key", "A1"]).await;
+            let response = ledger
+                .submit(&KvContract, ["readwrite", "mvcc-key", "A1"])
+                .await;
             assert_eq!(text(&response), "v0");
             assert_eq!(ledger.get("mvcc-key"), Some(b"A1".to_vec()));
         });
@@ -302,7 +324,10 @@ mod tests {
                 ledger.submit(&KvContract, ["put", key, "1"]).await;
             }
             let response = ledger
-                .submit(&KvContract, ["countrange", "range-a", "range-z", "count-out"])
+                .submit(
+                    &KvContract,
+                    ["countrange", "range-a", "range-z", "count-out"],
+                )
                 .await;
             assert_eq!(text(&response), "2");
             assert_eq!(ledger.get("count-out"), Some(b"2".to_vec()));
@@ -327,7 +352,9 @@ mod tests {
     fn setpolicy_by_mspid_initialises_missing_key() {
         block_on(async {
             let ledger = MemoryLedger::new();
-            let response = ledger.submit(&KvContract, ["setpolicy", "sbe-key", "Org2MSP"]).await;
+            let response = ledger
+                .submit(&KvContract, ["setpolicy", "sbe-key", "Org2MSP"])
+                .await;
             assert_eq!(response.status, 200, "{response:?}");
             assert_eq!(ledger.get("sbe-key"), Some(SBE_INIT_VALUE.to_vec()));
             assert_eq!(
@@ -335,8 +362,12 @@ mod tests {
                 "120812060801120208001a0d120b0a074f7267324d53501003"
             );
             // An existing key keeps its value.
-            ledger.submit(&KvContract, ["putsbe", "sbe-key", "by-org1-org2"]).await;
-            ledger.submit(&KvContract, ["setpolicy", "sbe-key", "Org1MSP"]).await;
+            ledger
+                .submit(&KvContract, ["putsbe", "sbe-key", "by-org1-org2"])
+                .await;
+            ledger
+                .submit(&KvContract, ["setpolicy", "sbe-key", "Org1MSP"])
+                .await;
             assert_eq!(ledger.get("sbe-key"), Some(b"by-org1-org2".to_vec()));
             assert_eq!(
                 ledger.metadata("sbe-key")[VALIDATION_PARAMETER],
@@ -364,7 +395,9 @@ mod tests {
         block_on(async {
             let ledger = MemoryLedger::new();
             for key in ["a", "b", "c"] {
-                ledger.submit(&KvContract, ["put", key, &key.to_uppercase()]).await;
+                ledger
+                    .submit(&KvContract, ["put", key, &key.to_uppercase()])
+                    .await;
             }
             let all = ledger.evaluate(&KvContract, ["range", "", ""]).await;
             let json: serde_json::Value = serde_json::from_slice(&all.payload).unwrap();
@@ -377,11 +410,19 @@ mod tests {
             assert_eq!(json["results"].as_array().unwrap().len(), 2);
             assert_eq!(json["bookmark"], "c");
             assert_eq!(json["fetched_records_count"], 2);
-            let rest = ledger.evaluate(&KvContract, ["range", "a", "z", "2", "c"]).await;
+            let rest = ledger
+                .evaluate(&KvContract, ["range", "a", "z", "2", "c"])
+                .await;
             let json: serde_json::Value = serde_json::from_slice(&rest.payload).unwrap();
             assert_eq!(json["results"][0]["key"], "c");
             assert_eq!(json["bookmark"], "");
-            assert_eq!(ledger.evaluate(&KvContract, ["range", "a", "z", "x"]).await.status, 500);
+            assert_eq!(
+                ledger
+                    .evaluate(&KvContract, ["range", "a", "z", "x"])
+                    .await
+                    .status,
+                500
+            );
         });
     }
 
@@ -408,14 +449,27 @@ mod tests {
         block_on(async {
             let ledger = MemoryLedger::new();
             let failed = ledger.submit(&KvContract, ["fail", "deliberate"]).await;
-            assert_eq!((failed.status, failed.message.as_str()), (500, "deliberate"));
+            assert_eq!(
+                (failed.status, failed.message.as_str()),
+                (500, "deliberate")
+            );
             let noop = ledger.submit(&KvContract, ["noop"]).await;
             assert_eq!((noop.status, noop.payload.len()), (200, 0));
             let arity = ledger.submit(&KvContract, ["put", "only-key"]).await;
             assert_eq!(arity.status, 500);
-            assert!(arity.message.contains("put expects 2 arguments"), "{}", arity.message);
+            assert!(
+                arity.message.contains("put expects 2 arguments"),
+                "{}",
+                arity.message
+            );
             assert_eq!(ledger.submit(&KvContract, ["nosuch"]).await.status, 500);
-            assert_eq!(ledger.submit(&KvContract, ["put", "\u{0}bad", "v"]).await.status, 500);
+            assert_eq!(
+                ledger
+                    .submit(&KvContract, ["put", "\u{0}bad", "v"])
+                    .await
+                    .status,
+                500
+            );
             assert!(ledger.keys().is_empty());
         });
     }

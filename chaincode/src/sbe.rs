@@ -55,10 +55,10 @@ mod tests {
     /// The policy Fabric wrote for `setpolicy(sbe-key, Org2MSP)` in block 13.
     fn fabric_org2_policy_hex() -> String {
         let path = vectors_dir().join("expected.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("Fabric vectors missing at {}: {e}", path.display())
-        });
-        let expected: serde_json::Value = serde_json::from_str(&text).expect("expected.json is JSON");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("Fabric vectors missing at {}: {e}", path.display()));
+        let expected: serde_json::Value =
+            serde_json::from_str(&text).expect("expected.json is JSON");
         let block = &expected["blocks"][13];
         assert_eq!(block["number"], 13, "block 13 holds setpolicy");
         let tx = &block["transactions"][0];

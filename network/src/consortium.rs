@@ -186,11 +186,10 @@ impl Consortium {
 
     /// Parses and validates YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, ConsortiumError> {
-        let consortium: Self =
-            serde_yaml::from_str(text).map_err(|e| ConsortiumError::Parse {
-                path: "<text>".into(),
-                message: e.to_string(),
-            })?;
+        let consortium: Self = serde_yaml::from_str(text).map_err(|e| ConsortiumError::Parse {
+            path: "<text>".into(),
+            message: e.to_string(),
+        })?;
         consortium.validate()?;
         Ok(consortium)
     }
@@ -277,13 +276,17 @@ impl Consortium {
         if self.policies.endorsement.trim().is_empty()
             || self.policies.lifecycle_endorsement.trim().is_empty()
         {
-            return invalid("policies.endorsement and policies.lifecycle_endorsement are required".into());
+            return invalid(
+                "policies.endorsement and policies.lifecycle_endorsement are required".into(),
+            );
         }
         if self.orderer_org.orderers.is_empty() {
             return invalid("orderer_org.orderers is empty: at least one orderer is needed".into());
         }
         if self.orgs.is_empty() {
-            return invalid("orgs is empty: at least one application organisation is needed".into());
+            return invalid(
+                "orgs is empty: at least one application organisation is needed".into(),
+            );
         }
         if let Some(org) = self.orgs.iter().find(|o| o.peers.is_empty()) {
             return invalid(format!("org {} has no peers", org.name));

@@ -51,7 +51,9 @@ impl Layout {
 
     /// `crypto/peerOrganizations/<domain>`.
     pub fn org_dir(&self, org: &PeerOrg) -> PathBuf {
-        self.crypto_dir().join("peerOrganizations").join(&org.domain)
+        self.crypto_dir()
+            .join("peerOrganizations")
+            .join(&org.domain)
     }
 
     /// The org's verifying MSP (`cacerts/`, `tlscacerts/`, `config.yaml`).
@@ -107,7 +109,9 @@ impl Layout {
     }
 
     pub fn orderer_dir(&self, org: &OrdererOrg, node: &OrdererNode) -> PathBuf {
-        self.orderer_org_dir(org).join("orderers").join(org.fqdn(node))
+        self.orderer_org_dir(org)
+            .join("orderers")
+            .join(org.fqdn(node))
     }
 
     pub fn orderer_msp_dir(&self, org: &OrdererOrg, node: &OrdererNode) -> PathBuf {
@@ -120,7 +124,10 @@ impl Layout {
 
     pub fn orderer_admin_msp_dir(&self, org: &OrdererOrg) -> PathBuf {
         let name = format!("Admin@{}", org.domain);
-        self.orderer_org_dir(org).join("users").join(name).join("msp")
+        self.orderer_org_dir(org)
+            .join("users")
+            .join(name)
+            .join("msp")
     }
 
     pub fn devnet_dir(&self) -> PathBuf {

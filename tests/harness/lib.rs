@@ -62,6 +62,7 @@ impl TestNet {
                 .map_err(|e| anyhow!("{e}"))?,
             layout,
         };
+        // On any failure `net` is dropped, which stops and purges whatever started.
         net.cli_ok(&["network", "up"])?;
         net.consortium = Consortium::load(&net.home.path().join("consortium.yaml"))
             .map_err(|e| anyhow!("{e}"))?;

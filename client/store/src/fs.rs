@@ -46,7 +46,11 @@ impl FsStore {
     /// A new, exclusively created temporary file.
     async fn temp_file(&self) -> Result<(PathBuf, fs::File)> {
         let path = self.root.join("tmp").join(temp_name());
-        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
         Ok((path, file))
     }
 
@@ -62,7 +66,11 @@ impl FsStore {
         Ok(())
     }
 
-    async fn stream_to_temp(&self, data: &mut (dyn AsyncRead + Send + Unpin), file: &mut fs::File) -> Result<Tally> {
+    async fn stream_to_temp(
+        &self,
+        data: &mut (dyn AsyncRead + Send + Unpin),
+        file: &mut fs::File,
+    ) -> Result<Tally> {
         let mut tally = Tally::new();
         let mut buf = vec![0u8; COPY_BUF];
         loop {
@@ -135,7 +143,10 @@ impl ObjectStore for FsStore {
         let (temp, mut file) = self.temp_file().await?;
         let written = file.write_all(wrap).await;
         let committed = match written {
-            Ok(()) => self.commit(&temp, file, &self.path(&wrap_key(hash, recipient))).await,
+            Ok(()) => {
+                self.commit(&temp, file, &self.path(&wrap_key(hash, recipient)))
+                    .await
+            }
             Err(e) => Err(e.into()),
         };
         if committed.is_err() {
@@ -163,7 +174,11 @@ impl ObjectStore for FsStore {
         let mut names = Vec::new();
         while let Some(entry) = entries.next_entry().await? {
             // Anything that is not a fingerprint (stray files) is not a wrap.
-            if let Some(name) = entry.file_name().to_str().and_then(|n| n.parse::<WrapName>().ok()) {
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<WrapName>().ok())
+            {
                 names.push(name);
             }
         }

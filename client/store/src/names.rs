@@ -68,8 +68,9 @@ impl FromStr for WrapName {
 
 fn parse_hex32(s: &str, what: &str) -> Result<[u8; 32], StoreError> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s.trim(), &mut out)
-        .map_err(|_| StoreError::InvalidName(format!("{what} is 64 hex digits, got {:?}", truncate(s))))?;
+    hex::decode_to_slice(s.trim(), &mut out).map_err(|_| {
+        StoreError::InvalidName(format!("{what} is 64 hex digits, got {:?}", truncate(s)))
+    })?;
     Ok(out)
 }
 

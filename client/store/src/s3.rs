@@ -77,7 +77,12 @@ impl S3Config {
             .filter_map(|line| line.split_once('='))
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
-        Self::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        Self::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
     }
 }
 
@@ -100,10 +105,16 @@ impl S3Store {
             .with_virtual_hosted_style_request(false)
             .build()
             .map_err(|e| StoreError::Config(e.to_string()))?;
-        Ok(Self { inner: Arc::new(store) })
+        Ok(Self {
+            inner: Arc::new(store),
+        })
     }
 
-    async fn upload(&self, temp: &Path, data: &mut (dyn AsyncRead + Send + Unpin)) -> Result<Tally> {
+    async fn upload(
+        &self,
+        temp: &Path,
+        data: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<Tally> {
         let mut writer = BufWriter::with_capacity(Arc::clone(&self.inner), temp.clone(), PART_SIZE);
         let mut tally = Tally::new();
         let mut buf = vec![0u8; COPY_BUF];
@@ -158,7 +169,10 @@ impl ObjectStore for S3Store {
             Err(e) => return Err(e.into()),
         };
         let stream = result.into_stream().map_err(std::io::Error::other);
-        Ok(Box::pin(VerifyingReader::new(StreamReader::new(stream), *hash)))
+        Ok(Box::pin(VerifyingReader::new(
+            StreamReader::new(stream),
+            *hash,
+        )))
     }
 
     async fn has_blob(&self, hash: &BlobHash) -> Result<bool> {
@@ -188,7 +202,9 @@ impl ObjectStore for S3Store {
             return Err(StoreError::BlobNotFound(hash.to_hex()));
         }
         let key = Path::from(wrap_key(hash, recipient));
-        self.inner.put(&key, PutPayload::from(wrap.to_vec())).await?;
+        self.inner
+            .put(&key, PutPayload::from(wrap.to_vec()))
+            .await?;
         Ok(())
     }
 
@@ -209,7 +225,11 @@ impl ObjectStore for S3Store {
         let mut listing = self.inner.list(Some(&prefix));
         let mut names = Vec::new();
         while let Some(meta) = listing.next().await {
-            if let Some(name) = meta?.location.filename().and_then(|n| n.parse::<WrapName>().ok()) {
+            if let Some(name) = meta?
+                .location
+                .filename()
+                .and_then(|n| n.parse::<WrapName>().ok())
+            {
                 names.push(name);
             }
         }

@@ -50,14 +50,21 @@ mod suite {
             assert_eq!(info.hash, sha(&data));
             assert_eq!(info.size, len as u64);
             assert!(store.has_blob(&info.hash).await.expect("has"));
-            assert_eq!(read_all(store.as_ref(), &info.hash).await.expect("get"), data, "len {len}");
+            assert_eq!(
+                read_all(store.as_ref(), &info.hash).await.expect("get"),
+                data,
+                "len {len}"
+            );
         }
     }
 
     pub async fn same_content_same_address(store: Arc<dyn ObjectStore>) {
         let data = content(5000);
         let a = store.put_blob(&mut data.as_slice()).await.expect("put");
-        let b = store.put_blob(&mut data.as_slice()).await.expect("put again");
+        let b = store
+            .put_blob(&mut data.as_slice())
+            .await
+            .expect("put again");
         assert_eq!(a, b);
         assert_eq!(read_all(store.as_ref(), &a.hash).await.expect("get"), data);
     }
@@ -67,7 +74,10 @@ mod suite {
         let err = read_all(store.as_ref(), &absent).await.unwrap_err();
         assert!(matches!(err, StoreError::BlobNotFound(_)), "{err}");
         assert!(!store.has_blob(&absent).await.expect("has"));
-        assert!(matches!(store.delete_blob(&absent).await, Err(StoreError::BlobNotFound(_))));
+        assert!(matches!(
+            store.delete_blob(&absent).await,
+            Err(StoreError::BlobNotFound(_))
+        ));
         let err = store.put_wrap(&absent, &name(1), b"w").await.unwrap_err();
         assert!(matches!(err, StoreError::BlobNotFound(_)), "{err}");
         let err = store.get_wrap(&absent, &name(1)).await.unwrap_err();
@@ -78,15 +88,36 @@ mod suite {
     pub async fn wraps_beside_blob(store: Arc<dyn ObjectStore>) {
         let data = content(300);
         let info = store.put_blob(&mut data.as_slice()).await.expect("put");
-        store.put_wrap(&info.hash, &name(0xaa), b"wrap-a").await.expect("wrap a");
-        store.put_wrap(&info.hash, &name(0xbb), b"wrap-b").await.expect("wrap b");
-        assert_eq!(store.list_wraps(&info.hash).await.expect("list"), vec![name(0xaa), name(0xbb)]);
-        assert_eq!(store.get_wrap(&info.hash, &name(0xbb)).await.expect("get"), b"wrap-b");
+        store
+            .put_wrap(&info.hash, &name(0xaa), b"wrap-a")
+            .await
+            .expect("wrap a");
+        store
+            .put_wrap(&info.hash, &name(0xbb), b"wrap-b")
+            .await
+            .expect("wrap b");
+        assert_eq!(
+            store.list_wraps(&info.hash).await.expect("list"),
+            vec![name(0xaa), name(0xbb)]
+        );
+        assert_eq!(
+            store.get_wrap(&info.hash, &name(0xbb)).await.expect("get"),
+            b"wrap-b"
+        );
         // Replacing a wrap keeps one object.
-        store.put_wrap(&info.hash, &name(0xbb), b"wrap-b2").await.expect("replace");
-        assert_eq!(store.get_wrap(&info.hash, &name(0xbb)).await.expect("get"), b"wrap-b2");
+        store
+            .put_wrap(&info.hash, &name(0xbb), b"wrap-b2")
+            .await
+            .expect("replace");
+        assert_eq!(
+            store.get_wrap(&info.hash, &name(0xbb)).await.expect("get"),
+            b"wrap-b2"
+        );
         // Deleting one wrap leaves the blob and the other wrap.
-        store.delete_wrap(&info.hash, &name(0xaa)).await.expect("delete wrap");
+        store
+            .delete_wrap(&info.hash, &name(0xaa))
+            .await
+            .expect("delete wrap");
         assert!(matches!(
             store.get_wrap(&info.hash, &name(0xaa)).await,
             Err(StoreError::WrapNotFound { .. })
@@ -95,20 +126,38 @@ mod suite {
             store.delete_wrap(&info.hash, &name(0xaa)).await,
             Err(StoreError::WrapNotFound { .. })
         ));
-        assert_eq!(store.list_wraps(&info.hash).await.expect("list"), vec![name(0xbb)]);
-        assert_eq!(read_all(store.as_ref(), &info.hash).await.expect("get"), data);
+        assert_eq!(
+            store.list_wraps(&info.hash).await.expect("list"),
+            vec![name(0xbb)]
+        );
+        assert_eq!(
+            read_all(store.as_ref(), &info.hash).await.expect("get"),
+            data
+        );
     }
 
     pub async fn delete_blob_removes_wraps(store: Arc<dyn ObjectStore>) {
         let data = content(1000);
         let info = store.put_blob(&mut data.as_slice()).await.expect("put");
-        store.put_wrap(&info.hash, &name(1), b"w1").await.expect("wrap");
-        store.put_wrap(&info.hash, &name(2), b"w2").await.expect("wrap");
+        store
+            .put_wrap(&info.hash, &name(1), b"w1")
+            .await
+            .expect("wrap");
+        store
+            .put_wrap(&info.hash, &name(2), b"w2")
+            .await
+            .expect("wrap");
         store.delete_blob(&info.hash).await.expect("delete");
         assert!(!store.has_blob(&info.hash).await.expect("has"));
         assert!(store.list_wraps(&info.hash).await.expect("list").is_empty());
-        assert!(matches!(store.get_wrap(&info.hash, &name(1)).await, Err(StoreError::WrapNotFound { .. })));
-        assert!(matches!(read_all(store.as_ref(), &info.hash).await, Err(StoreError::BlobNotFound(_))));
+        assert!(matches!(
+            store.get_wrap(&info.hash, &name(1)).await,
+            Err(StoreError::WrapNotFound { .. })
+        ));
+        assert!(matches!(
+            read_all(store.as_ref(), &info.hash).await,
+            Err(StoreError::BlobNotFound(_))
+        ));
     }
 
     pub async fn concurrent_writers(store: Arc<dyn ObjectStore>) {
@@ -119,7 +168,11 @@ mod suite {
             let shared = Arc::clone(&shared);
             tasks.push(tokio::spawn(async move {
                 // Half write the same content, half their own.
-                let data = if i % 2 == 0 { shared.as_ref().clone() } else { content(50_000 + i) };
+                let data = if i % 2 == 0 {
+                    shared.as_ref().clone()
+                } else {
+                    content(50_000 + i)
+                };
                 let info = store.put_blob(&mut data.as_slice()).await.expect("put");
                 (info, data)
             }));
@@ -127,45 +180,79 @@ mod suite {
         for task in tasks {
             let (info, data) = task.await.expect("task");
             assert_eq!(info.hash, sha(&data));
-            assert_eq!(read_all(store.as_ref(), &info.hash).await.expect("get"), data);
+            assert_eq!(
+                read_all(store.as_ref(), &info.hash).await.expect("get"),
+                data
+            );
         }
     }
 
     /// Crypto-shredding: once blob and wraps are deleted, nothing in the store
     /// can bring the record back; a deleted wrap alone fails cleanly too.
     pub async fn erasure_makes_record_unrecoverable(store: Arc<dyn ObjectStore>) {
-        use wbcb::{decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, EncryptionSecretKey, KeyWrap, RecordContext};
+        use wbcb::{
+            decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, EncryptionSecretKey, KeyWrap,
+            RecordContext,
+        };
         let ctx = RecordContext::new("rec-erase", 1, "pseudo-e").expect("context");
         let doctor = EncryptionSecretKey::generate().expect("key");
         let nurse = EncryptionSecretKey::generate().expect("key");
-        let fp = |k: &EncryptionSecretKey| -> WrapName { k.public_key().fingerprint().to_hex().parse().expect("name") };
+        let fp = |k: &EncryptionSecretKey| -> WrapName {
+            k.public_key().fingerprint().to_hex().parse().expect("name")
+        };
 
         // The writer's data key exists only in this scope, as in the CLI.
         let info = {
             let key = DataKey::generate();
-            let blob = encrypt_bytes(&key, &ctx, EncryptOptions::default(), b"diagnosis: confidential").expect("enc");
+            let blob = encrypt_bytes(
+                &key,
+                &ctx,
+                EncryptOptions::default(),
+                b"diagnosis: confidential",
+            )
+            .expect("enc");
             let info = store.put_blob(&mut blob.as_slice()).await.expect("put");
             for who in [&doctor, &nurse] {
-                let wrap = KeyWrap::seal(&key, &ctx, who.public_key()).expect("wrap").to_bytes();
-                store.put_wrap(&info.hash, &fp(who), &wrap).await.expect("put wrap");
+                let wrap = KeyWrap::seal(&key, &ctx, who.public_key())
+                    .expect("wrap")
+                    .to_bytes();
+                store
+                    .put_wrap(&info.hash, &fp(who), &wrap)
+                    .await
+                    .expect("put wrap");
             }
             info
         };
 
         // Before erasure: the doctor can read the record from the store alone.
         let fetched = read_all(store.as_ref(), &info.hash).await.expect("get");
-        let wrap = store.get_wrap(&info.hash, &fp(&doctor)).await.expect("wrap");
-        let key = KeyWrap::from_bytes(&wrap).expect("parse").open(&doctor, &ctx).expect("open");
-        assert_eq!(decrypt_bytes(&key, &fetched, Some(&ctx)).expect("decrypt"), b"diagnosis: confidential");
+        let wrap = store
+            .get_wrap(&info.hash, &fp(&doctor))
+            .await
+            .expect("wrap");
+        let key = KeyWrap::from_bytes(&wrap)
+            .expect("parse")
+            .open(&doctor, &ctx)
+            .expect("open");
+        assert_eq!(
+            decrypt_bytes(&key, &fetched, Some(&ctx)).expect("decrypt"),
+            b"diagnosis: confidential"
+        );
 
         // Revoke the nurse: her wrap is gone, with a clear error.
-        store.delete_wrap(&info.hash, &fp(&nurse)).await.expect("revoke");
+        store
+            .delete_wrap(&info.hash, &fp(&nurse))
+            .await
+            .expect("revoke");
         let err = store.get_wrap(&info.hash, &fp(&nurse)).await.unwrap_err();
         assert!(err.to_string().contains("no wrap for key"), "{err}");
 
         // Erase: blob and all wraps gone; the store holds nothing to open it.
         store.delete_blob(&info.hash).await.expect("erase");
-        assert!(matches!(read_all(store.as_ref(), &info.hash).await, Err(StoreError::BlobNotFound(_))));
+        assert!(matches!(
+            read_all(store.as_ref(), &info.hash).await,
+            Err(StoreError::BlobNotFound(_))
+        ));
         assert!(store.list_wraps(&info.hash).await.expect("list").is_empty());
         let err = store.get_wrap(&info.hash, &fp(&doctor)).await.unwrap_err();
         assert!(matches!(err, StoreError::WrapNotFound { .. }), "{err}");
@@ -255,9 +342,17 @@ async fn fs_leaves_no_temp_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FsStore::open(dir.path()).await.expect("store");
     for len in [0, 10, 70_000] {
-        store.put_blob(&mut content(len).as_slice()).await.expect("put");
+        store
+            .put_blob(&mut content(len).as_slice())
+            .await
+            .expect("put");
     }
-    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).expect("tmp").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -265,5 +360,8 @@ fn invalid_names_are_rejected() {
     assert!("../etc/passwd".parse::<WrapName>().is_err());
     assert!("abc".parse::<BlobHash>().is_err());
     let upper = "AB".repeat(32);
-    assert_eq!(upper.parse::<WrapName>().expect("hex").as_str(), "ab".repeat(32));
+    assert_eq!(
+        upper.parse::<WrapName>().expect("hex").as_str(),
+        "ab".repeat(32)
+    );
 }

@@ -1,1 +1,288 @@
-fn main() {}
+//! WBCB against conventional schemes: encryption and decryption time and
+//! throughput per record size, and key-wrap cost per recipient count.
+//!
+//! Schemes (each encrypts one record of the given size):
+//! - `wbcb-aes-256-gcm`, `wbcb-chacha20-poly1305`: fresh data key, chunked
+//!   STREAM AEAD, plus one HPKE wrap (decrypt: one unwrap) — the real
+//!   per-record cost.
+//! - `aes-256-cbc-hmac-sha256`: encrypt-then-MAC with pre-shared keys
+//!   (symmetric only, no key transport).
+//! - `rsa-3072-oaep-hybrid`: fresh data key wrapped with RSA-3072-OAEP
+//!   (SHA-256), payload in one-shot AES-256-GCM.
+//!
+//! Results are read by bench/wbcb/run.sh from target/criterion.
+
+use std::time::Duration;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use hmac::{Hmac, Mac};
+use rand_core::{OsRng, RngCore};
+use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+use sha2::Sha256;
+use wbcb::{
+    decrypt_stream, encrypt_stream, Algorithm, DataKey, EncryptOptions, EncryptionSecretKey,
+    KeyWrap, RecordContext,
+};
+
+const SIZES: [(usize, &str); 5] = [
+    (1 << 10, "1KiB"),
+    (64 << 10, "64KiB"),
+    (1 << 20, "1MiB"),
+    (16 << 20, "16MiB"),
+    (256 << 20, "256MiB"),
+];
+
+fn ctx() -> RecordContext {
+    RecordContext::new("bench-record", 1, "bench-patient").expect("context")
+}
+
+fn data(len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    OsRng.fill_bytes(&mut v);
+    v
+}
+
+/// Sample counts shrink with size so the 256 MiB class stays short.
+fn tune(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, len: usize) {
+    if len >= 16 << 20 {
+        // Flat sampling: 10 samples of equal iteration counts, not 1..=10.
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(if len >= 256 << 20 { 8 } else { 3 }));
+    } else {
+        group.sampling_mode(SamplingMode::Auto);
+        group.sample_size(30);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+    }
+}
+
+struct Keys {
+    recipient: EncryptionSecretKey,
+    rsa_private: RsaPrivateKey,
+    rsa_public: RsaPublicKey,
+    enc_key: [u8; 32],
+    mac_key: [u8; 32],
+}
+
+impl Keys {
+    fn new() -> Self {
+        let rsa_private = RsaPrivateKey::new(&mut OsRng, 3072).expect("rsa keygen");
+        let rsa_public = RsaPublicKey::from(&rsa_private);
+        let mut enc_key = [0u8; 32];
+        let mut mac_key = [0u8; 32];
+        OsRng.fill_bytes(&mut enc_key);
+        OsRng.fill_bytes(&mut mac_key);
+        Self {
+            recipient: EncryptionSecretKey::generate().expect("key"),
+            rsa_private,
+            rsa_public,
+            enc_key,
+            mac_key,
+        }
+    }
+}
+
+fn wbcb_encrypt(keys: &Keys, algorithm: Algorithm, plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let key = DataKey::generate();
+    let mut out = Vec::with_capacity(plain.len() + plain.len() / 2048 + 1024);
+    let opts = EncryptOptions {
+        algorithm,
+        ..EncryptOptions::default()
+    };
+    encrypt_stream(&key, &ctx(), opts, plain, &mut out).expect("encrypt");
+    let wrap = KeyWrap::seal(&key, &ctx(), keys.recipient.public_key())
+        .expect("wrap")
+        .to_bytes();
+    (out, wrap)
+}
+
+fn wbcb_decrypt(keys: &Keys, sealed: &(Vec<u8>, Vec<u8>)) -> Vec<u8> {
+    let key = KeyWrap::from_bytes(&sealed.1)
+        .expect("parse")
+        .open(&keys.recipient, &ctx())
+        .expect("unwrap");
+    let mut out = Vec::with_capacity(sealed.0.len());
+    decrypt_stream(&key, sealed.0.as_slice(), &mut out, Some(&ctx())).expect("decrypt");
+    out
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn cbc_hmac_encrypt(keys: &Keys, plain: &[u8]) -> Vec<u8> {
+    let mut iv = [0u8; 16];
+    OsRng.fill_bytes(&mut iv);
+    let ct = cbc::Encryptor::<aes::Aes256>::new(&keys.enc_key.into(), &iv.into())
+        .encrypt_padded_vec_mut::<Pkcs7>(plain);
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(&keys.mac_key).expect("hmac key");
+    mac.update(&iv);
+    mac.update(&ct);
+    let mut out = Vec::with_capacity(16 + ct.len() + 32);
+    out.extend_from_slice(&iv);
+    out.extend_from_slice(&ct);
+    out.extend_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+fn cbc_hmac_decrypt(keys: &Keys, sealed: &[u8]) -> Vec<u8> {
+    let (body, tag) = sealed.split_at(sealed.len() - 32);
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(&keys.mac_key).expect("hmac key");
+    mac.update(body);
+    mac.verify_slice(tag).expect("mac");
+    let (iv, ct) = body.split_at(16);
+    let iv: [u8; 16] = iv.try_into().expect("iv");
+    cbc::Decryptor::<aes::Aes256>::new(&keys.enc_key.into(), &iv.into())
+        .decrypt_padded_vec_mut::<Pkcs7>(ct)
+        .expect("padding")
+}
+
+fn rsa_hybrid_encrypt(keys: &Keys, plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut data_key = [0u8; 32];
+    let mut nonce = [0u8; 12];
+    OsRng.fill_bytes(&mut data_key);
+    OsRng.fill_bytes(&mut nonce);
+    let wrapped = keys
+        .rsa_public
+        .encrypt(&mut OsRng, Oaep::new::<Sha256>(), &data_key)
+        .expect("rsa");
+    let cipher = Aes256Gcm::new(&data_key.into());
+    let mut out = nonce.to_vec();
+    out.extend(cipher.encrypt(&Nonce::from(nonce), plain).expect("gcm"));
+    (out, wrapped)
+}
+
+fn rsa_hybrid_decrypt(keys: &Keys, sealed: &(Vec<u8>, Vec<u8>)) -> Vec<u8> {
+    let data_key = keys
+        .rsa_private
+        .decrypt(Oaep::new::<Sha256>(), &sealed.1)
+        .expect("rsa");
+    let key: [u8; 32] = data_key.as_slice().try_into().expect("key len");
+    let (nonce, ct) = sealed.0.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().expect("nonce");
+    Aes256Gcm::new(&key.into())
+        .decrypt(&Nonce::from(nonce), ct)
+        .expect("gcm")
+}
+
+fn bench_records(c: &mut Criterion) {
+    let keys = Keys::new();
+    for (len, label) in SIZES {
+        let plain = data(len);
+        let mut enc = c.benchmark_group("encrypt");
+        tune(&mut enc, len);
+        enc.throughput(Throughput::Bytes(len as u64));
+        enc.bench_function(BenchmarkId::new("wbcb-aes-256-gcm", label), |b| {
+            b.iter(|| wbcb_encrypt(&keys, Algorithm::Aes256Gcm, &plain))
+        });
+        enc.bench_function(BenchmarkId::new("wbcb-chacha20-poly1305", label), |b| {
+            b.iter(|| wbcb_encrypt(&keys, Algorithm::ChaCha20Poly1305, &plain))
+        });
+        enc.bench_function(BenchmarkId::new("aes-256-cbc-hmac-sha256", label), |b| {
+            b.iter(|| cbc_hmac_encrypt(&keys, &plain))
+        });
+        enc.bench_function(BenchmarkId::new("rsa-3072-oaep-hybrid", label), |b| {
+            b.iter(|| rsa_hybrid_encrypt(&keys, &plain))
+        });
+        enc.finish();
+
+        let sealed_gcm = wbcb_encrypt(&keys, Algorithm::Aes256Gcm, &plain);
+        let sealed_chacha = wbcb_encrypt(&keys, Algorithm::ChaCha20Poly1305, &plain);
+        let sealed_cbc = cbc_hmac_encrypt(&keys, &plain);
+        let sealed_rsa = rsa_hybrid_encrypt(&keys, &plain);
+        let mut dec = c.benchmark_group("decrypt");
+        tune(&mut dec, len);
+        dec.throughput(Throughput::Bytes(len as u64));
+        dec.bench_function(BenchmarkId::new("wbcb-aes-256-gcm", label), |b| {
+            b.iter(|| wbcb_decrypt(&keys, &sealed_gcm))
+        });
+        dec.bench_function(BenchmarkId::new("wbcb-chacha20-poly1305", label), |b| {
+            b.iter(|| wbcb_decrypt(&keys, &sealed_chacha))
+        });
+        dec.bench_function(BenchmarkId::new("aes-256-cbc-hmac-sha256", label), |b| {
+            b.iter(|| cbc_hmac_decrypt(&keys, &sealed_cbc))
+        });
+        dec.bench_function(BenchmarkId::new("rsa-3072-oaep-hybrid", label), |b| {
+            b.iter(|| rsa_hybrid_decrypt(&keys, &sealed_rsa))
+        });
+        dec.finish();
+    }
+}
+
+fn bench_wraps(c: &mut Criterion) {
+    let keys = Keys::new();
+    let key = DataKey::generate();
+    let mut group = c.benchmark_group("keywrap");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(3));
+    for n in [1usize, 10, 100] {
+        let recipients: Vec<EncryptionSecretKey> = (0..n)
+            .map(|_| EncryptionSecretKey::generate().expect("key"))
+            .collect();
+        group.bench_function(BenchmarkId::new("hpke-wrap", n), |b| {
+            b.iter(|| {
+                recipients
+                    .iter()
+                    .map(|r| {
+                        KeyWrap::seal(&key, &ctx(), r.public_key())
+                            .expect("wrap")
+                            .to_bytes()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        let wraps: Vec<Vec<u8>> = recipients
+            .iter()
+            .map(|r| {
+                KeyWrap::seal(&key, &ctx(), r.public_key())
+                    .expect("wrap")
+                    .to_bytes()
+            })
+            .collect();
+        group.bench_function(BenchmarkId::new("hpke-unwrap", n), |b| {
+            b.iter(|| {
+                for (r, w) in recipients.iter().zip(&wraps) {
+                    KeyWrap::from_bytes(w)
+                        .expect("parse")
+                        .open(r, &ctx())
+                        .expect("open");
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("rsa-oaep-wrap", n), |b| {
+            b.iter(|| {
+                (0..n)
+                    .map(|_| {
+                        keys.rsa_public
+                            .encrypt(&mut OsRng, Oaep::new::<Sha256>(), key.as_bytes())
+                            .expect("rsa")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        let rsa_wrap = keys
+            .rsa_public
+            .encrypt(&mut OsRng, Oaep::new::<Sha256>(), key.as_bytes())
+            .expect("rsa");
+        group.bench_function(BenchmarkId::new("rsa-oaep-unwrap", n), |b| {
+            b.iter(|| {
+                for _ in 0..n {
+                    keys.rsa_private
+                        .decrypt(Oaep::new::<Sha256>(), &rsa_wrap)
+                        .expect("rsa");
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_wraps, bench_records);
+criterion_main!(benches);

@@ -83,7 +83,11 @@ impl fmt::Debug for IndexKey {
 
 /// Canonical form of a term, so equal terms always give equal tokens.
 pub fn normalise(field: SearchField, term: &str) -> Result<String> {
-    let collapsed = term.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let collapsed = term
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     if collapsed.is_empty() {
         return Err(WbcbError::InvalidSearchTerm("search term is empty".into()));
     }
@@ -97,7 +101,8 @@ pub fn normalise(field: SearchField, term: &str) -> Result<String> {
 fn month_bucket(date: &str) -> Result<String> {
     let day_part = date.split(['t', ' ']).next().unwrap_or_default();
     let parts: Vec<&str> = day_part.split('-').collect();
-    let bad = || WbcbError::InvalidSearchTerm(format!("{date:?} is not a date (YYYY-MM-DD or YYYY-MM)"));
+    let bad =
+        || WbcbError::InvalidSearchTerm(format!("{date:?} is not a date (YYYY-MM-DD or YYYY-MM)"));
     if !(2..=3).contains(&parts.len()) {
         return Err(bad());
     }

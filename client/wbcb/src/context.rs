@@ -22,7 +22,11 @@ pub struct RecordContext {
 
 impl RecordContext {
     /// Builds a context, checking that both text fields are usable.
-    pub fn new(record_id: impl Into<String>, version: u64, patient_pseudonym: impl Into<String>) -> Result<Self> {
+    pub fn new(
+        record_id: impl Into<String>,
+        version: u64,
+        patient_pseudonym: impl Into<String>,
+    ) -> Result<Self> {
         let ctx = Self {
             record_id: record_id.into(),
             version,
@@ -34,7 +38,11 @@ impl RecordContext {
 
     /// Checks the field lengths the binary format can carry.
     pub fn validate(&self) -> Result<()> {
-        check_field(&self.record_id, "record id is empty", "record id is longer than 256 bytes")?;
+        check_field(
+            &self.record_id,
+            "record id is empty",
+            "record id is longer than 256 bytes",
+        )?;
         check_field(
             &self.patient_pseudonym,
             "patient pseudonym is empty",

@@ -34,7 +34,9 @@ pub enum WbcbError {
     ContextMismatch { found: String, expected: String },
     #[error("malformed key wrap: {0}")]
     MalformedWrap(&'static str),
-    #[error("key wrap is addressed to key {wrap_fingerprint}, not to this key ({key_fingerprint})")]
+    #[error(
+        "key wrap is addressed to key {wrap_fingerprint}, not to this key ({key_fingerprint})"
+    )]
     WrongRecipient {
         wrap_fingerprint: String,
         key_fingerprint: String,

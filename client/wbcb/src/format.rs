@@ -148,7 +148,9 @@ impl Header {
         let algorithm = Algorithm::from_id(cur.u8()?)?;
         let total = cur.u16()? as usize;
         if total != bytes.len() {
-            return Err(WbcbError::MalformedHeader("header length does not match its contents"));
+            return Err(WbcbError::MalformedHeader(
+                "header length does not match its contents",
+            ));
         }
         let chunk_size = check_chunk_size(cur.u32()?.into())?;
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
@@ -157,7 +159,9 @@ impl Header {
         let record_id = cur.text_field("record id is not valid UTF-8")?;
         let patient_pseudonym = cur.text_field("patient pseudonym is not valid UTF-8")?;
         if !cur.buf.is_empty() {
-            return Err(WbcbError::MalformedHeader("unexpected bytes after the header fields"));
+            return Err(WbcbError::MalformedHeader(
+                "unexpected bytes after the header fields",
+            ));
         }
         let context = RecordContext {
             record_id,
@@ -227,7 +231,9 @@ impl<'a> Cursor<'a> {
     fn text_field(&mut self, not_utf8: &'static str) -> Result<String> {
         let len = self.u16()? as usize;
         if len > MAX_CONTEXT_FIELD {
-            return Err(WbcbError::MalformedHeader("context field longer than 256 bytes"));
+            return Err(WbcbError::MalformedHeader(
+                "context field longer than 256 bytes",
+            ));
         }
         let raw = self.take(len)?;
         String::from_utf8(raw.to_vec()).map_err(|_| WbcbError::MalformedHeader(not_utf8))

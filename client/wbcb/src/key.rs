@@ -68,14 +68,20 @@ pub(crate) enum PayloadCipher {
 pub(crate) struct AeadFailure;
 
 impl PayloadCipher {
-    pub(crate) fn new(key: &DataKey, algorithm: Algorithm, nonce_prefix: &[u8; NONCE_PREFIX_LEN]) -> Self {
+    pub(crate) fn new(
+        key: &DataKey,
+        algorithm: Algorithm,
+        nonce_prefix: &[u8; NONCE_PREFIX_LEN],
+    ) -> Self {
         let hk = Hkdf::<Sha256>::new(Some(nonce_prefix), key.as_bytes());
         let mut okm = Zeroizing::new([0u8; 32]);
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
         let info = [PAYLOAD_KEY_LABEL, &[algorithm.id()]].concat();
         hk.expand(&info, okm.as_mut()).unwrap_or_default();
         match algorithm {
-            Algorithm::Aes256Gcm => PayloadCipher::Aes(Box::new(Aes256Gcm::new(okm.as_ref().into()))),
+            Algorithm::Aes256Gcm => {
+                PayloadCipher::Aes(Box::new(Aes256Gcm::new(okm.as_ref().into())))
+            }
             Algorithm::ChaCha20Poly1305 => {
                 PayloadCipher::ChaCha(Box::new(ChaCha20Poly1305::new(okm.as_ref().into())))
             }
@@ -83,7 +89,12 @@ impl PayloadCipher {
     }
 
     /// Encrypts `buf` in place and appends the tag.
-    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
+    pub(crate) fn seal(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), AeadFailure> {
         let nonce = Nonce::from(*nonce);
         let nonce = &nonce;
         match self {
@@ -94,7 +105,12 @@ impl PayloadCipher {
     }
 
     /// Verifies and decrypts `buf` in place, removing the tag.
-    pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), AeadFailure> {
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), AeadFailure> {
         let nonce = Nonce::from(*nonce);
         let nonce = &nonce;
         match self {

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use p256::{PublicKey, SecretKey};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
@@ -65,8 +67,9 @@ impl EncryptionPublicKey {
 
     /// Parses a `-----BEGIN PUBLIC KEY-----` (SPKI) P-256 key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let key = PublicKey::from_public_key_pem(pem.trim())
-            .map_err(|e| WbcbError::InvalidKey(format!("not a P-256 public key in SPKI PEM form ({e})")))?;
+        let key = PublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
+            WbcbError::InvalidKey(format!("not a P-256 public key in SPKI PEM form ({e})"))
+        })?;
         Self::from_key(key)
     }
 
@@ -115,8 +118,9 @@ impl EncryptionSecretKey {
 
     /// Parses a `-----BEGIN PRIVATE KEY-----` (PKCS#8) P-256 key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let key = SecretKey::from_pkcs8_pem(pem.trim())
-            .map_err(|e| WbcbError::InvalidKey(format!("not a P-256 private key in PKCS#8 PEM form ({e})")))?;
+        let key = SecretKey::from_pkcs8_pem(pem.trim()).map_err(|e| {
+            WbcbError::InvalidKey(format!("not a P-256 private key in PKCS#8 PEM form ({e})"))
+        })?;
         Self::from_key(key)
     }
 
@@ -140,6 +144,10 @@ impl EncryptionSecretKey {
 
 impl fmt::Debug for EncryptionSecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptionSecretKey(<redacted>, {})", self.public.fingerprint)
+        write!(
+            f,
+            "EncryptionSecretKey(<redacted>, {})",
+            self.public.fingerprint
+        )
     }
 }

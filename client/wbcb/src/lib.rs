@@ -18,11 +18,14 @@ pub mod keys;
 pub mod stream;
 pub mod wrap;
 
+pub use blind_index::{IndexKey, SearchField};
 pub use context::RecordContext;
 pub use error::{Result, WbcbError};
 pub use format::{Algorithm, Header};
-pub use blind_index::{IndexKey, SearchField};
 pub use key::DataKey;
 pub use keys::{EncryptionPublicKey, EncryptionSecretKey, Fingerprint};
-pub use stream::{decrypt_bytes, decrypt_stream, encrypt_bytes, encrypt_stream, Decryptor, EncryptOptions, Encryptor};
+pub use stream::{
+    decrypt_bytes, decrypt_stream, encrypt_bytes, encrypt_stream, Decryptor, EncryptOptions,
+    Encryptor,
+};
 pub use wrap::KeyWrap;

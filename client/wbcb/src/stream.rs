@@ -50,7 +50,12 @@ pub struct Encryptor<W: Write> {
 
 impl<W: Write> Encryptor<W> {
     /// Writes the header to `inner` and returns the encryptor.
-    pub fn new(key: &DataKey, context: &RecordContext, options: EncryptOptions, mut inner: W) -> Result<Self> {
+    pub fn new(
+        key: &DataKey,
+        context: &RecordContext,
+        options: EncryptOptions,
+        mut inner: W,
+    ) -> Result<Self> {
         let chunk_size = check_chunk_size(options.chunk_size.into())?;
         let header = Header {
             algorithm: options.algorithm,
@@ -85,7 +90,10 @@ impl<W: Write> Encryptor<W> {
         self.written += self.buf.len() as u64;
         self.buf.clear();
         if !last {
-            self.counter = self.counter.checked_add(1).ok_or(WbcbError::TooManyChunks)?;
+            self.counter = self
+                .counter
+                .checked_add(1)
+                .ok_or(WbcbError::TooManyChunks)?;
         }
         Ok(())
     }
@@ -187,7 +195,11 @@ impl<R: Read> Decryptor<R> {
         let index = self.counter;
         let counter = u32::try_from(index).map_err(|_| WbcbError::TooManyChunks)?;
         let nonce = chunk_nonce(&self.header.nonce_prefix, counter, last);
-        if self.cipher.open(&nonce, &self.header_bytes, &mut self.buf).is_err() {
+        if self
+            .cipher
+            .open(&nonce, &self.header_bytes, &mut self.buf)
+            .is_err()
+        {
             return Err(self.diagnose(counter, last));
         }
         self.counter += 1;
@@ -201,7 +213,9 @@ impl<R: Read> Decryptor<R> {
         self.buf.clear();
         self.buf.extend(self.lookahead.take());
         let missing = enc_len - self.buf.len();
-        (&mut self.reader).take(missing as u64).read_to_end(&mut self.buf)?;
+        (&mut self.reader)
+            .take(missing as u64)
+            .read_to_end(&mut self.buf)?;
         if self.buf.len() < enc_len {
             return Ok(true);
         }
@@ -219,14 +233,20 @@ impl<R: Read> Decryptor<R> {
     /// `open` the buffer still holds the ciphertext.
     fn diagnose(&mut self, counter: u32, last: bool) -> WbcbError {
         let nonce = chunk_nonce(&self.header.nonce_prefix, counter, !last);
-        if self.cipher.open(&nonce, &self.header_bytes, &mut self.buf).is_ok() {
+        if self
+            .cipher
+            .open(&nonce, &self.header_bytes, &mut self.buf)
+            .is_ok()
+        {
             if last {
                 WbcbError::Truncated
             } else {
                 WbcbError::TrailingData
             }
         } else {
-            WbcbError::ChunkAuthentication { index: counter.into() }
+            WbcbError::ChunkAuthentication {
+                index: counter.into(),
+            }
         }
     }
 }
@@ -299,7 +319,11 @@ pub fn encrypt_bytes(
 }
 
 /// Convenience: decrypts a byte slice.
-pub fn decrypt_bytes(key: &DataKey, ciphertext: &[u8], expected: Option<&RecordContext>) -> Result<Vec<u8>> {
+pub fn decrypt_bytes(
+    key: &DataKey,
+    ciphertext: &[u8],
+    expected: Option<&RecordContext>,
+) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(ciphertext.len());
     decrypt_stream(key, ciphertext, &mut out, expected)?;
     Ok(out)

@@ -52,10 +52,15 @@ pub struct KeyWrap {
 
 impl KeyWrap {
     /// Seals `key` to `recipient` for the record version in `context`.
-    pub fn seal(key: &DataKey, context: &RecordContext, recipient: &EncryptionPublicKey) -> Result<Self> {
+    pub fn seal(
+        key: &DataKey,
+        context: &RecordContext,
+        recipient: &EncryptionPublicKey,
+    ) -> Result<Self> {
         context.validate()?;
-        let pk = <Kem as KemTrait>::PublicKey::from_bytes(&recipient.sec1_uncompressed())
-            .map_err(|_| WbcbError::InvalidKey("recipient public key is not a valid P-256 point".into()))?;
+        let pk = <Kem as KemTrait>::PublicKey::from_bytes(&recipient.sec1_uncompressed()).map_err(
+            |_| WbcbError::InvalidKey("recipient public key is not a valid P-256 point".into()),
+        )?;
         let mut wrap = KeyWrap {
             recipient: recipient.fingerprint(),
             record_id: context.record_id.clone(),
@@ -160,7 +165,9 @@ impl KeyWrap {
 fn parse_wrap(bytes: &[u8]) -> Result<KeyWrap> {
     let mut cur = Cursor { buf: bytes };
     if cur.take(4)? != WRAP_MAGIC {
-        return Err(WbcbError::MalformedWrap("not a WBCB key wrap: bad magic bytes"));
+        return Err(WbcbError::MalformedWrap(
+            "not a WBCB key wrap: bad magic bytes",
+        ));
     }
     if cur.u8()? != WRAP_VERSION {
         return Err(WbcbError::MalformedWrap("unsupported key wrap version"));
@@ -172,8 +179,8 @@ fn parse_wrap(bytes: &[u8]) -> Result<KeyWrap> {
     fp.copy_from_slice(cur.take(32)?);
     let version = cur.u64()?;
     let record_id = take_field(&mut cur, MAX_CONTEXT_FIELD)?;
-    let record_id =
-        String::from_utf8(record_id.to_vec()).map_err(|_| WbcbError::MalformedWrap("record id is not valid UTF-8"))?;
+    let record_id = String::from_utf8(record_id.to_vec())
+        .map_err(|_| WbcbError::MalformedWrap("record id is not valid UTF-8"))?;
     let enc = take_field(&mut cur, MAX_BLOB_FIELD)?.to_vec();
     let ciphertext = take_field(&mut cur, MAX_BLOB_FIELD)?.to_vec();
     if !cur.buf.is_empty() {

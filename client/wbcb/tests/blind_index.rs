@@ -6,28 +6,50 @@ use wbcb::{IndexKey, SearchField};
 #[test]
 fn tokens_are_deterministic_and_normalised() {
     let key = IndexKey::generate();
-    let a = key.token(SearchField::RecordType, "Lab  Result").expect("token");
-    let b = key.token(SearchField::RecordType, "  lab result ").expect("token");
+    let a = key
+        .token(SearchField::RecordType, "Lab  Result")
+        .expect("token");
+    let b = key
+        .token(SearchField::RecordType, "  lab result ")
+        .expect("token");
     assert_eq!(a, b);
     assert_eq!(a.len(), 64);
-    assert_ne!(a, key.token(SearchField::RecordType, "imaging").expect("token"));
+    assert_ne!(
+        a,
+        key.token(SearchField::RecordType, "imaging")
+            .expect("token")
+    );
 }
 
 #[test]
 fn fields_and_keys_separate_tokens() {
     let key = IndexKey::generate();
     let as_type = key.token(SearchField::RecordType, "abc").expect("token");
-    let as_patient = key.token(SearchField::PatientPseudonym, "abc").expect("token");
+    let as_patient = key
+        .token(SearchField::PatientPseudonym, "abc")
+        .expect("token");
     assert_ne!(as_type, as_patient);
     let other = IndexKey::generate();
-    assert_ne!(as_type, other.token(SearchField::RecordType, "abc").expect("token"));
+    assert_ne!(
+        as_type,
+        other.token(SearchField::RecordType, "abc").expect("token")
+    );
 }
 
 #[test]
 fn dates_bucket_to_month() {
-    assert_eq!(normalise(SearchField::DateMonth, "2024-03-17").expect("date"), "2024-03");
-    assert_eq!(normalise(SearchField::DateMonth, "2024-03-17T10:00:00Z").expect("date"), "2024-03");
-    assert_eq!(normalise(SearchField::DateMonth, "2024-03").expect("date"), "2024-03");
+    assert_eq!(
+        normalise(SearchField::DateMonth, "2024-03-17").expect("date"),
+        "2024-03"
+    );
+    assert_eq!(
+        normalise(SearchField::DateMonth, "2024-03-17T10:00:00Z").expect("date"),
+        "2024-03"
+    );
+    assert_eq!(
+        normalise(SearchField::DateMonth, "2024-03").expect("date"),
+        "2024-03"
+    );
     let key = IndexKey::generate();
     assert_eq!(
         key.token(SearchField::DateMonth, "2024-03-01").expect("t"),

@@ -7,7 +7,10 @@ use wbcb::{decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, Header, KeyWra
 fn sample() -> (DataKey, Vec<u8>) {
     let key = DataKey::generate();
     let ctx = RecordContext::new("rec", 1, "p").expect("context");
-    let opts = EncryptOptions { chunk_size: 64, ..EncryptOptions::default() };
+    let opts = EncryptOptions {
+        chunk_size: 64,
+        ..EncryptOptions::default()
+    };
     let bytes = encrypt_bytes(&key, &ctx, opts, &[7u8; 300]).expect("encrypt");
     (key, bytes)
 }

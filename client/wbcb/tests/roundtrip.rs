@@ -2,7 +2,9 @@
 //! framing facts (exact multiples of the chunk size, empty records).
 
 use wbcb::format::TAG_LEN;
-use wbcb::{decrypt_bytes, encrypt_bytes, Algorithm, DataKey, EncryptOptions, Header, RecordContext};
+use wbcb::{
+    decrypt_bytes, encrypt_bytes, Algorithm, DataKey, EncryptOptions, Header, RecordContext,
+};
 
 fn ctx() -> RecordContext {
     RecordContext::new("rec-42", 3, "pseudo-9f8e").expect("valid context")
@@ -14,7 +16,10 @@ fn pattern(len: usize) -> Vec<u8> {
 
 fn round_trip(len: usize, algorithm: Algorithm, chunk_size: u32) {
     let key = DataKey::generate();
-    let opts = EncryptOptions { algorithm, chunk_size };
+    let opts = EncryptOptions {
+        algorithm,
+        chunk_size,
+    };
     let plain = pattern(len);
     let sealed = encrypt_bytes(&key, &ctx(), opts, &plain).expect("encrypt");
     let (header, header_bytes) = Header::read_from(&mut sealed.as_slice()).expect("header");
@@ -22,7 +27,11 @@ fn round_trip(len: usize, algorithm: Algorithm, chunk_size: u32) {
     assert_eq!(header.chunk_size, chunk_size);
     // Number of chunks: the final chunk may be full, and an empty record has one empty chunk.
     let chunks = len.div_ceil(chunk_size as usize).max(1);
-    assert_eq!(sealed.len(), header_bytes.len() + len + chunks * TAG_LEN, "len {len}");
+    assert_eq!(
+        sealed.len(),
+        header_bytes.len() + len + chunks * TAG_LEN,
+        "len {len}"
+    );
     let opened = decrypt_bytes(&key, &sealed, Some(&ctx())).expect("decrypt");
     assert_eq!(opened, plain, "len {len} {algorithm:?}");
 }
@@ -30,7 +39,17 @@ fn round_trip(len: usize, algorithm: Algorithm, chunk_size: u32) {
 #[test]
 fn round_trip_every_size_class_both_algorithms() {
     for algorithm in [Algorithm::Aes256Gcm, Algorithm::ChaCha20Poly1305] {
-        for len in [0, 1, 1023, 1024, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1 << 20, 3 * (1 << 20) + 17] {
+        for len in [
+            0,
+            1,
+            1023,
+            1024,
+            64 * 1024 - 1,
+            64 * 1024,
+            64 * 1024 + 1,
+            1 << 20,
+            3 * (1 << 20) + 17,
+        ] {
             round_trip(len, algorithm, wbcb::format::DEFAULT_CHUNK_SIZE);
         }
     }
@@ -46,7 +65,11 @@ fn round_trip_exact_multiples_and_small_chunks() {
 
 #[test]
 fn round_trip_16_mib() {
-    round_trip(16 << 20, Algorithm::Aes256Gcm, wbcb::format::DEFAULT_CHUNK_SIZE);
+    round_trip(
+        16 << 20,
+        Algorithm::Aes256Gcm,
+        wbcb::format::DEFAULT_CHUNK_SIZE,
+    );
 }
 
 #[test]
@@ -54,7 +77,10 @@ fn streaming_writer_matches_any_write_pattern() {
     use std::io::Write;
     let key = DataKey::generate();
     let plain = pattern(10_000);
-    let opts = EncryptOptions { algorithm: Algorithm::Aes256Gcm, chunk_size: 256 };
+    let opts = EncryptOptions {
+        algorithm: Algorithm::Aes256Gcm,
+        chunk_size: 256,
+    };
     let mut enc = wbcb::Encryptor::new(&key, &ctx(), opts, Vec::new()).expect("encryptor");
     // Odd write sizes across chunk boundaries.
     for piece in plain.chunks(77) {
@@ -82,7 +108,10 @@ fn invalid_inputs_rejected_up_front() {
     assert!(RecordContext::new("r", 1, "").is_err());
     assert!(RecordContext::new("r".repeat(257), 1, "p").is_err());
     let key = DataKey::generate();
-    let bad = EncryptOptions { algorithm: Algorithm::Aes256Gcm, chunk_size: 10 };
+    let bad = EncryptOptions {
+        algorithm: Algorithm::Aes256Gcm,
+        chunk_size: 10,
+    };
     let err = encrypt_bytes(&key, &ctx(), bad, b"x").unwrap_err();
     assert!(err.to_string().contains("chunk size"), "{err}");
 }

@@ -2,7 +2,10 @@
 //! rejected, with an error that says what happened.
 
 use wbcb::format::TAG_LEN;
-use wbcb::{decrypt_bytes, encrypt_bytes, Algorithm, DataKey, EncryptOptions, Header, RecordContext, WbcbError};
+use wbcb::{
+    decrypt_bytes, encrypt_bytes, Algorithm, DataKey, EncryptOptions, Header, RecordContext,
+    WbcbError,
+};
 
 const CHUNK: usize = 64;
 const ENC_CHUNK: usize = CHUNK + TAG_LEN;
@@ -16,11 +19,18 @@ struct Sealed {
 impl Sealed {
     fn new(len: usize, algorithm: Algorithm) -> Self {
         let key = DataKey::generate();
-        let opts = EncryptOptions { algorithm, chunk_size: CHUNK as u32 };
+        let opts = EncryptOptions {
+            algorithm,
+            chunk_size: CHUNK as u32,
+        };
         let plain: Vec<u8> = (0..len).map(|i| i as u8).collect();
         let bytes = encrypt_bytes(&key, &ctx(), opts, &plain).expect("encrypt");
         let (_, header) = Header::read_from(&mut bytes.as_slice()).expect("header");
-        Sealed { key, header_len: header.len(), bytes }
+        Sealed {
+            key,
+            header_len: header.len(),
+            bytes,
+        }
     }
 
     fn chunk_range(&self, i: usize) -> std::ops::Range<usize> {
@@ -60,7 +70,9 @@ fn every_header_byte_is_authenticated() {
     for alg in both_algorithms() {
         let s = Sealed::new(3 * CHUNK, alg);
         for at in 0..s.header_len {
-            let err = s.open(&flipped(&s.bytes, at)).expect_err("tampered header accepted");
+            let err = s
+                .open(&flipped(&s.bytes, at))
+                .expect_err("tampered header accepted");
             // Whatever the field, the change is caught: by the parser, by the
             // context check, or by chunk 0's tag (header = AAD).
             assert!(!err.to_string().is_empty());
@@ -71,14 +83,29 @@ fn every_header_byte_is_authenticated() {
 #[test]
 fn header_fields_give_specific_errors() {
     let s = Sealed::new(100, Algorithm::Aes256Gcm);
-    assert!(matches!(s.open(&flipped(&s.bytes, 0)), Err(WbcbError::BadMagic)));
-    assert!(matches!(s.open(&flipped(&s.bytes, 4)), Err(WbcbError::UnsupportedVersion(0))));
-    assert!(matches!(s.open(&flipped(&s.bytes, 5)), Err(WbcbError::UnknownAlgorithm(0))));
+    assert!(matches!(
+        s.open(&flipped(&s.bytes, 0)),
+        Err(WbcbError::BadMagic)
+    ));
+    assert!(matches!(
+        s.open(&flipped(&s.bytes, 4)),
+        Err(WbcbError::UnsupportedVersion(0))
+    ));
+    assert!(matches!(
+        s.open(&flipped(&s.bytes, 5)),
+        Err(WbcbError::UnknownAlgorithm(0))
+    ));
     // Record version (offset 19..27) changed: context no longer matches.
-    assert!(matches!(s.open(&flipped(&s.bytes, 26)), Err(WbcbError::ContextMismatch { .. })));
+    assert!(matches!(
+        s.open(&flipped(&s.bytes, 26)),
+        Err(WbcbError::ContextMismatch { .. })
+    ));
     // Without an expected context, the header change is caught by chunk 0's tag.
     let err = decrypt_bytes(&s.key, &flipped(&s.bytes, 26), None).unwrap_err();
-    assert!(matches!(err, WbcbError::ChunkAuthentication { index: 0 }), "{err}");
+    assert!(
+        matches!(err, WbcbError::ChunkAuthentication { index: 0 }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,7 +113,10 @@ fn nonce_prefix_is_authenticated() {
     let s = Sealed::new(100, Algorithm::Aes256Gcm);
     for at in 12..19 {
         let err = s.open(&flipped(&s.bytes, at)).unwrap_err();
-        assert!(matches!(err, WbcbError::ChunkAuthentication { index: 0 }), "{err}");
+        assert!(
+            matches!(err, WbcbError::ChunkAuthentication { index: 0 }),
+            "{err}"
+        );
     }
 }
 
@@ -98,7 +128,9 @@ fn every_chunk_body_and_tag_byte_is_authenticated() {
             let range = s.chunk_range(i);
             let tag_start = range.end - TAG_LEN;
             // First/last body byte and every tag byte.
-            let positions = [range.start, tag_start - 1].into_iter().chain(tag_start..range.end);
+            let positions = [range.start, tag_start - 1]
+                .into_iter()
+                .chain(tag_start..range.end);
             for at in positions {
                 let err = s.open(&flipped(&s.bytes, at)).unwrap_err();
                 match err {
@@ -119,13 +151,22 @@ fn truncation_is_detected() {
     assert!(matches!(s.open(cut), Err(WbcbError::Truncated)));
     // Cut inside a chunk.
     let err = s.open(&s.bytes[..s.bytes.len() - 5]).unwrap_err();
-    assert!(matches!(err, WbcbError::ChunkAuthentication { index: 3 }), "{err}");
+    assert!(
+        matches!(err, WbcbError::ChunkAuthentication { index: 3 }),
+        "{err}"
+    );
     // Header only, part of the header, nothing.
-    assert!(matches!(s.open(&s.bytes[..s.header_len]), Err(WbcbError::Truncated)));
+    assert!(matches!(
+        s.open(&s.bytes[..s.header_len]),
+        Err(WbcbError::Truncated)
+    ));
     assert!(matches!(s.open(&s.bytes[..10]), Err(WbcbError::Truncated)));
     assert!(matches!(s.open(&[]), Err(WbcbError::Truncated)));
     // Less than a tag after the header.
-    assert!(matches!(s.open(&s.bytes[..s.header_len + 5]), Err(WbcbError::Truncated)));
+    assert!(matches!(
+        s.open(&s.bytes[..s.header_len + 5]),
+        Err(WbcbError::Truncated)
+    ));
 }
 
 #[test]
@@ -154,12 +195,18 @@ fn swapped_and_dropped_chunks_are_detected() {
     swapped.extend_from_slice(&s.bytes[c2.end..]);
     assert_eq!(swapped.len(), s.bytes.len());
     let err = s.open(&swapped).unwrap_err();
-    assert!(matches!(err, WbcbError::ChunkAuthentication { index: 1 }), "{err}");
+    assert!(
+        matches!(err, WbcbError::ChunkAuthentication { index: 1 }),
+        "{err}"
+    );
 
     let mut dropped = s.bytes[..c1.start].to_vec();
     dropped.extend_from_slice(&s.bytes[c1.end..]);
     let err = s.open(&dropped).unwrap_err();
-    assert!(matches!(err, WbcbError::ChunkAuthentication { index: 1 }), "{err}");
+    assert!(
+        matches!(err, WbcbError::ChunkAuthentication { index: 1 }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -169,7 +216,10 @@ fn chunk_from_another_record_is_rejected() {
     let mut mixed = a.bytes.clone();
     let r = a.chunk_range(1);
     mixed[r.clone()].copy_from_slice(&b.bytes[b.chunk_range(1)]);
-    assert!(matches!(a.open(&mixed), Err(WbcbError::ChunkAuthentication { index: 1 })));
+    assert!(matches!(
+        a.open(&mixed),
+        Err(WbcbError::ChunkAuthentication { index: 1 })
+    ));
 }
 
 #[test]
@@ -177,9 +227,15 @@ fn wrong_data_key_and_wrong_context_fail_cleanly() {
     let s = Sealed::new(200, Algorithm::Aes256Gcm);
     let other = DataKey::generate();
     let err = decrypt_bytes(&other, &s.bytes, Some(&ctx())).unwrap_err();
-    assert!(matches!(err, WbcbError::ChunkAuthentication { index: 0 }), "{err}");
+    assert!(
+        matches!(err, WbcbError::ChunkAuthentication { index: 0 }),
+        "{err}"
+    );
     let elsewhere = RecordContext::new("rec-8", 1, "pseudo-aa").expect("context");
     let err = decrypt_bytes(&s.key, &s.bytes, Some(&elsewhere)).unwrap_err();
     assert!(err.to_string().contains("context mismatch"), "{err}");
-    assert!(!err.to_string().contains("pseudo-aa"), "pseudonym must not leak into errors");
+    assert!(
+        !err.to_string().contains("pseudo-aa"),
+        "pseudonym must not leak into errors"
+    );
 }

@@ -2,8 +2,8 @@
 //! and recipient, and clean failures.
 
 use wbcb::{
-    decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, EncryptionPublicKey, EncryptionSecretKey, Fingerprint,
-    KeyWrap, RecordContext, WbcbError,
+    decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, EncryptionPublicKey,
+    EncryptionSecretKey, Fingerprint, KeyWrap, RecordContext, WbcbError,
 };
 
 fn ctx(id: &str, version: u64) -> RecordContext {
@@ -13,14 +13,25 @@ fn ctx(id: &str, version: u64) -> RecordContext {
 #[test]
 fn wrap_round_trip_for_many_recipients_decrypts_record() {
     let key = DataKey::generate();
-    let record = encrypt_bytes(&key, &ctx("r1", 1), EncryptOptions::default(), b"blood panel").expect("encrypt");
-    let recipients: Vec<EncryptionSecretKey> = (0..5).map(|_| EncryptionSecretKey::generate().expect("key")).collect();
+    let record = encrypt_bytes(
+        &key,
+        &ctx("r1", 1),
+        EncryptOptions::default(),
+        b"blood panel",
+    )
+    .expect("encrypt");
+    let recipients: Vec<EncryptionSecretKey> = (0..5)
+        .map(|_| EncryptionSecretKey::generate().expect("key"))
+        .collect();
     for sk in &recipients {
         let wrap = KeyWrap::seal(&key, &ctx("r1", 1), sk.public_key()).expect("seal");
         let parsed = KeyWrap::from_bytes(&wrap.to_bytes()).expect("parse");
         assert_eq!(parsed, wrap);
         let opened = parsed.open(sk, &ctx("r1", 1)).expect("open");
-        assert_eq!(decrypt_bytes(&opened, &record, None).expect("decrypt"), b"blood panel");
+        assert_eq!(
+            decrypt_bytes(&opened, &record, None).expect("decrypt"),
+            b"blood panel"
+        );
     }
 }
 
@@ -33,8 +44,14 @@ fn wrong_recipient_key_fails_with_clear_error() {
     let err = wrap.open(&mallory, &ctx("r1", 1)).unwrap_err();
     assert!(matches!(err, WbcbError::WrongRecipient { .. }));
     let msg = err.to_string();
-    assert!(msg.contains(&alice.public_key().fingerprint().to_hex()), "{msg}");
-    assert!(msg.contains(&mallory.public_key().fingerprint().to_hex()), "{msg}");
+    assert!(
+        msg.contains(&alice.public_key().fingerprint().to_hex()),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&mallory.public_key().fingerprint().to_hex()),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -44,10 +61,15 @@ fn relabelled_wrap_for_wrong_key_fails_authentication() {
     let key = DataKey::generate();
     let alice = EncryptionSecretKey::generate().expect("key");
     let mallory = EncryptionSecretKey::generate().expect("key");
-    let mut bytes = KeyWrap::seal(&key, &ctx("r1", 1), alice.public_key()).expect("seal").to_bytes();
+    let mut bytes = KeyWrap::seal(&key, &ctx("r1", 1), alice.public_key())
+        .expect("seal")
+        .to_bytes();
     bytes[11..43].copy_from_slice(&mallory.public_key().fingerprint().0);
     let forged = KeyWrap::from_bytes(&bytes).expect("parse");
-    assert!(matches!(forged.open(&mallory, &ctx("r1", 1)), Err(WbcbError::WrapAuthentication)));
+    assert!(matches!(
+        forged.open(&mallory, &ctx("r1", 1)),
+        Err(WbcbError::WrapAuthentication)
+    ));
 }
 
 #[test]
@@ -64,14 +86,19 @@ fn wrap_for_another_record_is_rejected() {
     bytes[50] ^= 1; // last byte of the record version
     let forged = KeyWrap::from_bytes(&bytes).expect("parse");
     let claimed = RecordContext::new("r1", forged.version, "pseudo-1").expect("context");
-    assert!(matches!(forged.open(&sk, &claimed), Err(WbcbError::WrapAuthentication)));
+    assert!(matches!(
+        forged.open(&sk, &claimed),
+        Err(WbcbError::WrapAuthentication)
+    ));
 }
 
 #[test]
 fn every_wrap_byte_is_checked() {
     let key = DataKey::generate();
     let sk = EncryptionSecretKey::generate().expect("key");
-    let bytes = KeyWrap::seal(&key, &ctx("r1", 1), sk.public_key()).expect("seal").to_bytes();
+    let bytes = KeyWrap::seal(&key, &ctx("r1", 1), sk.public_key())
+        .expect("seal")
+        .to_bytes();
     for at in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[at] ^= 0x80;
@@ -97,7 +124,10 @@ fn pem_round_trip_and_fingerprint() {
     assert_eq!(fp.to_hex().len(), 64);
     assert_eq!(fp.to_hex().parse::<Fingerprint>().expect("hex"), fp);
     // Fingerprint is SHA-256 over the SPKI DER (the PEM body).
-    let body: String = pub_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = pub_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     let der = base64_decode(&body);
     use sha2::Digest;
     let digest: [u8; 32] = sha2::Sha256::digest(&der).into();
@@ -109,7 +139,10 @@ fn pem_round_trip_and_fingerprint() {
 fn bad_pem_gives_clear_error() {
     let err = EncryptionPublicKey::from_pem("not a key").unwrap_err();
     assert!(err.to_string().contains("SPKI PEM"), "{err}");
-    let err = EncryptionSecretKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap_err();
+    let err = EncryptionSecretKey::from_pem(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("PKCS#8"), "{err}");
 }
 

@@ -54,7 +54,10 @@ impl Inner {
         Self {
             packages: PackageStore::new(&ctx.data_dir),
             support: ChaincodeSupport::new(execute_timeout),
-            registry: Arc::new(LifecycleRegistry::new(ctx.ledger.clone(), ctx.policies.clone())),
+            registry: Arc::new(LifecycleRegistry::new(
+                ctx.ledger.clone(),
+                ctx.policies.clone(),
+            )),
             connections: Mutex::new(HashMap::new()),
             ctx,
         }
@@ -78,7 +81,10 @@ impl Inner {
     /// Fabric's ProcessProposal. Errors about the proposal itself are gRPC errors
     /// (Fabric returns them as errors, which gRPC reports as UNKNOWN); everything
     /// after the checks is a ProposalResponse, status 500 on failure.
-    pub(crate) async fn process_proposal(&self, sp: &SignedProposal) -> Result<ProposalResponse, tonic::Status> {
+    pub(crate) async fn process_proposal(
+        &self,
+        sp: &SignedProposal,
+    ) -> Result<ProposalResponse, tonic::Status> {
         let up = proposal::unpack(sp).map_err(tonic::Status::unknown)?;
         let channel = up.channel_id().to_string();
         if !channel.is_empty() && channel != self.ctx.channel {
@@ -98,7 +104,11 @@ impl Inner {
         }
     }
 
-    fn check_unique_and_writer(&self, up: &UnpackedProposal, creator: &Identity) -> Result<(), tonic::Status> {
+    fn check_unique_and_writer(
+        &self,
+        up: &UnpackedProposal,
+        creator: &Identity,
+    ) -> Result<(), tonic::Status> {
         let seen = self
             .ctx
             .ledger
@@ -113,7 +123,12 @@ impl Inner {
         }
         // Fabric checks /Channel/Application/Writers for application chaincodes:
         // a member of one of the channel's orgs.
-        let is_writer = self.ctx.policies.org_policies.iter().any(|(id, _)| *id == creator.mspid);
+        let is_writer = self
+            .ctx
+            .policies
+            .org_policies
+            .iter()
+            .any(|(id, _)| *id == creator.mspid);
         if up.chaincode_name != LIFECYCLE && !is_writer {
             return Err(tonic::Status::unknown(format!(
                 "access denied for [propose]: creator org [{}] does not satisfy /Channel/Application/Writers of channel [{}]",
@@ -124,7 +139,11 @@ impl Inner {
         Ok(())
     }
 
-    async fn process_checked(&self, up: &UnpackedProposal, creator: &Identity) -> Result<ProposalResponse, String> {
+    async fn process_checked(
+        &self,
+        up: &UnpackedProposal,
+        creator: &Identity,
+    ) -> Result<ProposalResponse, String> {
         let channel_less = up.channel_id().is_empty();
         let simulated = if up.chaincode_name == LIFECYCLE {
             self.run_lifecycle(up, creator, channel_less)?
@@ -137,10 +156,20 @@ impl Inner {
             }
             self.run_user_chaincode(up).await?
         };
-        Ok(response::build(&self.ctx.identity, &up.proposal_hash, channel_less, simulated))
+        Ok(response::build(
+            &self.ctx.identity,
+            &up.proposal_hash,
+            channel_less,
+            simulated,
+        ))
     }
 
-    fn run_lifecycle(&self, up: &UnpackedProposal, creator: &Identity, channel_less: bool) -> Result<Simulated, String> {
+    fn run_lifecycle(
+        &self,
+        up: &UnpackedProposal,
+        creator: &Identity,
+        channel_less: bool,
+    ) -> Result<Simulated, String> {
         let mut sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
         let response = LifecycleCall {
             channel: up.channel_id(),
@@ -181,9 +210,14 @@ impl Inner {
         let mut committed = Committed(&self.ctx.ledger);
         let definition = match state::definition(&mut committed, name).map_err(undefined)? {
             Some(def) if sequence > 0 => def,
-            _ => return Err(undefined(format!("could not find chaincode with name '{name}'"))),
+            _ => {
+                return Err(undefined(format!(
+                    "could not find chaincode with name '{name}'"
+                )))
+            }
         };
-        let approved = state::approval(&mut committed, &self.ctx.mspid, name, sequence).map_err(undefined)?;
+        let approved =
+            state::approval(&mut committed, &self.ctx.mspid, name, sequence).map_err(undefined)?;
         let package_id = match approved {
             Some((params, package_id)) if params == definition.params => package_id,
             _ => {
@@ -192,11 +226,17 @@ impl Inner {
                 )))
             }
         };
-        let not_installed = || undefined(format!("chaincode definition for '{name}' exists, but chaincode is not installed"));
+        let not_installed = || {
+            undefined(format!(
+                "chaincode definition for '{name}' exists, but chaincode is not installed"
+            ))
+        };
         if package_id.is_empty() {
             return Err(not_installed());
         }
-        let connection = self.connection_info(&package_id)?.ok_or_else(not_installed)?;
+        let connection = self
+            .connection_info(&package_id)?
+            .ok_or_else(not_installed)?;
         Ok(Resolved {
             version: definition.params.endorsement.version,
             init_required: definition.params.endorsement.init_required,
@@ -221,16 +261,31 @@ impl Inner {
     }
 
     /// Fabric's 'init exactly once' rule; returns whether this invocation is an INIT.
-    fn check_init(&self, sim: &mut TxSimulator, up: &UnpackedProposal, cc: &Resolved) -> Result<bool, String> {
+    fn check_init(
+        &self,
+        sim: &mut TxSimulator,
+        up: &UnpackedProposal,
+        cc: &Resolved,
+    ) -> Result<bool, String> {
         let name = &up.chaincode_name;
-        let invalid = |e: String| format!("error in simulation: failed to execute transaction {}: invalid invocation: {e}", up.txid());
-        let needs_init = cc.init_required && sim.get_state(name, INITIALIZED_KEY)?.as_deref() != Some(cc.version.as_bytes());
+        let invalid = |e: String| {
+            format!(
+                "error in simulation: failed to execute transaction {}: invalid invocation: {e}",
+                up.txid()
+            )
+        };
+        let needs_init = cc.init_required
+            && sim.get_state(name, INITIALIZED_KEY)?.as_deref() != Some(cc.version.as_bytes());
         if up.input.is_init {
             if !cc.init_required {
-                return Err(invalid(format!("chaincode '{name}' does not require initialization but called as init")));
+                return Err(invalid(format!(
+                    "chaincode '{name}' does not require initialization but called as init"
+                )));
             }
             if !needs_init {
-                return Err(invalid(format!("chaincode '{name}' is already initialized but called as init")));
+                return Err(invalid(format!(
+                    "chaincode '{name}' is already initialized but called as init"
+                )));
             }
             sim.set_state(name, INITIALIZED_KEY, cc.version.as_bytes().to_vec())?;
             return Ok(true);
@@ -257,7 +312,14 @@ impl Inner {
         };
         let outcome = self
             .support
-            .execute(&cc.package_id, &cc.connection, name, invocation, &mut sim, self.ctx.ledger.clone())
+            .execute(
+                &cc.package_id,
+                &cc.connection,
+                name,
+                invocation,
+                &mut sim,
+                self.ctx.ledger.clone(),
+            )
             .await
             .map_err(|e| format!("error in simulation: {e}"))?;
         // Fabric drops the event of a response it will not endorse.

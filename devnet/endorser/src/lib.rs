@@ -93,7 +93,10 @@ impl Endorser {
     /// (undecodable, bad signature or txid, duplicate txid, not a channel writer)
     /// are `Err(Status::unknown(..))` as Fabric's gRPC errors; failures after that
     /// are a ProposalResponse with response status 500 and Fabric's message.
-    pub async fn process_proposal(&self, sp: &SignedProposal) -> Result<ProposalResponse, tonic::Status> {
+    pub async fn process_proposal(
+        &self,
+        sp: &SignedProposal,
+    ) -> Result<ProposalResponse, tonic::Status> {
         self.inner.process_proposal(sp).await
     }
 

@@ -48,8 +48,12 @@ impl ConnectionInfo {
         if self.dial_timeout.is_empty() {
             return Ok(Duration::from_secs(3));
         }
-        parse_go_duration(&self.dial_timeout)
-            .ok_or_else(|| format!("connection.json: invalid dial_timeout '{}'", self.dial_timeout))
+        parse_go_duration(&self.dial_timeout).ok_or_else(|| {
+            format!(
+                "connection.json: invalid dial_timeout '{}'",
+                self.dial_timeout
+            )
+        })
     }
 }
 
@@ -72,7 +76,9 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let number: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -112,7 +118,9 @@ fn untar_gz(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>)>, String> 
             .read_to_end(&mut data)
             .map_err(|e| format!("{what}: cannot read {path}: {e}"))?;
         if data.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(format!("{what}: {path} is larger than {MAX_ENTRY_BYTES} bytes"));
+            return Err(format!(
+                "{what}: {path} is larger than {MAX_ENTRY_BYTES} bytes"
+            ));
         }
         files.push((path, data));
     }
@@ -129,8 +137,14 @@ fn valid_label(label: &str) -> bool {
 /// Parses an install package and computes its package id.
 pub fn parse_package(bytes: &[u8]) -> Result<Package, String> {
     let files = untar_gz(bytes, "chaincode install package")?;
-    let find = |name: &str| files.iter().find(|(p, _)| p == name).map(|(_, d)| d.as_slice());
-    let metadata_bytes = find("metadata.json").ok_or("chaincode install package is missing metadata.json")?;
+    let find = |name: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p == name)
+            .map(|(_, d)| d.as_slice())
+    };
+    let metadata_bytes =
+        find("metadata.json").ok_or("chaincode install package is missing metadata.json")?;
     let metadata: PackageMetadata = serde_json::from_slice(metadata_bytes)
         .map_err(|e| format!("could not unmarshal metadata.json: {e}"))?;
     if !valid_label(&metadata.label) {
@@ -157,7 +171,11 @@ pub fn parse_package(bytes: &[u8]) -> Result<Package, String> {
         ("ccaas", None) => return Err("ccaas package is missing code.tar.gz".into()),
         _ => None,
     };
-    let package_id = format!("{}:{}", metadata.label, hex::encode(fabric_msp::sha256(bytes)));
+    let package_id = format!(
+        "{}:{}",
+        metadata.label,
+        hex::encode(fabric_msp::sha256(bytes))
+    );
     Ok(Package {
         metadata,
         package_id,
@@ -180,7 +198,8 @@ impl PackageStore {
 
     fn path(&self, package_id: &str) -> Result<PathBuf, String> {
         // A package id is `<label>:<hex>`; anything with a path separator is not one of ours.
-        if package_id.is_empty() || package_id.contains(['/', '\\']) || package_id.starts_with('.') {
+        if package_id.is_empty() || package_id.contains(['/', '\\']) || package_id.starts_with('.')
+        {
             return Err(format!("invalid package id '{package_id}'"));
         }
         Ok(self.dir.join(format!("{package_id}.tgz")))
@@ -193,11 +212,15 @@ impl PackageStore {
         if path.is_file() {
             return Ok(package);
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         // Write to a temporary name and rename, so a crash never leaves a torn package.
-        let tmp = self.dir.join(format!(".{}.tmp", hex::encode(fabric_msp::sha256(bytes))));
+        let tmp = self
+            .dir
+            .join(format!(".{}.tmp", hex::encode(fabric_msp::sha256(bytes))));
         std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot store {}: {e}", path.display()))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| format!("cannot store {}: {e}", path.display()))?;
         Ok(package)
     }
 
@@ -220,11 +243,16 @@ impl PackageStore {
         };
         let mut out = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|e| format!("cannot list {}: {e}", self.dir.display()))?.path();
+            let path = entry
+                .map_err(|e| format!("cannot list {}: {e}", self.dir.display()))?
+                .path();
             let is_package = path.extension().is_some_and(|e| e == "tgz")
-                && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if is_package {
-                let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 out.push(parse_package(&bytes)?);
             }
         }
@@ -237,7 +265,10 @@ impl PackageStore {
 pub fn build_ccaas_package(label: &str, connection_json: &str) -> Result<Vec<u8>, String> {
     let code = tar_gz(&[("connection.json", connection_json.as_bytes())])?;
     let metadata = format!(r#"{{"type":"ccaas","label":"{label}"}}"#);
-    tar_gz(&[("metadata.json", metadata.as_bytes()), ("code.tar.gz", &code)])
+    tar_gz(&[
+        ("metadata.json", metadata.as_bytes()),
+        ("code.tar.gz", &code),
+    ])
 }
 
 fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
@@ -276,8 +307,12 @@ mod tests {
         let bytes = std::fs::read(dir.join("chaincode/anchorcc.tgz")).unwrap();
         let package = parse_package(&bytes).unwrap();
         let expected: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-        assert_eq!(package.package_id, expected["chaincode"]["package_id"].as_str().unwrap());
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            package.package_id,
+            expected["chaincode"]["package_id"].as_str().unwrap()
+        );
         assert_eq!(package.metadata.kind, "ccaas");
         assert!(!package.connection.unwrap().address.is_empty());
     }
@@ -286,7 +321,11 @@ mod tests {
     fn store_round_trip_and_idempotent_install() {
         let tmp = tempfile::tempdir().unwrap();
         let store = PackageStore::new(tmp.path());
-        let bytes = build_ccaas_package("kv_1.0", r#"{"address":"127.0.0.1:9999","dial_timeout":"2s"}"#).unwrap();
+        let bytes = build_ccaas_package(
+            "kv_1.0",
+            r#"{"address":"127.0.0.1:9999","dial_timeout":"2s"}"#,
+        )
+        .unwrap();
         let a = store.install(&bytes).unwrap();
         let b = store.install(&bytes).unwrap();
         assert_eq!(a.package_id, b.package_id);

@@ -16,7 +16,9 @@ pub const LIFECYCLE_ENDORSEMENT_REF: &str = "/Channel/Application/LifecycleEndor
 /// The default validation parameter: a reference to the channel's Endorsement policy.
 pub fn default_validation_parameter() -> Vec<u8> {
     ApplicationPolicy {
-        r#type: Some(application_policy::Type::ChannelConfigPolicyReference(ENDORSEMENT_REF.to_string())),
+        r#type: Some(application_policy::Type::ChannelConfigPolicyReference(
+            ENDORSEMENT_REF.to_string(),
+        )),
     }
     .encode_to_vec()
 }
@@ -27,7 +29,8 @@ impl ChannelPolicies {
         self.org_policies
             .iter()
             .map(|(mspid, text)| {
-                fabric_policy::parse(text).map_err(|e| format!("Endorsement policy of {mspid} ('{text}'): {e}"))
+                fabric_policy::parse(text)
+                    .map_err(|e| format!("Endorsement policy of {mspid} ('{text}'): {e}"))
             })
             .collect()
     }
@@ -55,14 +58,19 @@ impl ChannelPolicies {
 
     /// Resolves a serialized ApplicationPolicy (a chaincode's validation parameter).
     pub fn resolve_application_policy(&self, bytes: &[u8]) -> Result<EndorsementPolicy, String> {
-        let policy = ApplicationPolicy::decode(bytes).map_err(|e| format!("invalid validation parameter: {e}"))?;
+        let policy = ApplicationPolicy::decode(bytes)
+            .map_err(|e| format!("invalid validation parameter: {e}"))?;
         match policy.r#type {
-            Some(application_policy::Type::SignaturePolicy(env)) => Ok(EndorsementPolicy::Signature(env)),
-            Some(application_policy::Type::ChannelConfigPolicyReference(reference)) => match reference.as_str() {
-                ENDORSEMENT_REF => self.resolve_str(&self.endorsement),
-                LIFECYCLE_ENDORSEMENT_REF => self.resolve_str(&self.lifecycle),
-                other => Err(format!("unknown channel policy reference '{other}'")),
-            },
+            Some(application_policy::Type::SignaturePolicy(env)) => {
+                Ok(EndorsementPolicy::Signature(env))
+            }
+            Some(application_policy::Type::ChannelConfigPolicyReference(reference)) => {
+                match reference.as_str() {
+                    ENDORSEMENT_REF => self.resolve_str(&self.endorsement),
+                    LIFECYCLE_ENDORSEMENT_REF => self.resolve_str(&self.lifecycle),
+                    other => Err(format!("unknown channel policy reference '{other}'")),
+                }
+            }
             None => Err("validation parameter holds no policy".into()),
         }
     }

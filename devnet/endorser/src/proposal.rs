@@ -88,8 +88,9 @@ pub fn proposal_hash(header: &Header, invocation_spec: &[u8]) -> [u8; 32] {
         transient_map: Default::default(),
     }
     .encode_to_vec();
-    let mut bytes =
-        Vec::with_capacity(header.channel_header.len() + header.signature_header.len() + stripped.len());
+    let mut bytes = Vec::with_capacity(
+        header.channel_header.len() + header.signature_header.len() + stripped.len(),
+    );
     bytes.extend_from_slice(&header.channel_header);
     bytes.extend_from_slice(&header.signature_header);
     bytes.extend_from_slice(&stripped);
@@ -131,7 +132,9 @@ pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Id
     }
     let channel = up.channel_id();
     let claimed = Identity::from_serialized(up.creator()).map_err(|e| {
-        format!("access denied: channel [{channel}] creator org unknown, creator is malformed ({e})")
+        format!(
+            "access denied: channel [{channel}] creator org unknown, creator is malformed ({e})"
+        )
     })?;
     // Fabric answers with a generic "access denied" and logs the reason; the
     // devnet appends the reason so that a developer sees what went wrong.
@@ -146,7 +149,11 @@ pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Id
         .map_err(|e| denied(e.to_string()))?;
     creator
         .verify(&up.signed.proposal_bytes, &up.signed.signature)
-        .map_err(|e| denied(format!("the creator's signature over the proposal is not valid: {e}")))?;
+        .map_err(|e| {
+            denied(format!(
+                "the creator's signature over the proposal is not valid: {e}"
+            ))
+        })?;
     Ok(creator)
 }
 

@@ -7,7 +7,9 @@
 //! level are concatenated and hashed into the next level, and at the end the
 //! partial levels are folded up to the highest one.
 
-use fabric_proto::kvrwset::{range_query_info::ReadsInfo, KvRead, QueryReads, QueryReadsMerkleSummary, RangeQueryInfo};
+use fabric_proto::kvrwset::{
+    range_query_info::ReadsInfo, KvRead, QueryReads, QueryReadsMerkleSummary, RangeQueryInfo,
+};
 use prost::Message;
 use std::collections::BTreeMap;
 
@@ -66,7 +68,10 @@ impl RangeResults {
             }
             self.tree.remove(&level);
             let next = level + 1;
-            self.tree.entry(next).or_default().push(combined_hash(&hashes));
+            self.tree
+                .entry(next)
+                .or_default()
+                .push(combined_hash(&hashes));
             self.max_level = self.max_level.max(next);
             level = next;
         }
@@ -80,11 +85,12 @@ impl RangeResults {
     /// or the Merkle summary once more than `MAX_DEGREE` results were read.
     pub fn finish(mut self) -> Option<ReadsInfo> {
         if self.tree_is_empty() {
-            return (!self.pending.is_empty()).then(|| {
-                ReadsInfo::RawReads(QueryReads {
-                    kv_reads: self.pending,
-                })
-            });
+            if self.pending.is_empty() {
+                return None;
+            }
+            return Some(ReadsInfo::RawReads(QueryReads {
+                kv_reads: self.pending,
+            }));
         }
         if !self.pending.is_empty() {
             self.fold_pending();
@@ -147,7 +153,11 @@ impl RangeRecord {
     pub fn into_info(self) -> RangeQueryInfo {
         RangeQueryInfo {
             start_key: self.start_key,
-            end_key: if self.exhausted { self.requested_end } else { self.last_key },
+            end_key: if self.exhausted {
+                self.requested_end
+            } else {
+                self.last_key
+            },
             itr_exhausted: self.exhausted,
             reads_info: self.results.finish(),
         }
@@ -160,7 +170,9 @@ mod tests {
     use crate::rwset::kv_read;
 
     fn reads(n: usize) -> Vec<KvRead> {
-        (0..n).map(|i| kv_read(&format!("k{i:04}"), Some((1, i as u64)))).collect()
+        (0..n)
+            .map(|i| kv_read(&format!("k{i:04}"), Some((1, i as u64))))
+            .collect()
     }
 
     #[test]
@@ -189,8 +201,18 @@ mod tests {
         }
         // 51 reads make the first leaf, the last read a second leaf; two
         // level-1 hashes stay at level 1 (2 <= MAX_DEGREE).
-        let first = sha256(&QueryReads { kv_reads: all[..=MAX_DEGREE].to_vec() }.encode_to_vec());
-        let second = sha256(&QueryReads { kv_reads: all[MAX_DEGREE + 1..].to_vec() }.encode_to_vec());
+        let first = sha256(
+            &QueryReads {
+                kv_reads: all[..=MAX_DEGREE].to_vec(),
+            }
+            .encode_to_vec(),
+        );
+        let second = sha256(
+            &QueryReads {
+                kv_reads: all[MAX_DEGREE + 1..].to_vec(),
+            }
+            .encode_to_vec(),
+        );
         match r.finish() {
             Some(ReadsInfo::ReadsMerkleHashes(s)) => {
                 assert_eq!(s.max_degree, 50);

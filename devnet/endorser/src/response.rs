@@ -43,7 +43,11 @@ pub fn failure(message: impl Into<String>) -> ProposalResponse {
 pub fn payload_bytes(proposal_hash: &[u8], sim: &Simulated) -> Vec<u8> {
     let action = ChaincodeAction {
         results: sim.results.clone(),
-        events: sim.event.as_ref().map(Message::encode_to_vec).unwrap_or_default(),
+        events: sim
+            .event
+            .as_ref()
+            .map(Message::encode_to_vec)
+            .unwrap_or_default(),
         response: Some(sim.response.clone()),
         chaincode_id: Some(sim.chaincode_id.clone()),
     };
@@ -68,7 +72,12 @@ pub fn endorse(identity: &SigningIdentity, payload: &[u8]) -> Endorsement {
 
 /// The response for a finished simulation: endorsed when the chaincode succeeded,
 /// otherwise shaped as Fabric shapes chaincode errors.
-pub fn build(identity: &SigningIdentity, proposal_hash: &[u8], channel_less: bool, sim: Simulated) -> ProposalResponse {
+pub fn build(
+    identity: &SigningIdentity,
+    proposal_hash: &[u8],
+    channel_less: bool,
+    sim: Simulated,
+) -> ProposalResponse {
     let status = sim.response.status;
     let payload = payload_bytes(proposal_hash, &sim);
     if status >= ERROR {

@@ -10,11 +10,34 @@
 
 use devnet_ledger::Version;
 use fabric_proto::kvrwset::{
-    KvMetadataEntry, KvMetadataWrite, KvRead, KvWrite, KvrwSet, RangeQueryInfo, Version as KvVersion,
+    KvMetadataEntry, KvMetadataWrite, KvRead, KvWrite, KvrwSet, RangeQueryInfo,
+    Version as KvVersion,
 };
-use fabric_proto::rwset::{tx_read_write_set::DataModel, NsReadWriteSet, TxReadWriteSet};
+use fabric_proto::rwset::{
+    tx_read_write_set::DataModel, CollectionHashedReadWriteSet, NsReadWriteSet, TxReadWriteSet,
+};
 use prost::Message;
 use std::collections::BTreeMap;
+
+/// `kvrwset.KVWriteHash`: a private write as the public rwset shows it.
+#[derive(Clone, PartialEq, Message)]
+pub struct KvWriteHash {
+    #[prost(bytes = "vec", tag = "1")]
+    pub key_hash: Vec<u8>,
+    #[prost(bool, tag = "2")]
+    pub is_delete: bool,
+    #[prost(bytes = "vec", tag = "3")]
+    pub value_hash: Vec<u8>,
+    #[prost(bool, tag = "4")]
+    pub is_purge: bool,
+}
+
+/// `kvrwset.HashedRWSet` (hashed reads, field 1, are not recorded by the devnet).
+#[derive(Clone, PartialEq, Message)]
+pub struct HashedRwSet {
+    #[prost(message, repeated, tag = "2")]
+    pub hashed_writes: Vec<KvWriteHash>,
+}
 
 /// A `KVRead`: a missing key has no version.
 pub fn kv_read(key: &str, version: Option<Version>) -> KvRead {
@@ -30,6 +53,8 @@ struct NamespaceBuilder {
     writes: BTreeMap<String, KvWrite>,
     metadata_writes: BTreeMap<String, KvMetadataWrite>,
     range_queries: Vec<RangeQueryInfo>,
+    /// collection -> key -> value of private writes (only their hashes go into the rwset).
+    private_writes: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
 }
 
 /// Collects what a simulation read and wrote, per namespace.
@@ -64,7 +89,12 @@ impl RwSetBuilder {
     }
 
     /// Replaces the key's metadata in the write set (Fabric keeps one metadata write per key).
-    pub fn add_metadata_write(&mut self, namespace: &str, key: &str, metadata: &BTreeMap<String, Vec<u8>>) {
+    pub fn add_metadata_write(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        metadata: &BTreeMap<String, Vec<u8>>,
+    ) {
         let write = KvMetadataWrite {
             key: key.to_string(),
             entries: metadata
@@ -75,18 +105,38 @@ impl RwSetBuilder {
                 })
                 .collect(),
         };
-        self.ns(namespace).metadata_writes.insert(key.to_string(), write);
+        self.ns(namespace)
+            .metadata_writes
+            .insert(key.to_string(), write);
     }
 
     /// Records a range query's info; an identical (start, end, exhausted) one is kept only once.
     pub fn add_range_query(&mut self, namespace: &str, info: RangeQueryInfo) {
         let ns = self.ns(namespace);
         let same = |q: &RangeQueryInfo| {
-            q.start_key == info.start_key && q.end_key == info.end_key && q.itr_exhausted == info.itr_exhausted
+            q.start_key == info.start_key
+                && q.end_key == info.end_key
+                && q.itr_exhausted == info.itr_exhausted
         };
         if !ns.range_queries.iter().any(same) {
             ns.range_queries.push(info);
         }
+    }
+
+    /// A write to a private data collection: only its hashes are recorded, in the
+    /// namespace's `collection_hashed_rwset` (used for `_lifecycle`'s implicit org collections).
+    pub fn add_private_write(
+        &mut self,
+        namespace: &str,
+        collection: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) {
+        self.ns(namespace)
+            .private_writes
+            .entry(collection.to_string())
+            .or_default()
+            .insert(key.to_string(), value);
     }
 
     /// True if the transaction wrote anything (value or metadata) in `namespace`.
@@ -101,7 +151,12 @@ impl RwSetBuilder {
         let Some(ns) = self.namespaces.get(namespace) else {
             return Vec::new();
         };
-        let mut keys: Vec<String> = ns.writes.keys().chain(ns.metadata_writes.keys()).cloned().collect();
+        let mut keys: Vec<String> = ns
+            .writes
+            .keys()
+            .chain(ns.metadata_writes.keys())
+            .cloned()
+            .collect();
         keys.sort();
         keys.dedup();
         keys
@@ -126,13 +181,53 @@ impl RwSetBuilder {
                     metadata_writes: ns.metadata_writes.values().cloned().collect(),
                 }
                 .encode_to_vec(),
-                collection_hashed_rwset: Vec::new(),
+                collection_hashed_rwset: ns
+                    .private_writes
+                    .iter()
+                    .map(|(collection, writes)| hashed_collection(collection, writes))
+                    .collect(),
             })
             .collect();
         TxReadWriteSet {
             data_model: DataModel::Kv as i32,
             ns_rwset,
         }
+    }
+}
+
+fn hashed_collection(
+    collection: &str,
+    writes: &BTreeMap<String, Vec<u8>>,
+) -> CollectionHashedReadWriteSet {
+    let hashed_writes = writes
+        .iter()
+        .map(|(key, value)| KvWriteHash {
+            key_hash: fabric_msp::sha256(key.as_bytes()).to_vec(),
+            is_delete: value.is_empty(),
+            value_hash: if value.is_empty() {
+                Vec::new()
+            } else {
+                fabric_msp::sha256(value).to_vec()
+            },
+            is_purge: false,
+        })
+        .collect();
+    // The hash of the private rwset the collection's members would receive.
+    let private = KvrwSet {
+        writes: writes
+            .iter()
+            .map(|(key, value)| KvWrite {
+                key: key.clone(),
+                is_delete: value.is_empty(),
+                value: value.clone(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    CollectionHashedReadWriteSet {
+        collection_name: collection.to_string(),
+        hashed_rwset: HashedRwSet { hashed_writes }.encode_to_vec(),
+        pvt_rwset_hash: fabric_msp::sha256(&private.encode_to_vec()).to_vec(),
     }
 }
 
@@ -157,9 +252,18 @@ mod tests {
         let names: Vec<_> = set.ns_rwset.iter().map(|n| n.namespace.as_str()).collect();
         assert_eq!(names, ["_lifecycle", "cc"]);
         let cc = kv(&set.ns_rwset[1]);
-        assert_eq!(cc.reads.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["m", "z"]);
+        assert_eq!(
+            cc.reads.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["m", "z"]
+        );
         assert!(cc.reads[0].version.is_none());
-        assert_eq!(cc.reads[1].version, Some(KvVersion { block_num: 3, tx_num: 1 }));
+        assert_eq!(
+            cc.reads[1].version,
+            Some(KvVersion {
+                block_num: 3,
+                tx_num: 1
+            })
+        );
         assert_eq!(cc.writes.len(), 2);
         assert_eq!(cc.writes[0].key, "a");
         assert!(cc.writes[1].is_delete && cc.writes[1].value.is_empty());
@@ -178,18 +282,29 @@ mod tests {
         b.add_range_query("cc", q("a", "c", true));
         b.add_range_query("cc", q("k", "m", true));
         let cc = kv(&b.build().ns_rwset[0]);
-        let starts: Vec<_> = cc.range_queries_info.iter().map(|q| q.start_key.as_str()).collect();
+        let starts: Vec<_> = cc
+            .range_queries_info
+            .iter()
+            .map(|q| q.start_key.as_str())
+            .collect();
         assert_eq!(starts, ["k", "a"]);
     }
 
     #[test]
     fn metadata_entries_sorted_by_name() {
         let mut b = RwSetBuilder::new();
-        let md = BTreeMap::from([("b".to_string(), vec![2]), ("VALIDATION_PARAMETER".to_string(), vec![1])]);
+        let md = BTreeMap::from([
+            ("b".to_string(), vec![2]),
+            ("VALIDATION_PARAMETER".to_string(), vec![1]),
+        ]);
         b.add_metadata_write("cc", "k", &md);
         assert!(b.writes_to("cc"));
         let cc = kv(&b.build().ns_rwset[0]);
-        let names: Vec<_> = cc.metadata_writes[0].entries.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<_> = cc.metadata_writes[0]
+            .entries
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
         assert_eq!(names, ["VALIDATION_PARAMETER", "b"]);
     }
 }

@@ -24,7 +24,10 @@ pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
 /// Namespaces of system chaincodes (and the devnet's org-approval namespaces):
 /// never part of a ChaincodeInterest.
 pub fn is_system_namespace(ns: &str) -> bool {
-    matches!(ns, "_lifecycle" | "lscc" | "cscc" | "qscc" | "escc" | "vscc") || ns.starts_with("_implicit_org_")
+    matches!(
+        ns,
+        "_lifecycle" | "lscc" | "cscc" | "qscc" | "escc" | "vscc"
+    ) || ns.starts_with("_implicit_org_")
 }
 
 /// An open range query: the results still to hand out and its record in the simulation.
@@ -41,7 +44,10 @@ pub struct RangeIter {
 impl RangeIter {
     /// The key a paginated query would continue from ("" when there is none).
     pub fn bookmark(&self) -> String {
-        self.items.front().map(|(k, _)| k.clone()).unwrap_or_default()
+        self.items
+            .front()
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default()
     }
 
     pub fn namespace(&self) -> &str {
@@ -95,13 +101,21 @@ impl TxSimulator {
     /// Like [`Self::get_state`], with the version and metadata.
     pub fn get_versioned(&mut self, ns: &str, key: &str) -> Result<Option<VersionedValue>, String> {
         let value = self.committed(ns, key)?;
-        self.rwset.add_read(ns, key, value.as_ref().map(|v| v.version));
+        self.rwset
+            .add_read(ns, key, value.as_ref().map(|v| v.version));
         Ok(value)
     }
 
     /// The committed metadata of a key; records a read of the key, as Fabric does.
-    pub fn get_state_metadata(&mut self, ns: &str, key: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
-        Ok(self.get_versioned(ns, key)?.map(|v| v.metadata).unwrap_or_default())
+    pub fn get_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, String> {
+        Ok(self
+            .get_versioned(ns, key)?
+            .map(|v| v.metadata)
+            .unwrap_or_default())
     }
 
     fn check_write(&mut self, key: &str) -> Result<(), String> {
@@ -139,15 +153,39 @@ impl TxSimulator {
     }
 
     /// Replaces a key's metadata (Fabric writes the whole metadata map of the key).
-    pub fn set_state_metadata(&mut self, ns: &str, key: &str, metadata: BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    pub fn set_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+        metadata: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), String> {
         self.check_write(key)?;
         self.rwset.add_metadata_write(ns, key, &metadata);
         self.note_written(ns, key)
     }
 
+    /// A private write whose hashes go into `namespace`'s rwset (no public value is written).
+    pub fn add_private_write(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) -> Result<(), String> {
+        self.check_write(key)?;
+        self.rwset.add_private_write(ns, collection, key, value);
+        Ok(())
+    }
+
     /// Opens a range query over `[start, end)` (empty end = to the end of the namespace).
     /// A `page_size` > 0 makes it a paginated query, allowed only in read-only transactions.
-    pub fn open_range(&mut self, ns: &str, start: &str, end: &str, page_size: i32) -> Result<RangeIter, String> {
+    pub fn open_range(
+        &mut self,
+        ns: &str,
+        start: &str,
+        end: &str,
+        page_size: i32,
+    ) -> Result<RangeIter, String> {
         let page_limit = if page_size > 0 {
             if self.write_performed {
                 return Err(format!(
@@ -164,7 +202,8 @@ impl TxSimulator {
             .ledger
             .try_range(ns, start, end)
             .map_err(|e| format!("range query on {ns} failed: {e}"))?;
-        self.ranges.push((ns.to_string(), RangeRecord::new(start, end)));
+        self.ranges
+            .push((ns.to_string(), RangeRecord::new(start, end)));
         Ok(RangeIter {
             namespace: ns.to_string(),
             items: items.into(),

@@ -145,7 +145,11 @@ mod tests {
     #[test]
     fn counted_size_is_payload_plus_signature() {
         assert_eq!(message_size(&env(40, 1)), 40);
-        assert_eq!(message_size(&[0xFF, 0xFF]), 2, "undecodable bytes count whole");
+        assert_eq!(
+            message_size(&[0xFF, 0xFF]),
+            2,
+            "undecodable bytes count whole"
+        );
     }
 
     #[test]
@@ -213,7 +217,10 @@ mod tests {
         assert!(c.check_size(&vec![0u8; 1000]).is_ok());
         assert_eq!(
             c.check_size(&vec![0u8; 1001]),
-            Err(TooLarge { size: 1001, max: 1000 })
+            Err(TooLarge {
+                size: 1001,
+                max: 1000
+            })
         );
     }
 }

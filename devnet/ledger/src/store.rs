@@ -20,7 +20,9 @@ use fabric_proto::common::{Block, BlockMetadataIndex, ChannelHeader, Envelope, P
 use fabric_proto::queryresult::KeyModification;
 use prost::Message;
 use records::{StoredValue, TxLocation};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -69,7 +71,14 @@ pub enum WriteOp {
 /// Applied in order; see [`apply_write`] for what each op does to a key.
 #[derive(Debug, Clone, Default)]
 pub struct StateUpdates {
-    pub writes: Vec<(String, String, WriteOp, u64, String, Option<prost_types::Timestamp>)>,
+    pub writes: Vec<(
+        String,
+        String,
+        WriteOp,
+        u64,
+        String,
+        Option<prost_types::Timestamp>,
+    )>,
 }
 
 /// Where a committed transaction is and how it was validated.
@@ -81,21 +90,30 @@ pub struct TxStatus {
     pub code: i32,
 }
 
-/// A peer's ledger.
+/// A peer's ledger. Shared between threads (commits are serialized by redb).
 pub struct Ledger {
     db: Database,
 }
 
+// The node shares one Ledger between its services.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Ledger>();
+};
+
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("height", &self.height()).finish()
+        f.debug_struct("Ledger")
+            .field("height", &self.height())
+            .finish()
     }
 }
 
 impl Ledger {
     /// Opens or creates the ledger at `path` (a file).
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let db = Database::create(path).map_err(|e| storage(format!("open {}: {e}", path.display())))?;
+        let db =
+            Database::create(path).map_err(|e| storage(format!("open {}: {e}", path.display())))?;
         // Create every table up front so that read transactions never meet a missing table.
         let txn = db.begin_write().map_err(storage)?;
         {
@@ -110,7 +128,10 @@ impl Ledger {
         Ok(Self { db })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
         let txn = self.db.begin_read().map_err(storage)?;
         f(&txn)
     }
@@ -161,8 +182,9 @@ impl Ledger {
             let mut out = Vec::new();
             for entry in blocks.range(start..).map_err(storage)?.take(max) {
                 let (number, bytes) = entry.map_err(storage)?;
-                let block = Block::decode(bytes.value())
-                    .map_err(|e| storage(format!("stored block {} is corrupt: {e}", number.value())))?;
+                let block = Block::decode(bytes.value()).map_err(|e| {
+                    storage(format!("stored block {} is corrupt: {e}", number.value()))
+                })?;
                 out.push(block);
             }
             Ok(out)
@@ -174,7 +196,11 @@ impl Ledger {
         Self::or_log(
             self.read(|txn| {
                 let meta = txn.open_table(META).map_err(storage)?;
-                Ok(meta.get(META_TIP).map_err(storage)?.map(|v| v.value().to_vec()).unwrap_or_default())
+                Ok(meta
+                    .get(META_TIP)
+                    .map_err(storage)?
+                    .map(|v| v.value().to_vec())
+                    .unwrap_or_default())
             }),
             "tip hash",
             Vec::new(),
@@ -186,10 +212,17 @@ impl Ledger {
     }
 
     /// The current value of a key, or None if it does not exist.
-    pub fn try_get_state(&self, namespace: &str, key: &str) -> Result<Option<VersionedValue>, LedgerError> {
+    pub fn try_get_state(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<VersionedValue>, LedgerError> {
         self.read(|txn| {
             let state = txn.open_table(STATE).map_err(storage)?;
-            let Some(bytes) = state.get(keys::state_key(namespace, key).as_slice()).map_err(storage)? else {
+            let Some(bytes) = state
+                .get(keys::state_key(namespace, key).as_slice())
+                .map_err(storage)?
+            else {
                 return Ok(None);
             };
             decode_value(bytes.value()).map(Some)
@@ -202,7 +235,12 @@ impl Ledger {
     }
 
     /// `range`, or the storage error. A redb range over the encoded keys: no scan outside it.
-    pub fn try_range(&self, namespace: &str, start: &str, end: &str) -> Result<Vec<(String, VersionedValue)>, LedgerError> {
+    pub fn try_range(
+        &self,
+        namespace: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, VersionedValue)>, LedgerError> {
         let prefix = keys::namespace_prefix(namespace);
         let lower = keys::state_key(namespace, start);
         let upper = if end.is_empty() {
@@ -237,7 +275,11 @@ impl Ledger {
     }
 
     /// `history`, or the storage error.
-    pub fn try_history(&self, namespace: &str, key: &str) -> Result<Vec<KeyModification>, LedgerError> {
+    pub fn try_history(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Vec<KeyModification>, LedgerError> {
         let prefix = keys::history_prefix(namespace, key);
         let upper = keys::prefix_successor(&prefix);
         self.read(|txn| {
@@ -250,7 +292,8 @@ impl Ledger {
             let mut out = Vec::new();
             for entry in iter.rev() {
                 let (_, v) = entry.map_err(storage)?;
-                let m = KeyModification::decode(v.value()).map_err(|e| storage(format!("corrupt history entry: {e}")))?;
+                let m = KeyModification::decode(v.value())
+                    .map_err(|e| storage(format!("corrupt history entry: {e}")))?;
                 out.push(m);
             }
             Ok(out)
@@ -274,7 +317,8 @@ impl Ledger {
             let Some(bytes) = txids.get(txid).map_err(storage)? else {
                 return Ok(None);
             };
-            let loc = TxLocation::decode(bytes.value()).map_err(|e| storage(format!("corrupt txid entry: {e}")))?;
+            let loc = TxLocation::decode(bytes.value())
+                .map_err(|e| storage(format!("corrupt txid entry: {e}")))?;
             Ok(Some(TxStatus {
                 block: loc.block,
                 tx_index: loc.tx,
@@ -288,7 +332,12 @@ impl Ledger {
         self.read(|txn| {
             let positions = txn.open_table(TX_POSITIONS).map_err(storage)?;
             let mut out = Vec::new();
-            for entry in positions.range::<(u64, u64)>(..).map_err(storage)?.rev().take(n) {
+            for entry in positions
+                .range::<(u64, u64)>(..)
+                .map_err(storage)?
+                .rev()
+                .take(n)
+            {
                 let (_, txid) = entry.map_err(storage)?;
                 out.push(txid.value().to_string());
             }
@@ -302,7 +351,11 @@ impl Ledger {
             .header
             .as_ref()
             .ok_or_else(|| LedgerError::InvalidBlock("no header".into()))?;
-        let envelopes = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+        let envelopes = block
+            .data
+            .as_ref()
+            .map(|d| d.data.as_slice())
+            .unwrap_or_default();
         let filter = transactions_filter(block);
         if filter.len() != envelopes.len() {
             return Err(LedgerError::InvalidBlock(format!(
@@ -352,13 +405,19 @@ pub fn transactions_filter(block: &Block) -> &[u8] {
     block
         .metadata
         .as_ref()
-        .and_then(|m| m.metadata.get(BlockMetadataIndex::TransactionsFilter as usize))
+        .and_then(|m| {
+            m.metadata
+                .get(BlockMetadataIndex::TransactionsFilter as usize)
+        })
         .map(Vec::as_slice)
         .unwrap_or_default()
 }
 
 /// The block must be the next one: number == height and previous_hash == tip hash.
-fn check_successor(txn: &WriteTransaction, header: &fabric_proto::common::BlockHeader) -> Result<(), LedgerError> {
+fn check_successor(
+    txn: &WriteTransaction,
+    header: &fabric_proto::common::BlockHeader,
+) -> Result<(), LedgerError> {
     let meta = txn.open_table(META).map_err(storage)?;
     let height = read_height(&meta)?;
     if header.number != height {
@@ -368,7 +427,11 @@ fn check_successor(txn: &WriteTransaction, header: &fabric_proto::common::BlockH
         });
     }
     if height > 0 {
-        let tip = meta.get(META_TIP).map_err(storage)?.map(|v| v.value().to_vec()).unwrap_or_default();
+        let tip = meta
+            .get(META_TIP)
+            .map_err(storage)?
+            .map(|v| v.value().to_vec())
+            .unwrap_or_default();
         if header.previous_hash != tip {
             return Err(LedgerError::InvalidBlock(format!(
                 "block {}: previous_hash does not match the hash of block {}",
@@ -382,7 +445,9 @@ fn check_successor(txn: &WriteTransaction, header: &fabric_proto::common::BlockH
 
 fn write_block(txn: &WriteTransaction, number: u64, block: &Block) -> Result<(), LedgerError> {
     let mut blocks = txn.open_table(BLOCKS).map_err(storage)?;
-    blocks.insert(number, block.encode_to_vec().as_slice()).map_err(storage)?;
+    blocks
+        .insert(number, block.encode_to_vec().as_slice())
+        .map_err(storage)?;
     Ok(())
 }
 
@@ -396,12 +461,21 @@ pub(crate) fn envelope_txid(env_bytes: &[u8]) -> Option<String> {
 
 /// Indexes every transaction that carries a txid. The first occurrence of a
 /// txid keeps the index entry: a later one is a duplicate (DUPLICATE_TXID).
-fn index_txids(txn: &WriteTransaction, number: u64, envelopes: &[Vec<u8>], filter: &[u8]) -> Result<(), LedgerError> {
+fn index_txids(
+    txn: &WriteTransaction,
+    number: u64,
+    envelopes: &[Vec<u8>],
+    filter: &[u8],
+) -> Result<(), LedgerError> {
     let mut txids = txn.open_table(TXIDS).map_err(storage)?;
     let mut positions = txn.open_table(TX_POSITIONS).map_err(storage)?;
     for (i, env) in envelopes.iter().enumerate() {
-        let Some(txid) = envelope_txid(env) else { continue };
-        positions.insert((number, i as u64), txid.as_str()).map_err(storage)?;
+        let Some(txid) = envelope_txid(env) else {
+            continue;
+        };
+        positions
+            .insert((number, i as u64), txid.as_str())
+            .map_err(storage)?;
         if txids.get(txid.as_str()).map_err(storage)?.is_some() {
             continue;
         }
@@ -410,12 +484,18 @@ fn index_txids(txn: &WriteTransaction, number: u64, envelopes: &[Vec<u8>], filte
             tx: i as u64,
             code: i32::from(filter[i]),
         };
-        txids.insert(txid.as_str(), loc.encode_to_vec().as_slice()).map_err(storage)?;
+        txids
+            .insert(txid.as_str(), loc.encode_to_vec().as_slice())
+            .map_err(storage)?;
     }
     Ok(())
 }
 
-fn apply_updates(txn: &WriteTransaction, number: u64, updates: &StateUpdates) -> Result<(), LedgerError> {
+fn apply_updates(
+    txn: &WriteTransaction,
+    number: u64,
+    updates: &StateUpdates,
+) -> Result<(), LedgerError> {
     let mut state = txn.open_table(STATE).map_err(storage)?;
     let mut history = txn.open_table(HISTORY).map_err(storage)?;
     for (ns, key, op, tx, txid, timestamp) in &updates.writes {
@@ -426,7 +506,10 @@ fn apply_updates(txn: &WriteTransaction, number: u64, updates: &StateUpdates) ->
         };
         match apply_write(prev.as_ref(), op, (number, *tx)) {
             Some(next) => state
-                .insert(skey.as_slice(), StoredValue::from(&next).encode_to_vec().as_slice())
+                .insert(
+                    skey.as_slice(),
+                    StoredValue::from(&next).encode_to_vec().as_slice(),
+                )
                 .map_err(storage)?,
             None => state.remove(skey.as_slice()).map_err(storage)?,
         };
@@ -443,7 +526,10 @@ fn apply_updates(txn: &WriteTransaction, number: u64, updates: &StateUpdates) ->
             is_delete,
         };
         history
-            .insert(keys::history_key(ns, key, number, *tx).as_slice(), entry.encode_to_vec().as_slice())
+            .insert(
+                keys::history_key(ns, key, number, *tx).as_slice(),
+                entry.encode_to_vec().as_slice(),
+            )
             .map_err(storage)?;
     }
     Ok(())

@@ -40,7 +40,11 @@ pub trait ChaincodeRegistry: Send + Sync {
     /// The endorsement policy of a private data collection, if it has its own; None means
     /// the chaincode policy applies. For `_lifecycle`'s implicit collections
     /// (`_implicit_org_<MSPID>`) Fabric uses that org's Endorsement policy.
-    fn collection_endorsement_policy(&self, chaincode: &str, collection: &str) -> Option<EndorsementPolicy> {
+    fn collection_endorsement_policy(
+        &self,
+        chaincode: &str,
+        collection: &str,
+    ) -> Option<EndorsementPolicy> {
         let _ = (chaincode, collection);
         None
     }
@@ -60,19 +64,34 @@ impl Validator {
     /// Returns one TxValidationCode per transaction and the updates of the valid ones.
     /// A ledger read failure marks every transaction INVALID_OTHER_REASON with no
     /// updates (and is logged); use [`Validator::try_validate`] to see the error instead.
-    pub fn validate(ledger: &Ledger, block: &Block, ctx: &ValidationContext<'_>) -> (Vec<u8>, StateUpdates) {
+    pub fn validate(
+        ledger: &Ledger,
+        block: &Block,
+        ctx: &ValidationContext<'_>,
+    ) -> (Vec<u8>, StateUpdates) {
         Self::try_validate(ledger, block, ctx).unwrap_or_else(|e| {
             tracing::error!("validation aborted by a ledger error: {e}");
             let n = block.data.as_ref().map_or(0, |d| d.data.len());
-            (vec![Code::InvalidOtherReason as u8; n], StateUpdates::default())
+            (
+                vec![Code::InvalidOtherReason as u8; n],
+                StateUpdates::default(),
+            )
         })
     }
 
     /// As [`Validator::validate`], but a ledger read failure is returned: the block must
     /// then not be committed (Fabric halts the channel rather than guess).
-    pub fn try_validate(ledger: &Ledger, block: &Block, ctx: &ValidationContext<'_>) -> Result<(Vec<u8>, StateUpdates), LedgerError> {
+    pub fn try_validate(
+        ledger: &Ledger,
+        block: &Block,
+        ctx: &ValidationContext<'_>,
+    ) -> Result<(Vec<u8>, StateUpdates), LedgerError> {
         let number = block.header.as_ref().map_or(0, |h| h.number);
-        let envelopes = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+        let envelopes = block
+            .data
+            .as_ref()
+            .map(|d| d.data.as_slice())
+            .unwrap_or_default();
         let mut pass = BlockPass::default();
         let mut codes = Vec::with_capacity(envelopes.len());
         for (index, env) in envelopes.iter().enumerate() {
@@ -87,16 +106,25 @@ impl Validator {
     /// The state updates of a block whose TRANSACTIONS_FILTER is already decided
     /// (a trusted copy, or a block being re-applied): the writes of the transactions
     /// the filter marks VALID, with no validation.
-    pub fn updates_from_filter(ledger: &Ledger, block: &Block) -> Result<StateUpdates, LedgerError> {
+    pub fn updates_from_filter(
+        ledger: &Ledger,
+        block: &Block,
+    ) -> Result<StateUpdates, LedgerError> {
         let number = block.header.as_ref().map_or(0, |h| h.number);
-        let envelopes = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+        let envelopes = block
+            .data
+            .as_ref()
+            .map(|d| d.data.as_slice())
+            .unwrap_or_default();
         let filter = crate::transactions_filter(block);
         let mut pass = BlockPass::default();
         for (index, env) in envelopes.iter().enumerate() {
             if filter.get(index) != Some(&(Code::Valid as u8)) {
                 continue;
             }
-            let Some(tx) = envelope::parse_unchecked(env) else { continue };
+            let Some(tx) = envelope::parse_unchecked(env) else {
+                continue;
+            };
             if tx.header_type() != HeaderType::EndorserTransaction as i32 {
                 continue;
             }
@@ -118,7 +146,14 @@ struct BlockPass {
 }
 
 impl BlockPass {
-    fn validate_tx(&mut self, ledger: &Ledger, number: u64, index: u64, env: &[u8], ctx: &ValidationContext<'_>) -> Result<Code, LedgerError> {
+    fn validate_tx(
+        &mut self,
+        ledger: &Ledger,
+        number: u64,
+        index: u64,
+        env: &[u8],
+        ctx: &ValidationContext<'_>,
+    ) -> Result<Code, LedgerError> {
         let tx = match envelope::check_envelope(env, number, ctx) {
             Ok(tx) => tx,
             Err(code) => return Ok(code),
@@ -135,7 +170,8 @@ impl BlockPass {
             Ok(action) => action,
             Err(code) => return Ok(code),
         };
-        if let Err(code) = endorsement::check(ledger, &action, tx.at, ctx, &mut self.key_policies)? {
+        if let Err(code) = endorsement::check(ledger, &action, tx.at, ctx, &mut self.key_policies)?
+        {
             return Ok(code);
         }
         if !self.txids.insert(txid) {
@@ -150,7 +186,14 @@ impl BlockPass {
 
     /// Records a valid transaction's writes: value writes first, then metadata writes
     /// (see [`crate::store::apply_write`]). An empty value is a delete, as in Fabric.
-    fn apply(&mut self, ledger: &Ledger, number: u64, index: u64, tx: &CheckedTx, action: &EndorserAction) -> Result<(), LedgerError> {
+    fn apply(
+        &mut self,
+        ledger: &Ledger,
+        number: u64,
+        index: u64,
+        tx: &CheckedTx,
+        action: &EndorserAction,
+    ) -> Result<(), LedgerError> {
         let txid = &tx.channel_header.tx_id;
         let timestamp = tx.channel_header.timestamp;
         for ns in &action.ns_rwsets {
@@ -163,15 +206,26 @@ impl BlockPass {
                 (&w.key, op)
             });
             let metadata = ns.kv.metadata_writes.iter().map(|m| {
-                let entries: BTreeMap<String, Vec<u8>> =
-                    m.entries.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+                let entries: BTreeMap<String, Vec<u8>> = m
+                    .entries
+                    .iter()
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
                 (&m.key, WriteOp::Metadata(entries))
             });
             for (key, op) in values.chain(metadata) {
-                if self.overlay.apply(ledger, &ns.namespace, key, &op, (number, index))? {
-                    self.updates
-                        .writes
-                        .push((ns.namespace.clone(), key.clone(), op, index, txid.clone(), timestamp));
+                if self
+                    .overlay
+                    .apply(ledger, &ns.namespace, key, &op, (number, index))?
+                {
+                    self.updates.writes.push((
+                        ns.namespace.clone(),
+                        key.clone(),
+                        op,
+                        index,
+                        txid.clone(),
+                        timestamp,
+                    ));
                 }
             }
         }

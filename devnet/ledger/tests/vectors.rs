@@ -54,7 +54,8 @@ fn msps() -> MspManager {
     MspManager::new(["OrdererMSP", "Org1MSP", "Org2MSP", "Org3MSP"].map(|id| {
         let roots = pems_in(msp_dir.join(id).join("cacerts"));
         let tls = pems_in(msp_dir.join(id).join("tlscacerts"));
-        Msp::from_ca_pems(id, &roots, &[], &tls, NodeOus::fabric_default()).expect("MSP from vector CA")
+        Msp::from_ca_pems(id, &roots, &[], &tls, NodeOus::fabric_default())
+            .expect("MSP from vector CA")
     }))
 }
 
@@ -100,7 +101,9 @@ fn replay() -> (tempfile::TempDir, Ledger, BTreeMap<u64, Vec<u8>>) {
     for n in 0..=4 {
         let block = load_block(n);
         let updates = Validator::updates_from_filter(&ledger, &block).unwrap();
-        ledger.commit(&block, &updates).unwrap_or_else(|e| panic!("commit trusted block {n}: {e}"));
+        ledger
+            .commit(&block, &updates)
+            .unwrap_or_else(|e| panic!("commit trusted block {n}: {e}"));
     }
     let msps = msps();
     let registry = registry();
@@ -114,7 +117,9 @@ fn replay() -> (tempfile::TempDir, Ledger, BTreeMap<u64, Vec<u8>>) {
         let mut block = load_block(n);
         let (codes, updates) = Validator::try_validate(&ledger, &block, &ctx).unwrap();
         set_filter(&mut block, &codes);
-        ledger.commit(&block, &updates).unwrap_or_else(|e| panic!("commit block {n}: {e}"));
+        ledger
+            .commit(&block, &updates)
+            .unwrap_or_else(|e| panic!("commit block {n}: {e}"));
         ours.insert(n, codes);
     }
     (dir, ledger, ours)
@@ -125,11 +130,18 @@ fn validator_reproduces_fabric_transactions_filter_for_blocks_5_to_16() {
     let (_dir, ledger, ours) = replay();
     for (n, codes) in &ours {
         let fabric = transactions_filter(&load_block(*n)).to_vec();
-        assert_eq!(codes, &fabric, "block {n}: our codes vs Fabric's TRANSACTIONS_FILTER");
+        assert_eq!(
+            codes, &fabric,
+            "block {n}: our codes vs Fabric's TRANSACTIONS_FILTER"
+        );
     }
     assert_eq!(ours[&9], vec![0, 11], "MVCC_READ_CONFLICT case");
     assert_eq!(ours[&12], vec![0, 12], "PHANTOM_READ_CONFLICT case");
-    assert_eq!(ours[&14], vec![10], "key-level ENDORSEMENT_POLICY_FAILURE case");
+    assert_eq!(
+        ours[&14],
+        vec![10],
+        "key-level ENDORSEMENT_POLICY_FAILURE case"
+    );
     assert_eq!(ledger.height(), 17);
 }
 
@@ -137,11 +149,17 @@ fn validator_reproduces_fabric_transactions_filter_for_blocks_5_to_16() {
 fn replay_ends_at_fabrics_chain_tip() {
     let (_dir, ledger, _) = replay();
     let expected = json("expected.json");
-    let tip = expected["block_summary"][16]["header_hash_hex"].as_str().unwrap();
+    let tip = expected["block_summary"][16]["header_hash_hex"]
+        .as_str()
+        .unwrap();
     assert_eq!(hex::encode(ledger.tip_hash()), tip);
     // Stored blocks come back byte-identical to Fabric's peer copies (same filter).
     for n in [0, 9, 16] {
-        assert_eq!(ledger.block(n).unwrap().encode_to_vec(), load_block(n).encode_to_vec(), "block {n}");
+        assert_eq!(
+            ledger.block(n).unwrap().encode_to_vec(),
+            load_block(n).encode_to_vec(),
+            "block {n}"
+        );
     }
 }
 
@@ -163,7 +181,11 @@ fn expected_anchorcc_state() -> BTreeMap<String, (Vec<u8>, (u64, u64))> {
                 }
                 for w in ns["writes"].as_array().unwrap() {
                     let key = w["key"].as_str().unwrap().to_string();
-                    let value = w["value"]["utf8"].as_str().unwrap_or_default().as_bytes().to_vec();
+                    let value = w["value"]["utf8"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .as_bytes()
+                        .to_vec();
                     if w["is_delete"].as_bool().unwrap() || value.is_empty() {
                         state.remove(&key);
                     } else {
@@ -198,7 +220,9 @@ fn final_state_equals_fabrics() {
     // The client's read-backs after the run ("" = the key does not exist).
     let observed = json("client-observed.json");
     for (key, value) in observed["final_state"].as_object().unwrap() {
-        let got = ledger.get_state("anchorcc", key).map(|v| String::from_utf8(v.value).unwrap());
+        let got = ledger
+            .get_state("anchorcc", key)
+            .map(|v| String::from_utf8(v.value).unwrap());
         let want = value.as_str().filter(|s| !s.is_empty()).map(str::to_string);
         assert_eq!(got, want, "read-back of {key}");
     }
@@ -212,7 +236,9 @@ fn final_state_equals_fabrics() {
     assert_eq!(sbe.version, (15, 0));
 
     // The chaincode definition every invocation read at version (4, 0).
-    let seq = ledger.get_state("_lifecycle", "namespaces/fields/anchorcc/Sequence").unwrap();
+    let seq = ledger
+        .get_state("_lifecycle", "namespaces/fields/anchorcc/Sequence")
+        .unwrap();
     assert_eq!(seq.version, (4, 0));
 }
 
@@ -221,11 +247,15 @@ fn history_and_txid_index_after_replay() {
     let (_dir, ledger, _) = replay();
     let cases = &json("client-observed.json")["cases"];
 
-    let conflict = cases["mvcc_read_conflict"]["conflict_txid"].as_str().unwrap();
+    let conflict = cases["mvcc_read_conflict"]["conflict_txid"]
+        .as_str()
+        .unwrap();
     let winner = cases["mvcc_read_conflict"]["valid_txid"].as_str().unwrap();
     assert_eq!(ledger.tx_status(conflict), Some((9, 11)));
     assert_eq!(ledger.tx_status(winner), Some((9, 0)));
-    let failing = cases["endorsement_policy_failure"]["failing"]["txid"].as_str().unwrap();
+    let failing = cases["endorsement_policy_failure"]["failing"]["txid"]
+        .as_str()
+        .unwrap();
     assert_eq!(ledger.tx_status(failing), Some((14, 10)));
 
     // mvcc-key: written in block 8 then by the winner in block 9; the conflicting write is absent.

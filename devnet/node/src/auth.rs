@@ -20,7 +20,11 @@ pub enum AuthError {
     #[error("the signature of {0} is not valid: {1}")]
     BadSignature(String, String),
     #[error("identity {subject} of {mspid} is not allowed to {action}")]
-    NotAllowed { subject: String, mspid: String, action: &'static str },
+    NotAllowed {
+        subject: String,
+        mspid: String,
+        action: &'static str,
+    },
 }
 
 /// Validated identities of one channel, by serialized bytes.
@@ -47,7 +51,10 @@ impl IdentityCache {
             return if id.is_valid_at(now) {
                 Ok(id)
             } else {
-                Err(AuthError::BadIdentity(format!("certificate of {} has expired", id.subject_cn)))
+                Err(AuthError::BadIdentity(format!(
+                    "certificate of {} has expired",
+                    id.subject_cn
+                )))
             };
         }
         let id = self
@@ -69,7 +76,13 @@ impl IdentityCache {
     }
 
     /// Validates the creator and checks its signature over `data`.
-    pub fn verify(&self, creator: &[u8], data: &[u8], signature: &[u8], now: i64) -> Result<Arc<Identity>, AuthError> {
+    pub fn verify(
+        &self,
+        creator: &[u8],
+        data: &[u8],
+        signature: &[u8],
+        now: i64,
+    ) -> Result<Arc<Identity>, AuthError> {
         let id = self.identity(creator, now)?;
         id.verify(data, signature)
             .map_err(|e| AuthError::BadSignature(id.subject_cn.clone(), e.to_string()))?;
@@ -78,12 +91,19 @@ impl IdentityCache {
 
     /// The identity's NodeOU role in its own MSP.
     pub fn role(&self, id: &Identity) -> Role {
-        self.msps.get(&id.mspid).map(|m| m.role_of(id)).unwrap_or(Role::Member)
+        self.msps
+            .get(&id.mspid)
+            .map(|m| m.role_of(id))
+            .unwrap_or(Role::Member)
     }
 
     /// `/Channel/Application/Readers` (any member of an application org) when
     /// `orderer_mspid` is given and excluded; `/Channel/Readers` (any member) otherwise.
-    pub fn check_reader(&self, id: &Identity, excluded_mspid: Option<&str>) -> Result<(), AuthError> {
+    pub fn check_reader(
+        &self,
+        id: &Identity,
+        excluded_mspid: Option<&str>,
+    ) -> Result<(), AuthError> {
         if excluded_mspid.is_some_and(|m| m == id.mspid) {
             return Err(AuthError::NotAllowed {
                 subject: id.subject_cn.clone(),
@@ -97,7 +117,8 @@ impl IdentityCache {
     /// Channel `Writers`: an admin or client of an application org, or any member
     /// of the orderer org (the policies the devnet's genesis block writes).
     pub fn check_writer(&self, id: &Identity, orderer_mspid: &str) -> Result<(), AuthError> {
-        let allowed = id.mspid == orderer_mspid || matches!(self.role(id), Role::Admin | Role::Client);
+        let allowed =
+            id.mspid == orderer_mspid || matches!(self.role(id), Role::Admin | Role::Client);
         if allowed {
             Ok(())
         } else {

@@ -40,7 +40,11 @@ pub enum Item {
 }
 
 /// Serves a deliver stream: reads seek requests from `requests`, answers through `wrap`.
-pub fn serve<T, F>(source: DeliverSource, requests: tonic::Streaming<Envelope>, wrap: F) -> ReceiverStream<Result<T, tonic::Status>>
+pub fn serve<T, F>(
+    source: DeliverSource,
+    requests: tonic::Streaming<Envelope>,
+    wrap: F,
+) -> ReceiverStream<Result<T, tonic::Status>>
 where
     T: Send + 'static,
     F: Fn(Item) -> T + Send + Sync + 'static,
@@ -134,11 +138,10 @@ where
 /// dropped for HEADER_WITH_SIG requests except on the (config) genesis block.
 fn outgoing(mut block: Block, strip_filter: bool, headers_only: bool) -> Block {
     if strip_filter {
-        if let Some(slot) = block
-            .metadata
-            .as_mut()
-            .and_then(|m| m.metadata.get_mut(BlockMetadataIndex::TransactionsFilter as usize))
-        {
+        if let Some(slot) = block.metadata.as_mut().and_then(|m| {
+            m.metadata
+                .get_mut(BlockMetadataIndex::TransactionsFilter as usize)
+        }) {
             slot.clear();
         }
     }
@@ -160,15 +163,27 @@ fn check_request(source: &DeliverSource, env: &Envelope) -> Result<Seek, (Status
         .ok_or_else(|| bad("channel header in envelope must contain timestamp".into()))?;
     let now = unix_now();
     if (now - ts.seconds).abs() > TIME_WINDOW_SECS {
-        return Err(bad(format!("envelope timestamp {} is more than 15m apart from current server time", ts.seconds)));
+        return Err(bad(format!(
+            "envelope timestamp {} is more than 15m apart from current server time",
+            ts.seconds
+        )));
     }
     if chdr.channel_id != source.channel {
-        return Err((Status::NotFound, format!("channel {} not found", chdr.channel_id)));
+        return Err((
+            Status::NotFound,
+            format!("channel {} not found", chdr.channel_id),
+        ));
     }
-    let info = SeekInfo::decode(parsed.payload.data.as_slice()).map_err(|e| bad(format!("malformed seekInfo payload: {e}")))?;
+    let info = SeekInfo::decode(parsed.payload.data.as_slice())
+        .map_err(|e| bad(format!("malformed seekInfo payload: {e}")))?;
     let id = source
         .ids
-        .verify(&parsed.signature_header.creator, &env.payload, &env.signature, now)
+        .verify(
+            &parsed.signature_header.creator,
+            &env.payload,
+            &env.signature,
+            now,
+        )
         .map_err(|e| (Status::Forbidden, e.to_string()))?;
     source
         .ids
@@ -185,7 +200,10 @@ fn check_request(source: &DeliverSource, env: &Envelope) -> Result<Seek, (Status
         Some(seek_position::Type::Newest(_)) => height.saturating_sub(1),
         Some(seek_position::Type::Specified(s)) => {
             if s.number < start_num {
-                return Err(bad(format!("start number {start_num} greater than stop number {}", s.number)));
+                return Err(bad(format!(
+                    "start number {start_num} greater than stop number {}",
+                    s.number
+                )));
             }
             s.number
         }

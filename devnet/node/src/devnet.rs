@@ -9,7 +9,7 @@ use crate::deliver::DeliverSource;
 use crate::gateway::GatewayService;
 use crate::network::Network;
 use crate::orderer::Orderer;
-use crate::peer::Peer;
+use crate::peer::{Peer, PeerParts};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
 use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
 use anyhow::Context;
@@ -81,7 +81,13 @@ impl Devnet {
             .map(|(p, l)| (p.name.clone(), l.address.clone()))
             .collect();
 
-        let orderer = start_orderer(&config, &orderer_listener, &peer_addresses, ids.clone(), &mut starter)?;
+        let orderer = start_orderer(
+            &config,
+            &orderer_listener,
+            &peer_addresses,
+            ids.clone(),
+            &mut starter,
+        )?;
         let org_policies = org_policies(&config)?;
         let mut peers = Vec::new();
         for (p, l) in config.peers.iter().zip(&peer_listeners) {
@@ -92,10 +98,16 @@ impl Devnet {
             ids: ids.clone(),
             orderer: orderer.clone(),
             peers: peers.clone(),
-            endorsement: EndorsementPolicy::from_str_with_orgs(&config.endorsement_policy, &org_policies)
-                .with_context(|| format!("channel endorsement policy {}", config.endorsement_policy))?,
-            lifecycle: EndorsementPolicy::from_str_with_orgs(&config.lifecycle_policy, &org_policies)
-                .with_context(|| format!("channel lifecycle policy {}", config.lifecycle_policy))?,
+            endorsement: EndorsementPolicy::from_str_with_orgs(
+                &config.endorsement_policy,
+                &org_policies,
+            )
+            .with_context(|| format!("channel endorsement policy {}", config.endorsement_policy))?,
+            lifecycle: EndorsementPolicy::from_str_with_orgs(
+                &config.lifecycle_policy,
+                &org_policies,
+            )
+            .with_context(|| format!("channel lifecycle policy {}", config.lifecycle_policy))?,
             shutdown: starter.stop_rx.clone(),
         });
 
@@ -148,7 +160,9 @@ impl Devnet {
 }
 
 fn parse_addr(address: &str) -> anyhow::Result<SocketAddr> {
-    address.parse().with_context(|| format!("bad listen address {address}"))
+    address
+        .parse()
+        .with_context(|| format!("bad listen address {address}"))
 }
 
 /// Spawns tasks and reports their failures.
@@ -159,7 +173,11 @@ struct Starter {
 }
 
 impl Starter {
-    fn spawn(&mut self, name: String, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+    fn spawn(
+        &mut self,
+        name: String,
+        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
         let fail_tx = self.fail_tx.clone();
         let label = name.clone();
         let handle = tokio::spawn(async move {
@@ -208,7 +226,13 @@ impl Starter {
         Ok(())
     }
 
-    fn serve_peer(&mut self, config: &PeerConfig, listener: Listener, peer: &Arc<Peer>, net: &Arc<Network>) -> anyhow::Result<()> {
+    fn serve_peer(
+        &mut self,
+        config: &PeerConfig,
+        listener: Listener,
+        peer: &Arc<Peer>,
+        net: &Arc<Network>,
+    ) -> anyhow::Result<()> {
         let source = DeliverSource {
             channel: net.channel.clone(),
             ids: net.ids.clone(),
@@ -246,10 +270,9 @@ impl Starter {
 fn load_msps(config: &DevnetConfig) -> anyhow::Result<MspManager> {
     let mut msps = Vec::new();
     for org in &config.orgs {
-        msps.push(
-            Msp::from_dir(&org.mspid, &org.msp_dir)
-                .with_context(|| format!("loading MSP {} from {}", org.mspid, org.msp_dir.display()))?,
-        );
+        msps.push(Msp::from_dir(&org.mspid, &org.msp_dir).with_context(|| {
+            format!("loading MSP {} from {}", org.mspid, org.msp_dir.display())
+        })?);
     }
     let o = &config.orderer;
     msps.push(
@@ -259,13 +282,19 @@ fn load_msps(config: &DevnetConfig) -> anyhow::Result<MspManager> {
     Ok(MspManager::new(msps))
 }
 
-fn org_policies(config: &DevnetConfig) -> anyhow::Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>> {
+fn org_policies(
+    config: &DevnetConfig,
+) -> anyhow::Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>> {
     config
         .orgs
         .iter()
         .map(|o| {
-            fabric_policy::parse(&o.endorsement_policy)
-                .with_context(|| format!("endorsement policy of {}: {}", o.mspid, o.endorsement_policy))
+            fabric_policy::parse(&o.endorsement_policy).with_context(|| {
+                format!(
+                    "endorsement policy of {}: {}",
+                    o.mspid, o.endorsement_policy
+                )
+            })
         })
         .collect()
 }
@@ -274,9 +303,9 @@ fn open_ledger(path: &Path) -> anyhow::Result<Arc<Ledger>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    Ok(Arc::new(
-        Ledger::open(path).with_context(|| format!("opening ledger {}", path.display()))?,
-    ))
+    Ok(Arc::new(Ledger::open(path).with_context(|| {
+        format!("opening ledger {}", path.display())
+    })?))
 }
 
 /// Opens the orderer's chain (writing the genesis block on first start) and starts block cutting.
@@ -290,7 +319,9 @@ fn start_orderer(
     let chain = open_ledger(&config.data_dir.join("orderer").join("chain.redb"))?;
     if chain.try_height()? == 0 {
         let genesis = crate::genesis::genesis_block(config, &listener.address, peer_addresses)?;
-        chain.commit(&genesis, &StateUpdates::default()).context("writing the genesis block")?;
+        chain
+            .commit(&genesis, &StateUpdates::default())
+            .context("writing the genesis block")?;
         tracing::info!(channel = %config.channel, "wrote the genesis block");
     }
     let o = &config.orderer;
@@ -302,7 +333,14 @@ fn start_orderer(
         preferred_max_bytes: config.batch.preferred_max_bytes,
         batch_timeout: config.batch.timeout,
     };
-    let (orderer, cutter) = Orderer::new(config.channel.clone(), listener.address.clone(), chain, signer, ids, batch);
+    let (orderer, cutter) = Orderer::new(
+        config.channel.clone(),
+        listener.address.clone(),
+        chain,
+        signer,
+        ids,
+        batch,
+    );
     let stop = starter.stop_rx.clone();
     starter.spawn("orderer block cutter".into(), cutter.run(stop));
     Ok(orderer)
@@ -319,8 +357,13 @@ fn start_peer(
 ) -> anyhow::Result<Arc<Peer>> {
     let dir = config.data_dir.join(&p.name);
     let ledger = open_ledger(&dir.join("ledger.redb"))?;
-    let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir)
-        .with_context(|| format!("loading the identity of {} from {}", p.name, p.msp_dir.display()))?;
+    let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir).with_context(|| {
+        format!(
+            "loading the identity of {} from {}",
+            p.name,
+            p.msp_dir.display()
+        )
+    })?;
     let public = identity.identity.clone();
     let endorser = Endorser::new(PeerContext {
         name: p.name.clone(),
@@ -341,17 +384,20 @@ fn start_peer(
         },
     });
     let orderer_chain: ChainView = orderer.chain();
-    let (peer, commits) = Peer::new(
-        p.name.clone(),
-        listener.address.clone(),
-        public,
+    let (peer, commits) = Peer::new(PeerParts {
+        name: p.name.clone(),
+        address: listener.address.clone(),
+        identity: public,
         endorser,
         ledger,
-        config.channel.clone(),
-        msps.clone(),
+        channel: config.channel.clone(),
+        msps: msps.clone(),
         orderer_chain,
-    );
+    });
     let stop = starter.stop_rx.clone();
-    starter.spawn(format!("peer {} commit pipeline", p.name), commits.run(stop));
+    starter.spawn(
+        format!("peer {} commit pipeline", p.name),
+        commits.run(stop),
+    );
     Ok(peer)
 }

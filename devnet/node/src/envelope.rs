@@ -14,10 +14,11 @@ pub struct ParsedEnvelope {
 
 /// Decodes payload, channel header and signature header; the messages say what is wrong.
 pub fn parse(env: &Envelope) -> Result<ParsedEnvelope, String> {
-    let payload = Payload::decode(env.payload.as_slice()).map_err(|e| format!("bad payload: {e}"))?;
+    let payload =
+        Payload::decode(env.payload.as_slice()).map_err(|e| format!("bad payload: {e}"))?;
     let header = payload.header.as_ref().ok_or("envelope has no header")?;
-    let channel_header =
-        ChannelHeader::decode(header.channel_header.as_slice()).map_err(|e| format!("bad channel header: {e}"))?;
+    let channel_header = ChannelHeader::decode(header.channel_header.as_slice())
+        .map_err(|e| format!("bad channel header: {e}"))?;
     let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
         .map_err(|e| format!("bad signature header: {e}"))?;
     Ok(ParsedEnvelope {

@@ -2,11 +2,13 @@
 //! filtered blocks (txid, type, validation code, chaincode events without
 //! payload) and the chaincode events of valid transactions for the gateway.
 
-use fabric_proto::common::{Block, BlockMetadataIndex, ChannelHeader, Envelope, HeaderType, Payload};
+use fabric_proto::common::{
+    Block, BlockMetadataIndex, ChannelHeader, Envelope, HeaderType, Payload,
+};
 use fabric_proto::protos::{
     filtered_transaction, ChaincodeAction, ChaincodeActionPayload, ChaincodeEvent, FilteredBlock,
-    FilteredChaincodeAction, FilteredTransaction, FilteredTransactionActions, ProposalResponsePayload, Transaction,
-    TxValidationCode,
+    FilteredChaincodeAction, FilteredTransaction, FilteredTransactionActions,
+    ProposalResponsePayload, Transaction, TxValidationCode,
 };
 use prost::Message;
 
@@ -24,15 +26,24 @@ pub fn summarize(block: &Block) -> Vec<TxSummary> {
     let filter = block
         .metadata
         .as_ref()
-        .and_then(|m| m.metadata.get(BlockMetadataIndex::TransactionsFilter as usize))
+        .and_then(|m| {
+            m.metadata
+                .get(BlockMetadataIndex::TransactionsFilter as usize)
+        })
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let envelopes = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+    let envelopes = block
+        .data
+        .as_ref()
+        .map(|d| d.data.as_slice())
+        .unwrap_or_default();
     envelopes
         .iter()
         .enumerate()
         .filter_map(|(i, bytes)| {
-            let payload = Payload::decode(Envelope::decode(bytes.as_slice()).ok()?.payload.as_slice()).ok()?;
+            let payload =
+                Payload::decode(Envelope::decode(bytes.as_slice()).ok()?.payload.as_slice())
+                    .ok()?;
             let chdr = ChannelHeader::decode(payload.header?.channel_header.as_slice()).ok()?;
             let events = if chdr.r#type == HeaderType::EndorserTransaction as i32 {
                 chaincode_events(&payload.data)
@@ -42,7 +53,10 @@ pub fn summarize(block: &Block) -> Vec<TxSummary> {
             Some(TxSummary {
                 txid: chdr.tx_id,
                 header_type: chdr.r#type,
-                code: filter.get(i).map(|c| i32::from(*c)).unwrap_or(TxValidationCode::InvalidOtherReason as i32),
+                code: filter
+                    .get(i)
+                    .map(|c| i32::from(*c))
+                    .unwrap_or(TxValidationCode::InvalidOtherReason as i32),
                 channel_id: chdr.channel_id,
                 events,
             })
@@ -60,7 +74,9 @@ fn chaincode_events(tx_bytes: &[u8]) -> Vec<ChaincodeEvent> {
         .iter()
         .filter_map(|action| {
             let cap = ChaincodeActionPayload::decode(action.payload.as_slice()).ok()?;
-            let prp = ProposalResponsePayload::decode(cap.action?.proposal_response_payload.as_slice()).ok()?;
+            let prp =
+                ProposalResponsePayload::decode(cap.action?.proposal_response_payload.as_slice())
+                    .ok()?;
             let cca = ChaincodeAction::decode(prp.extension.as_slice()).ok()?;
             let event = ChaincodeEvent::decode(cca.events.as_slice()).ok()?;
             (!event.chaincode_id.is_empty()).then_some(event)

@@ -6,10 +6,12 @@
 use crate::config::{DevnetConfig, OrgConfig};
 use anyhow::Context;
 use fabric_proto::common::{
-    self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue, Envelope, Header,
-    ImplicitMetaPolicy, OrdererBlockMetadata, Payload, SignaturePolicyEnvelope,
+    self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue,
+    Envelope, Header, ImplicitMetaPolicy, OrdererBlockMetadata, Payload, SignaturePolicyEnvelope,
 };
-use fabric_proto::msp::{msp_role::MspRoleType, FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
+use fabric_proto::msp::{
+    msp_role::MspRoleType, FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier,
+};
 use fabric_proto::{orderer, protos};
 use prost::Message;
 use std::collections::HashMap;
@@ -18,7 +20,11 @@ use std::path::Path;
 const ADMINS: &str = "Admins";
 
 /// Builds block 0 for `config` (orderer copy: TRANSACTIONS_FILTER `[0]`, no orderer signature).
-pub fn genesis_block(config: &DevnetConfig, orderer_address: &str, peer_addresses: &[(String, String)]) -> anyhow::Result<Block> {
+pub fn genesis_block(
+    config: &DevnetConfig,
+    orderer_address: &str,
+    peer_addresses: &[(String, String)],
+) -> anyhow::Result<Block> {
     let channel_group = channel_group(config, orderer_address, peer_addresses)?;
     let envelope = config_envelope(&config.channel, channel_group);
     let mut block = fabric_block::new_block(0, &[], vec![envelope.encode_to_vec()]);
@@ -87,34 +93,64 @@ fn channel_group(
     };
     group.values.insert(
         "HashingAlgorithm".into(),
-        value(common::HashingAlgorithm { name: "SHA256".into() }),
+        value(common::HashingAlgorithm {
+            name: "SHA256".into(),
+        }),
     );
     group.values.insert(
         "BlockDataHashingStructure".into(),
         value(common::BlockDataHashingStructure { width: u32::MAX }),
     );
-    group.values.insert("Capabilities".into(), value(capabilities("V3_0")));
-    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
-    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
-    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
-    group.groups.insert("Application".into(), application_group(config, peer_addresses)?);
-    group.groups.insert("Orderer".into(), orderer_group(config, orderer_address)?);
+    group
+        .values
+        .insert("Capabilities".into(), value(capabilities("V3_0")));
+    group
+        .policies
+        .insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group
+        .policies
+        .insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group
+        .policies
+        .insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    group.groups.insert(
+        "Application".into(),
+        application_group(config, peer_addresses)?,
+    );
+    group
+        .groups
+        .insert("Orderer".into(), orderer_group(config, orderer_address)?);
     Ok(group)
 }
 
-fn application_group(config: &DevnetConfig, peer_addresses: &[(String, String)]) -> anyhow::Result<ConfigGroup> {
+fn application_group(
+    config: &DevnetConfig,
+    peer_addresses: &[(String, String)],
+) -> anyhow::Result<ConfigGroup> {
     let mut group = ConfigGroup {
         mod_policy: ADMINS.into(),
         ..Default::default()
     };
-    group.values.insert("Capabilities".into(), value(capabilities("V2_5")));
-    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
-    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
-    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
-    group.policies.insert("Endorsement".into(), channel_policy(&config.endorsement_policy)?);
+    group
+        .values
+        .insert("Capabilities".into(), value(capabilities("V2_5")));
     group
         .policies
-        .insert("LifecycleEndorsement".into(), channel_policy(&config.lifecycle_policy)?);
+        .insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group
+        .policies
+        .insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group
+        .policies
+        .insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    group.policies.insert(
+        "Endorsement".into(),
+        channel_policy(&config.endorsement_policy)?,
+    );
+    group.policies.insert(
+        "LifecycleEndorsement".into(),
+        channel_policy(&config.lifecycle_policy)?,
+    );
     for org in &config.orgs {
         let anchor = config
             .peers
@@ -122,7 +158,9 @@ fn application_group(config: &DevnetConfig, peer_addresses: &[(String, String)])
             .find(|p| p.mspid == org.mspid)
             .and_then(|p| peer_addresses.iter().find(|(name, _)| *name == p.name))
             .map(|(_, addr)| addr.as_str());
-        group.groups.insert(org.mspid.clone(), application_org(org, anchor)?);
+        group
+            .groups
+            .insert(org.mspid.clone(), application_org(org, anchor)?);
     }
     Ok(group)
 }
@@ -132,7 +170,9 @@ fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<Conf
         mod_policy: ADMINS.into(),
         ..Default::default()
     };
-    group.values.insert("MSP".into(), value(msp_config(&org.mspid, &org.msp_dir)?));
+    group
+        .values
+        .insert("MSP".into(), value(msp_config(&org.mspid, &org.msp_dir)?));
     if let Some((host, port)) = anchor.and_then(|a| a.rsplit_once(':')) {
         let anchor_peers = protos::AnchorPeers {
             anchor_peers: vec![protos::AnchorPeer {
@@ -140,20 +180,30 @@ fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<Conf
                 port: port.parse().unwrap_or(0),
             }],
         };
-        group.values.insert("AnchorPeers".into(), value(anchor_peers));
+        group
+            .values
+            .insert("AnchorPeers".into(), value(anchor_peers));
     }
     let id = &org.mspid;
-    group.policies.insert(ADMINS.into(), roles_policy(id, &[MspRoleType::Admin]));
-    group.policies.insert(
-        "Readers".into(),
-        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer, MspRoleType::Client]),
-    );
     group
         .policies
-        .insert("Writers".into(), roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]));
+        .insert(ADMINS.into(), roles_policy(id, &[MspRoleType::Admin]));
+    group.policies.insert(
+        "Readers".into(),
+        roles_policy(
+            id,
+            &[MspRoleType::Admin, MspRoleType::Peer, MspRoleType::Client],
+        ),
+    );
+    group.policies.insert(
+        "Writers".into(),
+        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]),
+    );
     let endorsement = fabric_policy::parse(&org.endorsement_policy)
         .with_context(|| format!("endorsement policy of {id}: {}", org.endorsement_policy))?;
-    group.policies.insert("Endorsement".into(), signature_policy(endorsement));
+    group
+        .policies
+        .insert("Endorsement".into(), signature_policy(endorsement));
     Ok(group)
 }
 
@@ -177,7 +227,9 @@ fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result
             timeout: go_duration(batch.timeout),
         }),
     );
-    group.values.insert("Capabilities".into(), value(capabilities("V2_0")));
+    group
+        .values
+        .insert("Capabilities".into(), value(capabilities("V2_0")));
     group.values.insert(
         "ConsensusType".into(),
         value(orderer::ConsensusType {
@@ -193,10 +245,18 @@ fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result
             ..Default::default()
         },
     );
-    group.policies.insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
-    group.policies.insert("BlockValidation".into(), implicit_meta("ANY", "Writers"));
-    group.policies.insert("Readers".into(), implicit_meta("ANY", "Readers"));
-    group.policies.insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    group
+        .policies
+        .insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
+    group
+        .policies
+        .insert("BlockValidation".into(), implicit_meta("ANY", "Writers"));
+    group
+        .policies
+        .insert("Readers".into(), implicit_meta("ANY", "Readers"));
+    group
+        .policies
+        .insert("Writers".into(), implicit_meta("ANY", "Writers"));
 
     let o = &config.orderer;
     let mut org = ConfigGroup {
@@ -209,10 +269,18 @@ fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result
             addresses: vec![orderer_address.to_owned()],
         }),
     );
-    org.values.insert("MSP".into(), value(msp_config(&o.mspid, &o.org_msp_dir)?));
-    org.policies.insert(ADMINS.into(), roles_policy(&o.mspid, &[MspRoleType::Admin]));
-    org.policies.insert("Readers".into(), roles_policy(&o.mspid, &[MspRoleType::Member]));
-    org.policies.insert("Writers".into(), roles_policy(&o.mspid, &[MspRoleType::Member]));
+    org.values
+        .insert("MSP".into(), value(msp_config(&o.mspid, &o.org_msp_dir)?));
+    org.policies
+        .insert(ADMINS.into(), roles_policy(&o.mspid, &[MspRoleType::Admin]));
+    org.policies.insert(
+        "Readers".into(),
+        roles_policy(&o.mspid, &[MspRoleType::Member]),
+    );
+    org.policies.insert(
+        "Writers".into(),
+        roles_policy(&o.mspid, &[MspRoleType::Member]),
+    );
     group.groups.insert(o.mspid.clone(), org);
     Ok(group)
 }
@@ -220,7 +288,7 @@ fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result
 /// A Go duration string as Fabric's BatchTimeout holds it (`2s`, `250ms`).
 fn go_duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -268,7 +336,10 @@ fn channel_policy(text: &str) -> anyhow::Result<ConfigPolicy> {
 }
 
 fn signature_policy(envelope: SignaturePolicyEnvelope) -> ConfigPolicy {
-    policy(common::policy::PolicyType::Signature, envelope.encode_to_vec())
+    policy(
+        common::policy::PolicyType::Signature,
+        envelope.encode_to_vec(),
+    )
 }
 
 fn policy(kind: common::policy::PolicyType, value: Vec<u8>) -> ConfigPolicy {
@@ -303,10 +374,9 @@ fn roles_policy(mspid: &str, roles: &[MspRoleType]) -> ConfigPolicy {
     signature_policy(SignaturePolicyEnvelope {
         version: 0,
         rule: Some(common::SignaturePolicy {
-            r#type: Some(common::signature_policy::Type::NOutOf(common::signature_policy::NOutOf {
-                n: 1,
-                rules,
-            })),
+            r#type: Some(common::signature_policy::Type::NOutOf(
+                common::signature_policy::NOutOf { n: 1, rules },
+            )),
         }),
         identities,
     })
@@ -315,7 +385,11 @@ fn roles_policy(mspid: &str, roles: &[MspRoleType]) -> ConfigPolicy {
 /// The verifying MSP config of an org, from its MSP directory (PEM files as configtxgen embeds them).
 fn msp_config(mspid: &str, dir: &Path) -> anyhow::Result<fabric_proto::msp::MspConfig> {
     let root_certs = pem_files(&dir.join("cacerts"))?;
-    anyhow::ensure!(!root_certs.is_empty(), "{}: cacerts/ holds no certificate", dir.display());
+    anyhow::ensure!(
+        !root_certs.is_empty(),
+        "{}: cacerts/ holds no certificate",
+        dir.display()
+    );
     let node_ous = load_node_ous(dir)?;
     let ou = |name: &str| FabricOuIdentifier {
         certificate: root_certs[0].clone(),
@@ -352,7 +426,8 @@ fn load_node_ous(dir: &Path) -> anyhow::Result<fabric_msp::NodeOus> {
     if !path.is_file() {
         return Ok(fabric_msp::NodeOus::default());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(fabric_msp::NodeOus::from_config_yaml(&text)?)
 }
 

@@ -9,7 +9,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "healthblock-devnet", about = "Runs the embedded Fabric-compatible network")]
+#[command(
+    name = "healthblock-devnet",
+    about = "Runs the embedded Fabric-compatible network"
+)]
 struct Args {
     /// The devnet configuration (JSON), as `healthblock network` writes it.
     #[arg(long)]

@@ -86,7 +86,10 @@ impl Orderer {
         match self.admit(env) {
             Ok(bytes) => match self.queue.send(bytes).await {
                 Ok(()) => response(Status::Success, String::new()),
-                Err(_) => response(Status::ServiceUnavailable, "the orderer is shutting down".into()),
+                Err(_) => response(
+                    Status::ServiceUnavailable,
+                    "the orderer is shutting down".into(),
+                ),
             },
             Err((status, info)) => {
                 tracing::debug!(status = ?status, %info, "broadcast rejected");
@@ -101,14 +104,24 @@ impl Orderer {
         let parsed = envelope::parse(env).map_err(bad)?;
         let chdr = &parsed.channel_header;
         if chdr.channel_id != self.channel {
-            return Err((Status::NotFound, format!("channel {} does not exist", chdr.channel_id)));
+            return Err((
+                Status::NotFound,
+                format!("channel {} does not exist", chdr.channel_id),
+            ));
         }
         match HeaderType::try_from(chdr.r#type) {
             Ok(HeaderType::EndorserTransaction | HeaderType::Message) => {}
             Ok(HeaderType::ConfigUpdate) => {
-                return Err(bad("config updates are not supported by the devnet's orderer".into()))
+                return Err(bad(
+                    "config updates are not supported by the devnet's orderer".into(),
+                ))
             }
-            _ => return Err(bad(format!("message of type {} is not accepted by broadcast", chdr.r#type))),
+            _ => {
+                return Err(bad(format!(
+                    "message of type {} is not accepted by broadcast",
+                    chdr.r#type
+                )))
+            }
         }
         if env.payload.is_empty() {
             return Err(bad("message was empty".into()));
@@ -125,10 +138,18 @@ impl Orderer {
         let id = self
             .ids
             .verify(creator, &env.payload, &env.signature, unix_now())
-            .map_err(|e| (Status::Forbidden, format!("SigFilter evaluation failed: {e}: permission denied")))?;
-        self.ids
-            .check_writer(&id, &self.mspid)
-            .map_err(|e| (Status::Forbidden, format!("SigFilter evaluation failed: {e}: permission denied")))?;
+            .map_err(|e| {
+                (
+                    Status::Forbidden,
+                    format!("SigFilter evaluation failed: {e}: permission denied"),
+                )
+            })?;
+        self.ids.check_writer(&id, &self.mspid).map_err(|e| {
+            (
+                Status::Forbidden,
+                format!("SigFilter evaluation failed: {e}: permission denied"),
+            )
+        })?;
         Ok(bytes)
     }
 }
@@ -197,7 +218,11 @@ impl BlockWriter {
             fabric_block::sign_block(&mut block, &signer, 0);
             // The ledger indexes transactions by filter entry; the orderer's copy
             // marks them NOT_VALIDATED and deliver strips the slot.
-            set_metadata(&mut block, BlockMetadataIndex::TransactionsFilter, vec![254; count]);
+            set_metadata(
+                &mut block,
+                BlockMetadataIndex::TransactionsFilter,
+                vec![254; count],
+            );
             chain.commit(&block, &StateUpdates::default())?;
             tracing::debug!(number, txs = count, "orderer cut block");
             Ok(number + 1)

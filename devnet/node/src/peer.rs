@@ -39,17 +39,31 @@ pub struct CommitTask {
     chaincodes: Arc<dyn ChaincodeRegistry>,
 }
 
+/// What a peer is made of.
+pub struct PeerParts {
+    pub name: String,
+    pub address: String,
+    pub identity: Identity,
+    pub endorser: Endorser,
+    pub ledger: Arc<Ledger>,
+    pub channel: String,
+    pub msps: Arc<MspManager>,
+    /// Where its blocks come from.
+    pub orderer_chain: ChainView,
+}
+
 impl Peer {
-    pub fn new(
-        name: String,
-        address: String,
-        identity: Identity,
-        endorser: Endorser,
-        ledger: Arc<Ledger>,
-        channel: String,
-        msps: Arc<MspManager>,
-        orderer_chain: ChainView,
-    ) -> (Arc<Self>, CommitTask) {
+    pub fn new(parts: PeerParts) -> (Arc<Self>, CommitTask) {
+        let PeerParts {
+            name,
+            address,
+            identity,
+            endorser,
+            ledger,
+            channel,
+            msps,
+            orderer_chain,
+        } = parts;
         let (height_tx, height_rx) = watch::channel(ledger.height());
         let chaincodes = endorser.registry();
         let peer = Arc::new(Self {
@@ -146,7 +160,11 @@ fn validate_and_commit(
     chaincodes: &dyn ChaincodeRegistry,
 ) -> anyhow::Result<Block> {
     let number = block.header.as_ref().map(|h| h.number).unwrap_or_default();
-    let tx_count = block.data.as_ref().map(|d| d.data.len()).unwrap_or_default();
+    let tx_count = block
+        .data
+        .as_ref()
+        .map(|d| d.data.len())
+        .unwrap_or_default();
     let (codes, updates) = if number == 0 {
         // The genesis config transaction is valid by construction.
         (vec![0; tx_count], StateUpdates::default())

@@ -4,7 +4,6 @@
 use crate::config::TlsFiles;
 use anyhow::Context;
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tonic::transport::server::Router;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -26,7 +25,11 @@ pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or(listen);
-    let host = if host.is_empty() || host == "0.0.0.0" { "127.0.0.1" } else { host };
+    let host = if host.is_empty() || host == "0.0.0.0" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     Ok(Listener {
         listener,
         address: format!("{host}:{}", local.port()),
@@ -35,8 +38,10 @@ pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
 
 /// A server builder with the node's TLS certificate (no client authentication, as Fabric's default).
 pub fn builder(tls: &TlsFiles) -> anyhow::Result<Server> {
-    let cert = std::fs::read(&tls.cert).with_context(|| format!("reading TLS certificate {}", tls.cert.display()))?;
-    let key = std::fs::read(&tls.key).with_context(|| format!("reading TLS key {}", tls.key.display()))?;
+    let cert = std::fs::read(&tls.cert)
+        .with_context(|| format!("reading TLS certificate {}", tls.cert.display()))?;
+    let key = std::fs::read(&tls.key)
+        .with_context(|| format!("reading TLS key {}", tls.key.display()))?;
     let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
     Ok(Server::builder()
         .tls_config(config)
@@ -45,7 +50,11 @@ pub fn builder(tls: &TlsFiles) -> anyhow::Result<Server> {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(router: Router, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    router: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     router
         .serve_with_incoming_shutdown(incoming, shutdown)

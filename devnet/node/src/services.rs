@@ -23,7 +23,10 @@ pub struct EndorserService {
 
 #[tonic::async_trait]
 impl EndorserRpc for EndorserService {
-    async fn process_proposal(&self, request: Request<SignedProposal>) -> Result<Response<ProposalResponse>, Status> {
+    async fn process_proposal(
+        &self,
+        request: Request<SignedProposal>,
+    ) -> Result<Response<ProposalResponse>, Status> {
         self.peer
             .endorser
             .process_proposal(request.get_ref())
@@ -53,19 +56,35 @@ impl Deliver for PeerDeliverService {
     type DeliverFilteredStream = PeerStream;
     type DeliverWithPrivateDataStream = PeerStream;
 
-    async fn deliver(&self, request: Request<Streaming<Envelope>>) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
-            Item::Status(s) => peer_status(s),
-            Item::Block(b) => peer_response(protos::deliver_response::Type::Block(b)),
-        });
+    async fn deliver(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<PeerStream>, Status> {
+        let stream = deliver::serve(
+            self.source.clone(),
+            request.into_inner(),
+            |item| match item {
+                Item::Status(s) => peer_status(s),
+                Item::Block(b) => peer_response(protos::deliver_response::Type::Block(b)),
+            },
+        );
         Ok(Response::new(stream))
     }
 
-    async fn deliver_filtered(&self, request: Request<Streaming<Envelope>>) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
-            Item::Status(s) => peer_status(s),
-            Item::Block(b) => peer_response(protos::deliver_response::Type::FilteredBlock(filtered_block(&b))),
-        });
+    async fn deliver_filtered(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<PeerStream>, Status> {
+        let stream = deliver::serve(
+            self.source.clone(),
+            request.into_inner(),
+            |item| match item {
+                Item::Status(s) => peer_status(s),
+                Item::Block(b) => peer_response(protos::deliver_response::Type::FilteredBlock(
+                    filtered_block(&b),
+                )),
+            },
+        );
         Ok(Response::new(stream))
     }
 
@@ -74,12 +93,18 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| match item {
-            Item::Status(s) => peer_status(s),
-            Item::Block(b) => peer_response(protos::deliver_response::Type::BlockAndPrivateData(BlockAndPrivateData {
-                block: Some(b),
-            })),
-        });
+        let stream = deliver::serve(
+            self.source.clone(),
+            request.into_inner(),
+            |item| match item {
+                Item::Status(s) => peer_status(s),
+                Item::Block(b) => {
+                    peer_response(protos::deliver_response::Type::BlockAndPrivateData(
+                        BlockAndPrivateData { block: Some(b) },
+                    ))
+                }
+            },
+        );
         Ok(Response::new(stream))
     }
 }
@@ -96,7 +121,10 @@ impl AtomicBroadcast for BroadcastService {
     type DeliverStream = ReceiverStream<Result<orderer::DeliverResponse, Status>>;
 
     /// One response per message; a non-SUCCESS response ends the stream, as in Fabric.
-    async fn broadcast(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::BroadcastStream>, Status> {
+    async fn broadcast(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<Self::BroadcastStream>, Status> {
         let mut messages = request.into_inner();
         let orderer = self.orderer.clone();
         let (tx, rx) = mpsc::channel(64);
@@ -112,12 +140,17 @@ impl AtomicBroadcast for BroadcastService {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    async fn deliver(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::DeliverStream>, Status> {
-        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| orderer::DeliverResponse {
-            r#type: Some(match item {
-                Item::Status(s) => orderer::deliver_response::Type::Status(s as i32),
-                Item::Block(b) => orderer::deliver_response::Type::Block(b),
-            }),
+    async fn deliver(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<Self::DeliverStream>, Status> {
+        let stream = deliver::serve(self.source.clone(), request.into_inner(), |item| {
+            orderer::DeliverResponse {
+                r#type: Some(match item {
+                    Item::Status(s) => orderer::deliver_response::Type::Status(s as i32),
+                    Item::Block(b) => orderer::deliver_response::Type::Block(b),
+                }),
+            }
         });
         Ok(Response::new(stream))
     }

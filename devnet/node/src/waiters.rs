@@ -32,7 +32,10 @@ impl CommitWaiters {
     pub fn register(self: &Arc<Self>, txid: &str) -> Waiter {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.lock().entry(txid.to_owned()).or_default().push((id, tx));
+        self.lock()
+            .entry(txid.to_owned())
+            .or_default()
+            .push((id, tx));
         Waiter {
             owner: self.clone(),
             txid: txid.to_owned(),

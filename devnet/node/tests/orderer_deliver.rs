@@ -18,9 +18,16 @@ use std::time::Duration;
 use tokio_stream::StreamExt;
 
 /// Broadcasts each envelope on one stream; returns the statuses and infos.
-async fn broadcast(client: &mut AtomicBroadcastClient<tonic::transport::Channel>, envs: Vec<Envelope>) -> Vec<(i32, String)> {
+async fn broadcast(
+    client: &mut AtomicBroadcastClient<tonic::transport::Channel>,
+    envs: Vec<Envelope>,
+) -> Vec<(i32, String)> {
     let n = envs.len();
-    let mut responses = client.broadcast(tokio_stream::iter(envs)).await.unwrap().into_inner();
+    let mut responses = client
+        .broadcast(tokio_stream::iter(envs))
+        .await
+        .unwrap()
+        .into_inner();
     let mut out = Vec::new();
     while out.len() < n {
         match responses.next().await {
@@ -32,8 +39,15 @@ async fn broadcast(client: &mut AtomicBroadcastClient<tonic::transport::Channel>
 }
 
 /// Blocks from the orderer's Deliver, then the final status.
-async fn orderer_blocks(client: &mut AtomicBroadcastClient<tonic::transport::Channel>, req: Envelope) -> (Vec<Block>, i32) {
-    let mut stream = client.deliver(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
+async fn orderer_blocks(
+    client: &mut AtomicBroadcastClient<tonic::transport::Channel>,
+    req: Envelope,
+) -> (Vec<Block>, i32) {
+    let mut stream = client
+        .deliver(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
     let mut blocks = Vec::new();
     while let Some(Ok(r)) = stream.next().await {
         match r.r#type {
@@ -68,13 +82,19 @@ async fn peer_items(
 }
 
 fn msps(fx: &Fixture) -> MspManager {
-    let mut all: Vec<Msp> = fx.config.orgs.iter().map(|o| Msp::from_dir(&o.mspid, &o.msp_dir).unwrap()).collect();
+    let mut all: Vec<Msp> = fx
+        .config
+        .orgs
+        .iter()
+        .map(|o| Msp::from_dir(&o.mspid, &o.msp_dir).unwrap())
+        .collect();
     all.push(Msp::from_dir("OrdererMSP", &fx.config.orderer.org_msp_dir).unwrap());
     MspManager::new(all)
 }
 
 fn filter(block: &Block) -> Vec<u8> {
-    block.metadata.as_ref().unwrap().metadata[BlockMetadataIndex::TransactionsFilter as usize].clone()
+    block.metadata.as_ref().unwrap().metadata[BlockMetadataIndex::TransactionsFilter as usize]
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,23 +105,45 @@ async fn genesis_broadcast_and_deliver() {
     let mut orderer = AtomicBroadcastClient::new(fx.orderer_channel(&devnet).await);
 
     // Genesis: one unsigned CONFIG envelope with the channel's config.
-    let (blocks, status) = orderer_blocks(&mut orderer, tx::seek(&client, "ehr", tx::specified(0), Some(0), true)).await;
+    let (blocks, status) = orderer_blocks(
+        &mut orderer,
+        tx::seek(&client, "ehr", tx::specified(0), Some(0), true),
+    )
+    .await;
     assert_eq!(status, Status::Success as i32);
     let genesis = &blocks[0];
     let env = Envelope::decode(genesis.data.as_ref().unwrap().data[0].as_slice()).unwrap();
-    assert!(env.signature.is_empty(), "the genesis envelope is unsigned, like Fabric's");
+    assert!(
+        env.signature.is_empty(),
+        "the genesis envelope is unsigned, like Fabric's"
+    );
     let payload = Payload::decode(env.payload.as_slice()).unwrap();
-    let config = ConfigEnvelope::decode(payload.data.as_slice()).unwrap().config.unwrap();
+    let config = ConfigEnvelope::decode(payload.data.as_slice())
+        .unwrap()
+        .config
+        .unwrap();
     let channel = config.channel_group.unwrap();
     let app = &channel.groups["Application"];
     assert_eq!(app.groups.len(), 3);
-    assert!(app.policies.contains_key("Endorsement") && app.policies.contains_key("LifecycleEndorsement"));
-    let batch = BatchSize::decode(channel.groups["Orderer"].values["BatchSize"].value.as_slice()).unwrap();
+    assert!(
+        app.policies.contains_key("Endorsement")
+            && app.policies.contains_key("LifecycleEndorsement")
+    );
+    let batch = BatchSize::decode(
+        channel.groups["Orderer"].values["BatchSize"]
+            .value
+            .as_slice(),
+    )
+    .unwrap();
     assert_eq!(batch.max_message_count, 10);
-    assert!(filter(genesis).is_empty(), "orderer copies carry no TRANSACTIONS_FILTER");
+    assert!(
+        filter(genesis).is_empty(),
+        "orderer copies carry no TRANSACTIONS_FILTER"
+    );
 
     // Broadcast: valid envelopes succeed; bad ones get Fabric's statuses.
-    let peer_signer = fabric_msp::SigningIdentity::from_msp_dir("Org1MSP", &fx.config.peers[0].msp_dir).unwrap();
+    let peer_signer =
+        fabric_msp::SigningIdentity::from_msp_dir("Org1MSP", &fx.config.peers[0].msp_dir).unwrap();
     let (good1, txid1) = tx::endorser_tx(&client, "ehr", "kv", kv(&[], &[("a", b"1")]), None, &[]);
     let (good2, txid2) = tx::endorser_tx(&client, "ehr", "kv", kv(&[], &[("b", b"2")]), None, &[]);
     let (wrong_channel, _) = tx::endorser_tx(&client, "nochannel", "kv", kv(&[], &[]), None, &[]);
@@ -110,18 +152,30 @@ async fn genesis_broadcast_and_deliver() {
     let (by_peer, _) = tx::endorser_tx(&peer_signer, "ehr", "kv", kv(&[], &[]), None, &[]);
     assert_eq!(
         broadcast(&mut orderer, vec![good1, good2]).await,
-        vec![(Status::Success as i32, String::new()), (Status::Success as i32, String::new())]
+        vec![
+            (Status::Success as i32, String::new()),
+            (Status::Success as i32, String::new())
+        ]
     );
     let rejected = broadcast(&mut orderer, vec![wrong_channel]).await;
     assert_eq!(rejected[0].0, Status::NotFound as i32, "{rejected:?}");
     let rejected = broadcast(&mut orderer, vec![bad_sig]).await;
     assert_eq!(rejected[0].0, Status::Forbidden as i32, "{rejected:?}");
     let rejected = broadcast(&mut orderer, vec![by_peer]).await;
-    assert_eq!(rejected[0].0, Status::Forbidden as i32, "peers are not channel writers: {rejected:?}");
+    assert_eq!(
+        rejected[0].0,
+        Status::Forbidden as i32,
+        "peers are not channel writers: {rejected:?}"
+    );
 
     // The peer delivers block 1 (waiting for it) with its validation codes.
     let mut deliver = DeliverClient::new(fx.peer_channel(&devnet, 1).await);
-    let (items, status) = peer_items(&mut deliver, tx::seek(&fx.client(1), "ehr", tx::specified(0), Some(1), false), false).await;
+    let (items, status) = peer_items(
+        &mut deliver,
+        tx::seek(&fx.client(1), "ehr", tx::specified(0), Some(1), false),
+        false,
+    )
+    .await;
     assert_eq!(status, Status::Success as i32);
     let blocks: Vec<Block> = items
         .into_iter()
@@ -139,23 +193,48 @@ async fn genesis_broadcast_and_deliver() {
     assert_eq!(report.height, 2);
 
     // Filtered blocks: txids, types and codes.
-    let (items, status) = peer_items(&mut deliver, tx::seek(&fx.client(1), "ehr", tx::specified(1), Some(1), true), true).await;
+    let (items, status) = peer_items(
+        &mut deliver,
+        tx::seek(&fx.client(1), "ehr", tx::specified(1), Some(1), true),
+        true,
+    )
+    .await;
     assert_eq!(status, Status::Success as i32);
-    let deliver_response::Type::FilteredBlock(fb) = &items[0] else { panic!("expected a filtered block") };
+    let deliver_response::Type::FilteredBlock(fb) = &items[0] else {
+        panic!("expected a filtered block")
+    };
     assert_eq!(fb.number, 1);
     assert_eq!(fb.channel_id, "ehr");
-    let txids: Vec<&str> = fb.filtered_transactions.iter().map(|t| t.txid.as_str()).collect();
+    let txids: Vec<&str> = fb
+        .filtered_transactions
+        .iter()
+        .map(|t| t.txid.as_str())
+        .collect();
     assert_eq!(txids, vec![txid1.as_str(), txid2.as_str()]);
 
     // FAIL_IF_NOT_READY past the tip: NOT_FOUND. Orderer identities may not read a peer.
-    let (_, status) = peer_items(&mut deliver, tx::seek(&client, "ehr", tx::specified(5), Some(5), true), false).await;
+    let (_, status) = peer_items(
+        &mut deliver,
+        tx::seek(&client, "ehr", tx::specified(5), Some(5), true),
+        false,
+    )
+    .await;
     assert_eq!(status, Status::NotFound as i32);
     let orderer_user = fx.orderer_org.user("Admin@example.com", "admin");
-    let (_, status) = peer_items(&mut deliver, tx::seek(&orderer_user, "ehr", tx::specified(0), Some(0), true), false).await;
+    let (_, status) = peer_items(
+        &mut deliver,
+        tx::seek(&orderer_user, "ehr", tx::specified(0), Some(0), true),
+        false,
+    )
+    .await;
     assert_eq!(status, Status::Forbidden as i32);
 
     // The orderer's copies: same headers and data, no filter.
-    let (oblocks, status) = orderer_blocks(&mut orderer, tx::seek(&client, "ehr", tx::specified(0), Some(1), true)).await;
+    let (oblocks, status) = orderer_blocks(
+        &mut orderer,
+        tx::seek(&client, "ehr", tx::specified(0), Some(1), true),
+    )
+    .await;
     assert_eq!(status, Status::Success as i32);
     assert_eq!(oblocks[1].header, blocks[1].header);
     assert!(filter(&oblocks[1]).is_empty());
@@ -169,19 +248,37 @@ async fn restart_keeps_blocks_and_peer_catches_up() {
     let devnet = fx.start().await;
     let mut orderer = AtomicBroadcastClient::new(fx.orderer_channel(&devnet).await);
     let (env, _) = tx::endorser_tx(&client, "ehr", "kv", kv(&[], &[("a", b"1")]), None, &[]);
-    assert_eq!(broadcast(&mut orderer, vec![env]).await[0].0, Status::Success as i32);
+    assert_eq!(
+        broadcast(&mut orderer, vec![env]).await[0].0,
+        Status::Success as i32
+    );
     let mut deliver = DeliverClient::new(fx.peer_channel(&devnet, 0).await);
-    let (items, status) = peer_items(&mut deliver, tx::seek(&client, "ehr", tx::specified(1), Some(1), false), false).await;
+    let (items, status) = peer_items(
+        &mut deliver,
+        tx::seek(&client, "ehr", tx::specified(1), Some(1), false),
+        false,
+    )
+    .await;
     assert_eq!((items.len(), status), (1, Status::Success as i32));
     devnet.stop().await.unwrap();
 
     // Lose one peer's ledger entirely: on restart it rebuilds from the orderer's chain.
-    std::fs::remove_file(fx.config.data_dir.join(&fx.config.peers[1].name).join("ledger.redb")).unwrap();
+    std::fs::remove_file(
+        fx.config
+            .data_dir
+            .join(&fx.config.peers[1].name)
+            .join("ledger.redb"),
+    )
+    .unwrap();
     let devnet = fx.start().await;
     let mut deliver = DeliverClient::new(fx.peer_channel(&devnet, 1).await);
     let (items, status) = tokio::time::timeout(
         Duration::from_secs(20),
-        peer_items(&mut deliver, tx::seek(&client, "ehr", tx::specified(0), Some(1), false), false),
+        peer_items(
+            &mut deliver,
+            tx::seek(&client, "ehr", tx::specified(0), Some(1), false),
+            false,
+        ),
     )
     .await
     .expect("the peer catches up");
@@ -189,8 +286,15 @@ async fn restart_keeps_blocks_and_peer_catches_up() {
     // The orderer's chain continues from where it was (no second genesis).
     let mut orderer = AtomicBroadcastClient::new(fx.orderer_channel(&devnet).await);
     let (env, _) = tx::endorser_tx(&client, "ehr", "kv", kv(&[], &[("b", b"2")]), None, &[]);
-    assert_eq!(broadcast(&mut orderer, vec![env]).await[0].0, Status::Success as i32);
-    let (blocks, status) = orderer_blocks(&mut orderer, tx::seek(&client, "ehr", tx::specified(0), Some(2), false)).await;
+    assert_eq!(
+        broadcast(&mut orderer, vec![env]).await[0].0,
+        Status::Success as i32
+    );
+    let (blocks, status) = orderer_blocks(
+        &mut orderer,
+        tx::seek(&client, "ehr", tx::specified(0), Some(2), false),
+    )
+    .await;
     assert_eq!(status, Status::Success as i32);
     let report = fabric_block::verify_chain(&blocks, &msps(&fx));
     assert_eq!((report.height, report.first_broken), (3, None));

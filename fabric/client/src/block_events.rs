@@ -253,24 +253,20 @@ pub fn deliver_filtered(
 /// Fetches the first block the seek envelope selects (used with start = stop).
 pub async fn fetch_block(endpoint: &str, channel: Channel, envelope: Envelope) -> Result<Block> {
     let mut stream = open(endpoint, channel, envelope, Flavor::Blocks).await?;
-    loop {
-        let response = stream
-            .message()
-            .await
-            .map_err(|s| Error::Deliver {
-                endpoint: endpoint.to_owned(),
-                rpc: RpcError::from_status(&s),
-            })?
-            .ok_or_else(|| Error::malformed("deliver stream", "closed before a block arrived"))?;
-        match interpret(endpoint, response, block_of)? {
-            Step::Item(block) => return Ok(block),
-            Step::Done => {
-                return Err(Error::malformed(
-                    "deliver stream",
-                    "finished without a block",
-                ))
-            }
-        }
+    let response = stream
+        .message()
+        .await
+        .map_err(|s| Error::Deliver {
+            endpoint: endpoint.to_owned(),
+            rpc: RpcError::from_status(&s),
+        })?
+        .ok_or_else(|| Error::malformed("deliver stream", "closed before a block arrived"))?;
+    match interpret(endpoint, response, block_of)? {
+        Step::Item(block) => Ok(block),
+        Step::Done => Err(Error::malformed(
+            "deliver stream",
+            "finished without a block",
+        )),
     }
 }
 

@@ -113,8 +113,11 @@ fn fabric_attrs(cert: &X509Certificate<'_>) -> Result<BTreeMap<String, String>, 
         #[serde(default)]
         attrs: BTreeMap<String, String>,
     }
-    let oid = Oid::from(FABRIC_ATTRS_OID).expect("constant OID is valid");
-    let Some(ext) = cert.extensions().iter().find(|e| e.oid == oid) else {
+    let Some(ext) = cert
+        .extensions()
+        .iter()
+        .find(|e| oid_is(&e.oid, FABRIC_ATTRS_OID))
+    else {
         return Ok(BTreeMap::new());
     };
     let parsed: Attrs = serde_json::from_slice(ext.value)
@@ -131,8 +134,7 @@ pub(crate) fn is_signed_by(child_der: &[u8], issuer_der: &[u8]) -> bool {
     let (Ok(child), Ok(issuer)) = (parse_x509(child_der), parse_x509(issuer_der)) else {
         return false;
     };
-    let ecdsa_sha256 = Oid::from(ECDSA_SHA256_OID).expect("constant OID is valid");
-    if child.signature_algorithm.algorithm != ecdsa_sha256 {
+    if !oid_is(&child.signature_algorithm.algorithm, ECDSA_SHA256_OID) {
         return false;
     }
     if child.issuer().as_raw() != issuer.subject().as_raw() {
@@ -147,4 +149,9 @@ pub(crate) fn is_signed_by(child_der: &[u8], issuer_der: &[u8]) -> bool {
         return false;
     };
     key.verify(child.tbs_certificate.as_ref(), &sig).is_ok()
+}
+
+/// True if `oid` has exactly the arcs `arcs`.
+fn oid_is(oid: &Oid<'_>, arcs: &[u64]) -> bool {
+    oid.iter().is_some_and(|it| it.eq(arcs.iter().copied()))
 }

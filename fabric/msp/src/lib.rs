@@ -9,6 +9,7 @@
 
 mod cert;
 pub mod error;
+mod files;
 pub mod identity;
 pub mod msp;
 pub mod node_ous;

@@ -5,7 +5,7 @@
 //! validity of every certificate in the chain, NodeOU classification) and
 //! which role it has.
 
-use crate::signer::files_in;
+use crate::files::{files_in, read};
 use crate::{cert, Identity, MspError, Role};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -196,10 +196,7 @@ fn certs_in_dir(dir: &Path, required: bool) -> Result<Vec<Vec<u8>>, MspError> {
     }
     let mut certs = Vec::new();
     for path in files_in(dir)? {
-        let text = std::fs::read(&path).map_err(|source| MspError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = read(&path)?;
         certs.extend(cert::pem_certs_to_der(&text)?);
     }
     if required && certs.is_empty() {

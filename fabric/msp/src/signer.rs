@@ -5,6 +5,7 @@
 //! without normalising, so [`SigningIdentity::sign`] normalises and
 //! [`verify_signature`] rejects high-S explicitly.
 
+use crate::files::{files_in, read};
 use crate::{Identity, MspError};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
@@ -51,30 +52,6 @@ fn parse_key_pem(key_pem: &[u8]) -> Result<SigningKey, MspError> {
             "expected a PEM 'PRIVATE KEY' or 'EC PRIVATE KEY' block".into(),
         ))
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, MspError> {
-    std::fs::read(path).map_err(|source| MspError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// The files directly inside `dir`, sorted by name.
-pub(crate) fn files_in(dir: &Path) -> Result<Vec<std::path::PathBuf>, MspError> {
-    let io = |source| MspError::Io {
-        path: dir.display().to_string(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// An identity with its private key: what clients, peers and orderers sign with.

@@ -201,7 +201,10 @@ mod tests {
             (ENV_TLS_CERT, cert.to_str().unwrap()),
         ]))
         .unwrap();
-        let tls = config.tls.as_ref().expect("TLS on when key and cert are set");
+        let tls = config
+            .tls
+            .as_ref()
+            .expect("TLS on when key and cert are set");
         assert_eq!(tls.key_pem, b"SECRET-KEY");
         assert!(tls.client_ca_pem.is_none());
         assert!(!format!("{config:?}").contains("SECRET"));

@@ -63,7 +63,11 @@ pub struct TxContext {
 
 impl TxContext {
     /// A context with ids and arguments only (no proposal), e.g. for tests.
-    pub fn new(channel_id: impl Into<String>, tx_id: impl Into<String>, args: Vec<Vec<u8>>) -> Self {
+    pub fn new(
+        channel_id: impl Into<String>,
+        tx_id: impl Into<String>,
+        args: Vec<Vec<u8>>,
+    ) -> Self {
         TxContext {
             channel_id: channel_id.into(),
             tx_id: tx_id.into(),
@@ -98,7 +102,10 @@ impl TxContext {
             .map_err(|e| ShimError::decode("common.Header", e))?;
         let channel_header = ChannelHeader::decode(header.channel_header.as_slice())
             .map_err(|e| ShimError::decode("common.ChannelHeader", e))?;
-        let accepted = [HeaderType::EndorserTransaction as i32, HeaderType::Config as i32];
+        let accepted = [
+            HeaderType::EndorserTransaction as i32,
+            HeaderType::Config as i32,
+        ];
         if !accepted.contains(&channel_header.r#type) {
             return Err(ShimError::Protocol(format!(
                 "channel header type {} is neither ENDORSER_TRANSACTION nor CONFIG",
@@ -159,9 +166,9 @@ impl TxContext {
     pub fn creator_identity(&self) -> Result<&CreatorIdentity> {
         match &self.identity {
             Some(identity) => Ok(identity),
-            None if self.creator.is_empty() => {
-                Err(ShimError::Creator("the transaction carries no creator".into()))
-            }
+            None if self.creator.is_empty() => Err(ShimError::Creator(
+                "the transaction carries no creator".into(),
+            )),
             None => Err(ShimError::Creator(
                 "the creator is not a valid SerializedIdentity with a PEM certificate".into(),
             )),

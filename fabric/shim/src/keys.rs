@@ -21,7 +21,11 @@ pub const EMPTY_KEY_SUBSTITUTE: &str = "\u{1}";
 pub fn create_composite_key<S: AsRef<str>>(object_type: &str, attributes: &[S]) -> Result<String> {
     validate_component(object_type)?;
     let mut key = String::with_capacity(
-        2 + object_type.len() + attributes.iter().map(|a| a.as_ref().len() + 1).sum::<usize>(),
+        2 + object_type.len()
+            + attributes
+                .iter()
+                .map(|a| a.as_ref().len() + 1)
+                .sum::<usize>(),
     );
     key.push(COMPOSITE_KEY_NAMESPACE);
     key.push_str(object_type);
@@ -119,7 +123,10 @@ mod tests {
     fn composite_key_has_fabric_layout() {
         let key = create_composite_key("record", &["p1", "v2"]).unwrap();
         assert_eq!(key, "\u{0}record\u{0}p1\u{0}v2\u{0}");
-        assert_eq!(create_composite_key::<&str>("t", &[]).unwrap(), "\u{0}t\u{0}");
+        assert_eq!(
+            create_composite_key::<&str>("t", &[]).unwrap(),
+            "\u{0}t\u{0}"
+        );
     }
 
     #[test]

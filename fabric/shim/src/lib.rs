@@ -49,4 +49,6 @@ pub use keys::{create_composite_key, split_composite_key};
 pub use memory::{MemoryLedger, MemoryStub};
 pub use response::{error, success, Response};
 pub use server::{serve, serve_with_listener, ShimService};
-pub use stub::{ChaincodeStub, KeyModification, KeyValue, Pagination, QueryPage, VALIDATION_PARAMETER};
+pub use stub::{
+    ChaincodeStub, KeyModification, KeyValue, Pagination, QueryPage, VALIDATION_PARAMETER,
+};

@@ -94,7 +94,11 @@ impl MemoryLedger {
 
     /// Like [`MemoryLedger::submit`] with a prepared stub (creator, transient
     /// data); returns the stub too, e.g. to look at its event.
-    pub async fn submit_stub<C>(&self, chaincode: &C, mut stub: MemoryStub) -> (Response, MemoryStub)
+    pub async fn submit_stub<C>(
+        &self,
+        chaincode: &C,
+        mut stub: MemoryStub,
+    ) -> (Response, MemoryStub)
     where
         C: Chaincode + ?Sized,
     {
@@ -131,12 +135,16 @@ impl MemoryLedger {
                     state.state.remove(key);
                 }
             }
-            state.history.entry(key.clone()).or_default().push(KeyModification {
-                tx_id: tx_id.clone(),
-                value: value.clone().unwrap_or_default(),
-                timestamp,
-                is_delete,
-            });
+            state
+                .history
+                .entry(key.clone())
+                .or_default()
+                .push(KeyModification {
+                    tx_id: tx_id.clone(),
+                    value: value.clone().unwrap_or_default(),
+                    timestamp,
+                    is_delete,
+                });
         }
         for (key, (metakey, value)) in &stub.metadata_writes {
             if let Some(entry) = state.state.get_mut(key) {
@@ -291,7 +299,9 @@ impl MemoryStub {
 }
 
 fn no_private_data() -> ShimError {
-    ShimError::Unsupported("private data collections are not supported by the in-memory ledger".into())
+    ShimError::Unsupported(
+        "private data collections are not supported by the in-memory ledger".into(),
+    )
 }
 
 #[async_trait]
@@ -302,7 +312,9 @@ impl ChaincodeStub for MemoryStub {
 
     fn set_event(&mut self, name: &str, payload: Vec<u8>) -> Result<()> {
         if name.is_empty() {
-            return Err(ShimError::InvalidArgument("event name must not be empty".into()));
+            return Err(ShimError::InvalidArgument(
+                "event name must not be empty".into(),
+            ));
         }
         self.event = Some(ChaincodeEvent {
             chaincode_id: String::new(),
@@ -336,7 +348,11 @@ impl ChaincodeStub for MemoryStub {
         Ok(())
     }
 
-    async fn read_private_data_hash(&mut self, _collection: &str, _key: &str) -> Result<Option<Vec<u8>>> {
+    async fn read_private_data_hash(
+        &mut self,
+        _collection: &str,
+        _key: &str,
+    ) -> Result<Option<Vec<u8>>> {
         Err(no_private_data())
     }
 
@@ -368,7 +384,11 @@ impl ChaincodeStub for MemoryStub {
         Ok(self.ledger.history(key))
     }
 
-    async fn read_metadata(&mut self, collection: &str, key: &str) -> Result<HashMap<String, Vec<u8>>> {
+    async fn read_metadata(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>> {
         if !collection.is_empty() {
             return Err(no_private_data());
         }
@@ -411,7 +431,11 @@ mod tests {
             let ledger = MemoryLedger::new();
             let mut stub = ledger.stub(["t"]);
             stub.put_state("k", b"v1".to_vec()).await.unwrap();
-            assert_eq!(stub.get_state("k").await.unwrap(), None, "no read-your-writes");
+            assert_eq!(
+                stub.get_state("k").await.unwrap(),
+                None,
+                "no read-your-writes"
+            );
             stub.commit();
             let mut next = ledger.stub(["t"]);
             assert_eq!(next.get_state("k").await.unwrap(), Some(b"v1".to_vec()));
@@ -449,19 +473,35 @@ mod tests {
             let all = stub.get_state_by_range("", "").await.unwrap();
             let keys: Vec<_> = all.iter().map(|kv| kv.key.as_str()).collect();
             assert_eq!(keys, ["a", "b", "c", "d"]);
-            let page1 = stub.get_state_by_range_with_pagination("a", "z", 3, "").await.unwrap();
+            let page1 = stub
+                .get_state_by_range_with_pagination("a", "z", 3, "")
+                .await
+                .unwrap();
             assert_eq!(page1.results.len(), 3);
             assert_eq!(page1.bookmark, "d");
             let page2 = stub
                 .get_state_by_range_with_pagination("a", "z", 3, &page1.bookmark)
                 .await
                 .unwrap();
-            assert_eq!(page2.results.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(), ["d"]);
+            assert_eq!(
+                page2
+                    .results
+                    .iter()
+                    .map(|kv| kv.key.as_str())
+                    .collect::<Vec<_>>(),
+                ["d"]
+            );
             assert_eq!(page2.bookmark, "");
             assert!(stub.get_state_by_range("z", "a").await.unwrap().is_empty());
-            let composite = stub.get_state_by_partial_composite_key("obj", &[]).await.unwrap();
+            let composite = stub
+                .get_state_by_partial_composite_key("obj", &[])
+                .await
+                .unwrap();
             assert_eq!(composite.len(), 1);
-            assert!(stub.get_state_by_range_with_pagination("a", "z", 0, "").await.is_err());
+            assert!(stub
+                .get_state_by_range_with_pagination("a", "z", 0, "")
+                .await
+                .is_err());
         });
     }
 
@@ -471,11 +511,18 @@ mod tests {
             let ledger = MemoryLedger::new();
             ledger.seed("k", "v");
             let mut stub = ledger.stub(["t"]);
-            stub.set_state_validation_parameter("k", b"policy".to_vec()).await.unwrap();
-            stub.set_state_validation_parameter("missing", b"p".to_vec()).await.unwrap();
+            stub.set_state_validation_parameter("k", b"policy".to_vec())
+                .await
+                .unwrap();
+            stub.set_state_validation_parameter("missing", b"p".to_vec())
+                .await
+                .unwrap();
             stub.commit();
             assert_eq!(ledger.metadata("k")[VALIDATION_PARAMETER], b"policy");
-            assert!(ledger.metadata("missing").is_empty(), "metadata of a missing key is dropped");
+            assert!(
+                ledger.metadata("missing").is_empty(),
+                "metadata of a missing key is dropped"
+            );
             ledger.seed("k", "v2");
             let mut reader = ledger.stub(["t"]);
             assert_eq!(
@@ -487,7 +534,10 @@ mod tests {
             deleter.del_state("k").await.unwrap();
             deleter.commit();
             ledger.seed("k", "v3");
-            assert!(ledger.metadata("k").is_empty(), "metadata goes with the key");
+            assert!(
+                ledger.metadata("k").is_empty(),
+                "metadata goes with the key"
+            );
         });
     }
 
@@ -541,8 +591,15 @@ mod tests {
             assert_eq!(ledger.submit(&Counter, ["fail"]).await.status, 500);
             assert_eq!(ledger.get("n"), Some(b"2".to_vec()));
             assert_eq!(ledger.evaluate(&Counter, ["inc"]).await.payload, b"3");
-            assert_eq!(ledger.get("n"), Some(b"2".to_vec()), "evaluate does not commit");
-            let stub = ledger.stub(["inc"]).with_creator("Org1MSP", "PEM").with_transient("t", "x");
+            assert_eq!(
+                ledger.get("n"),
+                Some(b"2".to_vec()),
+                "evaluate does not commit"
+            );
+            let stub = ledger
+                .stub(["inc"])
+                .with_creator("Org1MSP", "PEM")
+                .with_transient("t", "x");
             let (response, stub) = ledger.submit_stub(&Counter, stub).await;
             assert_eq!(response.status, 200);
             assert_eq!(stub.event().unwrap().event_name, "counted");

@@ -36,7 +36,11 @@ pub struct ShimService {
 
 impl ShimService {
     /// Serves `chaincode`, registering as `package_id`.
-    pub fn new(chaincode: Arc<dyn Chaincode>, package_id: impl Into<String>, max_message_size: usize) -> Self {
+    pub fn new(
+        chaincode: Arc<dyn Chaincode>,
+        package_id: impl Into<String>,
+        max_message_size: usize,
+    ) -> Self {
         ShimService {
             chaincode,
             package_id: package_id.into(),
@@ -68,7 +72,9 @@ impl ChaincodeRpc for ShimService {
         let outbound = Outbound::new(sender, self.max_message_size);
         let session = Session::new(self.chaincode.clone(), self.package_id.clone(), outbound);
         tokio::spawn(session.run(request.into_inner()));
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver).map(Ok))))
+        Ok(Response::new(Box::pin(
+            ReceiverStream::new(receiver).map(Ok),
+        )))
     }
 }
 
@@ -92,7 +98,11 @@ where
     C: Chaincode,
     F: Future<Output = ()> + Send,
 {
-    let service = ShimService::new(Arc::new(chaincode), config.package_id, config.max_message_size);
+    let service = ShimService::new(
+        Arc::new(chaincode),
+        config.package_id,
+        config.max_message_size,
+    );
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
@@ -108,7 +118,8 @@ where
 }
 
 fn server_tls(tls: &TlsConfig) -> ServerTlsConfig {
-    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+    let mut config =
+        ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
     if let Some(ca) = &tls.client_ca_pem {
         config = config.client_ca_root(Certificate::from_pem(ca));
     }

@@ -87,7 +87,11 @@ pub trait ChaincodeStub: Send {
     async fn delete_state(&mut self, collection: &str, key: &str) -> Result<()>;
 
     /// Reads the hash of a private-data value.
-    async fn read_private_data_hash(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn read_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>>;
 
     /// Range query over raw bounds `[start, end)` (`end` empty = unbounded).
     async fn query_range(
@@ -110,7 +114,11 @@ pub trait ChaincodeStub: Send {
     async fn query_history(&mut self, key: &str) -> Result<Vec<KeyModification>>;
 
     /// All metadata entries of a key.
-    async fn read_metadata(&mut self, collection: &str, key: &str) -> Result<HashMap<String, Vec<u8>>>;
+    async fn read_metadata(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>>;
 
     /// Writes one metadata entry of a key.
     async fn write_metadata(
@@ -268,7 +276,8 @@ pub trait ChaincodeStub: Send {
     /// Sets the key-level endorsement policy (serialized SignaturePolicyEnvelope).
     async fn set_state_validation_parameter(&mut self, key: &str, policy: Vec<u8>) -> Result<()> {
         keys::validate_write_key(key)?;
-        self.write_metadata("", key, VALIDATION_PARAMETER, policy).await
+        self.write_metadata("", key, VALIDATION_PARAMETER, policy)
+            .await
     }
 
     // ---- private data (passed through; peers without collections refuse) ----
@@ -280,13 +289,22 @@ pub trait ChaincodeStub: Send {
     }
 
     /// Reads the hash of a private-data value.
-    async fn get_private_data_hash(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    async fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>> {
         require_collection(collection)?;
         self.read_private_data_hash(collection, key).await
     }
 
     /// Writes a private-data key.
-    async fn put_private_data(&mut self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
+    async fn put_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+        value: Vec<u8>,
+    ) -> Result<()> {
         require_collection(collection)?;
         keys::validate_write_key(key)?;
         self.write_state(collection, key, value).await

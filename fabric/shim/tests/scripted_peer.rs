@@ -35,9 +35,13 @@ async fn ready_peer(max_message_size: Option<usize>) -> ScriptedPeer {
 #[tokio::test]
 async fn handshake_then_transaction_with_creator_transient_and_timestamp() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-who", &["whoami"])).await;
+    peer.send(transaction(Type::Transaction, "tx-who", &["whoami"]))
+        .await;
     let done = peer.expect(Type::Completed).await;
-    assert_eq!((done.txid.as_str(), done.channel_id.as_str()), ("tx-who", CHANNEL));
+    assert_eq!(
+        (done.txid.as_str(), done.channel_id.as_str()),
+        ("tx-who", CHANNEL)
+    );
     let response = completed_response(&done);
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(
@@ -67,15 +71,27 @@ async fn keepalive_is_echoed_in_every_state() {
 #[tokio::test]
 async fn concurrent_transactions_are_correlated_by_txid() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-a", &["getput", "ka"])).await;
-    peer.send(transaction(Type::Transaction, "tx-b", &["getput", "kb"])).await;
+    peer.send(transaction(Type::Transaction, "tx-a", &["getput", "ka"]))
+        .await;
+    peer.send(transaction(Type::Transaction, "tx-b", &["getput", "kb"]))
+        .await;
 
     // Both transactions ask for their key before either gets an answer.
     let first = peer.expect(Type::GetState).await;
     let second = peer.expect(Type::GetState).await;
-    let (get_a, get_b) = if first.txid == "tx-a" { (first, second) } else { (second, first) };
-    assert_eq!(GetState::decode(get_a.payload.as_slice()).unwrap().key, "ka");
-    assert_eq!(GetState::decode(get_b.payload.as_slice()).unwrap().key, "kb");
+    let (get_a, get_b) = if first.txid == "tx-a" {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(
+        GetState::decode(get_a.payload.as_slice()).unwrap().key,
+        "ka"
+    );
+    assert_eq!(
+        GetState::decode(get_b.payload.as_slice()).unwrap().key,
+        "kb"
+    );
 
     // Answer in the opposite order; each value must land in its own transaction.
     peer.respond(&get_b, b"value-b".to_vec()).await;
@@ -86,8 +102,14 @@ async fn concurrent_transactions_are_correlated_by_txid() {
     assert_eq!(put_a.txid, "tx-a");
     let put_a_body = PutState::decode(put_a.payload.as_slice()).unwrap();
     let put_b_body = PutState::decode(put_b.payload.as_slice()).unwrap();
-    assert_eq!((put_a_body.key.as_str(), put_a_body.value.as_slice()), ("ka", &b"value-a!"[..]));
-    assert_eq!((put_b_body.key.as_str(), put_b_body.value.as_slice()), ("kb", &b"value-b!"[..]));
+    assert_eq!(
+        (put_a_body.key.as_str(), put_a_body.value.as_slice()),
+        ("ka", &b"value-a!"[..])
+    );
+    assert_eq!(
+        (put_b_body.key.as_str(), put_b_body.value.as_slice()),
+        ("kb", &b"value-b!"[..])
+    );
 
     peer.respond(&put_a, Vec::new()).await;
     let done_a = peer.expect(Type::Completed).await;
@@ -104,14 +126,22 @@ async fn same_txid_on_two_channels_are_distinct_transactions() {
     let mut peer = ready_peer(None).await;
     let mut other = transaction(Type::Transaction, "tx-same", &["get", "k"]);
     other.channel_id = "other".into();
-    peer.send(transaction(Type::Transaction, "tx-same", &["get", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-same", &["get", "k"]))
+        .await;
     peer.send(other).await;
     let r1 = peer.expect(Type::GetState).await;
     let r2 = peer.expect(Type::GetState).await;
-    let (on_ehr, on_other) = if r1.channel_id == CHANNEL { (r1, r2) } else { (r2, r1) };
+    let (on_ehr, on_other) = if r1.channel_id == CHANNEL {
+        (r1, r2)
+    } else {
+        (r2, r1)
+    };
     peer.respond(&on_other, b"from-other".to_vec()).await;
     peer.respond(&on_ehr, b"from-ehr".to_vec()).await;
-    let mut outcomes = vec![peer.expect(Type::Completed).await, peer.expect(Type::Completed).await];
+    let mut outcomes = [
+        peer.expect(Type::Completed).await,
+        peer.expect(Type::Completed).await,
+    ];
     outcomes.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
     assert_eq!(outcomes[0].channel_id, CHANNEL);
     assert_eq!(completed_response(&outcomes[0]).payload, b"from-ehr");
@@ -121,12 +151,19 @@ async fn same_txid_on_two_channels_are_distinct_transactions() {
 #[tokio::test]
 async fn range_query_follows_query_state_next_and_close() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-r", &["range", "", "z"])).await;
+    peer.send(transaction(Type::Transaction, "tx-r", &["range", "", "z"]))
+        .await;
     let request = peer.expect(Type::GetStateByRange).await;
     let body = GetStateByRange::decode(request.payload.as_slice()).unwrap();
-    assert_eq!(body.start_key, "\u{1}", "empty start is replaced as Fabric does");
+    assert_eq!(
+        body.start_key, "\u{1}",
+        "empty start is replaced as Fabric does"
+    );
     assert_eq!(body.end_key, "z");
-    assert!(body.metadata.is_empty(), "unpaginated query carries no metadata");
+    assert!(
+        body.metadata.is_empty(),
+        "unpaginated query carries no metadata"
+    );
     let first = QueryResponse {
         results: vec![kv_bytes("a"), kv_bytes("b")],
         has_more: true,
@@ -136,7 +173,10 @@ async fn range_query_follows_query_state_next_and_close() {
     peer.respond(&request, first.encode_to_vec()).await;
 
     let next = peer.expect(Type::QueryStateNext).await;
-    assert_eq!(QueryStateNext::decode(next.payload.as_slice()).unwrap().id, "iter-1");
+    assert_eq!(
+        QueryStateNext::decode(next.payload.as_slice()).unwrap().id,
+        "iter-1"
+    );
     let last = QueryResponse {
         results: vec![kv_bytes("c")],
         has_more: false,
@@ -146,8 +186,14 @@ async fn range_query_follows_query_state_next_and_close() {
     peer.respond(&next, last.encode_to_vec()).await;
 
     let close = peer.expect(Type::QueryStateClose).await;
-    assert_eq!(QueryStateClose::decode(close.payload.as_slice()).unwrap().id, "iter-1");
-    peer.respond(&close, QueryResponse::default().encode_to_vec()).await;
+    assert_eq!(
+        QueryStateClose::decode(close.payload.as_slice())
+            .unwrap()
+            .id,
+        "iter-1"
+    );
+    peer.respond(&close, QueryResponse::default().encode_to_vec())
+        .await;
 
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.payload, b"a,b,c");
@@ -156,7 +202,12 @@ async fn range_query_follows_query_state_next_and_close() {
 #[tokio::test]
 async fn paginated_range_sends_query_metadata_and_returns_bookmark() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-p", &["page", "a", "z", "2", "b"])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-p",
+        &["page", "a", "z", "2", "b"],
+    ))
+    .await;
     let request = peer.expect(Type::GetStateByRange).await;
     let body = GetStateByRange::decode(request.payload.as_slice()).unwrap();
     let metadata = QueryMetadata::decode(body.metadata.as_slice()).unwrap();
@@ -181,7 +232,8 @@ async fn paginated_range_sends_query_metadata_and_returns_bookmark() {
 #[tokio::test]
 async fn history_results_are_decoded() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-h", &["history", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-h", &["history", "k"]))
+        .await;
     let request = peer.expect(Type::GetHistoryForKey).await;
     let modification = |tx: &str, is_delete: bool| QueryResultBytes {
         result_bytes: KeyModification {
@@ -208,11 +260,15 @@ async fn history_results_are_decoded() {
 #[tokio::test]
 async fn validation_parameter_uses_state_metadata() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-sbe", &["sbe", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-sbe", &["sbe", "k"]))
+        .await;
     let put = peer.expect(Type::PutStateMetadata).await;
     let body = PutStateMetadata::decode(put.payload.as_slice()).unwrap();
     let metadata = body.metadata.unwrap();
-    assert_eq!((body.key.as_str(), metadata.metakey.as_str()), ("k", "VALIDATION_PARAMETER"));
+    assert_eq!(
+        (body.key.as_str(), metadata.metakey.as_str()),
+        ("k", "VALIDATION_PARAMETER")
+    );
     peer.respond(&put, Vec::new()).await;
     let get = peer.expect(Type::GetStateMetadata).await;
     let result = StateMetadataResult {
@@ -229,19 +285,30 @@ async fn validation_parameter_uses_state_metadata() {
 #[tokio::test]
 async fn peer_errors_become_500_responses() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-e", &["get", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-e", &["get", "k"]))
+        .await;
     let request = peer.expect(Type::GetState).await;
     peer.respond_error(&request, "ledger is on fire").await;
     let done = peer.expect(Type::Completed).await;
     let response = completed_response(&done);
     assert_eq!(response.status, 500);
-    assert!(response.message.contains("ledger is on fire"), "{response:?}");
+    assert!(
+        response.message.contains("ledger is on fire"),
+        "{response:?}"
+    );
 
     // Private data goes to the peer, which refuses it on the devnet.
-    peer.send(transaction(Type::Transaction, "tx-pd", &["private", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-pd", &["private", "k"]))
+        .await;
     let request = peer.expect(Type::GetState).await;
-    assert_eq!(GetState::decode(request.payload.as_slice()).unwrap().collection, "coll");
-    peer.respond_error(&request, "private data is not supported").await;
+    assert_eq!(
+        GetState::decode(request.payload.as_slice())
+            .unwrap()
+            .collection,
+        "coll"
+    );
+    peer.respond_error(&request, "private data is not supported")
+        .await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.status, 500);
     assert!(response.message.contains("not supported"));
@@ -250,19 +317,30 @@ async fn peer_errors_become_500_responses() {
 #[tokio::test]
 async fn application_failure_event_and_init() {
     let mut peer = ready_peer(None).await;
-    peer.send(transaction(Type::Transaction, "tx-f", &["fail", "nope"])).await;
+    peer.send(transaction(Type::Transaction, "tx-f", &["fail", "nope"]))
+        .await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!((response.status, response.message.as_str()), (500, "nope"));
 
-    peer.send(transaction(Type::Transaction, "tx-ev", &["event", "kv_put", "k=v"])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-ev",
+        &["event", "kv_put", "k=v"],
+    ))
+    .await;
     let done = peer.expect(Type::Completed).await;
     let event = done.chaincode_event.clone().expect("event on COMPLETED");
-    assert_eq!((event.event_name.as_str(), event.payload.as_slice()), ("kv_put", &b"k=v"[..]));
+    assert_eq!(
+        (event.event_name.as_str(), event.payload.as_slice()),
+        ("kv_put", &b"k=v"[..])
+    );
 
-    peer.send(transaction(Type::Init, "tx-init", &["init"])).await;
+    peer.send(transaction(Type::Init, "tx-init", &["init"]))
+        .await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.payload, b"inited");
-    peer.send(transaction(Type::Init, "tx-init-bad", &["bad"])).await;
+    peer.send(transaction(Type::Init, "tx-init-bad", &["bad"]))
+        .await;
     let error = peer.expect(Type::Error).await;
     assert_eq!(error.payload, b"init refused");
 }
@@ -274,7 +352,8 @@ async fn garbage_and_out_of_order_messages_do_not_stop_the_server() {
     peer.expect(Type::Register).await;
 
     // A transaction before the handshake is refused.
-    peer.send(transaction(Type::Transaction, "tx-early", &["echo", "x"])).await;
+    peer.send(transaction(Type::Transaction, "tx-early", &["echo", "x"]))
+        .await;
     let refused = peer.expect(Type::Error).await;
     assert_eq!(refused.txid, "tx-early");
     peer.send(plain(Type::Registered)).await;
@@ -319,34 +398,55 @@ async fn garbage_and_out_of_order_messages_do_not_stop_the_server() {
     assert_eq!(peer.expect(Type::Error).await.txid, "tx-bad-proposal");
 
     // A reply of garbage bytes to a range query fails only that transaction.
-    peer.send(transaction(Type::Transaction, "tx-bad-reply", &["range", "a", "b"])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-bad-reply",
+        &["range", "a", "b"],
+    ))
+    .await;
     let request = peer.expect(Type::GetStateByRange).await;
     peer.respond(&request, vec![0xff, 0xff]).await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.status, 500);
 
     // A panicking contract fails only its transaction.
-    peer.send(transaction(Type::Transaction, "tx-panic", &["panic"])).await;
+    peer.send(transaction(Type::Transaction, "tx-panic", &["panic"]))
+        .await;
     assert_eq!(peer.expect(Type::Error).await.txid, "tx-panic");
 
     // A duplicate of a running transaction is refused, the original carries on.
-    peer.send(transaction(Type::Transaction, "tx-dup", &["get", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-dup", &["get", "k"]))
+        .await;
     let request = peer.expect(Type::GetState).await;
-    peer.send(transaction(Type::Transaction, "tx-dup", &["get", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-dup", &["get", "k"]))
+        .await;
     assert_eq!(peer.expect(Type::Error).await.txid, "tx-dup");
     peer.respond(&request, b"v".to_vec()).await;
-    assert_eq!(completed_response(&peer.expect(Type::Completed).await).payload, b"v");
+    assert_eq!(
+        completed_response(&peer.expect(Type::Completed).await).payload,
+        b"v"
+    );
 
     // And the server still serves.
-    peer.send(transaction(Type::Transaction, "tx-after", &["echo", "still", "here"])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-after",
+        &["echo", "still", "here"],
+    ))
+    .await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.payload, b"still,here");
 
     // A second peer stream on the same server works too.
     let mut second = ScriptedPeer::connect(addr).await;
     second.handshake().await;
-    second.send(transaction(Type::Transaction, "tx-2nd", &["echo", "ok"])).await;
-    assert_eq!(completed_response(&second.expect(Type::Completed).await).payload, b"ok");
+    second
+        .send(transaction(Type::Transaction, "tx-2nd", &["echo", "ok"]))
+        .await;
+    assert_eq!(
+        completed_response(&second.expect(Type::Completed).await).payload,
+        b"ok"
+    );
 }
 
 #[tokio::test]
@@ -354,19 +454,37 @@ async fn oversized_messages_fail_the_transaction_not_the_stream() {
     let limit = 64 * 1024;
     let mut peer = ready_peer(Some(limit)).await;
     let over = (limit + 1).to_string();
-    peer.send(transaction(Type::Transaction, "tx-big-put", &["putbig", &over])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-big-put",
+        &["putbig", &over],
+    ))
+    .await;
     let response = completed_response(&peer.expect(Type::Completed).await);
     assert_eq!(response.status, 500);
     assert!(response.message.contains("exceeds"), "{response:?}");
 
     // A response payload too large for the stream becomes an ERROR.
-    peer.send(transaction(Type::Transaction, "tx-big-echo", &["big", &over])).await;
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-big-echo",
+        &["big", &over],
+    ))
+    .await;
     let error = peer.expect(Type::Error).await;
     assert_eq!(error.txid, "tx-big-echo");
     assert!(String::from_utf8_lossy(&error.payload).contains("exceeds"));
 
-    peer.send(transaction(Type::Transaction, "tx-small", &["echo", "fine"])).await;
-    assert_eq!(completed_response(&peer.expect(Type::Completed).await).payload, b"fine");
+    peer.send(transaction(
+        Type::Transaction,
+        "tx-small",
+        &["echo", "fine"],
+    ))
+    .await;
+    assert_eq!(
+        completed_response(&peer.expect(Type::Completed).await).payload,
+        b"fine"
+    );
 }
 
 #[tokio::test]
@@ -374,12 +492,39 @@ async fn stream_end_fails_waiting_transactions_cleanly() {
     let addr = start_server(None).await;
     let mut peer = ScriptedPeer::connect(addr).await;
     peer.handshake().await;
-    peer.send(transaction(Type::Transaction, "tx-orphan", &["get", "k"])).await;
+    peer.send(transaction(Type::Transaction, "tx-orphan", &["get", "k"]))
+        .await;
     peer.expect(Type::GetState).await;
     drop(peer);
     // The server keeps accepting new peers.
     let mut again = ScriptedPeer::connect(addr).await;
     again.handshake().await;
-    again.send(transaction(Type::Transaction, "tx-new", &["echo", "alive"])).await;
-    assert_eq!(completed_response(&again.expect(Type::Completed).await).payload, b"alive");
+    again
+        .send(transaction(Type::Transaction, "tx-new", &["echo", "alive"]))
+        .await;
+    assert_eq!(
+        completed_response(&again.expect(Type::Completed).await).payload,
+        b"alive"
+    );
+}
+
+#[tokio::test]
+async fn oversized_message_from_the_peer_ends_only_that_stream() {
+    let limit = 64 * 1024;
+    let addr = start_server(Some(limit)).await;
+    let mut peer = ScriptedPeer::connect(addr).await;
+    peer.handshake().await;
+    let huge = "z".repeat(limit + 1);
+    peer.send(transaction(Type::Transaction, "tx-huge", &["echo", &huge]))
+        .await;
+    assert!(peer.recv_or_end().await.is_none(), "the stream ends");
+
+    let mut next = ScriptedPeer::connect(addr).await;
+    next.handshake().await;
+    next.send(transaction(Type::Transaction, "tx-next", &["echo", "ok"]))
+        .await;
+    assert_eq!(
+        completed_response(&next.expect(Type::Completed).await).payload,
+        b"ok"
+    );
 }

@@ -25,35 +25,59 @@ fn shipped_description_has_the_agreed_shape() {
     assert_eq!(c.policies.endorsement, "MAJORITY Endorsement");
     assert_eq!(c.policies.lifecycle_endorsement, "MAJORITY Endorsement");
     assert_eq!(c.orderer_org.mspid, "OrdererMSP");
-    let orderers: Vec<_> = c.orderer_org.orderers.iter().map(|o| o.name.as_str()).collect();
+    let orderers: Vec<_> = c
+        .orderer_org
+        .orderers
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
     assert_eq!(orderers, ["orderer0", "orderer1", "orderer2"]);
     let orgs: Vec<_> = (c.orgs.iter())
         .map(|o| (o.mspid.as_str(), o.peers.len()))
         .collect();
     assert_eq!(
         orgs,
-        [("Hospital1MSP", 2), ("Hospital2MSP", 1), ("Hospital3MSP", 1)]
+        [
+            ("Hospital1MSP", 2),
+            ("Hospital2MSP", 1),
+            ("Hospital3MSP", 1)
+        ]
     );
-    assert_eq!(c.orgs[0].fqdn(&c.orgs[0].peers[1]), "peer1.hospital1.healthblock.test");
+    assert_eq!(
+        c.orgs[0].fqdn(&c.orgs[0].peers[1]),
+        "peer1.hospital1.healthblock.test"
+    );
     // 3 orderers x 3 ports + 4 peers x 3 ports + 3 CAs.
     assert_eq!(c.ports().len(), 24);
     let (min, max) = c.port_span();
-    assert!(min >= 7000 && max <= 9999, "ports {min}..{max} leave 7000-9999");
+    assert!(
+        min >= 7000 && max <= 9999,
+        "ports {min}..{max} leave 7000-9999"
+    );
 }
 
 #[test]
 fn backend_defaults_to_devnet() {
     let text = shipped_text().replace("backend: devnet\n", "");
-    assert_eq!(Consortium::from_yaml(&text).unwrap().backend, Backend::Devnet);
+    assert_eq!(
+        Consortium::from_yaml(&text).unwrap().backend,
+        Backend::Devnet
+    );
     let text = shipped_text().replace("backend: devnet", "backend: fabric");
-    assert_eq!(Consortium::from_yaml(&text).unwrap().backend, Backend::Fabric);
+    assert_eq!(
+        Consortium::from_yaml(&text).unwrap().backend,
+        Backend::Fabric
+    );
 }
 
 #[test]
 fn unknown_backend_is_a_clear_error() {
     let text = shipped_text().replace("backend: devnet", "backend: besu");
     let err = Consortium::from_yaml(&text).unwrap_err().to_string();
-    assert!(err.contains("besu") && err.contains("devnet") && err.contains("fabric"), "{err}");
+    assert!(
+        err.contains("besu") && err.contains("devnet") && err.contains("fabric"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,8 +95,14 @@ fn duplicate_port_names_both_users() {
     let text = shipped_text().replace("listen: 7021", "listen: 7011");
     let err = Consortium::from_yaml(&text).unwrap_err().to_string();
     assert!(err.contains("duplicate port 7011"), "{err}");
-    assert!(err.contains("peer0.hospital1.healthblock.test listen"), "{err}");
-    assert!(err.contains("peer0.hospital2.healthblock.test listen"), "{err}");
+    assert!(
+        err.contains("peer0.hospital1.healthblock.test listen"),
+        "{err}"
+    );
+    assert!(
+        err.contains("peer0.hospital2.healthblock.test listen"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,7 +116,10 @@ fn duplicate_mspid_and_unknown_field_rejected() {
 
 #[test]
 fn batch_limits_are_checked() {
-    let text = shipped_text().replace("preferred_max_bytes: 524288", "preferred_max_bytes: 203809024");
+    let text = shipped_text().replace(
+        "preferred_max_bytes: 524288",
+        "preferred_max_bytes: 203809024",
+    );
     let err = Consortium::from_yaml(&text).unwrap_err().to_string();
     assert!(err.contains("exceeds absolute_max_bytes"), "{err}");
 }
@@ -115,6 +148,8 @@ fn load_error_names_the_file() {
     std::fs::write(&path, "name: [").unwrap();
     let err = Consortium::load(&path).unwrap_err().to_string();
     assert!(err.contains("c.yaml"), "{err}");
-    let err = Consortium::load(&dir.path().join("missing.yaml")).unwrap_err().to_string();
+    let err = Consortium::load(&dir.path().join("missing.yaml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing.yaml"), "{err}");
 }

@@ -14,8 +14,8 @@ use super::spec::Subject;
 use super::CryptogenError;
 use rand_core::{OsRng, RngCore};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -71,7 +71,8 @@ impl CertAuthority {
     ) -> Result<(Self, String), CryptogenError> {
         let key = new_key()?;
         let mut params = base_params()?;
-        params.distinguished_name = distinguished_name(subject, Some(org_domain), None, common_name);
+        params.distinguished_name =
+            distinguished_name(subject, Some(org_domain), None, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -121,11 +122,7 @@ impl CertAuthority {
             distinguished_name(&self.subject, None, req.node_ou, req.common_name);
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
-        params.subject_alt_names = req
-            .sans
-            .iter()
-            .map(|s| san(s))
-            .collect::<Result<_, _>>()?;
+        params.subject_alt_names = req.sans.iter().map(|s| san(s)).collect::<Result<_, _>>()?;
         match req.usage {
             Usage::Identity => params.key_usages = vec![KeyUsagePurpose::DigitalSignature],
             Usage::Tls => {
@@ -188,10 +185,16 @@ fn distinguished_name(
     dn.push(DnType::LocalityName, subject.locality.as_str());
     dn.push(DnType::StateOrProvinceName, subject.province.as_str());
     if let Some(street) = &subject.street_address {
-        dn.push(DnType::CustomDnType(OID_STREET_ADDRESS.to_vec()), street.as_str());
+        dn.push(
+            DnType::CustomDnType(OID_STREET_ADDRESS.to_vec()),
+            street.as_str(),
+        );
     }
     if let Some(postal) = &subject.postal_code {
-        dn.push(DnType::CustomDnType(OID_POSTAL_CODE.to_vec()), postal.as_str());
+        dn.push(
+            DnType::CustomDnType(OID_POSTAL_CODE.to_vec()),
+            postal.as_str(),
+        );
     }
     dn.push(DnType::CommonName, common_name);
     dn

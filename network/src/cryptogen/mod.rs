@@ -139,7 +139,10 @@ impl OrgGenerator<'_> {
         };
         self.ensure_identity(&users_dir, &admin_spec, cas, None)?;
         let admin_file = cert_file(&admin);
-        let admin_pem_path = users_dir.join(&admin).join("msp/signcerts").join(&admin_file);
+        let admin_pem_path = users_dir
+            .join(&admin)
+            .join("msp/signcerts")
+            .join(&admin_file);
         let admin_pem = fsutil::read_text(&admin_pem_path)?;
         if !org.node_ous {
             self.ensure_org_admincert(&admin_file, &admin_pem)?;
@@ -221,7 +224,11 @@ impl OrgGenerator<'_> {
     }
 }
 
-fn load_ca(org: &RenderedOrg, dir: &Path, common_name: &str) -> Result<CertAuthority, CryptogenError> {
+fn load_ca(
+    org: &RenderedOrg,
+    dir: &Path,
+    common_name: &str,
+) -> Result<CertAuthority, CryptogenError> {
     let cert = fsutil::read_text(&dir.join(cert_file(common_name)))?;
     let key = fsutil::read_text(&dir.join(KEY_FILE))?;
     CertAuthority::load(common_name, &org.subject, &cert, &key)

@@ -38,7 +38,11 @@ pub struct OrgSpec {
     pub enable_node_ous: bool,
     #[serde(rename = "CA", default, skip_serializing_if = "NodeSpec::is_empty")]
     pub ca: NodeSpec,
-    #[serde(rename = "Template", default, skip_serializing_if = "NodeTemplate::is_empty")]
+    #[serde(
+        rename = "Template",
+        default,
+        skip_serializing_if = "NodeTemplate::is_empty"
+    )]
     pub template: NodeTemplate,
     #[serde(rename = "Specs", default, skip_serializing_if = "Vec::is_empty")]
     pub specs: Vec<NodeSpec>,
@@ -52,7 +56,11 @@ pub struct OrgSpec {
 pub struct NodeSpec {
     #[serde(rename = "Hostname", default, skip_serializing_if = "String::is_empty")]
     pub hostname: String,
-    #[serde(rename = "CommonName", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "CommonName",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub common_name: String,
     #[serde(rename = "Country", default, skip_serializing_if = "String::is_empty")]
     pub country: String,
@@ -60,15 +68,31 @@ pub struct NodeSpec {
     pub province: String,
     #[serde(rename = "Locality", default, skip_serializing_if = "String::is_empty")]
     pub locality: String,
-    #[serde(rename = "OrganizationalUnit", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "OrganizationalUnit",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub organizational_unit: String,
-    #[serde(rename = "StreetAddress", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "StreetAddress",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub street_address: String,
-    #[serde(rename = "PostalCode", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "PostalCode",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub postal_code: String,
     #[serde(rename = "SANS", default, skip_serializing_if = "Vec::is_empty")]
     pub sans: Vec<String>,
-    #[serde(rename = "PublicKeyAlgorithm", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "PublicKeyAlgorithm",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub public_key_algorithm: String,
 }
 
@@ -84,7 +108,11 @@ pub struct NodeTemplate {
     pub hostname: String,
     #[serde(rename = "SANS", default, skip_serializing_if = "Vec::is_empty")]
     pub sans: Vec<String>,
-    #[serde(rename = "PublicKeyAlgorithm", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "PublicKeyAlgorithm",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub public_key_algorithm: String,
 }
 
@@ -94,7 +122,11 @@ pub struct NodeTemplate {
 pub struct UsersSpec {
     #[serde(rename = "Count", default)]
     pub count: u32,
-    #[serde(rename = "PublicKeyAlgorithm", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "PublicKeyAlgorithm",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub public_key_algorithm: String,
 }
 
@@ -306,7 +338,10 @@ fn check_org_covers<'a>(
             .ok_or_else(|| {
                 CryptogenError::spec(&org.name, format!("no node {host} in the crypto config"))
             })?;
-        if let Some(missing) = LOCAL_SANS.iter().find(|s| !node.sans.iter().any(|n| n == *s)) {
+        if let Some(missing) = LOCAL_SANS
+            .iter()
+            .find(|s| !node.sans.iter().any(|n| n == *s))
+        {
             return Err(CryptogenError::spec(
                 &org.name,
                 format!("node {host} lacks SAN {missing}"),

@@ -77,7 +77,10 @@ pub fn write_org_skeleton(
 fn write_ca_dir(dir: &Path, ca: &CertAuthority, key_pem: &str) -> Result<(), CryptogenError> {
     create_private_dir(dir)?;
     write_private(&dir.join(KEY_FILE), key_pem.as_bytes())?;
-    write_new(&dir.join(cert_file(&ca.common_name)), ca.cert_pem.as_bytes())?;
+    write_new(
+        &dir.join(cert_file(&ca.common_name)),
+        ca.cert_pem.as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -94,7 +97,10 @@ fn write_trust(
     let ca_file = cert_file(&ca.common_name);
     write_new(&msp.join("cacerts").join(&ca_file), ca.cert_pem.as_bytes())?;
     let tls_file = cert_file(&tlsca.common_name);
-    write_new(&msp.join("tlscacerts").join(tls_file), tlsca.cert_pem.as_bytes())?;
+    write_new(
+        &msp.join("tlscacerts").join(tls_file),
+        tlsca.cert_pem.as_bytes(),
+    )?;
     if org.node_ous {
         let config = node_ous_config(&format!("cacerts/{ca_file}"));
         write_new(&msp.join("config.yaml"), config.as_bytes())?;
@@ -133,18 +139,28 @@ pub fn write_identity(
     let signing = ca.issue(&LeafRequest {
         common_name: id.common_name,
         node_ou: org.node_ous.then(|| id.role.ou()),
-        sans: if id.role.identity_has_sans() { id.sans } else { no_sans },
+        sans: if id.role.identity_has_sans() {
+            id.sans
+        } else {
+            no_sans
+        },
         usage: Usage::Identity,
     })?;
     create_private_dir(&msp.join("keystore"))?;
-    write_private(&msp.join("keystore").join(KEY_FILE), signing.key_pem.as_bytes())?;
+    write_private(
+        &msp.join("keystore").join(KEY_FILE),
+        signing.key_pem.as_bytes(),
+    )?;
     create_dir(&msp.join("signcerts"))?;
     let signcert = msp.join("signcerts").join(cert_file(id.common_name));
     write_new(&signcert, signing.cert_pem.as_bytes())?;
     if !org.node_ous {
         // Without NodeOUs admins are listed explicitly: the org admin for nodes, the user itself otherwise.
         let (name, pem) = admin_cert.unwrap_or((id.common_name, signing.cert_pem.as_str()));
-        write_new(&msp.join("admincerts").join(cert_file(name)), pem.as_bytes())?;
+        write_new(
+            &msp.join("admincerts").join(cert_file(name)),
+            pem.as_bytes(),
+        )?;
     }
     let tls = tlsca.issue(&LeafRequest {
         common_name: id.common_name,

@@ -222,7 +222,11 @@ pub fn down(layout: &Layout, purge: bool) -> Result<DownReport, ProcessError> {
 }
 
 /// [`down`] with an explicit grace period before SIGKILL.
-pub fn down_with(layout: &Layout, purge: bool, grace: Duration) -> Result<DownReport, ProcessError> {
+pub fn down_with(
+    layout: &Layout,
+    purge: bool,
+    grace: Duration,
+) -> Result<DownReport, ProcessError> {
     let pid_file = layout.devnet_pid_file();
     let mut report = DownReport {
         stopped: None,
@@ -269,7 +273,11 @@ fn stop(pid: u32, marker: &Path, grace: Duration) -> Result<bool, ProcessError> 
 
 fn check_material(c: &Consortium, layout: &Layout) -> Result<(), ProcessError> {
     let cfg = devnet_config(c, layout);
-    let mut required = vec![cfg.orderer.msp_dir, cfg.orderer.tls.key, cfg.orderer.org_msp_dir];
+    let mut required = vec![
+        cfg.orderer.msp_dir,
+        cfg.orderer.tls.key,
+        cfg.orderer.org_msp_dir,
+    ];
     for p in cfg.peers {
         required.extend([p.msp_dir, p.tls.cert, p.tls.key]);
     }

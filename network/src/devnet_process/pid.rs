@@ -37,7 +37,10 @@ pub fn remove(path: &Path) -> Result<(), IoError> {
 }
 
 fn nix_pid(pid: u32) -> Option<Pid> {
-    i32::try_from(pid).ok().filter(|p| *p > 0).map(Pid::from_raw)
+    i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .map(Pid::from_raw)
 }
 
 /// Whether `pid` is a running (non-zombie) process whose command line mentions `marker`

@@ -70,7 +70,10 @@ async fn up_is_idempotent_and_down_stops() {
     assert!(!first.already_up);
     assert_eq!(first.recovered_stale_pid, None);
     assert!(first.elapsed < Duration::from_secs(20));
-    assert_eq!(pid::read(&env.layout.devnet_pid_file()).unwrap(), Some(first.pid));
+    assert_eq!(
+        pid::read(&env.layout.devnet_pid_file()).unwrap(),
+        Some(first.pid)
+    );
     let cfg = devnet::DevnetConfig::from_json_file(&env.layout.devnet_config_file()).unwrap();
     assert_eq!(cfg.peers.len(), 4);
 
@@ -90,7 +93,10 @@ async fn up_is_idempotent_and_down_stops() {
     let down = down(&env.layout, false).unwrap();
     assert_eq!(down.stopped, Some(first.pid));
     assert!(!down.killed);
-    assert!(!pid::is_running(first.pid, &env.layout.devnet_config_file()));
+    assert!(!pid::is_running(
+        first.pid,
+        &env.layout.devnet_config_file()
+    ));
     assert!(all_closed(&env.consortium));
     assert!(!env.layout.devnet_pid_file().exists());
     // Without purge, identity material and data stay.
@@ -120,7 +126,11 @@ fn crash_is_recovered_and_data_kept() {
     assert_eq!(again.recovered_stale_pid, Some(first.pid));
     assert_ne!(again.pid, first.pid);
     let boots = std::fs::read_to_string(env.layout.devnet_data_dir().join("boots.txt")).unwrap();
-    assert_eq!(boots.lines().count(), 2, "the data dir must survive a crash");
+    assert_eq!(
+        boots.lines().count(),
+        2,
+        "the data dir must survive a crash"
+    );
     let log = std::fs::read_to_string(env.layout.devnet_log()).unwrap();
     assert_eq!(log.matches(READY_LINE).count(), 2, "the log is appended to");
     down(&env.layout, false).unwrap();
@@ -148,13 +158,19 @@ fn missing_ready_line_times_out_and_cleans_up() {
     let err = up_with(&env.consortium, &env.layout, &bin, &opts).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ProcessError::Timeout { .. }), "{text}");
-    assert!(text.contains(READY_LINE) && text.contains("devnet.log"), "{text}");
+    assert!(
+        text.contains(READY_LINE) && text.contains("devnet.log"),
+        "{text}"
+    );
     assert!(!env.layout.devnet_pid_file().exists());
     let deadline = Instant::now() + Duration::from_secs(5);
     while !all_closed(&env.consortium) && Instant::now() < deadline {
         std::thread::sleep(POLL);
     }
-    assert!(all_closed(&env.consortium), "the half-started devnet must be stopped");
+    assert!(
+        all_closed(&env.consortium),
+        "the half-started devnet must be stopped"
+    );
 }
 
 #[test]
@@ -181,7 +197,10 @@ fn busy_port_and_missing_material_are_reported() {
         matches!(err, ProcessError::PortInUse { port, .. } if port == busy.ports.listen),
         "{err}"
     );
-    assert!(err.to_string().contains("peer0.hospital2.healthblock.test"), "{err}");
+    assert!(
+        err.to_string().contains("peer0.hospital2.healthblock.test"),
+        "{err}"
+    );
 
     let empty = Layout::new(env.layout.home().join("empty"));
     let err = up_with(&env.consortium, &empty, &bin, &quick()).unwrap_err();

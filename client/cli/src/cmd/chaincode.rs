@@ -173,6 +173,9 @@ pub fn stop_servers(ctx: &Context) -> Result<()> {
 /// Starts the chaincode server in the background and waits until it accepts connections.
 fn start_server(files: &ServerFiles, binary: &Path, address: &str, package_id: &str) -> Result<u32> {
     stop_server(files);
+    if std::net::TcpStream::connect(address).is_ok() {
+        bail!("cannot start the chaincode server: {address} is already in use by another process");
+    }
     let log = std::fs::OpenOptions::new().create(true).append(true).open(files.log())?;
     let child = Command::new(binary)
         .env("CHAINCODE_SERVER_ADDRESS", address)
@@ -194,6 +197,9 @@ fn start_server(files: &ServerFiles, binary: &Path, address: &str, package_id: &
             bail!("the chaincode server did not start listening on {address}; see {}", files.log().display());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+    if !alive(pid as i32) {
+        bail!("the chaincode server exited right after starting; see {}", files.log().display());
     }
     Ok(pid)
 }

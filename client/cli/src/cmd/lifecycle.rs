@@ -90,11 +90,14 @@ pub async fn define(
     let mut definition = ChaincodeDefinition::new(name, version, sequence);
     definition.validation_parameter = validation_parameter(policy)?;
     let timeout = Duration::from_secs(60);
+    // The commit is endorsed by one peer per org; each approval must be on all of
+    // them first, or their simulations read different versions and disagree.
+    let endorsers: Vec<Peer> = orgs.iter().map(|o| o.peers[0].clone()).collect();
     for org in &orgs {
         let targets = SubmitTargets {
             endorsers: &org.peers[..1],
             orderer: &orderer,
-            commit_peers: &[],
+            commit_peers: &endorsers,
             commit_timeout: timeout,
         };
         lifecycle::approve_for_my_org(targets, &org.admin, &channel, &definition, Some(package_id))
@@ -102,7 +105,6 @@ pub async fn define(
             .with_context(|| format!("approve for {}", org.name))?;
         say(format!("{} approved {name} sequence {sequence}", org.name));
     }
-    let endorsers: Vec<Peer> = orgs.iter().map(|o| o.peers[0].clone()).collect();
     let targets = SubmitTargets { endorsers: &endorsers, orderer: &orderer, commit_peers: &[], commit_timeout: timeout };
     let status = lifecycle::commit(targets, &first.admin, &channel, &definition)
         .await

@@ -115,8 +115,9 @@ fn up(ctx: &Context, json: bool) -> Result<()> {
 }
 
 fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
-    let report = devnet_process::down(&ctx.layout, purge).map_err(|e| anyhow!("{e}"))?;
+    // Chaincode servers first: their pid files live under the home that --purge removes.
     crate::cmd::chaincode::stop_servers(ctx)?;
+    let report = devnet_process::down(&ctx.layout, purge).map_err(|e| anyhow!("{e}"))?;
     if json {
         return output::json(&report);
     }

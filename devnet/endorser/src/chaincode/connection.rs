@@ -136,16 +136,23 @@ async fn endpoint(info: &ConnectionInfo) -> Result<Endpoint, String> {
         if info.root_cert.is_empty() {
             return Err("connection.json: tls_required is set but root_cert is empty".into());
         }
-        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(info.root_cert.as_bytes()));
+        let mut tls =
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(info.root_cert.as_bytes()));
         let domain = if info.domain.is_empty() {
-            info.address.rsplit_once(':').map(|(h, _)| h).unwrap_or(&info.address).to_string()
+            info.address
+                .rsplit_once(':')
+                .map(|(h, _)| h)
+                .unwrap_or(&info.address)
+                .to_string()
         } else {
             info.domain.clone()
         };
         tls = tls.domain_name(domain);
         if info.client_auth_required || !info.client_cert.is_empty() {
             if info.client_cert.is_empty() || info.client_key.is_empty() {
-                return Err("connection.json: client_auth_required needs client_cert and client_key".into());
+                return Err(
+                    "connection.json: client_auth_required needs client_cert and client_key".into(),
+                );
             }
             tls = tls.identity(Identity::from_pem(&info.client_cert, &info.client_key));
         }
@@ -159,25 +166,57 @@ async fn endpoint(info: &ConnectionInfo) -> Result<Endpoint, String> {
 /// Dials the chaincode server, waits for REGISTER naming `package_id`, answers REGISTERED and READY.
 pub async fn connect(package_id: &str, info: &ConnectionInfo) -> Result<Arc<Connection>, String> {
     let endpoint = endpoint(info).await?;
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| format!("could not connect to chaincode {package_id} at {}: {e}", info.address))?;
+    let channel = endpoint.connect().await.map_err(|e| {
+        format!(
+            "could not connect to chaincode {package_id} at {}: {e}",
+            info.address
+        )
+    })?;
     let mut client = ChaincodeClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let (out_tx, out_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let response = tokio::time::timeout(REGISTER_TIMEOUT, client.connect(ReceiverStream::new(out_rx)))
-        .await
-        .map_err(|_| format!("chaincode {package_id} at {} did not open the stream in time", info.address))?
-        .map_err(|e| format!("could not open the chaincode stream to {}: {}", info.address, e.message()))?;
+    let response = tokio::time::timeout(
+        REGISTER_TIMEOUT,
+        client.connect(ReceiverStream::new(out_rx)),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "chaincode {package_id} at {} did not open the stream in time",
+            info.address
+        )
+    })?
+    .map_err(|e| {
+        format!(
+            "could not open the chaincode stream to {}: {}",
+            info.address,
+            e.message()
+        )
+    })?;
     let mut inbound = response.into_inner();
 
     let first = tokio::time::timeout(REGISTER_TIMEOUT, inbound.message())
         .await
-        .map_err(|_| format!("chaincode at {} did not register within {REGISTER_TIMEOUT:?}", info.address))?
-        .map_err(|e| format!("chaincode stream to {} failed: {}", info.address, e.message()))?
-        .ok_or_else(|| format!("chaincode at {} closed the stream before registering", info.address))?;
+        .map_err(|_| {
+            format!(
+                "chaincode at {} did not register within {REGISTER_TIMEOUT:?}",
+                info.address
+            )
+        })?
+        .map_err(|e| {
+            format!(
+                "chaincode stream to {} failed: {}",
+                info.address,
+                e.message()
+            )
+        })?
+        .ok_or_else(|| {
+            format!(
+                "chaincode at {} closed the stream before registering",
+                info.address
+            )
+        })?;
     if first.r#type != MsgType::Register as i32 {
         return Err(format!(
             "chaincode at {} sent {:?} before REGISTER",

@@ -9,9 +9,9 @@ use crate::simulator::{RangeIter, TxSimulator};
 use devnet_ledger::Ledger;
 use fabric_proto::protos::chaincode_message::Type as MsgType;
 use fabric_proto::protos::{
-    ChaincodeMessage, DelState, GetHistoryForKey, GetState, GetStateByRange, GetStateMetadata, PutState,
-    PutStateMetadata, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryResultBytes, QueryStateClose,
-    QueryStateNext, StateMetadata, StateMetadataResult,
+    ChaincodeMessage, DelState, GetHistoryForKey, GetState, GetStateByRange, GetStateMetadata,
+    PutState, PutStateMetadata, QueryMetadata, QueryResponse, QueryResponseMetadata,
+    QueryResultBytes, QueryStateClose, QueryStateNext, StateMetadata, StateMetadataResult,
 };
 use fabric_proto::queryresult::{KeyModification, Kv};
 use prost::Message;
@@ -24,7 +24,8 @@ pub const MAX_RESULTS_PER_RESPONSE: usize = 100;
 pub const TOTAL_QUERY_LIMIT: usize = 10_000;
 
 pub const PRIVATE_DATA_UNSUPPORTED: &str = "private data is not supported on the devnet";
-pub const RICH_QUERY_UNSUPPORTED: &str = "rich queries are not supported on the devnet (no CouchDB)";
+pub const RICH_QUERY_UNSUPPORTED: &str =
+    "rich queries are not supported on the devnet (no CouchDB)";
 
 enum Source {
     Range(RangeIter),
@@ -79,7 +80,12 @@ impl<'a> TxContext<'a> {
             Ok(payload) => (MsgType::Response, payload),
             Err(e) => (
                 MsgType::Error,
-                format!("{} failed: transaction ID: {}: {e}", kind.as_str_name(), msg.txid).into_bytes(),
+                format!(
+                    "{} failed: transaction ID: {}: {e}",
+                    kind.as_str_name(),
+                    msg.txid
+                )
+                .into_bytes(),
             ),
         };
         ChaincodeMessage {
@@ -126,8 +132,11 @@ impl<'a> TxContext<'a> {
                 let req: PutStateMetadata = decode(payload)?;
                 no_private_data(&req.collection)?;
                 let md = req.metadata.ok_or("PutStateMetadata carries no metadata")?;
-                self.sim
-                    .set_state_metadata(&ns, &req.key, [(md.metakey, md.value)].into_iter().collect())?;
+                self.sim.set_state_metadata(
+                    &ns,
+                    &req.key,
+                    [(md.metakey, md.value)].into_iter().collect(),
+                )?;
                 Ok(Vec::new())
             }
             MsgType::GetStateByRange => self.open_range(&ns, decode(payload)?),
@@ -158,8 +167,12 @@ impl<'a> TxContext<'a> {
                 .encode_to_vec())
             }
             MsgType::GetQueryResult => Err(RICH_QUERY_UNSUPPORTED.into()),
-            MsgType::GetPrivateDataHash | MsgType::PurgePrivateData => Err(PRIVATE_DATA_UNSUPPORTED.into()),
-            MsgType::InvokeChaincode => Err("chaincode-to-chaincode invocation is not supported on the devnet".into()),
+            MsgType::GetPrivateDataHash | MsgType::PurgePrivateData => {
+                Err(PRIVATE_DATA_UNSUPPORTED.into())
+            }
+            MsgType::InvokeChaincode => {
+                Err("chaincode-to-chaincode invocation is not supported on the devnet".into())
+            }
             other => Err(format!(
                 "Fabric side handler cannot handle message ({}) while in ready state",
                 other.as_str_name()
@@ -190,7 +203,9 @@ impl<'a> TxContext<'a> {
         } else {
             Some(decode::<QueryMetadata>(&req.metadata)?)
         };
-        let paginated = metadata.as_ref().is_some_and(|m| m.page_size != 0 || !m.bookmark.is_empty());
+        let paginated = metadata
+            .as_ref()
+            .is_some_and(|m| m.page_size != 0 || !m.bookmark.is_empty());
         let mut limit = TOTAL_QUERY_LIMIT;
         let mut start = req.start_key.clone();
         let mut page_size = 0;
@@ -221,7 +236,12 @@ impl<'a> TxContext<'a> {
             Source::Range(it) => {
                 let namespace = it.namespace().to_string();
                 let (key, value) = self.sim.next(it)?;
-                Kv { namespace, key, value }.encode_to_vec()
+                Kv {
+                    namespace,
+                    key,
+                    value,
+                }
+                .encode_to_vec()
             }
             Source::History(items) => items.pop_front()?.encode_to_vec(),
         };

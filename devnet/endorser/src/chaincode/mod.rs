@@ -13,7 +13,9 @@ use crate::simulator::TxSimulator;
 use connection::Connection;
 use devnet_ledger::Ledger;
 use fabric_proto::protos::chaincode_message::Type as MsgType;
-use fabric_proto::protos::{ChaincodeEvent, ChaincodeInput, ChaincodeMessage, Response, SignedProposal};
+use fabric_proto::protos::{
+    ChaincodeEvent, ChaincodeInput, ChaincodeMessage, Response, SignedProposal,
+};
 use handler::TxContext;
 use prost::Message;
 use std::collections::HashMap;
@@ -55,7 +57,11 @@ impl ChaincodeSupport {
     }
 
     /// The live stream to `package_id`, dialling it if there is none (or it died).
-    async fn connection(&self, package_id: &str, info: &ConnectionInfo) -> Result<Arc<Connection>, String> {
+    async fn connection(
+        &self,
+        package_id: &str,
+        info: &ConnectionInfo,
+    ) -> Result<Arc<Connection>, String> {
         // Holding the map lock while dialling keeps concurrent first calls from opening two streams.
         let mut conns = self.connections.lock().await;
         if let Some(conn) = conns.get(package_id) {
@@ -83,7 +89,11 @@ impl ChaincodeSupport {
         let failed = |e: String| format!("failed to execute transaction {}: {e}", inv.txid);
         let conn = self.connection(package_id, info).await.map_err(failed)?;
         let (_guard, mut inbound) = conn.register(inv.channel, inv.txid).map_err(failed)?;
-        let kind = if inv.is_init { MsgType::Init } else { MsgType::Transaction };
+        let kind = if inv.is_init {
+            MsgType::Init
+        } else {
+            MsgType::Transaction
+        };
         conn.send(ChaincodeMessage {
             r#type: kind as i32,
             payload: inv.input.encode_to_vec(),
@@ -99,8 +109,14 @@ impl ChaincodeSupport {
         let deadline = tokio::time::Instant::now() + self.execute_timeout;
         loop {
             let msg = match tokio::time::timeout_at(deadline, inbound.recv()).await {
-                Err(_) => return Err(failed("error sending: timeout expired while executing transaction".into())),
-                Ok(None) => return Err(failed("error sending: chaincode stream terminated".into())),
+                Err(_) => {
+                    return Err(failed(
+                        "error sending: timeout expired while executing transaction".into(),
+                    ))
+                }
+                Ok(None) => {
+                    return Err(failed("error sending: chaincode stream terminated".into()))
+                }
                 Ok(Some(msg)) => msg,
             };
             match MsgType::try_from(msg.r#type).unwrap_or(MsgType::Undefined) {

@@ -16,10 +16,11 @@ use crate::simulator::TxSimulator;
 use crate::ChannelPolicies;
 use fabric_msp::{Identity, MspManager, Role};
 use fabric_proto::lifecycle::{
-    chaincode_source, check_commit_readiness_result::Mismatches, query_chaincode_definitions_result,
-    query_installed_chaincodes_result as installed, ApproveChaincodeDefinitionForMyOrgArgs,
-    ApproveChaincodeDefinitionForMyOrgResult, CheckCommitReadinessArgs, CheckCommitReadinessResult,
-    CommitChaincodeDefinitionArgs, CommitChaincodeDefinitionResult, InstallChaincodeArgs, InstallChaincodeResult,
+    chaincode_source, check_commit_readiness_result::Mismatches,
+    query_chaincode_definitions_result, query_installed_chaincodes_result as installed,
+    ApproveChaincodeDefinitionForMyOrgArgs, ApproveChaincodeDefinitionForMyOrgResult,
+    CheckCommitReadinessArgs, CheckCommitReadinessResult, CommitChaincodeDefinitionArgs,
+    CommitChaincodeDefinitionResult, InstallChaincodeArgs, InstallChaincodeResult,
     QueryChaincodeDefinitionArgs, QueryChaincodeDefinitionResult, QueryChaincodeDefinitionsArgs,
     QueryChaincodeDefinitionsResult, QueryInstalledChaincodesArgs, QueryInstalledChaincodesResult,
 };
@@ -76,25 +77,37 @@ fn error(status: i32, message: String) -> Response {
 }
 
 fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Failure> {
-    M::decode(bytes).map_err(|e| Failure::Error(format!("failed to decode input arg to function: {e}")))
+    M::decode(bytes)
+        .map_err(|e| Failure::Error(format!("failed to decode input arg to function: {e}")))
 }
 
 /// Fabric's chaincode name rule: `^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$`.
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.split(['-', '_']).all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        && name
+            .split(['-', '_'])
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Fabric's chaincode version rule: `^[A-Za-z0-9_.+-]+$`.
 fn valid_version(version: &str) -> bool {
-    !version.is_empty() && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+    !version.is_empty()
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
 }
 
-fn validate_input(name: &str, version: &str, collections: &Option<CollectionConfigPackage>) -> Result<(), String> {
+fn validate_input(
+    name: &str,
+    version: &str,
+    collections: &Option<CollectionConfigPackage>,
+) -> Result<(), String> {
     let result = if !valid_name(name) {
         Err(format!("invalid chaincode name '{name}'. Names can only consist of alphanumerics, '_', and '-' and can only begin with alphanumerics"))
     } else if SYSTEM_CHAINCODE_NAMES.contains(&name) {
-        Err(format!("chaincode name '{name}' is the name of a system chaincode"))
+        Err(format!(
+            "chaincode name '{name}' is the name of a system chaincode"
+        ))
     } else if !valid_version(version) {
         Err(format!("invalid chaincode version '{version}'. Versions can only consist of alphanumerics, '_', '-', '+', and '.'"))
     } else if collections.as_ref().is_some_and(|c| !c.config.is_empty()) {
@@ -114,7 +127,13 @@ fn parameters(
     validation_parameter: &[u8],
     collections: &Option<CollectionConfigPackage>,
 ) -> Parameters {
-    let or_default = |v: &str, d: &str| if v.is_empty() { d.to_string() } else { v.to_string() };
+    let or_default = |v: &str, d: &str| {
+        if v.is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
     Parameters {
         endorsement: ChaincodeEndorsementInfo {
             version: version.to_string(),
@@ -142,12 +161,18 @@ impl LifecycleCall<'_> {
         if args.len() != 2 {
             return error(
                 500,
-                format!("lifecycle scc operations require exactly two arguments but received {}", args.len()),
+                format!(
+                    "lifecycle scc operations require exactly two arguments but received {}",
+                    args.len()
+                ),
             );
         }
         let function = String::from_utf8_lossy(&args[0]).to_string();
         if let Err(e) = self.check_acl(&function) {
-            return error(500, format!("Failed to authorize invocation due to failed ACL check: {e}"));
+            return error(
+                500,
+                format!("Failed to authorize invocation due to failed ACL check: {e}"),
+            );
         }
         match self.dispatch(&function, &args[1]) {
             Ok(payload) => success(payload),
@@ -170,7 +195,9 @@ impl LifecycleCall<'_> {
     /// functions need a member of one of the channel's orgs (Fabric's Writers).
     fn check_acl(&self, function: &str) -> Result<(), String> {
         match function {
-            "InstallChaincode" | "QueryInstalledChaincodes" | "ApproveChaincodeDefinitionForMyOrg" => {
+            "InstallChaincode"
+            | "QueryInstalledChaincodes"
+            | "ApproveChaincodeDefinitionForMyOrg" => {
                 if self.creator.mspid != self.mspid || self.role() != Role::Admin {
                     return Err(format!(
                         "the identity {} of {} is not an admin under this peer's MSP [{}]",
@@ -212,9 +239,9 @@ impl LifecycleCall<'_> {
 
     fn sim(&mut self) -> Result<&mut TxSimulator, Failure> {
         let channel = self.channel;
-        self.sim
-            .as_deref_mut()
-            .ok_or_else(|| Failure::Error(format!("this function needs a channel (got '{channel}')")))
+        self.sim.as_deref_mut().ok_or_else(|| {
+            Failure::Error(format!("this function needs a channel (got '{channel}')"))
+        })
     }
 
     fn install(&mut self, args: InstallChaincodeArgs) -> Result<Vec<u8>, Failure> {
@@ -236,12 +263,18 @@ impl LifecycleCall<'_> {
         let mut refs: HashMap<String, Vec<installed::Chaincode>> = HashMap::new();
         let mut committed = Committed(self.ledger);
         for name in state::defined_names(self.ledger)? {
-            let Some(def) = state::definition(&mut committed, &name)? else { continue };
-            if let Some((_, package_id)) = state::approval(&mut committed, self.mspid, &name, def.sequence)? {
-                refs.entry(package_id).or_default().push(installed::Chaincode {
-                    name: name.clone(),
-                    version: def.params.endorsement.version.clone(),
-                });
+            let Some(def) = state::definition(&mut committed, &name)? else {
+                continue;
+            };
+            if let Some((_, package_id)) =
+                state::approval(&mut committed, self.mspid, &name, def.sequence)?
+            {
+                refs.entry(package_id)
+                    .or_default()
+                    .push(installed::Chaincode {
+                        name: name.clone(),
+                        version: def.params.endorsement.version.clone(),
+                    });
             }
         }
         let channel = self.channel.to_string();
@@ -259,10 +292,16 @@ impl LifecycleCall<'_> {
                 }
             })
             .collect();
-        Ok(QueryInstalledChaincodesResult { installed_chaincodes }.encode_to_vec())
+        Ok(QueryInstalledChaincodesResult {
+            installed_chaincodes,
+        }
+        .encode_to_vec())
     }
 
-    fn approve(&mut self, args: ApproveChaincodeDefinitionForMyOrgArgs) -> Result<Vec<u8>, Failure> {
+    fn approve(
+        &mut self,
+        args: ApproveChaincodeDefinitionForMyOrgArgs,
+    ) -> Result<Vec<u8>, Failure> {
         validate_input(&args.name, &args.version, &args.collections)?;
         let package_id = match args.source.and_then(|s| s.r#type) {
             Some(chaincode_source::Type::LocalPackage(local)) => local.package_id,
@@ -284,7 +323,11 @@ impl LifecycleCall<'_> {
         sim.get_state("lscc", &name)?;
         let current = state::current_sequence(sim, &name)?;
         if current == requested && requested == 0 {
-            return Err("requested sequence is 0, but first definable sequence number is 1".to_string().into());
+            return Err(
+                "requested sequence is 0, but first definable sequence number is 1"
+                    .to_string()
+                    .into(),
+            );
         }
         if requested < current {
             return Err(format!("currently defined sequence {current} is larger than requested sequence {requested}").into());
@@ -326,7 +369,12 @@ impl LifecycleCall<'_> {
     /// Fabric's CheckCommitReadiness core: the sequence must be the next one; returns
     /// each org's approval and the fields where its approval differs.
     #[allow(clippy::type_complexity)]
-    fn readiness(&mut self, name: &str, sequence: i64, params: &Parameters) -> Result<(HashMap<String, bool>, HashMap<String, Vec<String>>), Failure> {
+    fn readiness(
+        &mut self,
+        name: &str,
+        sequence: i64,
+        params: &Parameters,
+    ) -> Result<(HashMap<String, bool>, HashMap<String, Vec<String>>), Failure> {
         let orgs = self.policies.org_ids();
         let sim = self.sim()?;
         let current = state::current_sequence(sim, name)?;
@@ -349,7 +397,10 @@ impl LifecycleCall<'_> {
         Ok((approvals, mismatches))
     }
 
-    fn check_commit_readiness(&mut self, args: CheckCommitReadinessArgs) -> Result<Vec<u8>, Failure> {
+    fn check_commit_readiness(
+        &mut self,
+        args: CheckCommitReadinessArgs,
+    ) -> Result<Vec<u8>, Failure> {
         let params = parameters(
             &args.version,
             &args.endorsement_plugin,
@@ -395,7 +446,11 @@ impl LifecycleCall<'_> {
         // definition; the LifecycleEndorsement policy (a majority of orgs by default) is
         // enforced when the transaction is validated.
         if !approvals.get(self.mspid).copied().unwrap_or(false) {
-            return Err(format!("chaincode definition not agreed to by this org ({})", self.mspid).into());
+            return Err(format!(
+                "chaincode definition not agreed to by this org ({})",
+                self.mspid
+            )
+            .into());
         }
         tracing::info!(name = %args.name, sequence = args.sequence, "chaincode definition commit endorsed");
         Ok(CommitChaincodeDefinitionResult {}.encode_to_vec())
@@ -405,7 +460,10 @@ impl LifecycleCall<'_> {
         let orgs = self.policies.org_ids();
         let sim = self.sim()?;
         let Some(def) = state::definition(sim, &args.name)? else {
-            return Err(Failure::NotFound(format!("namespace {} is not defined", args.name)));
+            return Err(Failure::NotFound(format!(
+                "namespace {} is not defined",
+                args.name
+            )));
         };
         let mut approvals = HashMap::new();
         for org in orgs {
@@ -431,7 +489,9 @@ impl LifecycleCall<'_> {
         let sim = self.sim()?;
         let mut chaincode_definitions = Vec::new();
         for name in names {
-            let Some(def) = state::definition(sim, &name)? else { continue };
+            let Some(def) = state::definition(sim, &name)? else {
+                continue;
+            };
             chaincode_definitions.push(query_chaincode_definitions_result::ChaincodeDefinition {
                 name,
                 sequence: def.sequence,
@@ -443,7 +503,10 @@ impl LifecycleCall<'_> {
                 init_required: def.params.endorsement.init_required,
             });
         }
-        Ok(QueryChaincodeDefinitionsResult { chaincode_definitions }.encode_to_vec())
+        Ok(QueryChaincodeDefinitionsResult {
+            chaincode_definitions,
+        }
+        .encode_to_vec())
     }
 }
 

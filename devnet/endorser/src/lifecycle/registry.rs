@@ -43,7 +43,10 @@ impl LifecycleRegistry {
 
     fn policy(&self, name: &str) -> Result<Option<EndorsementPolicy>, String> {
         if name == LIFECYCLE {
-            return self.policies.resolve_str(&self.policies.lifecycle).map(Some);
+            return self
+                .policies
+                .resolve_str(&self.policies.lifecycle)
+                .map(Some);
         }
         if let Some(mspid) = name.strip_prefix(IMPLICIT_ORG_PREFIX) {
             return self.policies.org_policy(mspid).transpose();
@@ -60,5 +63,20 @@ impl ChaincodeRegistry for LifecycleRegistry {
             tracing::error!("endorsement policy of {name}: {e}");
             None
         })
+    }
+
+    fn collection_endorsement_policy(
+        &self,
+        chaincode: &str,
+        collection: &str,
+    ) -> Option<EndorsementPolicy> {
+        let mspid = collection.strip_prefix(IMPLICIT_ORG_PREFIX)?;
+        if chaincode != LIFECYCLE {
+            return None;
+        }
+        self.policies
+            .org_policy(mspid)?
+            .map_err(|e| tracing::error!("{e}"))
+            .ok()
     }
 }

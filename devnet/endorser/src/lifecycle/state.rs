@@ -12,8 +12,10 @@
 //! private collection, live on the devnet in the public namespace
 //! `_implicit_org_<MSPID>` with Fabric's private key layout
 //! (`namespaces/.../<name>#<sequence>` and `chaincode-sources/.../<name>#<sequence>`).
-//! A separate namespace lets the validator apply that org's own endorsement
-//! policy to approvals, as Fabric applies the implicit collection's policy.
+//! Each approval write is also recorded, hashed, as a write to `_lifecycle`'s
+//! implicit collection `_implicit_org_<MSPID>` (Fabric's rwset shape), so the
+//! validator applies that org's own endorsement policy, as Fabric does, to
+//! both the `_lifecycle` namespace and the public approval namespace.
 
 use crate::simulator::TxSimulator;
 use devnet_ledger::Ledger;
@@ -69,8 +71,14 @@ pub struct Parameters {
 impl Parameters {
     fn fields(&self) -> Vec<(&'static str, Vec<u8>)> {
         vec![
-            ("EndorsementInfo", bytes_field(self.endorsement.encode_to_vec())),
-            ("ValidationInfo", bytes_field(self.validation.encode_to_vec())),
+            (
+                "EndorsementInfo",
+                bytes_field(self.endorsement.encode_to_vec()),
+            ),
+            (
+                "ValidationInfo",
+                bytes_field(self.validation.encode_to_vec()),
+            ),
             ("Collections", bytes_field(self.collections.clone())),
         ]
     }
@@ -170,7 +178,12 @@ impl StateReader for Committed<'_> {
     }
 }
 
-fn read_metadata(state: &mut dyn StateReader, ns: &str, prefix: &str, name: &str) -> Result<Option<StateMetadata>, String> {
+fn read_metadata(
+    state: &mut dyn StateReader,
+    ns: &str,
+    prefix: &str,
+    name: &str,
+) -> Result<Option<StateMetadata>, String> {
     match state.get(ns, &metadata_key(prefix, name))? {
         Some(bytes) if !bytes.is_empty() => StateMetadata::decode(bytes.as_slice())
             .map(Some)
@@ -210,7 +223,9 @@ pub fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64, 
         Some(bytes) => match decode_field(&bytes)? {
             Some(state_data::Type::Int64(v)) => Ok(v),
             None => Ok(0),
-            Some(other) => Err(format!("could not get current sequence for chaincode '{name}': unexpected {other:?}")),
+            Some(other) => Err(format!(
+                "could not get current sequence for chaincode '{name}': unexpected {other:?}"
+            )),
         },
     }
 }
@@ -220,7 +235,12 @@ pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Defi
     let Some(fields) = read_fields(state, LIFECYCLE, NAMESPACES, name, DEFINITION_TYPE)? else {
         return Ok(None);
     };
-    let sequence = match fields.get("Sequence").map(|v| decode_field(v)).transpose()?.flatten() {
+    let sequence = match fields
+        .get("Sequence")
+        .map(|v| decode_field(v))
+        .transpose()?
+        .flatten()
+    {
         Some(state_data::Type::Int64(v)) => v,
         _ => 0,
     };
@@ -238,7 +258,8 @@ pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>, String> {
         .map_err(|e| format!("could not list chaincode definitions: {e}"))?;
     let mut names = Vec::new();
     for (key, value) in entries {
-        let is_definition = StateMetadata::decode(value.value.as_slice()).is_ok_and(|m| m.datatype == DEFINITION_TYPE);
+        let is_definition = StateMetadata::decode(value.value.as_slice())
+            .is_ok_and(|m| m.datatype == DEFINITION_TYPE);
         if let (Some(name), true) = (key.strip_prefix(&prefix), is_definition) {
             names.push(name.to_string());
         }
@@ -247,15 +268,26 @@ pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>, String> {
 }
 
 /// What an org approved for `<name>#<sequence>`: its parameters and package id.
-pub fn approval(state: &mut dyn StateReader, mspid: &str, name: &str, sequence: i64) -> Result<Option<(Parameters, String)>, String> {
+pub fn approval(
+    state: &mut dyn StateReader,
+    mspid: &str,
+    name: &str,
+    sequence: i64,
+) -> Result<Option<(Parameters, String)>, String> {
     let ns = org_namespace(mspid);
     let private = private_name(name, sequence);
     let Some(fields) = read_fields(state, &ns, NAMESPACES, &private, PARAMETERS_TYPE)? else {
         return Ok(None);
     };
     let params = Parameters::from_fields(&fields)?;
-    let package_id = match read_fields(state, &ns, CHAINCODE_SOURCES, &private, LOCAL_PACKAGE_TYPE)? {
-        Some(f) => match f.get("PackageID").map(|v| decode_field(v)).transpose()?.flatten() {
+    let package_id = match read_fields(state, &ns, CHAINCODE_SOURCES, &private, LOCAL_PACKAGE_TYPE)?
+    {
+        Some(f) => match f
+            .get("PackageID")
+            .map(|v| decode_field(v))
+            .transpose()?
+            .flatten()
+        {
             Some(state_data::Type::String(s)) => s,
             _ => String::new(),
         },
@@ -265,9 +297,21 @@ pub fn approval(state: &mut dyn StateReader, mspid: &str, name: &str, sequence: 
 }
 
 /// Which parameter fields of an org's approval differ from `proposed` (all when it has none).
-pub fn mismatches(state: &mut dyn StateReader, mspid: &str, name: &str, sequence: i64, proposed: &Parameters) -> Result<Vec<String>, String> {
+pub fn mismatches(
+    state: &mut dyn StateReader,
+    mspid: &str,
+    name: &str,
+    sequence: i64,
+    proposed: &Parameters,
+) -> Result<Vec<String>, String> {
     let ns = org_namespace(mspid);
-    let approved = read_fields(state, &ns, NAMESPACES, &private_name(name, sequence), PARAMETERS_TYPE)?;
+    let approved = read_fields(
+        state,
+        &ns,
+        NAMESPACES,
+        &private_name(name, sequence),
+        PARAMETERS_TYPE,
+    )?;
     Ok(proposed
         .fields()
         .into_iter()
@@ -276,9 +320,26 @@ pub fn mismatches(state: &mut dyn StateReader, mspid: &str, name: &str, sequence
         .collect())
 }
 
+/// Writes a key; a write to an org's approval namespace is also recorded as a hashed
+/// write to `_lifecycle`'s implicit collection of that org, as Fabric records approvals,
+/// so the validator applies the org's own policy to `_lifecycle` for it.
+fn put(sim: &mut TxSimulator, ns: &str, key: &str, value: Vec<u8>) -> Result<(), String> {
+    if ns.starts_with(IMPLICIT_ORG_PREFIX) {
+        sim.add_private_write(LIFECYCLE, ns, key, value.clone())?;
+    }
+    sim.set_state(ns, key, value)
+}
+
 /// Fabric's serializer: writes each field whose stored value differs, the metadata
 /// when the structure's shape changes, and deletes fields no longer present.
-fn serialize(sim: &mut TxSimulator, ns: &str, prefix: &str, name: &str, datatype: &str, fields: Vec<(&str, Vec<u8>)>) -> Result<(), String> {
+fn serialize(
+    sim: &mut TxSimulator,
+    ns: &str,
+    prefix: &str,
+    name: &str,
+    datatype: &str,
+    fields: Vec<(&str, Vec<u8>)>,
+) -> Result<(), String> {
     let existing_metadata = read_metadata(sim, ns, prefix, name)?;
     let mut existing: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
     if let Some(md) = &existing_metadata {
@@ -290,9 +351,11 @@ fn serialize(sim: &mut TxSimulator, ns: &str, prefix: &str, name: &str, datatype
     }
     for (field, value) in &fields {
         let key = field_key(prefix, name, field);
-        let unchanged = existing.get(&key).is_some_and(|v| v.as_deref() == Some(value.as_slice()));
+        let unchanged = existing
+            .get(&key)
+            .is_some_and(|v| v.as_deref() == Some(value.as_slice()));
         if !unchanged {
-            sim.set_state(ns, &key, value.clone())?;
+            put(sim, ns, &key, value.clone())?;
         }
         existing.remove(&key);
     }
@@ -304,10 +367,15 @@ fn serialize(sim: &mut TxSimulator, ns: &str, prefix: &str, name: &str, datatype
             datatype: datatype.to_string(),
             fields: fields.iter().map(|(f, _)| f.to_string()).collect(),
         };
-        sim.set_state(ns, &metadata_key(prefix, name), metadata.encode_to_vec())?;
+        put(
+            sim,
+            ns,
+            &metadata_key(prefix, name),
+            metadata.encode_to_vec(),
+        )?;
     }
     for key in existing.keys() {
-        sim.set_state(ns, key, Vec::new())?;
+        put(sim, ns, key, Vec::new())?;
     }
     Ok(())
 }
@@ -320,11 +388,32 @@ pub fn write_definition(sim: &mut TxSimulator, name: &str, def: &Definition) -> 
 }
 
 /// Writes an org's approval of `<name>#<sequence>` and the package it will run.
-pub fn write_approval(sim: &mut TxSimulator, mspid: &str, name: &str, sequence: i64, params: &Parameters, package_id: &str) -> Result<(), String> {
+pub fn write_approval(
+    sim: &mut TxSimulator,
+    mspid: &str,
+    name: &str,
+    sequence: i64,
+    params: &Parameters,
+    package_id: &str,
+) -> Result<(), String> {
     let ns = org_namespace(mspid);
     let private = private_name(name, sequence);
-    serialize(sim, &ns, NAMESPACES, &private, PARAMETERS_TYPE, params.fields())?;
-    serialize(sim, &ns, CHAINCODE_SOURCES, &private, LOCAL_PACKAGE_TYPE, vec![("PackageID", string_field(package_id))])
+    serialize(
+        sim,
+        &ns,
+        NAMESPACES,
+        &private,
+        PARAMETERS_TYPE,
+        params.fields(),
+    )?;
+    serialize(
+        sim,
+        &ns,
+        CHAINCODE_SOURCES,
+        &private,
+        LOCAL_PACKAGE_TYPE,
+        vec![("PackageID", string_field(package_id))],
+    )
 }
 
 #[cfg(test)]
@@ -342,12 +431,18 @@ mod tests {
             },
             validation: ChaincodeValidationInfo {
                 validation_plugin: "vscc".into(),
-                validation_parameter: hex::decode("12202f4368616e6e656c2f4170706c69636174696f6e2f456e646f7273656d656e74").unwrap(),
+                validation_parameter: hex::decode(
+                    "12202f4368616e6e656c2f4170706c69636174696f6e2f456e646f7273656d656e74",
+                )
+                .unwrap(),
             },
             collections: Vec::new(),
         };
         let fields: BTreeMap<_, _> = params.fields().into_iter().collect();
-        assert_eq!(hex::encode(&fields["EndorsementInfo"]), "120b0a03312e301a0465736363");
+        assert_eq!(
+            hex::encode(&fields["EndorsementInfo"]),
+            "120b0a03312e301a0465736363"
+        );
         assert_eq!(
             hex::encode(&fields["ValidationInfo"]),
             "122a0a0476736363122212202f4368616e6e656c2f4170706c69636174696f6e2f456e646f7273656d656e74"
@@ -356,7 +451,14 @@ mod tests {
         assert_eq!(hex::encode(int_field(1)), "0801");
         let md = StateMetadata {
             datatype: DEFINITION_TYPE.into(),
-            fields: ["Sequence", "EndorsementInfo", "ValidationInfo", "Collections"].map(String::from).to_vec(),
+            fields: [
+                "Sequence",
+                "EndorsementInfo",
+                "ValidationInfo",
+                "Collections",
+            ]
+            .map(String::from)
+            .to_vec(),
         };
         assert_eq!(
             hex::encode(md.encode_to_vec()),

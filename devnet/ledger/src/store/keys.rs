@@ -72,7 +72,10 @@ mod tests {
             .iter()
             .map(|e| state_key_suffix(e, namespace_prefix("cc").len()).unwrap())
             .collect();
-        assert_eq!(decoded, keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            decoded,
+            keys.iter().map(|k| k.to_string()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -61,7 +61,11 @@ pub(crate) struct TxLocation {
 /// A transaction's value writes are applied before its metadata writes, so
 /// "write value + set metadata" on a new key keeps both, and "delete + set
 /// metadata" ends with the key deleted, as in Fabric.
-pub fn apply_write(prev: Option<&VersionedValue>, op: &WriteOp, version: Version) -> Option<VersionedValue> {
+pub fn apply_write(
+    prev: Option<&VersionedValue>,
+    op: &WriteOp,
+    version: Version,
+) -> Option<VersionedValue> {
     match op {
         WriteOp::Put(value) => Some(VersionedValue {
             value: value.clone(),
@@ -85,7 +89,10 @@ mod tests {
         VersionedValue {
             value: value.as_bytes().to_vec(),
             version,
-            metadata: md.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect(),
+            metadata: md
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
         }
     }
 

@@ -39,14 +39,19 @@ impl KeyPolicyUpdates {
     }
 
     fn contains(&self, namespace: &str, key: &str) -> bool {
-        self.keys.contains(&(namespace.to_string(), key.to_string()))
+        self.keys
+            .contains(&(namespace.to_string(), key.to_string()))
     }
 }
 
 /// Endorsers whose identity is valid at `at` and whose signature over
 /// `proposal_response_payload || endorser` verifies; each identity counts once.
 /// Invalid endorsements are ignored, as in Fabric: they just do not count.
-pub(crate) fn verified_endorsers(action: &EndorserAction, at: i64, ctx: &ValidationContext<'_>) -> Vec<Identity> {
+pub(crate) fn verified_endorsers(
+    action: &EndorserAction,
+    at: i64,
+    ctx: &ValidationContext<'_>,
+) -> Vec<Identity> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for e in &action.endorsements {
@@ -78,7 +83,13 @@ pub(crate) fn check(
     updates: &mut KeyPolicyUpdates,
 ) -> Result<Result<(), Code>, LedgerError> {
     let mut namespaces = BTreeSet::from([action.chaincode.as_str()]);
-    namespaces.extend(action.ns_rwsets.iter().filter(|ns| ns.writes()).map(|ns| ns.namespace.as_str()));
+    namespaces.extend(
+        action
+            .ns_rwsets
+            .iter()
+            .filter(|ns| ns.writes())
+            .map(|ns| ns.namespace.as_str()),
+    );
 
     // Every namespace must be a defined chaincode before any policy is evaluated,
     // so the code does not depend on evaluation order.
@@ -128,14 +139,21 @@ struct Checked {
 }
 
 impl NamespaceCheck<'_> {
-    fn run(&self, rwset: Option<&NsRwSet>, updates: &KeyPolicyUpdates) -> Result<Result<(), Code>, LedgerError> {
+    fn run(
+        &self,
+        rwset: Option<&NsRwSet>,
+        updates: &KeyPolicyUpdates,
+    ) -> Result<Result<(), Code>, LedgerError> {
         let mut checked = Checked::default();
         if let Some(rwset) = rwset {
             let written = rwset.kv.writes.iter().map(|w| &w.key);
             let metadata_written = rwset.kv.metadata_writes.iter().map(|w| &w.key);
             for key in written.chain(metadata_written) {
                 if updates.contains(self.namespace, key) {
-                    tracing::debug!("key {}:{key} had its policy updated earlier in this block", self.namespace);
+                    tracing::debug!(
+                        "key {}:{key} had its policy updated earlier in this block",
+                        self.namespace
+                    );
                     return Ok(Err(Code::EndorsementPolicyFailure));
                 }
                 if !self.check_key(key, &mut checked)? {

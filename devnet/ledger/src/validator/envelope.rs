@@ -67,7 +67,11 @@ pub(crate) struct EndorserAction {
 
 /// Fabric's ValidateTransaction plus the channel check: decoding, header sanity,
 /// creator signature, txid and proposal-hash binding. Genesis config is accepted unsigned.
-pub(crate) fn check_envelope(env_bytes: &[u8], block_number: u64, ctx: &ValidationContext<'_>) -> Result<CheckedTx, Code> {
+pub(crate) fn check_envelope(
+    env_bytes: &[u8],
+    block_number: u64,
+    ctx: &ValidationContext<'_>,
+) -> Result<CheckedTx, Code> {
     if env_bytes.is_empty() {
         return Err(Code::NilEnvelope);
     }
@@ -75,8 +79,10 @@ pub(crate) fn check_envelope(env_bytes: &[u8], block_number: u64, ctx: &Validati
     let env = Envelope::decode(env_bytes).map_err(|_| Code::InvalidOtherReason)?;
     let payload = Payload::decode(env.payload.as_slice()).map_err(|_| Code::BadPayload)?;
     let header = payload.header.clone().ok_or(Code::BadCommonHeader)?;
-    let chdr = ChannelHeader::decode(header.channel_header.as_slice()).map_err(|_| Code::BadCommonHeader)?;
-    let shdr = SignatureHeader::decode(header.signature_header.as_slice()).map_err(|_| Code::BadCommonHeader)?;
+    let chdr = ChannelHeader::decode(header.channel_header.as_slice())
+        .map_err(|_| Code::BadCommonHeader)?;
+    let shdr = SignatureHeader::decode(header.signature_header.as_slice())
+        .map_err(|_| Code::BadCommonHeader)?;
     let at = chdr.timestamp.map(|t| t.seconds).unwrap_or(0);
 
     let genesis_config = block_number == 0 && chdr.r#type == HeaderType::Config as i32;
@@ -87,7 +93,8 @@ pub(crate) fn check_envelope(env_bytes: &[u8], block_number: u64, ctx: &Validati
             if fabric_block::compute_txid(&shdr.nonce, &shdr.creator) != chdr.tx_id {
                 return Err(Code::BadProposalTxid);
             }
-            check_endorser_transaction(&payload.data, &header).ok_or(Code::InvalidEndorserTransaction)?;
+            check_endorser_transaction(&payload.data, &header)
+                .ok_or(Code::InvalidEndorserTransaction)?;
         } else if chdr.r#type != HeaderType::Config as i32 {
             return Err(Code::UnsupportedTxPayload);
         }
@@ -123,14 +130,23 @@ fn check_headers(chdr: &ChannelHeader, shdr: &SignatureHeader) -> Result<(), Cod
         HeaderType::ConfigUpdate as i32,
         HeaderType::Config as i32,
     ];
-    if !known.contains(&chdr.r#type) || chdr.epoch != 0 || shdr.nonce.is_empty() || shdr.creator.is_empty() {
+    if !known.contains(&chdr.r#type)
+        || chdr.epoch != 0
+        || shdr.nonce.is_empty()
+        || shdr.creator.is_empty()
+    {
         return Err(Code::BadCommonHeader);
     }
     Ok(())
 }
 
 /// The creator must be a valid identity of a channel MSP at the tx time and must have signed the payload.
-fn check_creator(shdr: &SignatureHeader, env: &Envelope, at: i64, ctx: &ValidationContext<'_>) -> Result<(), Code> {
+fn check_creator(
+    shdr: &SignatureHeader,
+    env: &Envelope,
+    at: i64,
+    ctx: &ValidationContext<'_>,
+) -> Result<(), Code> {
     if env.signature.is_empty() {
         return Err(Code::BadCreatorSignature);
     }
@@ -151,14 +167,19 @@ fn check_creator(shdr: &SignatureHeader, env: &Envelope, at: i64, ctx: &Validati
 /// response payload bound to this proposal by its hash.
 fn check_endorser_transaction(data: &[u8], header: &Header) -> Option<()> {
     let tx = Transaction::decode(data).ok()?;
-    let [action] = tx.actions.as_slice() else { return None };
+    let [action] = tx.actions.as_slice() else {
+        return None;
+    };
     let shdr = SignatureHeader::decode(action.header.as_slice()).ok()?;
     if shdr.nonce.is_empty() || shdr.creator.is_empty() {
         return None;
     }
     let cap = ChaincodeActionPayload::decode(action.payload.as_slice()).ok()?;
-    let prp = ProposalResponsePayload::decode(cap.action?.proposal_response_payload.as_slice()).ok()?;
-    let mut hashed = Vec::with_capacity(header.channel_header.len() + action.header.len() + cap.chaincode_proposal_payload.len());
+    let prp =
+        ProposalResponsePayload::decode(cap.action?.proposal_response_payload.as_slice()).ok()?;
+    let mut hashed = Vec::with_capacity(
+        header.channel_header.len() + action.header.len() + cap.chaincode_proposal_payload.len(),
+    );
     hashed.extend_from_slice(&header.channel_header);
     hashed.extend_from_slice(&action.header);
     hashed.extend_from_slice(&cap.chaincode_proposal_payload);
@@ -175,17 +196,22 @@ pub(crate) fn decode_action(tx: &CheckedTx) -> Result<EndorserAction, Code> {
 
     let header_cc = ext.chaincode_id.ok_or(Code::InvalidOtherReason)?;
     let action_cc = action.chaincode_id.ok_or(Code::InvalidOtherReason)?;
-    if header_cc.name.is_empty() || header_cc.name != action_cc.name || action_cc.version.is_empty() {
+    if header_cc.name.is_empty() || header_cc.name != action_cc.name || action_cc.version.is_empty()
+    {
         return Err(Code::InvalidChaincode);
     }
     if !action.events.is_empty() {
-        let event = ChaincodeEvent::decode(action.events.as_slice()).map_err(|_| Code::InvalidOtherReason)?;
+        let event = ChaincodeEvent::decode(action.events.as_slice())
+            .map_err(|_| Code::InvalidOtherReason)?;
         if event.chaincode_id != header_cc.name {
             return Err(Code::InvalidOtherReason);
         }
     }
     let mut seen = std::collections::HashSet::new();
-    if !ns_rwsets.iter().all(|ns| seen.insert(ns.namespace.as_str())) {
+    if !ns_rwsets
+        .iter()
+        .all(|ns| seen.insert(ns.namespace.as_str()))
+    {
         return Err(Code::IllegalWriteset);
     }
     let endorsed = cap.action.unwrap_or_default();
@@ -200,7 +226,9 @@ pub(crate) fn decode_action(tx: &CheckedTx) -> Result<EndorserAction, Code> {
 fn chaincode_action(data: &[u8]) -> Option<(ChaincodeActionPayload, ChaincodeAction)> {
     let tx = Transaction::decode(data).ok()?;
     let cap = ChaincodeActionPayload::decode(tx.actions.first()?.payload.as_slice()).ok()?;
-    let prp = ProposalResponsePayload::decode(cap.action.as_ref()?.proposal_response_payload.as_slice()).ok()?;
+    let prp =
+        ProposalResponsePayload::decode(cap.action.as_ref()?.proposal_response_payload.as_slice())
+            .ok()?;
     let action = ChaincodeAction::decode(prp.extension.as_slice()).ok()?;
     Some((cap, action))
 }
@@ -214,7 +242,12 @@ fn decode_rwset(results: &[u8]) -> Option<Vec<NsRwSet>> {
             let collections = ns
                 .collection_hashed_rwset
                 .into_iter()
-                .map(|c| Some((c.collection_name, HashedRwSet::decode(c.hashed_rwset.as_slice()).ok()?)))
+                .map(|c| {
+                    Some((
+                        c.collection_name,
+                        HashedRwSet::decode(c.hashed_rwset.as_slice()).ok()?,
+                    ))
+                })
                 .collect::<Option<Vec<_>>>()?;
             Some(NsRwSet {
                 namespace: ns.namespace,

@@ -33,7 +33,14 @@ impl BlockOverlay {
 
     /// Applies one write of a valid transaction. Returns false when the write has no
     /// effect (metadata on a missing key), which Fabric does not count as an update.
-    pub fn apply(&mut self, ledger: &Ledger, namespace: &str, key: &str, op: &WriteOp, version: Version) -> Result<bool, LedgerError> {
+    pub fn apply(
+        &mut self,
+        ledger: &Ledger,
+        namespace: &str,
+        key: &str,
+        op: &WriteOp,
+        version: Version,
+    ) -> Result<bool, LedgerError> {
         let prev = match self.get(namespace, key) {
             Some(v) => v.clone(),
             None => ledger.try_get_state(namespace, key)?,
@@ -42,7 +49,8 @@ impl BlockOverlay {
             return Ok(false);
         }
         let next = apply_write(prev.as_ref(), op, version);
-        self.entries.insert((namespace.to_string(), key.to_string()), next);
+        self.entries
+            .insert((namespace.to_string(), key.to_string()), next);
         Ok(true)
     }
 
@@ -58,7 +66,11 @@ impl BlockOverlay {
 }
 
 /// MVCC and phantom checks of a transaction's read sets, namespace by namespace.
-pub(crate) fn check(ledger: &Ledger, overlay: &BlockOverlay, ns_rwsets: &[NsRwSet]) -> Result<Option<Code>, LedgerError> {
+pub(crate) fn check(
+    ledger: &Ledger,
+    overlay: &BlockOverlay,
+    ns_rwsets: &[NsRwSet],
+) -> Result<Option<Code>, LedgerError> {
     for ns in ns_rwsets {
         for read in &ns.kv.reads {
             if !read_is_current(ledger, overlay, &ns.namespace, read)? {
@@ -74,16 +86,28 @@ pub(crate) fn check(ledger: &Ledger, overlay: &BlockOverlay, ns_rwsets: &[NsRwSe
     Ok(None)
 }
 
-fn read_is_current(ledger: &Ledger, overlay: &BlockOverlay, namespace: &str, read: &KvRead) -> Result<bool, LedgerError> {
+fn read_is_current(
+    ledger: &Ledger,
+    overlay: &BlockOverlay,
+    namespace: &str,
+    read: &KvRead,
+) -> Result<bool, LedgerError> {
     if overlay.get(namespace, &read.key).is_some() {
         return Ok(false);
     }
-    let committed = ledger.try_get_state(namespace, &read.key)?.map(|v| v.version);
+    let committed = ledger
+        .try_get_state(namespace, &read.key)?
+        .map(|v| v.version);
     let recorded = read.version.map(|v| (v.block_num, v.tx_num));
     Ok(committed == recorded)
 }
 
-fn range_is_current(ledger: &Ledger, overlay: &BlockOverlay, namespace: &str, query: &RangeQueryInfo) -> Result<bool, LedgerError> {
+fn range_is_current(
+    ledger: &Ledger,
+    overlay: &BlockOverlay,
+    namespace: &str,
+    query: &RangeQueryInfo,
+) -> Result<bool, LedgerError> {
     let results = rerun_range(ledger, overlay, namespace, query)?;
     Ok(match &query.reads_info {
         Some(ReadsInfo::ReadsMerkleHashes(expected)) => {
@@ -103,7 +127,12 @@ fn same_reads(recorded: &[KvRead], results: &[KvRead]) -> bool {
 }
 
 /// The range query's results now: committed state merged with the block's writes.
-fn rerun_range(ledger: &Ledger, overlay: &BlockOverlay, namespace: &str, query: &RangeQueryInfo) -> Result<Vec<KvRead>, LedgerError> {
+fn rerun_range(
+    ledger: &Ledger,
+    overlay: &BlockOverlay,
+    namespace: &str,
+    query: &RangeQueryInfo,
+) -> Result<Vec<KvRead>, LedgerError> {
     let (start, end) = (query.start_key.as_str(), query.end_key.as_str());
     let mut merged: BTreeMap<String, Option<Version>> = ledger
         .try_range(namespace, start, end)?
@@ -156,7 +185,13 @@ pub fn merkle_summary(results: &[KvRead], max_degree: u32) -> Option<QueryReadsM
 }
 
 fn hash_reads(reads: &[KvRead]) -> Vec<u8> {
-    fabric_msp::sha256(&QueryReads { kv_reads: reads.to_vec() }.encode_to_vec()).to_vec()
+    fabric_msp::sha256(
+        &QueryReads {
+            kv_reads: reads.to_vec(),
+        }
+        .encode_to_vec(),
+    )
+    .to_vec()
 }
 
 fn combined_hash(hashes: &[Vec<u8>]) -> Vec<u8> {

@@ -18,14 +18,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tonic::{Code, Status};
 
-const COLLECT_FAILED: &str = "failed to collect enough transaction endorsements, see attached details for more info";
+const COLLECT_FAILED: &str =
+    "failed to collect enough transaction endorsements, see attached details for more info";
 
-pub async fn endorse(net: &Network, local: &Arc<Peer>, request: EndorseRequest) -> Result<EndorseResponse, Status> {
+pub async fn endorse(
+    net: &Network,
+    local: &Arc<Peer>,
+    request: EndorseRequest,
+) -> Result<EndorseResponse, Status> {
     let sp = request
         .proposed_transaction
         .as_ref()
         .filter(|sp| !sp.proposal_bytes.is_empty())
-        .ok_or_else(|| Status::invalid_argument("the proposed transaction must contain a signed proposal"))?;
+        .ok_or_else(|| {
+            Status::invalid_argument("the proposed transaction must contain a signed proposal")
+        })?;
     let info = proposal::unpack(Some(sp)).map_err(Status::invalid_argument)?;
     let collected = if request.endorsing_organizations.is_empty() {
         collect_planned(net, local, sp, &info).await?
@@ -62,7 +69,11 @@ async fn collect_for_orgs(
             missing.join(", ")
         )));
     }
-    let results = futures::future::join_all(orgs.iter().map(|org| endorse_org(net, local, org, sp, None))).await;
+    let results = futures::future::join_all(
+        orgs.iter()
+            .map(|org| endorse_org(net, local, org, sp, None)),
+    )
+    .await;
     let mut collected: Vec<ProposalResponse> = Vec::new();
     let mut details = Vec::new();
     for result in results {
@@ -92,7 +103,13 @@ async fn collect_planned(
 ) -> Result<Vec<ProposalResponse>, Status> {
     let (first_peer, first) = endorse_org(net, local, &local.mspid, sp, None)
         .await
-        .map_err(|d| rpc_error(Code::Aborted, "failed to endorse transaction, see attached details for more info", &d))?;
+        .map_err(|d| {
+            rpc_error(
+                Code::Aborted,
+                "failed to endorse transaction, see attached details for more info",
+                &d,
+            )
+        })?;
     let requirements = requirements(net, local, &info.chaincode, first.interest.as_ref());
     let layouts = layouts(net, &first_peer.mspid, &requirements);
     if layouts.is_empty() {
@@ -110,10 +127,17 @@ async fn collect_planned(
         if layout.iter().any(|o| failed.contains(o)) {
             continue;
         }
-        let needed: Vec<&String> = layout.iter().filter(|o| !collected.contains_key(*o)).collect();
+        let needed: Vec<&String> = layout
+            .iter()
+            .filter(|o| !collected.contains_key(*o))
+            .collect();
         let expected = collected[&order[0]].payload.clone();
-        let results =
-            futures::future::join_all(needed.iter().map(|org| endorse_org(net, local, org, sp, Some(&expected)))).await;
+        let results = futures::future::join_all(
+            needed
+                .iter()
+                .map(|org| endorse_org(net, local, org, sp, Some(&expected))),
+        )
+        .await;
         let mut complete = true;
         for (org, result) in needed.into_iter().zip(results) {
             match result {
@@ -152,7 +176,7 @@ async fn endorse_org(
     peers.sort_by_key(|p| !Arc::ptr_eq(p, local));
     let mut details = Vec::new();
     for peer in peers {
-        match endorse_on(peer, sp).await {
+        match endorse_on(peer, sp, net.orderer.chain().height()).await {
             Outcome::Endorsed(pr) if expected.is_some_and(|e| *e != pr.payload) => {
                 tracing::warn!(peer = %peer.name, "ProposalResponsePayloads do not match");
                 details.push(peer_detail(peer, "ProposalResponsePayloads do not match"));
@@ -174,15 +198,26 @@ enum Requirement {
 }
 
 /// The policies named by the ChaincodeInterest (or the invoked chaincode's alone).
-fn requirements(net: &Network, local: &Peer, chaincode: &str, interest: Option<&ChaincodeInterest>) -> Vec<Requirement> {
+fn requirements(
+    net: &Network,
+    local: &Peer,
+    chaincode: &str,
+    interest: Option<&ChaincodeInterest>,
+) -> Vec<Requirement> {
     let mut out = Vec::new();
-    let calls = interest.map(|i| i.chaincodes.as_slice()).unwrap_or_default();
+    let calls = interest
+        .map(|i| i.chaincodes.as_slice())
+        .unwrap_or_default();
     if calls.is_empty() {
-        out.push(Requirement::Chaincode(chaincode_policy(net, local, chaincode)));
+        out.push(Requirement::Chaincode(chaincode_policy(
+            net, local, chaincode,
+        )));
     }
     for call in calls {
         if !call.disregard_namespace_policy {
-            out.push(Requirement::Chaincode(chaincode_policy(net, local, &call.name)));
+            out.push(Requirement::Chaincode(chaincode_policy(
+                net, local, &call.name,
+            )));
         }
         out.extend(call.key_policies.iter().cloned().map(Requirement::Key));
     }
@@ -203,8 +238,13 @@ fn chaincode_policy(net: &Network, local: &Peer, name: &str) -> EndorsementPolic
 /// Sets of orgs (each containing `first_org`) whose peers would satisfy every
 /// requirement, smallest first, in configuration order within a size.
 fn layouts(net: &Network, first_org: &str, requirements: &[Requirement]) -> Vec<Vec<String>> {
-    let others: Vec<String> = net.peer_orgs().into_iter().filter(|o| o != first_org).collect();
-    let identity_of = |org: &str| -> Option<Identity> { net.peers_of(org).next().map(|p| p.identity.clone()) };
+    let others: Vec<String> = net
+        .peer_orgs()
+        .into_iter()
+        .filter(|o| o != first_org)
+        .collect();
+    let identity_of =
+        |org: &str| -> Option<Identity> { net.peers_of(org).next().map(|p| p.identity.clone()) };
     let mut sets: Vec<Vec<String>> = (0u32..(1 << others.len().min(16)))
         .map(|mask| {
             let mut set = vec![first_org.to_owned()];

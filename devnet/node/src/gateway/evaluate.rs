@@ -12,13 +12,21 @@ use prost::Message;
 use std::sync::Arc;
 use tonic::{Code, Status};
 
-pub async fn evaluate(net: &Network, local: &Arc<Peer>, request: EvaluateRequest) -> Result<EvaluateResponse, Status> {
+pub async fn evaluate(
+    net: &Network,
+    local: &Arc<Peer>,
+    request: EvaluateRequest,
+) -> Result<EvaluateResponse, Status> {
     let sp = request.proposed_transaction.as_ref();
-    let info = proposal::unpack(sp)
-        .map_err(|e| Status::invalid_argument(format!("failed to unpack transaction proposal: {e}")))?;
+    let info = proposal::unpack(sp).map_err(|e| {
+        Status::invalid_argument(format!("failed to unpack transaction proposal: {e}"))
+    })?;
     let sp = sp.ok_or_else(|| Status::invalid_argument("a signed proposal is required"))?;
     if info.channel != net.channel {
-        return Err(Status::unavailable(format!("channel {} not found", info.channel)));
+        return Err(Status::unavailable(format!(
+            "channel {} not found",
+            info.channel
+        )));
     }
     let mut targets = request.target_organizations.clone();
     if info.has_transient && targets.is_empty() {
@@ -34,12 +42,24 @@ pub async fn evaluate(net: &Network, local: &Arc<Peer>, request: EvaluateRequest
     let mut details = Vec::new();
     let mut last_code = Code::Unavailable;
     for peer in candidates {
-        match endorse_on(&peer, sp).await {
-            Outcome::Endorsed(pr) => return Ok(EvaluateResponse { result: Some(result_of(pr)) }),
-            Outcome::Failed { code, message, retry } => {
+        match endorse_on(&peer, sp, net.orderer.chain().height()).await {
+            Outcome::Endorsed(pr) => {
+                return Ok(EvaluateResponse {
+                    result: Some(result_of(pr)),
+                })
+            }
+            Outcome::Failed {
+                code,
+                message,
+                retry,
+            } => {
                 details.push(peer_detail(&peer, &message));
                 if !retry {
-                    return Err(rpc_error(code, format!("evaluate call to endorser returned error: {message}"), &details));
+                    return Err(rpc_error(
+                        code,
+                        format!("evaluate call to endorser returned error: {message}"),
+                        &details,
+                    ));
                 }
                 last_code = code;
             }

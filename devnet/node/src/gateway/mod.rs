@@ -33,12 +33,22 @@ impl GatewayService {
 
 #[tonic::async_trait]
 impl Gateway for GatewayService {
-    async fn endorse(&self, request: Request<EndorseRequest>) -> Result<Response<EndorseResponse>, Status> {
-        endorse::endorse(&self.net, &self.local, request.into_inner()).await.map(Response::new)
+    async fn endorse(
+        &self,
+        request: Request<EndorseRequest>,
+    ) -> Result<Response<EndorseResponse>, Status> {
+        endorse::endorse(&self.net, &self.local, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
-    async fn submit(&self, request: Request<SubmitRequest>) -> Result<Response<SubmitResponse>, Status> {
-        submit::submit(&self.net, request.into_inner()).await.map(Response::new)
+    async fn submit(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        submit::submit(&self.net, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn commit_status(
@@ -50,7 +60,10 @@ impl Gateway for GatewayService {
             .map(Response::new)
     }
 
-    async fn evaluate(&self, request: Request<EvaluateRequest>) -> Result<Response<EvaluateResponse>, Status> {
+    async fn evaluate(
+        &self,
+        request: Request<EvaluateRequest>,
+    ) -> Result<Response<EvaluateResponse>, Status> {
         evaluate::evaluate(&self.net, &self.local, request.into_inner())
             .await
             .map(Response::new)

@@ -3,8 +3,9 @@
 
 use fabric_proto::common::{ChannelHeader, Envelope, Header, Payload};
 use fabric_proto::protos::{
-    ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeInvocationSpec, ChaincodeProposalPayload, Endorsement,
-    Proposal, SignedProposal, Transaction, TransactionAction,
+    ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeInvocationSpec,
+    ChaincodeProposalPayload, Endorsement, Proposal, SignedProposal, Transaction,
+    TransactionAction,
 };
 use prost::Message;
 
@@ -19,9 +20,13 @@ pub struct ProposalInfo {
 
 /// Unpacks a signed proposal; the error texts follow Fabric's gateway.
 pub fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
-    let sp = sp.filter(|sp| !sp.proposal_bytes.is_empty()).ok_or("a signed proposal is required")?;
-    let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(|e| format!("error unmarshalling Proposal: {e}"))?;
-    let header = Header::decode(proposal.header.as_slice()).map_err(|e| format!("error unmarshalling Header: {e}"))?;
+    let sp = sp
+        .filter(|sp| !sp.proposal_bytes.is_empty())
+        .ok_or("a signed proposal is required")?;
+    let proposal = Proposal::decode(sp.proposal_bytes.as_slice())
+        .map_err(|e| format!("error unmarshalling Proposal: {e}"))?;
+    let header = Header::decode(proposal.header.as_slice())
+        .map_err(|e| format!("error unmarshalling Header: {e}"))?;
     let chdr = ChannelHeader::decode(header.channel_header.as_slice())
         .map_err(|e| format!("error unmarshalling ChannelHeader: {e}"))?;
     let payload = ChaincodeProposalPayload::decode(proposal.payload.as_slice())
@@ -39,7 +44,9 @@ pub fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
         .chaincode_id
         .ok_or_else(|| format!("no chaincode id is provided, channel id [{channel}]"))?;
     if cc_id.name.is_empty() {
-        return Err(format!("no chaincode name is provided, channel id [{channel}]"));
+        return Err(format!(
+            "no chaincode name is provided, channel id [{channel}]"
+        ));
     }
     Ok(ProposalInfo {
         channel,
@@ -52,7 +59,11 @@ pub fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
 
 /// Fabric's prepared transaction: the proposal's header, one action carrying the
 /// signature header and the endorsed action; the transient map is removed. Unsigned.
-pub fn prepare_transaction(info: &ProposalInfo, response_payload: Vec<u8>, endorsements: Vec<Endorsement>) -> Envelope {
+pub fn prepare_transaction(
+    info: &ProposalInfo,
+    response_payload: Vec<u8>,
+    endorsements: Vec<Endorsement>,
+) -> Envelope {
     let without_transient = ChaincodeProposalPayload {
         input: info.payload.input.clone(),
         transient_map: Default::default(),

@@ -18,7 +18,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 /// Checks a signed gateway request against `/Channel/Application/Readers`.
-fn check_signed(ids: &IdentityCache, orderer_mspid: &str, identity: &[u8], data: &[u8], signature: &[u8]) -> Result<(), Status> {
+fn check_signed(
+    ids: &IdentityCache,
+    orderer_mspid: &str,
+    identity: &[u8],
+    data: &[u8],
+    signature: &[u8],
+) -> Result<(), Status> {
     let id = ids
         .verify(identity, data, signature, unix_now())
         .map_err(|e| Status::permission_denied(e.to_string()))?;
@@ -26,9 +32,15 @@ fn check_signed(ids: &IdentityCache, orderer_mspid: &str, identity: &[u8], data:
         .map_err(|e| Status::permission_denied(e.to_string()))
 }
 
-pub async fn commit_status(net: &Network, local: &Peer, signed: SignedCommitStatusRequest) -> Result<CommitStatusResponse, Status> {
+pub async fn commit_status(
+    net: &Network,
+    local: &Peer,
+    signed: SignedCommitStatusRequest,
+) -> Result<CommitStatusResponse, Status> {
     if signed.request.is_empty() {
-        return Err(Status::invalid_argument("a commit status request is required"));
+        return Err(Status::invalid_argument(
+            "a commit status request is required",
+        ));
     }
     let request = CommitStatusRequest::decode(signed.request.as_slice())
         .map_err(|e| Status::invalid_argument(format!("invalid status request: {e}")))?;
@@ -39,36 +51,72 @@ pub async fn commit_status(net: &Network, local: &Peer, signed: SignedCommitStat
         return Err(Status::invalid_argument("no channel ID provided"));
     }
     if request.transaction_id.is_empty() {
-        return Err(Status::invalid_argument("transaction ID should not be empty"));
+        return Err(Status::invalid_argument(
+            "transaction ID should not be empty",
+        ));
     }
-    check_signed(&net.ids, &net.orderer.mspid, &request.identity, &signed.request, &signed.signature)?;
+    check_signed(
+        &net.ids,
+        &net.orderer.mspid,
+        &request.identity,
+        &signed.request,
+        &signed.signature,
+    )?;
     if request.channel_id != net.channel {
-        return Err(Status::failed_precondition(format!("channel {} not found", request.channel_id)));
+        return Err(Status::failed_precondition(format!(
+            "channel {} not found",
+            request.channel_id
+        )));
     }
     let committed = tokio::select! {
         r = local.commit_status(&request.transaction_id) => r.map_err(Status::aborted)?,
         _ = net.stopping() => None,
     };
-    let (block_number, result) = committed.ok_or_else(|| Status::unavailable("the peer is shutting down"))?;
-    Ok(CommitStatusResponse { result, block_number })
+    let (block_number, result) =
+        committed.ok_or_else(|| Status::unavailable("the peer is shutting down"))?;
+    Ok(CommitStatusResponse {
+        result,
+        block_number,
+    })
 }
 
 /// The stream type of ChaincodeEvents.
 pub type EventsStream = ReceiverStream<Result<ChaincodeEventsResponse, Status>>;
 
-pub async fn chaincode_events(net: &Arc<Network>, local: &Arc<Peer>, signed: SignedChaincodeEventsRequest) -> Result<EventsStream, Status> {
+pub async fn chaincode_events(
+    net: &Arc<Network>,
+    local: &Arc<Peer>,
+    signed: SignedChaincodeEventsRequest,
+) -> Result<EventsStream, Status> {
     if signed.request.is_empty() {
-        return Err(Status::invalid_argument("a chaincode events request is required"));
+        return Err(Status::invalid_argument(
+            "a chaincode events request is required",
+        ));
     }
     let request = ChaincodeEventsRequest::decode(signed.request.as_slice())
         .map_err(|e| Status::invalid_argument(format!("invalid chaincode events request: {e}")))?;
-    check_signed(&net.ids, &net.orderer.mspid, &request.identity, &signed.request, &signed.signature)?;
+    check_signed(
+        &net.ids,
+        &net.orderer.mspid,
+        &request.identity,
+        &signed.request,
+        &signed.signature,
+    )?;
     if request.channel_id != net.channel {
-        return Err(Status::not_found(format!("channel {} not found", request.channel_id)));
+        return Err(Status::not_found(format!(
+            "channel {} not found",
+            request.channel_id
+        )));
     }
     let start = start_block(local, &request).await?;
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(stream_events(net.clone(), local.clone(), request, start, tx));
+    tokio::spawn(stream_events(
+        net.clone(),
+        local.clone(),
+        request,
+        start,
+        tx,
+    ));
     Ok(ReceiverStream::new(rx))
 }
 
@@ -86,7 +134,11 @@ async fn start_block(local: &Peer, request: &ChaincodeEventsRequest) -> Result<u
         }
     }
     let height = local.chain().height();
-    match request.start_position.as_ref().and_then(|p| p.r#type.as_ref()) {
+    match request
+        .start_position
+        .as_ref()
+        .and_then(|p| p.r#type.as_ref())
+    {
         None | Some(seek_position::Type::NextCommit(_)) => Ok(height),
         Some(seek_position::Type::Specified(s)) => Ok(s.number),
         Some(seek_position::Type::Oldest(_)) => Err(invalid_position("Oldest")),
@@ -95,7 +147,9 @@ async fn start_block(local: &Peer, request: &ChaincodeEventsRequest) -> Result<u
 }
 
 fn invalid_position(kind: &str) -> Status {
-    Status::invalid_argument(format!("invalid start position type: *orderer.SeekPosition_{kind}"))
+    Status::invalid_argument(format!(
+        "invalid start position type: *orderer.SeekPosition_{kind}"
+    ))
 }
 
 /// Sends one response per block that holds matching events of valid transactions.

@@ -12,10 +12,15 @@ pub async fn submit(net: &Network, request: SubmitRequest) -> Result<SubmitRespo
         .prepared_transaction
         .ok_or_else(|| Status::invalid_argument("a prepared transaction is required"))?;
     if env.signature.is_empty() {
-        return Err(Status::invalid_argument("prepared transaction must be signed"));
+        return Err(Status::invalid_argument(
+            "prepared transaction must be signed",
+        ));
     }
     if request.channel_id != net.channel {
-        return Err(Status::failed_precondition(format!("channel {} not found", request.channel_id)));
+        return Err(Status::failed_precondition(format!(
+            "channel {} not found",
+            request.channel_id
+        )));
     }
     let response = net.orderer.broadcast(&env).await;
     let status = BroadcastStatus::try_from(response.status).unwrap_or(BroadcastStatus::Unknown);

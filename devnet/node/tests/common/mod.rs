@@ -8,7 +8,10 @@ pub mod tx;
 
 use devnet::{BatchSettings, Devnet, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
 use fabric_msp::SigningIdentity;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+    PKCS_ECDSA_P256_SHA256,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -38,7 +41,9 @@ pub struct OrgCas {
 
 fn ca(org: &str, cn: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::OrganizationName, org);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, org);
     params.distinguished_name.push(DnType::CommonName, cn);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.not_before = rcgen::date_time_ymd(2025, 1, 1);
@@ -59,7 +64,9 @@ impl OrgCas {
     /// A leaf (PEM cert, PEM PKCS#8 key) issued by the identity CA with OU `ou`.
     fn leaf(&self, cn: &str, ou: &str) -> (String, String) {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::OrganizationalUnitName, ou);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationalUnitName, ou);
         params.distinguished_name.push(DnType::CommonName, cn);
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2040, 1, 1);
@@ -77,7 +84,10 @@ impl OrgCas {
     /// The org's verifying MSP directory.
     fn write_org_msp(&self, dir: &Path) {
         write(&dir.join("cacerts/ca.pem"), self.ca.pem().as_bytes());
-        write(&dir.join("tlscacerts/tlsca.pem"), self.tlsca.pem().as_bytes());
+        write(
+            &dir.join("tlscacerts/tlsca.pem"),
+            self.tlsca.pem().as_bytes(),
+        );
         write(&dir.join("config.yaml"), NODE_OUS_YAML.as_bytes());
     }
 
@@ -88,7 +98,12 @@ impl OrgCas {
         let (cert, key) = self.leaf(cn, ou);
         write(&msp.join("signcerts/cert.pem"), cert.as_bytes());
         write(&msp.join("keystore/priv_sk"), key.as_bytes());
-        let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), cn.to_owned()]).unwrap();
+        let mut params = CertificateParams::new(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            cn.to_owned(),
+        ])
+        .unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2040, 1, 1);
@@ -129,8 +144,11 @@ impl Fixture {
         let root = dir.path();
         let orderer_org = OrgCas::new("OrdererMSP", "example.com");
         orderer_org.write_org_msp(&root.join("ordererOrganizations/example.com/msp"));
-        let (orderer_msp, orderer_tls) =
-            orderer_org.write_node(&root.join("ordererOrganizations/example.com/orderer"), "orderer.example.com", "orderer");
+        let (orderer_msp, orderer_tls) = orderer_org.write_node(
+            &root.join("ordererOrganizations/example.com/orderer"),
+            "orderer.example.com",
+            "orderer",
+        );
         let mut org_cas = Vec::new();
         let mut org_configs = Vec::new();
         let mut peers = Vec::new();
@@ -187,7 +205,9 @@ impl Fixture {
     }
 
     pub async fn start(&self) -> Devnet {
-        Devnet::start(self.config.clone()).await.expect("devnet starts")
+        Devnet::start(self.config.clone())
+            .await
+            .expect("devnet starts")
     }
 
     /// A client (OU client) of org `i` (0-based).
@@ -216,12 +236,14 @@ impl Fixture {
     }
 
     pub async fn orderer_channel(&self, devnet: &Devnet) -> Channel {
-        self.channel(devnet.orderer_address(), &self.config.orderer.tls.ca).await
+        self.channel(devnet.orderer_address(), &self.config.orderer.tls.ca)
+            .await
     }
 
     /// A channel to the peer of org `i`.
     pub async fn peer_channel(&self, devnet: &Devnet, i: usize) -> Channel {
         let p = &self.config.peers[i];
-        self.channel(devnet.peer_address(&p.name).unwrap(), &p.tls.ca).await
+        self.channel(devnet.peer_address(&p.name).unwrap(), &p.tls.ca)
+            .await
     }
 }

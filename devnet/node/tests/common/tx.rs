@@ -8,16 +8,18 @@ use fabric_proto::gateway::{CommitStatusRequest, SignedCommitStatusRequest};
 use fabric_proto::kvrwset::KvrwSet;
 use fabric_proto::orderer::{seek_info, seek_position, SeekInfo, SeekPosition, SeekSpecified};
 use fabric_proto::protos::{
-    chaincode_spec, ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeEvent,
-    ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload,
-    ChaincodeSpec, Endorsement, Proposal, ProposalResponsePayload, Response, SignedProposal, Transaction,
-    TransactionAction,
+    chaincode_spec, ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction,
+    ChaincodeEvent, ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec,
+    ChaincodeProposalPayload, ChaincodeSpec, Endorsement, Proposal, ProposalResponsePayload,
+    Response, SignedProposal, Transaction, TransactionAction,
 };
 use fabric_proto::rwset::{NsReadWriteSet, TxReadWriteSet};
 use prost::Message;
 
 fn now() -> prost_types::Timestamp {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
     prost_types::Timestamp {
         seconds: d.as_secs() as i64,
         nanos: d.subsec_nanos() as i32,
@@ -31,7 +33,12 @@ fn nonce() -> Vec<u8> {
 }
 
 /// Headers of a new transaction: (channel header bytes, signature header bytes, txid).
-pub fn headers(signer: &SigningIdentity, channel: &str, chaincode: &str, kind: HeaderType) -> (Vec<u8>, Vec<u8>, String) {
+pub fn headers(
+    signer: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    kind: HeaderType,
+) -> (Vec<u8>, Vec<u8>, String) {
     let creator = signer.serialize();
     let nonce = nonce();
     let txid = fabric_block::compute_txid(&nonce, &creator);
@@ -81,7 +88,12 @@ fn invocation(chaincode: &str, args: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A signed proposal invoking `chaincode` with `args`; returns it with its txid.
-pub fn proposal(signer: &SigningIdentity, channel: &str, chaincode: &str, args: &[&[u8]]) -> (SignedProposal, String) {
+pub fn proposal(
+    signer: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    args: &[&[u8]],
+) -> (SignedProposal, String) {
     let (chdr, shdr, txid) = headers(signer, channel, chaincode, HeaderType::EndorserTransaction);
     let proposal = Proposal {
         header: Header {
@@ -115,7 +127,8 @@ pub fn endorser_tx(
 ) -> (Envelope, String) {
     let (chdr, shdr, txid) = headers(creator, channel, chaincode, HeaderType::EndorserTransaction);
     let cpp = invocation(chaincode, &[b"put"]);
-    let proposal_hash = fabric_msp::sha256(&[chdr.as_slice(), shdr.as_slice(), cpp.as_slice()].concat());
+    let proposal_hash =
+        fabric_msp::sha256(&[chdr.as_slice(), shdr.as_slice(), cpp.as_slice()].concat());
     let results = TxReadWriteSet {
         data_model: 0,
         ns_rwset: vec![NsReadWriteSet {
@@ -158,7 +171,10 @@ pub fn endorser_tx(
         .map(|e| {
             let endorser = e.serialize();
             let signature = e.sign(&[prp.as_slice(), endorser.as_slice()].concat());
-            Endorsement { endorser, signature }
+            Endorsement {
+                endorser,
+                signature,
+            }
         })
         .collect();
     let cap = ChaincodeActionPayload {
@@ -187,7 +203,13 @@ pub fn endorser_tx(
 }
 
 /// A deliver request for blocks `start..=stop` (None: no upper bound) of `channel`.
-pub fn seek(signer: &SigningIdentity, channel: &str, start: SeekPosition, stop: Option<u64>, fail_if_not_ready: bool) -> Envelope {
+pub fn seek(
+    signer: &SigningIdentity,
+    channel: &str,
+    start: SeekPosition,
+    stop: Option<u64>,
+    fail_if_not_ready: bool,
+) -> Envelope {
     let (chdr, shdr, _) = headers(signer, channel, "", HeaderType::DeliverSeekInfo);
     let info = SeekInfo {
         start: Some(start),
@@ -223,7 +245,11 @@ pub fn specified(n: u64) -> SeekPosition {
 }
 
 /// A signed commit status request.
-pub fn commit_status_request(signer: &SigningIdentity, channel: &str, txid: &str) -> SignedCommitStatusRequest {
+pub fn commit_status_request(
+    signer: &SigningIdentity,
+    channel: &str,
+    txid: &str,
+) -> SignedCommitStatusRequest {
     let request = CommitStatusRequest {
         transaction_id: txid.to_owned(),
         channel_id: channel.to_owned(),
@@ -242,7 +268,10 @@ pub fn kv(reads: &[(&str, Option<(u64, u64)>)], writes: &[(&str, &[u8])]) -> Kvr
             .iter()
             .map(|(k, v)| KvRead {
                 key: (*k).to_owned(),
-                version: v.map(|(b, t)| Version { block_num: b, tx_num: t }),
+                version: v.map(|(b, t)| Version {
+                    block_num: b,
+                    tx_num: t,
+                }),
             })
             .collect(),
         writes: writes
@@ -255,4 +284,24 @@ pub fn kv(reads: &[(&str, Option<(u64, u64)>)], writes: &[(&str, &[u8])]) -> Kvr
             .collect(),
         ..Default::default()
     }
+}
+
+/// A signed chaincode events request starting at block `start`.
+pub fn chaincode_events_request(
+    signer: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    start: Option<SeekPosition>,
+    after_txid: &str,
+) -> fabric_proto::gateway::SignedChaincodeEventsRequest {
+    let request = fabric_proto::gateway::ChaincodeEventsRequest {
+        channel_id: channel.to_owned(),
+        chaincode_id: chaincode.to_owned(),
+        identity: signer.serialize(),
+        start_position: start,
+        after_transaction_id: after_txid.to_owned(),
+    }
+    .encode_to_vec();
+    let signature = signer.sign(&request);
+    fabric_proto::gateway::SignedChaincodeEventsRequest { request, signature }
 }

@@ -54,7 +54,9 @@ impl TxRegistry {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock only means another task panicked mid-update of a
         // plain map; the map itself is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a new transaction; false if it is already running or the
@@ -79,10 +81,9 @@ impl TxRegistry {
         if state.closed {
             return Err(ShimError::StreamClosed);
         }
-        let slot = state
-            .active
-            .get_mut(key)
-            .ok_or_else(|| ShimError::Protocol(format!("transaction {} is not running", key.tx_id)))?;
+        let slot = state.active.get_mut(key).ok_or_else(|| {
+            ShimError::Protocol(format!("transaction {} is not running", key.tx_id))
+        })?;
         // A sender whose receiver is gone belongs to an abandoned request.
         if slot.as_ref().is_some_and(|sender| !sender.is_closed()) {
             return Err(ShimError::Protocol(format!(
@@ -152,8 +153,14 @@ mod tests {
         assert!(registry.deliver(reply("b")).is_ok());
         assert_eq!(rx_b.try_recv().unwrap().txid, "b");
         assert!(rx_a.try_recv().is_err());
-        assert!(matches!(registry.deliver(reply("b")), Err(Undeliverable::NoRequest)));
-        assert!(matches!(registry.deliver(reply("zz")), Err(Undeliverable::UnknownTx)));
+        assert!(matches!(
+            registry.deliver(reply("b")),
+            Err(Undeliverable::NoRequest)
+        ));
+        assert!(matches!(
+            registry.deliver(reply("zz")),
+            Err(Undeliverable::UnknownTx)
+        ));
     }
 
     #[test]
@@ -162,8 +169,14 @@ mod tests {
         registry.begin(&key("a"));
         let mut rx = registry.arm(&key("a")).unwrap();
         registry.close();
-        assert!(matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
-        assert!(matches!(registry.arm(&key("a")), Err(ShimError::StreamClosed)));
+        assert!(matches!(
+            rx.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        assert!(matches!(
+            registry.arm(&key("a")),
+            Err(ShimError::StreamClosed)
+        ));
         assert!(!registry.begin(&key("b")));
     }
 }

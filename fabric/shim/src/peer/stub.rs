@@ -45,11 +45,15 @@ impl PeerStub {
 
     async fn call_query<M: Message>(&self, kind: Type, request: M) -> Result<QueryResponse> {
         let payload = self.call(kind, request).await?;
-        QueryResponse::decode(payload.as_slice()).map_err(|e| ShimError::decode("protos.QueryResponse", e))
+        QueryResponse::decode(payload.as_slice())
+            .map_err(|e| ShimError::decode("protos.QueryResponse", e))
     }
 
     /// Reads an iterator to its end, then closes it on the peer.
-    async fn drain(&self, first: QueryResponse) -> Result<(Vec<Vec<u8>>, Option<QueryResponseMetadata>)> {
+    async fn drain(
+        &self,
+        first: QueryResponse,
+    ) -> Result<(Vec<Vec<u8>>, Option<QueryResponseMetadata>)> {
         let id = first.id.clone();
         let mut metadata = None;
         let mut items = Vec::new();
@@ -76,7 +80,8 @@ impl PeerStub {
                 .call_query(Type::QueryStateNext, QueryStateNext { id: id.clone() })
                 .await?;
         }
-        self.call(Type::QueryStateClose, QueryStateClose { id }).await?;
+        self.call(Type::QueryStateClose, QueryStateClose { id })
+            .await?;
         Ok((items, metadata))
     }
 
@@ -127,7 +132,9 @@ impl ChaincodeStub for PeerStub {
 
     fn set_event(&mut self, name: &str, payload: Vec<u8>) -> Result<()> {
         if name.is_empty() {
-            return Err(ShimError::InvalidArgument("event name must not be empty".into()));
+            return Err(ShimError::InvalidArgument(
+                "event name must not be empty".into(),
+            ));
         }
         self.event = Some(ChaincodeEvent {
             event_name: name.to_owned(),
@@ -162,12 +169,18 @@ impl ChaincodeStub for PeerStub {
         self.call(Type::DelState, request).await.map(drop)
     }
 
-    async fn read_private_data_hash(&mut self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    async fn read_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>> {
         let request = GetState {
             key: key.to_owned(),
             collection: collection.to_owned(),
         };
-        Ok(non_empty(self.call(Type::GetPrivateDataHash, request).await?))
+        Ok(non_empty(
+            self.call(Type::GetPrivateDataHash, request).await?,
+        ))
     }
 
     async fn query_range(
@@ -201,7 +214,9 @@ impl ChaincodeStub for PeerStub {
     }
 
     async fn query_history(&mut self, key: &str) -> Result<Vec<KeyModification>> {
-        let request = GetHistoryForKey { key: key.to_owned() };
+        let request = GetHistoryForKey {
+            key: key.to_owned(),
+        };
         let first = self.call_query(Type::GetHistoryForKey, request).await?;
         let (items, _) = self.drain(first).await?;
         items
@@ -219,7 +234,11 @@ impl ChaincodeStub for PeerStub {
             .collect()
     }
 
-    async fn read_metadata(&mut self, collection: &str, key: &str) -> Result<HashMap<String, Vec<u8>>> {
+    async fn read_metadata(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<HashMap<String, Vec<u8>>> {
         let request = GetStateMetadata {
             key: key.to_owned(),
             collection: collection.to_owned(),

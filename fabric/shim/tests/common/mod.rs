@@ -10,7 +10,8 @@ use fabric_proto::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use fabric_proto::protos::chaincode_client::ChaincodeClient;
 use fabric_proto::protos::chaincode_message::Type;
 use fabric_proto::protos::{
-    ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, Proposal, SignedProposal,
+    ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, Proposal,
+    SignedProposal,
 };
 use fabric_shim::{
     async_trait, error, success, Chaincode, ChaincodeStub, CreatorIdentity, Response, ServerConfig,
@@ -34,7 +35,11 @@ fn fail(e: impl std::fmt::Display) -> Response {
 }
 
 fn keys(results: &[fabric_shim::KeyValue]) -> String {
-    results.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>().join(",")
+    results
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[async_trait]
@@ -63,7 +68,13 @@ impl Chaincode for TestContract {
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .unwrap_or_default();
                 let seconds = stub.tx_timestamp().map(|t| t.seconds).unwrap_or(-1);
-                success(format!("{}|{}|{}|{}", identity.mspid, transient, seconds, stub.tx_id()))
+                success(format!(
+                    "{}|{}|{}|{}",
+                    identity.mspid,
+                    transient,
+                    seconds,
+                    stub.tx_id()
+                ))
             }
             "get" => match stub.get_state(&arg(0)).await {
                 Ok(Some(v)) => success(v),
@@ -92,7 +103,10 @@ impl Chaincode for TestContract {
             },
             "page" => {
                 let size = arg(2).parse().unwrap_or(0);
-                match stub.get_state_by_range_with_pagination(&arg(0), &arg(1), size, &arg(3)).await {
+                match stub
+                    .get_state_by_range_with_pagination(&arg(0), &arg(1), size, &arg(3))
+                    .await
+                {
                     Ok(page) => success(format!(
                         "{};{};{}",
                         keys(&page.results),
@@ -112,7 +126,10 @@ impl Chaincode for TestContract {
                 Err(e) => fail(e),
             },
             "sbe" => {
-                if let Err(e) = stub.set_state_validation_parameter(&arg(0), b"policy".to_vec()).await {
+                if let Err(e) = stub
+                    .set_state_validation_parameter(&arg(0), b"policy".to_vec())
+                    .await
+                {
                     return fail(e);
                 }
                 match stub.get_state_validation_parameter(&arg(0)).await {
@@ -202,6 +219,15 @@ impl ScriptedPeer {
             .expect("timed out waiting for the shim")
             .expect("stream error")
             .expect("stream ended")
+    }
+
+    /// The next message, or `None` once the shim ended the stream.
+    pub async fn recv_or_end(&mut self) -> Option<ChaincodeMessage> {
+        tokio::time::timeout(WAIT, self.from_shim.message())
+            .await
+            .expect("timed out waiting for the shim")
+            .ok()
+            .flatten()
     }
 
     /// The next message, which must have this type.
@@ -328,6 +354,10 @@ pub fn transaction(kind: Type, txid: &str, args: &[&str]) -> ChaincodeMessage {
 
 /// Decodes the Response inside a COMPLETED message.
 pub fn completed_response(message: &ChaincodeMessage) -> Response {
-    assert_eq!(message.r#type, Type::Completed as i32, "not COMPLETED: {message:?}");
+    assert_eq!(
+        message.r#type,
+        Type::Completed as i32,
+        "not COMPLETED: {message:?}"
+    );
     Response::decode(message.payload.as_slice()).expect("Response payload")
 }

@@ -1,0 +1,402 @@
+//! Test fixtures: orgs with real X.509 identities (rcgen), peers with their own
+//! ledgers, proposal building, and committing endorsed transactions through the
+//! devnet validator.
+
+#![allow(dead_code)]
+
+pub mod fake_chaincode;
+
+use devnet_endorser::lifecycle::state;
+use devnet_endorser::simulator::TxSimulator;
+use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
+use devnet_ledger::{Ledger, StateUpdates, ValidationContext, Validator, WriteOp};
+use fabric_msp::{Msp, MspManager, NodeOus, SigningIdentity};
+use fabric_proto::common::{
+    BlockMetadataIndex, ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader,
+};
+use fabric_proto::kvrwset::KvrwSet;
+use fabric_proto::protos::{
+    ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeHeaderExtension, ChaincodeId,
+    ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload, ChaincodeSpec, Proposal,
+    ProposalResponse, SignedProposal, Transaction, TransactionAction,
+};
+use fabric_proto::rwset::TxReadWriteSet;
+use prost::Message;
+use rand_core::RngCore;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+    PKCS_ECDSA_P256_SHA256,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const CHANNEL: &str = "ehr";
+
+/// One organisation: its CA and an admin, a peer and a client identity.
+pub struct Org {
+    pub mspid: String,
+    pub msp: Msp,
+    pub admin: SigningIdentity,
+    pub peer: SigningIdentity,
+    pub client: SigningIdentity,
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Org {
+    pub fn new(n: u32) -> Self {
+        let mspid = format!("Org{n}MSP");
+        let domain = format!("org{n}.example.com");
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, domain.clone());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("ca.{domain}"));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let issuer = CertifiedIssuer::self_signed(params, key).unwrap();
+        let msp = Msp::from_ca_pems(
+            &mspid,
+            &[issuer.pem().into_bytes()],
+            &[],
+            &[],
+            NodeOus::fabric_default(),
+        )
+        .unwrap();
+        let leaf = |cn: &str, ou: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params
+                .distinguished_name
+                .push(DnType::OrganizationalUnitName, ou);
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+            let cert = params.signed_by(&key, &issuer).unwrap();
+            SigningIdentity::from_pem(
+                &mspid,
+                cert.pem().as_bytes(),
+                key.serialize_pem().as_bytes(),
+            )
+            .unwrap()
+        };
+        Self {
+            admin: leaf(&format!("Admin@{domain}"), "admin"),
+            peer: leaf(&format!("peer0.{domain}"), "peer"),
+            client: leaf(&format!("User1@{domain}"), "client"),
+            mspid,
+            msp,
+            issuer,
+        }
+    }
+}
+
+/// A peer of one org with its own ledger.
+pub struct Peer {
+    pub endorser: Endorser,
+    pub ledger: Arc<Ledger>,
+    pub mspid: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A channel of `n` orgs (`MAJORITY Endorsement` for chaincodes and lifecycle).
+pub struct Net {
+    pub orgs: Vec<Org>,
+    pub msps: Arc<MspManager>,
+    pub policies: ChannelPolicies,
+}
+
+impl Net {
+    pub fn new(n: u32) -> Self {
+        let orgs: Vec<Org> = (1..=n).map(Org::new).collect();
+        let msps = Arc::new(MspManager::new(orgs.iter().map(|o| o.msp.clone())));
+        let policies = ChannelPolicies {
+            endorsement: "MAJORITY Endorsement".into(),
+            lifecycle: "MAJORITY Endorsement".into(),
+            org_policies: orgs
+                .iter()
+                .map(|o| (o.mspid.clone(), format!("OR('{}.peer')", o.mspid)))
+                .collect(),
+        };
+        Self {
+            orgs,
+            msps,
+            policies,
+        }
+    }
+
+    pub fn peer(&self, org: usize) -> Peer {
+        self.peer_with_timeout(org, std::time::Duration::from_secs(30))
+    }
+
+    pub fn peer_with_timeout(&self, org: usize, timeout: std::time::Duration) -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.redb")).unwrap());
+        let o = &self.orgs[org];
+        let ctx = PeerContext {
+            name: format!("peer0.org{}.example.com", org + 1),
+            mspid: o.mspid.clone(),
+            identity: o.peer.clone(),
+            ledger: ledger.clone(),
+            msps: self.msps.clone(),
+            channel: CHANNEL.into(),
+            data_dir: dir.path().to_path_buf(),
+            policies: self.policies.clone(),
+        };
+        Peer {
+            endorser: Endorser::with_execute_timeout(ctx, timeout),
+            ledger,
+            mspid: o.mspid.clone(),
+            _dir: dir,
+        }
+    }
+}
+
+/// A proposal as a Fabric client builds it.
+pub struct Prop {
+    pub signed: SignedProposal,
+    pub txid: String,
+    pub header: Header,
+    pub payload_no_transient: Vec<u8>,
+}
+
+pub fn proposal(signer: &SigningIdentity, channel: &str, chaincode: &str, args: &[&[u8]]) -> Prop {
+    proposal_with(signer, channel, chaincode, args, BTreeMap::new(), None)
+}
+
+pub fn proposal_with(
+    signer: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    args: &[&[u8]],
+    transient: BTreeMap<String, Vec<u8>>,
+    txid_override: Option<String>,
+) -> Prop {
+    let creator = signer.serialize();
+    let mut nonce = vec![0u8; 24];
+    rand_core::OsRng.fill_bytes(&mut nonce);
+    let txid =
+        txid_override.unwrap_or_else(|| devnet_endorser::proposal::compute_txid(&nonce, &creator));
+    let chaincode_id = ChaincodeId {
+        name: chaincode.into(),
+        ..Default::default()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let channel_header = ChannelHeader {
+        r#type: HeaderType::EndorserTransaction as i32,
+        timestamp: Some(prost_types::Timestamp {
+            seconds: now.as_secs() as i64,
+            nanos: 0,
+        }),
+        channel_id: channel.into(),
+        tx_id: txid.clone(),
+        extension: ChaincodeHeaderExtension {
+            chaincode_id: Some(chaincode_id.clone()),
+        }
+        .encode_to_vec(),
+        ..Default::default()
+    };
+    let header = Header {
+        channel_header: channel_header.encode_to_vec(),
+        signature_header: SignatureHeader { creator, nonce }.encode_to_vec(),
+    };
+    let input = ChaincodeInvocationSpec {
+        chaincode_spec: Some(ChaincodeSpec {
+            r#type: 1,
+            chaincode_id: Some(chaincode_id),
+            input: Some(ChaincodeInput {
+                args: args.iter().map(|a| a.to_vec()).collect(),
+                ..Default::default()
+            }),
+            timeout: 0,
+        }),
+    }
+    .encode_to_vec();
+    let payload_no_transient = ChaincodeProposalPayload {
+        input: input.clone(),
+        transient_map: Default::default(),
+    }
+    .encode_to_vec();
+    let proposal = Proposal {
+        header: header.encode_to_vec(),
+        payload: ChaincodeProposalPayload {
+            input,
+            transient_map: transient.into_iter().collect(),
+        }
+        .encode_to_vec(),
+        extension: Vec::new(),
+    };
+    let proposal_bytes = proposal.encode_to_vec();
+    let signature = signer.sign(&proposal_bytes);
+    Prop {
+        signed: SignedProposal {
+            proposal_bytes,
+            signature,
+        },
+        txid,
+        header,
+        payload_no_transient,
+    }
+}
+
+/// The transaction envelope a client submits for endorsed responses.
+pub fn envelope(signer: &SigningIdentity, prop: &Prop, responses: &[&ProposalResponse]) -> Vec<u8> {
+    let action = ChaincodeEndorsedAction {
+        proposal_response_payload: responses[0].payload.clone(),
+        endorsements: responses
+            .iter()
+            .map(|r| r.endorsement.clone().unwrap())
+            .collect(),
+    };
+    let tx = Transaction {
+        actions: vec![TransactionAction {
+            header: prop.header.signature_header.clone(),
+            payload: ChaincodeActionPayload {
+                chaincode_proposal_payload: prop.payload_no_transient.clone(),
+                action: Some(action),
+            }
+            .encode_to_vec(),
+        }],
+    };
+    let payload = Payload {
+        header: Some(prop.header.clone()),
+        data: tx.encode_to_vec(),
+    }
+    .encode_to_vec();
+    Envelope {
+        signature: signer.sign(&payload),
+        payload,
+    }
+    .encode_to_vec()
+}
+
+/// Validates a block of envelopes with the devnet validator (policies from `registry_of`)
+/// and commits it to every ledger. Returns the validation codes.
+pub fn commit_block(
+    registry_of: &Peer,
+    net: &Net,
+    ledgers: &[&Arc<Ledger>],
+    envelopes: Vec<Vec<u8>>,
+) -> Vec<u8> {
+    let first = ledgers[0];
+    let mut block = fabric_block::new_block(first.height(), &first.tip_hash(), envelopes);
+    let registry = registry_of.endorser.registry();
+    let ctx = ValidationContext {
+        channel_id: CHANNEL,
+        msps: &net.msps,
+        chaincodes: registry.as_ref(),
+    };
+    let (codes, updates) = Validator::validate(first, &block, &ctx);
+    block.metadata.as_mut().unwrap().metadata[BlockMetadataIndex::TransactionsFilter as usize] =
+        codes.clone();
+    for ledger in ledgers {
+        ledger.commit(&block, &updates).unwrap();
+    }
+    codes
+}
+
+/// Applies the public writes of an rwset directly (no validation) as one block.
+pub fn apply_rwset(ledger: &Ledger, rwset: &TxReadWriteSet) {
+    let mut updates = StateUpdates::default();
+    for ns in &rwset.ns_rwset {
+        let kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap();
+        for w in kv.writes {
+            let op = if w.is_delete {
+                WriteOp::Delete
+            } else {
+                WriteOp::Put(w.value)
+            };
+            updates
+                .writes
+                .push((ns.namespace.clone(), w.key, op, 0, "seed".into(), None));
+        }
+        for m in kv.metadata_writes {
+            let md = m.entries.into_iter().map(|e| (e.name, e.value)).collect();
+            updates.writes.push((
+                ns.namespace.clone(),
+                m.key,
+                WriteOp::Metadata(md),
+                0,
+                "seed".into(),
+                None,
+            ));
+        }
+    }
+    let block = fabric_block::new_block(ledger.height(), &ledger.tip_hash(), Vec::new());
+    ledger.commit(&block, &updates).unwrap();
+}
+
+/// Puts plain key/values into a namespace as one block (versions (height, 0)).
+pub fn seed(ledger: &Ledger, ns: &str, kvs: &[(&str, &[u8])]) {
+    let updates = StateUpdates {
+        writes: kvs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    ns.to_string(),
+                    k.to_string(),
+                    WriteOp::Put(v.to_vec()),
+                    0,
+                    "seed".into(),
+                    None,
+                )
+            })
+            .collect(),
+    };
+    let block = fabric_block::new_block(ledger.height(), &ledger.tip_hash(), Vec::new());
+    ledger.commit(&block, &updates).unwrap();
+}
+
+/// Defines chaincode `name` (sequence 1, default policy) approved by every org with
+/// `package_id`, written straight into state.
+pub fn define_chaincode(ledger: &Arc<Ledger>, net: &Net, name: &str, package_id: &str) {
+    let mut sim = TxSimulator::new(ledger.clone(), "define");
+    let params = state::Parameters {
+        endorsement: state::ChaincodeEndorsementInfo {
+            version: "1.0".into(),
+            init_required: false,
+            endorsement_plugin: "escc".into(),
+        },
+        validation: state::ChaincodeValidationInfo {
+            validation_plugin: "vscc".into(),
+            validation_parameter: devnet_endorser::policy::default_validation_parameter(),
+        },
+        collections: Vec::new(),
+    };
+    for org in &net.orgs {
+        state::write_approval(&mut sim, &org.mspid, name, 1, &params, package_id).unwrap();
+    }
+    state::write_definition(
+        &mut sim,
+        name,
+        &state::Definition {
+            sequence: 1,
+            params,
+        },
+    )
+    .unwrap();
+    apply_rwset(ledger, &sim.results());
+}
+
+/// The rwset of an endorsed response.
+pub fn rwset_of(resp: &ProposalResponse) -> TxReadWriteSet {
+    let prp =
+        fabric_proto::protos::ProposalResponsePayload::decode(resp.payload.as_slice()).unwrap();
+    let action = fabric_proto::protos::ChaincodeAction::decode(prp.extension.as_slice()).unwrap();
+    TxReadWriteSet::decode(action.results.as_slice()).unwrap()
+}
+
+/// The KVRWSet of one namespace of an rwset.
+pub fn ns_kv(rwset: &TxReadWriteSet, ns: &str) -> KvrwSet {
+    let n = rwset
+        .ns_rwset
+        .iter()
+        .find(|n| n.namespace == ns)
+        .unwrap_or_else(|| panic!("namespace {ns} not in rwset"));
+    KvrwSet::decode(n.rwset.as_slice()).unwrap()
+}
