@@ -5,7 +5,7 @@
 # results/devnet/<setting>.json and results/devnet/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hb="$PWD/target/release/healthblock"
+hb="${HB:-$PWD/target/release/healthblock}"
 out="$PWD/results/devnet"
 duration="${BENCH_DURATION:-10s}"
 mkdir -p "$out"

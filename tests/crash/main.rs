@@ -16,7 +16,9 @@ fn main() {
     let trial = Trial::test("crash::kill9_under_load_loses_no_commit", || {
         let runtime = tokio::runtime::Runtime::new().map_err(|e| Failed::from(e.to_string()))?;
         let net = TestNet::start(PORT_OFFSET).map_err(|e| Failed::from(format!("{e:#}")))?;
-        runtime.block_on(kill_and_recover(&net)).map_err(|e| Failed::from(format!("{e:#}")))
+        runtime
+            .block_on(kill_and_recover(&net))
+            .map_err(|e| Failed::from(format!("{e:#}")))
     });
     libtest_mimic::run(&args, vec![trial]).exit();
 }
@@ -35,7 +37,9 @@ async fn kill_and_recover(net: &TestNet) -> Result<()> {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let (k, v) = (format!("crash-{w}-{i}"), format!("value-{i}"));
                 i += 1;
-                let Ok(sub) = contract.submit_async("put", [k.as_str(), v.as_str()]).await else { continue };
+                let Ok(sub) = contract.submit_async("put", [k.as_str(), v.as_str()]).await else {
+                    continue;
+                };
                 if let Ok(status) = sub.status().await {
                     if status.is_valid() {
                         committed.lock().map(|mut c| c.push((k, v))).ok();
@@ -47,34 +51,67 @@ async fn kill_and_recover(net: &TestNet) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = net.devnet_pid()?;
     let before = committed.lock().map(|c| c.len()).unwrap_or(0);
-    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status()?;
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {
         let _ = tokio::time::timeout(Duration::from_secs(30), w).await;
     }
     let seen = committed.lock().map(|c| c.clone()).unwrap_or_default();
-    ensure!(before > 0, "no transaction committed before the kill: the load did not run");
-    eprintln!("{} commits seen by the client before and around the kill", seen.len());
+    ensure!(
+        before > 0,
+        "no transaction committed before the kill: the load did not run"
+    );
+    eprintln!(
+        "{} commits seen by the client before and around the kill",
+        seen.len()
+    );
 
     let up = net.cli_ok(&["network", "up"])?;
     eprintln!("restart: {}", up.trim());
 
     let mut heights = Vec::new();
     for (org, peer) in net.peers() {
-        let gw = net.gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer).await?;
+        let gw = net
+            .gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer)
+            .await?;
         let network = gw.network(&net.consortium.channel);
         let contract = network.contract(KV);
         for (k, v) in &seen {
-            let read = contract.evaluate("get", [k.as_str()]).await.with_context(|| format!("read {k} on {}", org.fqdn(peer)))?;
-            ensure!(read == v.as_bytes(), "{} lost committed {k}: reads {:?}", org.fqdn(peer), String::from_utf8_lossy(&read));
+            let read = contract
+                .evaluate("get", [k.as_str()])
+                .await
+                .with_context(|| format!("read {k} on {}", org.fqdn(peer)))?;
+            ensure!(
+                read == v.as_bytes(),
+                "{} lost committed {k}: reads {:?}",
+                org.fqdn(peer),
+                String::from_utf8_lossy(&read)
+            );
         }
         heights.push(network.block_height().await?);
         let peer_arg = peer.name.clone();
-        let verify = net.cli_ok(&["ledger", "verify", "--as", &format!("Admin@{}", org.name), "--peer", &peer_arg, "--json"])?;
+        let verify = net.cli_ok(&[
+            "ledger",
+            "verify",
+            "--as",
+            &format!("Admin@{}", org.name),
+            "--peer",
+            &peer_arg,
+            "--json",
+        ])?;
         let report: serde_json::Value = serde_json::from_str(&verify)?;
-        ensure!(report["ok"] == true, "ledger verify on {}: {verify}", org.fqdn(peer));
+        ensure!(
+            report["ok"] == true,
+            "ledger verify on {}: {verify}",
+            org.fqdn(peer)
+        );
     }
-    ensure!(heights.windows(2).all(|w| w[0] == w[1]), "peer heights differ after recovery: {heights:?}");
+    ensure!(
+        heights.windows(2).all(|w| w[0] == w[1]),
+        "peer heights differ after recovery: {heights:?}"
+    );
     Ok(())
 }

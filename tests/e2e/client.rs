@@ -26,9 +26,17 @@ async fn submit_and_read_back(net: Net) -> Result<()> {
     let submitted = contract.submit_async("put", [k.as_str(), "hello"]).await?;
     let status = submitted.status().await?;
     ensure!(status.is_valid(), "put committed as {}", status.code);
-    ensure!(status.block_number > 0, "block number {}", status.block_number);
+    ensure!(
+        status.block_number > 0,
+        "block number {}",
+        status.block_number
+    );
     let value = contract.evaluate("get", [k.as_str()]).await?;
-    ensure!(value == b"hello", "read back {:?}", String::from_utf8_lossy(&value));
+    ensure!(
+        value == b"hello",
+        "read back {:?}",
+        String::from_utf8_lossy(&value)
+    );
     Ok(())
 }
 
@@ -37,9 +45,13 @@ async fn chaincode_events(net: Net) -> Result<()> {
     let network = gw.network(&net.consortium.channel);
     let contract = network.contract(KV);
     let k = key("ev");
-    let submitted = contract.submit_async("putevent", [k.as_str(), "payload-1"]).await?;
+    let submitted = contract
+        .submit_async("putevent", [k.as_str(), "payload-1"])
+        .await?;
     let status = submitted.status().await?.ensure_valid()?;
-    let mut events = network.chaincode_events(KV, Some(status.block_number)).await?;
+    let mut events = network
+        .chaincode_events(KV, Some(status.block_number))
+        .await?;
     let event = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(ev) = events.next().await {
             let ev = ev?;
@@ -62,7 +74,13 @@ async fn block_events(net: Net) -> Result<()> {
     let gw = net.gateway("User1@Hospital3").await?;
     let network = gw.network(&net.consortium.channel);
     let k = key("blk");
-    let status = network.contract(KV).submit_async("put", [k.as_str(), "b"]).await?.status().await?.ensure_valid()?;
+    let status = network
+        .contract(KV)
+        .submit_async("put", [k.as_str(), "b"])
+        .await?
+        .status()
+        .await?
+        .ensure_valid()?;
     let mut blocks = network.block_events(Some(status.block_number)).await?;
     let block = tokio::time::timeout(Duration::from_secs(20), blocks.next())
         .await
@@ -76,8 +94,16 @@ async fn block_events(net: Net) -> Result<()> {
         .iter()
         .map(|env| fabric_block::decode_envelope(env).map(|t| t.txid))
         .collect::<Result<_, _>>()?;
-    ensure!(txids.contains(&status.txid), "block {} lacks {}", header.number, status.txid);
-    ensure!(fabric_block::data_hash(&data.data).to_vec() == header.data_hash, "data hash mismatch");
+    ensure!(
+        txids.contains(&status.txid),
+        "block {} lacks {}",
+        header.number,
+        status.txid
+    );
+    ensure!(
+        fabric_block::data_hash(&data.data).to_vec() == header.data_hash,
+        "data hash mismatch"
+    );
     Ok(())
 }
 
@@ -89,11 +115,22 @@ async fn key_history(net: Net) -> Result<()> {
         contract.submit("put", [k.as_str(), v]).await?;
     }
     contract.submit("del", [k.as_str()]).await?;
-    let history: serde_json::Value = serde_json::from_slice(&contract.evaluate("history", [k.as_str()]).await?)?;
+    let history: serde_json::Value =
+        serde_json::from_slice(&contract.evaluate("history", [k.as_str()]).await?)?;
     let entries = history.as_array().context("history is not a JSON array")?;
-    ensure!(entries.len() == 4, "history has {} entries: {history}", entries.len());
-    ensure!(entries[0]["is_delete"] == true, "newest entry should be the delete: {history}");
-    ensure!(entries[1]["value"] == "v3" && entries[3]["value"] == "v1", "order: {history}");
+    ensure!(
+        entries.len() == 4,
+        "history has {} entries: {history}",
+        entries.len()
+    );
+    ensure!(
+        entries[0]["is_delete"] == true,
+        "newest entry should be the delete: {history}"
+    );
+    ensure!(
+        entries[1]["value"] == "v3" && entries[3]["value"] == "v1",
+        "order: {history}"
+    );
     Ok(())
 }
 
@@ -102,17 +139,26 @@ async fn range_pagination(net: Net) -> Result<()> {
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let prefix = key("rng");
     for i in 0..7 {
-        contract.submit_async("put", [format!("{prefix}-{i}").as_str(), &i.to_string()]).await?;
+        contract
+            .submit_async("put", [format!("{prefix}-{i}").as_str(), &i.to_string()])
+            .await?;
     }
     // Wait for the last batch: one more submit waited to commit orders after the others.
-    contract.submit("put", [format!("{prefix}-z").as_str(), "end"]).await?;
+    contract
+        .submit("put", [format!("{prefix}-z").as_str(), "end"])
+        .await?;
     let (start, end) = (format!("{prefix}-0"), format!("{prefix}-9"));
     let mut bookmark = String::new();
     let mut keys = Vec::new();
     let mut pages = 0;
     loop {
         let page: serde_json::Value = serde_json::from_slice(
-            &contract.evaluate("range", [start.as_str(), end.as_str(), "3", bookmark.as_str()]).await?,
+            &contract
+                .evaluate(
+                    "range",
+                    [start.as_str(), end.as_str(), "3", bookmark.as_str()],
+                )
+                .await?,
         )?;
         pages += 1;
         for item in page["results"].as_array().context("results")? {
@@ -125,7 +171,10 @@ async fn range_pagination(net: Net) -> Result<()> {
     }
     let expected: Vec<String> = (0..7).map(|i| format!("{prefix}-{i}")).collect();
     ensure!(keys == expected, "paged keys {keys:?}");
-    ensure!(pages == 3, "7 keys in pages of 3 should take 3 pages, took {pages}");
+    ensure!(
+        pages == 3,
+        "7 keys in pages of 3 should take 3 pages, took {pages}"
+    );
     Ok(())
 }
 
@@ -133,39 +182,81 @@ async fn chaincode_error(net: Net) -> Result<()> {
     let gw = net.gateway("User1@Hospital1").await?;
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let started = std::time::Instant::now();
-    let err = contract.submit("fail", ["the chaincode said no"]).await.err().context("fail() must not commit")?;
-    ensure!(started.elapsed() < Duration::from_secs(10), "error took {:?} (a timeout?)", started.elapsed());
+    let err = contract
+        .submit("fail", ["the chaincode said no"])
+        .await
+        .err()
+        .context("fail() must not commit")?;
+    ensure!(
+        started.elapsed() < Duration::from_secs(10),
+        "error took {:?} (a timeout?)",
+        started.elapsed()
+    );
     let text = format!("{err} {:?}", err.details());
-    ensure!(text.contains("the chaincode said no"), "error lacks the chaincode's message: {text}");
-    ensure!(format!("{:?}", err.stage()).contains("Endorse"), "stage should be Endorse: {:?}", err.stage());
+    ensure!(
+        text.contains("the chaincode said no"),
+        "error lacks the chaincode's message: {text}"
+    );
+    ensure!(
+        format!("{:?}", err.stage()).contains("Endorse"),
+        "stage should be Endorse: {:?}",
+        err.stage()
+    );
     Ok(())
 }
 
 async fn all_peers_agree(net: Net) -> Result<()> {
     let gw = net.gateway("User1@Hospital1").await?;
     let k = key("agree");
-    let status = gw.network(&net.consortium.channel).contract(KV).submit_async("put", [k.as_str(), "same"]).await?.status().await?.ensure_valid()?;
+    let status = gw
+        .network(&net.consortium.channel)
+        .contract(KV)
+        .submit_async("put", [k.as_str(), "same"])
+        .await?
+        .status()
+        .await?
+        .ensure_valid()?;
     for (org, peer) in net.peers() {
         let user = format!("User1@{}", org.name);
         let gw = net.gateway_on(net.identity(&user)?, org, peer).await?;
         let network = gw.network(&net.consortium.channel);
         // The peer has the block once it can deliver it.
-        let block = tokio::time::timeout(Duration::from_secs(20), network.block(status.block_number)).await??;
+        let block =
+            tokio::time::timeout(Duration::from_secs(20), network.block(status.block_number))
+                .await??;
         let hash = fabric_block::header_hash(block.header.as_ref().context("header")?);
         let value = network.contract(KV).evaluate("get", [k.as_str()]).await?;
-        ensure!(value == b"same", "{} reads {:?}", org.fqdn(peer), String::from_utf8_lossy(&value));
+        ensure!(
+            value == b"same",
+            "{} reads {:?}",
+            org.fqdn(peer),
+            String::from_utf8_lossy(&value)
+        );
         let reference = {
-            let b = gw.network(&net.consortium.channel).block(status.block_number).await?;
+            let b = gw
+                .network(&net.consortium.channel)
+                .block(status.block_number)
+                .await?;
             fabric_block::header_hash(b.header.as_ref().context("header")?)
         };
-        ensure!(hash == reference, "{} has a different block {}", org.fqdn(peer), status.block_number);
+        ensure!(
+            hash == reference,
+            "{} has a different block {}",
+            org.fqdn(peer),
+            status.block_number
+        );
     }
     // Heights converge.
     let mut heights = Vec::new();
     for (org, peer) in net.peers() {
-        let gw = net.gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer).await?;
+        let gw = net
+            .gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer)
+            .await?;
         heights.push(gw.network(&net.consortium.channel).block_height().await?);
     }
-    ensure!(heights.iter().all(|h| *h >= status.block_number + 1), "heights {heights:?}");
+    ensure!(
+        heights.iter().all(|h| *h >= status.block_number + 1),
+        "heights {heights:?}"
+    );
     Ok(())
 }

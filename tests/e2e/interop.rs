@@ -12,26 +12,37 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
 
 async fn node_sdk(net: Net) -> Result<()> {
     let node_dir = repo_root().join("tests/node");
-    if !node_dir.join("node_modules/@hyperledger/fabric-gateway").exists() {
+    if !node_dir
+        .join("node_modules/@hyperledger/fabric-gateway")
+        .exists()
+    {
         bail!("the Node SDK is not installed in tests/node (run `make test`, which runs npm ci there)");
     }
     let gw = net.gateway("User1@Hospital1").await?;
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let (rust_key, rust_value) = (key("from-rust"), "written by the Rust client");
-    contract.submit("put", [rust_key.as_str(), rust_value]).await?;
+    contract
+        .submit("put", [rust_key.as_str(), rust_value])
+        .await?;
 
     let org = net.org("Hospital1")?;
     let peer = &org.peers[0];
     let user_dir = net.layout.user_msp_dir(org, "User1");
     let first_file = |dir: std::path::PathBuf| -> Result<std::path::PathBuf> {
-        Ok(std::fs::read_dir(&dir)?.next().ok_or_else(|| anyhow::anyhow!("empty {}", dir.display()))??.path())
+        Ok(std::fs::read_dir(&dir)?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("empty {}", dir.display()))??
+            .path())
     };
     let (node_key, node_value) = (key("from-node"), "written by the official Node SDK");
     let output = tokio::process::Command::new("node")
         .arg("--test")
         .arg("interop.test.mjs")
         .current_dir(&node_dir)
-        .env("HB_PEER_ENDPOINT", net.consortium.address(peer.ports.listen))
+        .env(
+            "HB_PEER_ENDPOINT",
+            net.consortium.address(peer.ports.listen),
+        )
         .env("HB_TLS_CA", net.layout.org_tls_ca_cert(org))
         .env("HB_SERVER_NAME", org.fqdn(peer))
         .env("HB_MSPID", &org.mspid)
@@ -47,10 +58,20 @@ async fn node_sdk(net: Net) -> Result<()> {
         .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        bail!("the Node SDK tests failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "the Node SDK tests failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    ensure!(stdout.contains("# fail 0"), "unexpected node test output:\n{stdout}");
+    ensure!(
+        stdout.contains("# fail 0"),
+        "unexpected node test output:\n{stdout}"
+    );
     let read = contract.evaluate("get", [node_key.as_str()]).await?;
-    ensure!(read == node_value.as_bytes(), "Rust read {:?} for the key Node wrote", String::from_utf8_lossy(&read));
+    ensure!(
+        read == node_value.as_bytes(),
+        "Rust read {:?} for the key Node wrote",
+        String::from_utf8_lossy(&read)
+    );
     Ok(())
 }

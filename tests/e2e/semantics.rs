@@ -10,11 +10,20 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("semantics::mvcc_read_conflict", mvcc_read_conflict),
         trial("semantics::phantom_read_conflict", phantom_read_conflict),
-        trial("semantics::one_org_endorsement_under_majority", one_org_endorsement),
-        trial("semantics::key_level_policy_of_another_org", key_level_policy),
+        trial(
+            "semantics::one_org_endorsement_under_majority",
+            one_org_endorsement,
+        ),
+        trial(
+            "semantics::key_level_policy_of_another_org",
+            key_level_policy,
+        ),
         trial("semantics::duplicate_txid", duplicate_txid),
         trial("semantics::high_s_signature_rejected", high_s_rejected),
-        trial("semantics::wrong_org_certificate_rejected", wrong_org_rejected),
+        trial(
+            "semantics::wrong_org_certificate_rejected",
+            wrong_org_rejected,
+        ),
         trial("semantics::expired_certificate_rejected", expired_rejected),
     ]
 }
@@ -30,15 +39,30 @@ async fn mvcc_read_conflict(net: Net) -> Result<()> {
     let k = key("mvcc");
     contract.submit("put", [k.as_str(), "v0"]).await?;
     // Both read k at the same version, then both are ordered.
-    let first = contract.endorse(&contract.new_proposal("readwrite", [k.as_str(), "A"]), &[]).await?;
-    let second = contract.endorse(&contract.new_proposal("readwrite", [k.as_str(), "B"]), &[]).await?;
+    let first = contract
+        .endorse(&contract.new_proposal("readwrite", [k.as_str(), "A"]), &[])
+        .await?;
+    let second = contract
+        .endorse(&contract.new_proposal("readwrite", [k.as_str(), "B"]), &[])
+        .await?;
     let id = gw.identity().clone();
-    let s1 = contract.submit_envelope(&first.txid, first.sign(&id)).await?;
-    let s2 = contract.submit_envelope(&second.txid, second.sign(&id)).await?;
+    let s1 = contract
+        .submit_envelope(&first.txid, first.sign(&id))
+        .await?;
+    let s2 = contract
+        .submit_envelope(&second.txid, second.sign(&id))
+        .await?;
     let (c1, c2) = (s1.status().await?, s2.status().await?);
     ensure!(c1.is_valid(), "first readwrite: {}", c1.code);
-    ensure!(c2.code == MVCC, "second readwrite: {} (want MVCC_READ_CONFLICT)", c2.code);
-    ensure!(contract.evaluate("get", [k.as_str()]).await? == b"A", "the invalid write changed state");
+    ensure!(
+        c2.code == MVCC,
+        "second readwrite: {} (want MVCC_READ_CONFLICT)",
+        c2.code
+    );
+    ensure!(
+        contract.evaluate("get", [k.as_str()]).await? == b"A",
+        "the invalid write changed state"
+    );
     Ok(())
 }
 
@@ -46,16 +70,36 @@ async fn phantom_read_conflict(net: Net) -> Result<()> {
     let gw = net.gateway("User1@Hospital1").await?;
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let p = key("ph");
-    contract.submit("put", [format!("{p}-b").as_str(), "1"]).await?;
+    contract
+        .submit("put", [format!("{p}-b").as_str(), "1"])
+        .await?;
     let (start, end, out) = (format!("{p}-a"), format!("{p}-z"), format!("{p}-count"));
-    let count = contract.endorse(&contract.new_proposal("countrange", [start.as_str(), end.as_str(), out.as_str()]), &[]).await?;
-    let insert = contract.endorse(&contract.new_proposal("put", [format!("{p}-m").as_str(), "new"]), &[]).await?;
+    let count = contract
+        .endorse(
+            &contract.new_proposal("countrange", [start.as_str(), end.as_str(), out.as_str()]),
+            &[],
+        )
+        .await?;
+    let insert = contract
+        .endorse(
+            &contract.new_proposal("put", [format!("{p}-m").as_str(), "new"]),
+            &[],
+        )
+        .await?;
     let id = gw.identity().clone();
-    let s_insert = contract.submit_envelope(&insert.txid, insert.sign(&id)).await?;
-    let s_count = contract.submit_envelope(&count.txid, count.sign(&id)).await?;
+    let s_insert = contract
+        .submit_envelope(&insert.txid, insert.sign(&id))
+        .await?;
+    let s_count = contract
+        .submit_envelope(&count.txid, count.sign(&id))
+        .await?;
     ensure!(s_insert.status().await?.is_valid());
     let c = s_count.status().await?;
-    ensure!(c.code == PHANTOM, "countrange: {} (want PHANTOM_READ_CONFLICT)", c.code);
+    ensure!(
+        c.code == PHANTOM,
+        "countrange: {} (want PHANTOM_READ_CONFLICT)",
+        c.code
+    );
     Ok(())
 }
 
@@ -64,15 +108,26 @@ async fn one_org_endorsement(net: Net) -> Result<()> {
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let k = key("one-org");
     let prepared = contract
-        .endorse(&contract.new_proposal("put", [k.as_str(), "x"]), &["Hospital1MSP".to_owned()])
+        .endorse(
+            &contract.new_proposal("put", [k.as_str(), "x"]),
+            &["Hospital1MSP".to_owned()],
+        )
         .await?;
     let envelope = prepared.sign(gw.identity());
     let (status, info) = broadcast(&net, envelope).await?;
     ensure!(status == 200, "broadcast status {status} {info}");
     let (_, code) = find_tx_code(&gw, &net.consortium.channel, 0, &prepared.txid, 0).await?;
-    ensure!(code == POLICY.0, "one-org endorsement committed as {} (want ENDORSEMENT_POLICY_FAILURE)", TxValidationCode(code));
+    ensure!(
+        code == POLICY.0,
+        "one-org endorsement committed as {} (want ENDORSEMENT_POLICY_FAILURE)",
+        TxValidationCode(code)
+    );
     let read = contract.evaluate("get", [k.as_str()]).await?;
-    ensure!(read.is_empty(), "an invalid transaction changed state: {:?}", read);
+    ensure!(
+        read.is_empty(),
+        "an invalid transaction changed state: {:?}",
+        read
+    );
     Ok(())
 }
 
@@ -81,15 +136,33 @@ async fn key_level_policy(net: Net) -> Result<()> {
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let k = key("sbe");
     // The key now needs a Hospital2 peer, whatever the chaincode policy says.
-    contract.submit("setpolicy", [k.as_str(), "Hospital2MSP"]).await?;
+    contract
+        .submit("setpolicy", [k.as_str(), "Hospital2MSP"])
+        .await?;
     let orgs13 = ["Hospital1MSP".to_owned(), "Hospital3MSP".to_owned()];
-    let bad = contract.transaction("put").args([k.as_str(), "by-1-and-3"]).endorsing_organizations(orgs13).submit_async().await?;
+    let bad = contract
+        .transaction("put")
+        .args([k.as_str(), "by-1-and-3"])
+        .endorsing_organizations(orgs13)
+        .submit_async()
+        .await?;
     let code = bad.status().await?.code;
-    ensure!(code == POLICY, "write endorsed by Hospital1+3: {code} (want ENDORSEMENT_POLICY_FAILURE)");
+    ensure!(
+        code == POLICY,
+        "write endorsed by Hospital1+3: {code} (want ENDORSEMENT_POLICY_FAILURE)"
+    );
     let orgs12 = ["Hospital1MSP".to_owned(), "Hospital2MSP".to_owned()];
-    let good = contract.transaction("put").args([k.as_str(), "by-1-and-2"]).endorsing_organizations(orgs12).submit_async().await?;
+    let good = contract
+        .transaction("put")
+        .args([k.as_str(), "by-1-and-2"])
+        .endorsing_organizations(orgs12)
+        .submit_async()
+        .await?;
     let code = good.status().await?.code;
-    ensure!(code.is_valid(), "control write endorsed by Hospital1+2: {code}");
+    ensure!(
+        code.is_valid(),
+        "control write endorsed by Hospital1+2: {code}"
+    );
     ensure!(contract.evaluate("get", [k.as_str()]).await? == b"by-1-and-2");
     Ok(())
 }
@@ -98,14 +171,34 @@ async fn duplicate_txid(net: Net) -> Result<()> {
     let gw = net.gateway("User1@Hospital1").await?;
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let k = key("dup");
-    let prepared = contract.endorse(&contract.new_proposal("put", [k.as_str(), "once"]), &[]).await?;
+    let prepared = contract
+        .endorse(&contract.new_proposal("put", [k.as_str(), "once"]), &[])
+        .await?;
     let envelope = prepared.sign(gw.identity());
-    let first = contract.submit_envelope(&prepared.txid, envelope.clone()).await?.status().await?;
+    let first = contract
+        .submit_envelope(&prepared.txid, envelope.clone())
+        .await?
+        .status()
+        .await?;
     ensure!(first.is_valid(), "first submission: {}", first.code);
     let (status, info) = broadcast(&net, envelope).await?;
-    ensure!(status == 200, "the orderer does not deduplicate, it should accept: {status} {info}");
-    let (_, code) = find_tx_code(&gw, &net.consortium.channel, first.block_number, &prepared.txid, 1).await?;
-    ensure!(code == DUPLICATE, "replayed transaction: {} (want DUPLICATE_TXID)", TxValidationCode(code));
+    ensure!(
+        status == 200,
+        "the orderer does not deduplicate, it should accept: {status} {info}"
+    );
+    let (_, code) = find_tx_code(
+        &gw,
+        &net.consortium.channel,
+        first.block_number,
+        &prepared.txid,
+        1,
+    )
+    .await?;
+    ensure!(
+        code == DUPLICATE,
+        "replayed transaction: {} (want DUPLICATE_TXID)",
+        TxValidationCode(code)
+    );
     Ok(())
 }
 
@@ -124,9 +217,16 @@ async fn high_s_rejected(net: Net) -> Result<()> {
     let proposal = contract.new_proposal("get", ["anything"]);
     let mut signed = proposal.sign(gw.identity());
     signed.signature = to_high_s(&signed.signature)?;
-    let err = contract.endorse_signed(&proposal.txid, signed, &[]).await.err().context("a high-S proposal was endorsed")?;
+    let err = contract
+        .endorse_signed(&proposal.txid, signed, &[])
+        .await
+        .err()
+        .context("a high-S proposal was endorsed")?;
     let text = format!("{err} {:?}", err.details()).to_lowercase();
-    ensure!(text.contains("signature"), "error should name the signature: {text}");
+    ensure!(
+        text.contains("signature"),
+        "error should name the signature: {text}"
+    );
     Ok(())
 }
 
@@ -134,15 +234,35 @@ async fn wrong_org_rejected(net: Net) -> Result<()> {
     // Hospital1's user certificate presented as a member of Hospital2MSP.
     let real = net.identity("User1@Hospital1")?;
     let org2 = net.org("Hospital2")?;
-    let cert = std::fs::read(net.layout.user_msp_dir(net.org("Hospital1")?, "User1").join("signcerts").read_dir()?.next().context("signcert")??.path())?;
-    let key_dir = net.layout.user_msp_dir(net.org("Hospital1")?, "User1").join("keystore");
+    let cert = std::fs::read(
+        net.layout
+            .user_msp_dir(net.org("Hospital1")?, "User1")
+            .join("signcerts")
+            .read_dir()?
+            .next()
+            .context("signcert")??
+            .path(),
+    )?;
+    let key_dir = net
+        .layout
+        .user_msp_dir(net.org("Hospital1")?, "User1")
+        .join("keystore");
     let key = std::fs::read(key_dir.read_dir()?.next().context("key")??.path())?;
     let impostor = fabric_msp::SigningIdentity::from_pem(&org2.mspid, &cert, &key)?;
     drop(real);
     let gw = net.gateway_on(impostor, org2, &org2.peers[0]).await?;
-    let err = gw.network(&net.consortium.channel).contract(KV).evaluate("get", ["x"]).await.err().context("a wrong-org identity was served")?;
+    let err = gw
+        .network(&net.consortium.channel)
+        .contract(KV)
+        .evaluate("get", ["x"])
+        .await
+        .err()
+        .context("a wrong-org identity was served")?;
     let text = format!("{err} {:?}", err.details()).to_lowercase();
-    ensure!(text.contains("hospital2msp") || text.contains("chain") || text.contains("certificate"), "unclear error: {text}");
+    ensure!(
+        text.contains("hospital2msp") || text.contains("chain") || text.contains("certificate"),
+        "unclear error: {text}"
+    );
     Ok(())
 }
 
@@ -150,8 +270,17 @@ async fn expired_rejected(net: Net) -> Result<()> {
     let org = net.org("Hospital1")?;
     let identity = healthblock_tests::expired_identity(&net, org)?;
     let gw = net.gateway_on(identity, org, &org.peers[0]).await?;
-    let err = gw.network(&net.consortium.channel).contract(KV).evaluate("get", ["x"]).await.err().context("an expired certificate was served")?;
+    let err = gw
+        .network(&net.consortium.channel)
+        .contract(KV)
+        .evaluate("get", ["x"])
+        .await
+        .err()
+        .context("an expired certificate was served")?;
     let text = format!("{err} {:?}", err.details()).to_lowercase();
-    ensure!(text.contains("expired") || text.contains("not valid"), "error should say the certificate expired: {text}");
+    ensure!(
+        text.contains("expired") || text.contains("not valid"),
+        "error should say the certificate expired: {text}"
+    );
     Ok(())
 }

@@ -51,7 +51,9 @@ pub fn repo_root() -> PathBuf {
 impl TestNet {
     /// Starts a devnet with every port shifted by `offset`, and deploys the stand-in chaincode.
     pub fn start(offset: u16) -> Result<Self> {
-        let home = tempfile::Builder::new().prefix("healthblock-e2e-").tempdir()?;
+        let home = tempfile::Builder::new()
+            .prefix("healthblock-e2e-")
+            .tempdir()?;
         let bin_dir = bin_dir()?;
         let layout = Layout::new(home.path());
         let mut net = Self {
@@ -124,7 +126,10 @@ impl TestNet {
 
     pub fn endpoint(&self, org: &PeerOrg, peer: &PeerNode) -> Result<Endpoint> {
         let ca = std::fs::read(self.layout.org_tls_ca_cert(org))?;
-        Ok(Endpoint::new(self.consortium.address(peer.ports.listen), ca).with_server_name(org.fqdn(peer)))
+        Ok(
+            Endpoint::new(self.consortium.address(peer.ports.listen), ca)
+                .with_server_name(org.fqdn(peer)),
+        )
     }
 
     /// A gateway on the first peer of `who`'s org.
@@ -134,7 +139,12 @@ impl TestNet {
         self.gateway_on(id, org, &org.peers[0]).await
     }
 
-    pub async fn gateway_on(&self, id: SigningIdentity, org: &PeerOrg, peer: &PeerNode) -> Result<Gateway> {
+    pub async fn gateway_on(
+        &self,
+        id: SigningIdentity,
+        org: &PeerOrg,
+        peer: &PeerNode,
+    ) -> Result<Gateway> {
         Ok(Gateway::connect_endpoint(&self.endpoint(org, peer)?, id).await?)
     }
 
@@ -163,12 +173,16 @@ impl Drop for TestNet {
 }
 
 /// Sends an envelope straight to the orderer's AtomicBroadcast.Broadcast and returns its status and info.
-pub async fn broadcast(net: &TestNet, envelope: fabric_proto::common::Envelope) -> Result<(i32, String)> {
+pub async fn broadcast(
+    net: &TestNet,
+    envelope: fabric_proto::common::Envelope,
+) -> Result<(i32, String)> {
     use fabric_proto::orderer::atomic_broadcast_client::AtomicBroadcastClient;
     let org = &net.consortium.orderer_org;
     let node = org.solo();
     let ca = std::fs::read(net.layout.orderer_tls_dir(org, node).join("ca.crt"))?;
-    let endpoint = Endpoint::new(net.consortium.address(node.ports.listen), ca).with_server_name(org.fqdn(node));
+    let endpoint = Endpoint::new(net.consortium.address(node.ports.listen), ca)
+        .with_server_name(org.fqdn(node));
     let channel = endpoint.connect().await?;
     let mut client = AtomicBroadcastClient::new(channel);
     let mut responses = client
@@ -183,7 +197,13 @@ pub async fn broadcast(net: &TestNet, envelope: fabric_proto::common::Envelope) 
 }
 
 /// Waits (bounded) for `txid` to appear in a filtered block from `start` on; returns its block and code.
-pub async fn find_tx_code(gateway: &Gateway, channel: &str, start: u64, txid: &str, occurrence: usize) -> Result<(u64, i32)> {
+pub async fn find_tx_code(
+    gateway: &Gateway,
+    channel: &str,
+    start: u64,
+    txid: &str,
+    occurrence: usize,
+) -> Result<(u64, i32)> {
     use futures::StreamExt;
     let network = gateway.network(channel);
     let mut blocks = network.filtered_block_events(Some(start)).await?;
@@ -213,7 +233,11 @@ pub fn expired_identity(net: &TestNet, org: &PeerOrg) -> Result<SigningIdentity>
     let mut ca_key = None;
     for entry in std::fs::read_dir(&ca_dir)? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if name.ends_with("-cert.pem") {
             ca_cert = Some(std::fs::read_to_string(&path)?);
         } else if name == "priv_sk" || name.ends_with("_sk") {
@@ -226,11 +250,19 @@ pub fn expired_identity(net: &TestNet, org: &PeerOrg) -> Result<SigningIdentity>
     );
     let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_cert, rcgen::KeyPair::from_pem(&ca_key)?)?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Expired@{}", org.domain));
-    params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, "client");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("Expired@{}", org.domain));
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationalUnitName, "client");
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(2021, 1, 1);
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let cert = params.signed_by(&key, &issuer)?;
-    Ok(SigningIdentity::from_pem(&org.mspid, cert.pem().as_bytes(), key.serialize_pem().as_bytes())?)
+    Ok(SigningIdentity::from_pem(
+        &org.mspid,
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )?)
 }

@@ -47,7 +47,11 @@ impl Context {
             }
         }
         if let Some(b) = &opts.backend {
-            consortium.backend = if b == "fabric" { Backend::Fabric } else { Backend::Devnet };
+            consortium.backend = if b == "fabric" {
+                Backend::Fabric
+            } else {
+                Backend::Devnet
+            };
         }
         Ok(Self { layout, consortium })
     }
@@ -59,16 +63,21 @@ impl Context {
             .iter()
             .find(|o| o.mspid == org || o.name.eq_ignore_ascii_case(org))
             .ok_or_else(|| {
-                let known: Vec<_> = self.consortium.orgs.iter().map(|o| o.name.as_str()).collect();
+                let known: Vec<_> = self
+                    .consortium
+                    .orgs
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect();
                 anyhow!("unknown organisation {org:?} (known: {})", known.join(", "))
             })
     }
 
     /// Loads `USER@ORG` (e.g. `User1@Hospital1`, `Admin@Hospital2`) from the generated material.
     pub fn identity(&self, who: &str) -> Result<SigningIdentity> {
-        let (user, org_name) = who
-            .split_once('@')
-            .ok_or_else(|| anyhow!("identity {who:?} must look like USER@ORG, e.g. User1@Hospital1"))?;
+        let (user, org_name) = who.split_once('@').ok_or_else(|| {
+            anyhow!("identity {who:?} must look like USER@ORG, e.g. User1@Hospital1")
+        })?;
         let org = self.org(org_name)?;
         let dir = if user.eq_ignore_ascii_case("admin") {
             self.layout.admin_msp_dir(org)
@@ -88,15 +97,26 @@ impl Context {
     /// The gateway endpoint of a peer, trusting its org's TLS CA.
     pub fn peer_endpoint(&self, org: &PeerOrg, peer: &PeerNode) -> Result<Endpoint> {
         let ca_path = self.layout.org_tls_ca_cert(org);
-        let ca = std::fs::read(&ca_path)
-            .with_context(|| format!("cannot read the TLS CA of {} at {}", org.name, ca_path.display()))?;
-        Ok(Endpoint::new(self.consortium.address(peer.ports.listen), ca).with_server_name(org.fqdn(peer)))
+        let ca = std::fs::read(&ca_path).with_context(|| {
+            format!(
+                "cannot read the TLS CA of {} at {}",
+                org.name,
+                ca_path.display()
+            )
+        })?;
+        Ok(
+            Endpoint::new(self.consortium.address(peer.ports.listen), ca)
+                .with_server_name(org.fqdn(peer)),
+        )
     }
 
     /// Resolves `--peer` (`peer0.hospital1`, `peer0.Hospital1`, or a full name); defaults to the org's first peer.
     pub fn peer<'a>(&'a self, org: &'a PeerOrg, name: Option<&str>) -> Result<&'a PeerNode> {
         match name {
-            None => org.peers.first().ok_or_else(|| anyhow!("{} has no peers", org.name)),
+            None => org
+                .peers
+                .first()
+                .ok_or_else(|| anyhow!("{} has no peers", org.name)),
             Some(n) => {
                 let short = n.split('.').next().unwrap_or(n);
                 org.peers
@@ -122,7 +142,10 @@ impl Context {
         let tls = self.layout.orderer_tls_dir(org, node).join("ca.crt");
         let ca = std::fs::read(&tls)
             .with_context(|| format!("cannot read the orderer TLS CA at {}", tls.display()))?;
-        Ok(Endpoint::new(self.consortium.address(node.ports.listen), ca).with_server_name(org.fqdn(node)))
+        Ok(
+            Endpoint::new(self.consortium.address(node.ports.listen), ca)
+                .with_server_name(org.fqdn(node)),
+        )
     }
 }
 
@@ -159,13 +182,19 @@ fn default_description() -> Result<PathBuf> {
 }
 
 fn absolute(p: &std::path::Path) -> Result<PathBuf> {
-    Ok(if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) })
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    })
 }
 
 /// Path of a sibling binary of this executable (the devnet, the chaincode servers).
 pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the healthblock executable")?;
-    let dir = exe.parent().ok_or_else(|| anyhow!("executable has no directory"))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow!("executable has no directory"))?;
     let path = dir.join(name);
     if !path.exists() {
         bail!(

@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use context::GlobalOpts;
 
 #[derive(Parser)]
-#[command(name = "healthblock", version, about = "HealthBlock: encrypted health records shared over Hyperledger Fabric")]
+#[command(
+    name = "healthblock",
+    version,
+    about = "HealthBlock: encrypted health records shared over Hyperledger Fabric"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalOpts,
@@ -71,5 +75,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tx_parses_identity_and_arguments() {
+        let cli = Cli::try_parse_from([
+            "healthblock",
+            "tx",
+            "submit",
+            "--as",
+            "User1@Hospital2",
+            "kv",
+            "put",
+            "k",
+            "v",
+        ])
+        .expect("parses");
+        let Command::Tx(cmd::tx::TxCmd::Submit(a)) = cli.command else {
+            panic!("wrong command")
+        };
+        assert_eq!(
+            (a.who.as_str(), a.chaincode.as_str(), a.function.as_str()),
+            ("User1@Hospital2", "kv", "put")
+        );
+        assert_eq!(a.args, ["k", "v"]);
+    }
+
+    #[test]
+    fn bad_backend_is_refused() {
+        assert!(
+            Cli::try_parse_from(["healthblock", "--backend", "docker", "network", "up"]).is_err()
+        );
     }
 }

@@ -112,3 +112,18 @@ impl Endorser {
         self.inner.definition(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: T) {}
+
+    /// The node serves `process_proposal` from tonic handlers, which need `Send` futures.
+    #[allow(dead_code)]
+    fn endorser_is_shareable(e: Endorser, sp: SignedProposal) {
+        assert_send_sync(&e);
+        assert_send(async move { e.process_proposal(&sp).await });
+    }
+}

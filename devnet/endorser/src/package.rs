@@ -88,7 +88,7 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
             "h" => 3600.0,
             _ => return None,
         };
-        total += Duration::from_secs_f64(number * seconds);
+        total = total.checked_add(Duration::try_from_secs_f64(number * seconds).ok()?)?;
         rest = &rest[unit_len..];
     }
     Some(total)
@@ -351,5 +351,6 @@ mod tests {
         assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_go_duration("ten"), None);
+        assert_eq!(parse_go_duration("99999999999999999999999999h"), None);
     }
 }

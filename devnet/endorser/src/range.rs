@@ -223,6 +223,23 @@ mod tests {
         }
     }
 
+    /// The validator recomputes the summary from the reads it sees; both sides must agree.
+    #[test]
+    fn summary_matches_the_validators() {
+        for n in [MAX_DEGREE + 1, 120, 2601, 3000] {
+            let all = reads(n);
+            let mut r = RangeResults::default();
+            for read in all.clone() {
+                r.add(read);
+            }
+            let Some(ReadsInfo::ReadsMerkleHashes(ours)) = r.finish() else {
+                panic!("{n} reads must be summarised")
+            };
+            let theirs = devnet_ledger::validator::merkle_summary(&all, MAX_DEGREE as u32);
+            assert_eq!(Some(ours), theirs, "{n} reads");
+        }
+    }
+
     #[test]
     fn end_key_is_last_read_until_exhausted() {
         let mut rec = RangeRecord::new("a", "z");

@@ -762,3 +762,43 @@ async fn lifecycle_install_approve_commit_and_invoke() {
     assert_eq!(codes, [0]);
     assert_eq!(peers[1].ledger.get_state(CC, "x").unwrap().value, b"1");
 }
+
+#[tokio::test]
+async fn dials_a_tls_chaincode_server() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(
+        ca_params,
+        KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap(),
+    )
+    .unwrap();
+    let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let server_cert = CertificateParams::new(vec!["kvcc.example.com".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+
+    let net = Net::new(2);
+    let peer = net.peer(0);
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let json = serde_json::json!({
+        "address": addr.to_string(),
+        "dial_timeout": "3s",
+        "tls_required": true,
+        "root_cert": ca.pem(),
+        "domain": "kvcc.example.com",
+    })
+    .to_string();
+    let package = build_ccaas_package("kvcc_1.0", &json).unwrap();
+    let package_id = install(&peer, &net.orgs[0].admin, &package).await;
+    let tls = Some((server_cert.pem(), server_key.serialize_pem()));
+    let _server = FakeChaincode::start_with_tls(&package_id, &addr.to_string(), tls).await;
+    define_chaincode(&peer.ledger, &net, CC, &package_id);
+    let (_, resp) = invoke(&peer, &net, &["put", "a", "1"]).await;
+    assert_eq!(status(&resp), (200, String::new()));
+}

@@ -423,6 +423,7 @@ async fn commit_throughput() {
     for s in senders {
         s.await.unwrap();
     }
+    eprintln!("broadcast done after {:.2}s", started.elapsed().as_secs_f64());
     for gw in gws.iter_mut() {
         for txid in &last_txids {
             assert_eq!(

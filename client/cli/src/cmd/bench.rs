@@ -41,7 +41,11 @@ pub struct BenchArgs {
 }
 
 fn humantime_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let (num, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
     let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
@@ -83,7 +87,10 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
     let mut contracts = Vec::new();
     for _ in 0..args.connections.max(1) {
         let gw = crate::cmd::tx::connect(ctx, &args.who, None).await?;
-        contracts.push(gw.network(&ctx.consortium.channel).contract(&args.chaincode));
+        contracts.push(
+            gw.network(&ctx.consortium.channel)
+                .contract(&args.chaincode),
+        );
     }
     // Fail fast with a clear message if the chaincode is not there.
     contracts[0]
@@ -94,7 +101,10 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
     let mut levels = Vec::new();
     for &c in &args.concurrency {
         if !args.json {
-            output::step(format!("concurrency {c}: submitting for {:?}", args.duration));
+            output::step(format!(
+                "concurrency {c}: submitting for {:?}",
+                args.duration
+            ));
         }
         let level = run_level(&contracts, c, &args, pid).await?;
         if !args.json {
@@ -132,7 +142,11 @@ fn print_level(l: &Level) {
 }
 
 fn devnet_pid(ctx: &Context) -> Option<u32> {
-    std::fs::read_to_string(ctx.layout.devnet_pid_file()).ok()?.trim().parse().ok()
+    std::fs::read_to_string(ctx.layout.devnet_pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// (VmRSS, VmHWM) of a process in MiB.
@@ -146,7 +160,12 @@ fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-async fn run_level(contracts: &[Contract], concurrency: usize, args: &BenchArgs, pid: Option<u32>) -> Result<Level> {
+async fn run_level(
+    contracts: &[Contract],
+    concurrency: usize,
+    args: &BenchArgs,
+    pid: Option<u32>,
+) -> Result<Level> {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let (committed, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let stop = Arc::new(AtomicBool::new(false));
@@ -170,8 +189,13 @@ async fn run_level(contracts: &[Contract], concurrency: usize, args: &BenchArgs,
     let mut workers = Vec::new();
     for w in 0..concurrency {
         let contract = contracts[w % contracts.len()].clone();
-        let (hist, committed, failed, stop, value) =
-            (hist.clone(), committed.clone(), failed.clone(), stop.clone(), value.clone());
+        let (hist, committed, failed, stop, value) = (
+            hist.clone(),
+            committed.clone(),
+            failed.clone(),
+            stop.clone(),
+            value.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -179,7 +203,9 @@ async fn run_level(contracts: &[Contract], concurrency: usize, args: &BenchArgs,
                 i += 1;
                 let t0 = Instant::now();
                 let outcome = async {
-                    let sub = contract.submit_async("put", [key.as_str(), value.as_str()]).await?;
+                    let sub = contract
+                        .submit_async("put", [key.as_str(), value.as_str()])
+                        .await?;
                     sub.status().await
                 }
                 .await;
@@ -207,7 +233,9 @@ async fn run_level(contracts: &[Contract], concurrency: usize, args: &BenchArgs,
         let _ = s.await;
     }
     let eval = evaluate_latency(&contracts[0], concurrency.min(32)).await?;
-    let h = hist.lock().map_err(|_| anyhow!("histogram lock poisoned"))?;
+    let h = hist
+        .lock()
+        .map_err(|_| anyhow!("histogram lock poisoned"))?;
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let committed = committed.load(Ordering::Relaxed);
     let peak = peak_rss.lock().map(|p| *p).unwrap_or(0.0);
@@ -248,6 +276,11 @@ async fn evaluate_latency(contract: &Contract, concurrency: usize) -> Result<(f6
     for t in tasks {
         let _ = t.await;
     }
-    let h = hist.lock().map_err(|_| anyhow!("histogram lock poisoned"))?;
-    Ok((h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.95) as f64 / 1000.0))
+    let h = hist
+        .lock()
+        .map_err(|_| anyhow!("histogram lock poisoned"))?;
+    Ok((
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.95) as f64 / 1000.0,
+    ))
 }

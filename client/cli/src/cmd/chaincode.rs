@@ -8,8 +8,8 @@
 
 use crate::context::{sibling_binary, Context};
 use crate::output;
-use fabric_client::admin::package::{build_ccaas_package, CcaasConnection, ChaincodePackage};
 use anyhow::{anyhow, bail, Context as _, Result};
+use fabric_client::admin::package::{build_ccaas_package, CcaasConnection, ChaincodePackage};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,7 +51,9 @@ struct ServerFiles {
 
 impl ServerFiles {
     fn new(ctx: &Context, name: &str) -> Self {
-        Self { dir: ctx.layout.chaincode_dir().join(name) }
+        Self {
+            dir: ctx.layout.chaincode_dir().join(name),
+        }
     }
     fn pid(&self) -> PathBuf {
         self.dir.join("server.pid")
@@ -74,13 +76,19 @@ impl ServerFiles {
 fn server_port(ctx: &Context, name: &str) -> u16 {
     let base = ctx.consortium.orderer_org.solo().ports.listen + 40;
     // A stable small spread per name so several chaincodes can run side by side.
-    let spread = name.bytes().fold(0u16, |acc, b| acc.wrapping_mul(31).wrapping_add(u16::from(b))) % 9;
+    let spread = name.bytes().fold(0u16, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u16::from(b))
+    }) % 9;
     base + spread
 }
 
 /// Issues the chaincode server's TLS certificate from Hospital1's TLS CA (once).
 fn ensure_tls(ctx: &Context, files: &ServerFiles, name: &str) -> Result<Vec<u8>> {
-    let org = ctx.consortium.orgs.first().ok_or_else(|| anyhow!("the consortium has no orgs"))?;
+    let org = ctx
+        .consortium
+        .orgs
+        .first()
+        .ok_or_else(|| anyhow!("the consortium has no orgs"))?;
     let tlsca_dir = ctx.layout.org_dir(org).join("tlsca");
     let ca_cert = find_file(&tlsca_dir, |n| n.ends_with("-cert.pem"))?;
     let ca_cert_pem = std::fs::read_to_string(&ca_cert)?;
@@ -88,10 +96,14 @@ fn ensure_tls(ctx: &Context, files: &ServerFiles, name: &str) -> Result<Vec<u8>>
         return Ok(ca_cert_pem.into_bytes());
     }
     let ca_key_pem = std::fs::read_to_string(find_file(&tlsca_dir, |n| n.ends_with("_sk"))?)?;
-    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_cert_pem, rcgen::KeyPair::from_pem(&ca_key_pem)?)?;
+    let issuer =
+        rcgen::Issuer::from_ca_cert_pem(&ca_cert_pem, rcgen::KeyPair::from_pem(&ca_key_pem)?)?;
     let host = format!("{name}.chaincode.{}", org.domain);
-    let mut params = rcgen::CertificateParams::new(vec![host.clone(), "localhost".into(), "127.0.0.1".into()])?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, host);
+    let mut params =
+        rcgen::CertificateParams::new(vec![host.clone(), "localhost".into(), "127.0.0.1".into()])?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, host);
     params.extended_key_usages = vec![
         rcgen::ExtendedKeyUsagePurpose::ServerAuth,
         rcgen::ExtendedKeyUsagePurpose::ClientAuth,
@@ -140,7 +152,9 @@ fn alive(pid: i32) -> bool {
 }
 
 fn kill(pid: i32, signal: &str) {
-    let _ = Command::new("kill").args([signal, &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status();
 }
 
 /// Stops a running chaincode server by its pid file.
@@ -163,7 +177,9 @@ fn stop_server(files: &ServerFiles) {
 /// Stops every chaincode server started by `deploy` (used by `network down`).
 pub fn stop_servers(ctx: &Context) -> Result<()> {
     let dir = ctx.layout.chaincode_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
     for entry in entries.flatten() {
         stop_server(&ServerFiles { dir: entry.path() });
     }
@@ -171,12 +187,20 @@ pub fn stop_servers(ctx: &Context) -> Result<()> {
 }
 
 /// Starts the chaincode server in the background and waits until it accepts connections.
-fn start_server(files: &ServerFiles, binary: &Path, address: &str, package_id: &str) -> Result<u32> {
+fn start_server(
+    files: &ServerFiles,
+    binary: &Path,
+    address: &str,
+    package_id: &str,
+) -> Result<u32> {
     stop_server(files);
     if std::net::TcpStream::connect(address).is_ok() {
         bail!("cannot start the chaincode server: {address} is already in use by another process");
     }
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(files.log())?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(files.log())?;
     let child = Command::new(binary)
         .env("CHAINCODE_SERVER_ADDRESS", address)
         .env("CHAINCODE_ID", package_id)
@@ -194,12 +218,18 @@ fn start_server(files: &ServerFiles, binary: &Path, address: &str, package_id: &
     while std::net::TcpStream::connect(address).is_err() {
         if Instant::now() > deadline || !alive(pid as i32) {
             stop_server(files);
-            bail!("the chaincode server did not start listening on {address}; see {}", files.log().display());
+            bail!(
+                "the chaincode server did not start listening on {address}; see {}",
+                files.log().display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     if !alive(pid as i32) {
-        bail!("the chaincode server exited right after starting; see {}", files.log().display());
+        bail!(
+            "the chaincode server exited right after starting; see {}",
+            files.log().display()
+        );
     }
     Ok(pid)
 }
@@ -220,7 +250,9 @@ async fn deploy(ctx: &Context, a: DeployArgs) -> Result<()> {
         domain: None,
         ..CcaasConnection::plaintext(address.clone())
     };
-    let ChaincodePackage { bytes, package_id, .. } = build_ccaas_package(&label, &connection)?;
+    let ChaincodePackage {
+        bytes, package_id, ..
+    } = build_ccaas_package(&label, &connection)?;
     std::fs::write(files.package(), &bytes)?;
     let binary = match &a.binary {
         Some(b) => b.clone(),
@@ -228,9 +260,21 @@ async fn deploy(ctx: &Context, a: DeployArgs) -> Result<()> {
     };
     let pid = start_server(&files, &binary, &address, &package_id)?;
     if !a.json {
-        output::step(format!("chaincode server {} (pid {pid}) on {address}, package {package_id}", binary.display()));
+        output::step(format!(
+            "chaincode server {} (pid {pid}) on {address}, package {package_id}",
+            binary.display()
+        ));
     }
-    let sequence = crate::cmd::lifecycle::define(ctx, &a.name, &a.version, &bytes, &package_id, a.policy.as_deref(), a.json).await?;
+    let sequence = crate::cmd::lifecycle::define(
+        ctx,
+        &a.name,
+        &a.version,
+        &bytes,
+        &package_id,
+        a.policy.as_deref(),
+        a.json,
+    )
+    .await?;
     if a.json {
         output::json(&serde_json::json!({
             "name": a.name, "version": a.version, "sequence": sequence, "package_id": package_id,

@@ -76,7 +76,10 @@ async fn verify(ctx: &Context, a: VerifyArgs) -> Result<()> {
     if a.json {
         output::json(&out)?;
     } else if out.ok {
-        println!("ledger OK: {} blocks, tip {} (peer {})", out.height, out.tip_hash, out.peer);
+        println!(
+            "ledger OK: {} blocks, tip {} (peer {})",
+            out.height, out.tip_hash, out.peer
+        );
     } else {
         println!(
             "ledger BROKEN at block {}: {} (height {}, peer {})",

@@ -30,14 +30,20 @@ async fn connect_orgs(ctx: &Context) -> Result<Vec<OrgAdmin>> {
                 .with_context(|| format!("cannot reach {}", org.fqdn(p)))?;
             peers.push(peer);
         }
-        out.push(OrgAdmin { name: org.name.clone(), admin, peers });
+        out.push(OrgAdmin {
+            name: org.name.clone(),
+            admin,
+            peers,
+        });
     }
     Ok(out)
 }
 
 /// The definition's validation parameter: empty (the channel's Endorsement policy) or a signature policy.
 fn validation_parameter(policy: Option<&str>) -> Result<Vec<u8>> {
-    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let Some(policy) = policy else {
+        return Ok(Vec::new());
+    };
     let envelope = fabric_policy::parse(policy).map_err(|e| anyhow!("--policy: {e}"))?;
     Ok(fabric_proto::common::ApplicationPolicy {
         r#type: Some(fabric_proto::common::application_policy::Type::SignaturePolicy(envelope)),
@@ -47,7 +53,9 @@ fn validation_parameter(policy: Option<&str>) -> Result<Vec<u8>> {
 
 fn is_not_defined(e: &fabric_client::error::Error) -> bool {
     let text = format!("{e} {:?}", e.details()).to_lowercase();
-    ["not defined", "not found", "does not exist", "no such"].iter().any(|m| text.contains(m))
+    ["not defined", "not found", "does not exist", "no such"]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// Installs the package on every peer, approves the next sequence for every org and commits it.
@@ -67,26 +75,37 @@ pub async fn define(
     };
     let channel = ctx.consortium.channel.clone();
     let orgs = connect_orgs(ctx).await?;
-    let orderer = Orderer::connect(&ctx.orderer_endpoint()?).await.context("cannot reach the orderer")?;
+    let orderer = Orderer::connect(&ctx.orderer_endpoint()?)
+        .await
+        .context("cannot reach the orderer")?;
     for org in &orgs {
         for peer in &org.peers {
             match lifecycle::install(peer, &org.admin, package).await {
                 Ok(r) if r.package_id != package_id => {
-                    return Err(anyhow!("{} computed package id {} (expected {package_id})", peer.address(), r.package_id))
+                    return Err(anyhow!(
+                        "{} computed package id {} (expected {package_id})",
+                        peer.address(),
+                        r.package_id
+                    ))
                 }
                 Ok(_) => {}
                 Err(e) if format!("{e}").contains("already") => {}
                 Err(e) => return Err(anyhow!(e).context(format!("install on {}", peer.address()))),
             }
         }
-        say(format!("installed {package_id} on {} peer(s) of {}", org.peers.len(), org.name));
+        say(format!(
+            "installed {package_id} on {} peer(s) of {}",
+            org.peers.len(),
+            org.name
+        ));
     }
     let first = &orgs[0];
-    let sequence = match lifecycle::query_committed(&first.peers[0], &first.admin, &channel, name).await {
-        Ok(current) => current.sequence + 1,
-        Err(e) if is_not_defined(&e) => 1,
-        Err(e) => return Err(anyhow!(e).context("query the committed definition")),
-    };
+    let sequence =
+        match lifecycle::query_committed(&first.peers[0], &first.admin, &channel, name).await {
+            Ok(current) => current.sequence + 1,
+            Err(e) if is_not_defined(&e) => 1,
+            Err(e) => return Err(anyhow!(e).context("query the committed definition")),
+        };
     let mut definition = ChaincodeDefinition::new(name, version, sequence);
     definition.validation_parameter = validation_parameter(policy)?;
     let timeout = Duration::from_secs(60);
@@ -105,10 +124,18 @@ pub async fn define(
             .with_context(|| format!("approve for {}", org.name))?;
         say(format!("{} approved {name} sequence {sequence}", org.name));
     }
-    let targets = SubmitTargets { endorsers: &endorsers, orderer: &orderer, commit_peers: &[], commit_timeout: timeout };
+    let targets = SubmitTargets {
+        endorsers: &endorsers,
+        orderer: &orderer,
+        commit_peers: &[],
+        commit_timeout: timeout,
+    };
     let status = lifecycle::commit(targets, &first.admin, &channel, &definition)
         .await
         .context("commit the definition")?;
-    say(format!("committed {name} sequence {sequence} in block {}", status.block_number));
+    say(format!(
+        "committed {name} sequence {sequence} in block {}",
+        status.block_number
+    ));
     Ok(sequence)
 }

@@ -68,10 +68,9 @@ fn crypto_config() -> Result<std::path::PathBuf> {
             candidates.push(repo.join("crypto-config/crypto-config.yaml"));
         }
     }
-    candidates
-        .into_iter()
-        .find(|p| p.exists())
-        .ok_or_else(|| anyhow!("crypto-config/crypto-config.yaml not found: run from the repository root"))
+    candidates.into_iter().find(|p| p.exists()).ok_or_else(|| {
+        anyhow!("crypto-config/crypto-config.yaml not found: run from the repository root")
+    })
 }
 
 fn up(ctx: &Context, json: bool) -> Result<()> {
@@ -91,9 +90,14 @@ fn up(ctx: &Context, json: bool) -> Result<()> {
     }
     let recorded = started_description(layout);
     let yaml = serde_yaml::to_string(&ctx.consortium)?;
-    std::fs::write(&recorded, yaml).with_context(|| format!("cannot write {}", recorded.display()))?;
-    let report = devnet_process::up(&ctx.consortium, layout, &sibling_binary("healthblock-devnet")?)
-        .map_err(|e| anyhow!("{e}"))?;
+    std::fs::write(&recorded, yaml)
+        .with_context(|| format!("cannot write {}", recorded.display()))?;
+    let report = devnet_process::up(
+        &ctx.consortium,
+        layout,
+        &sibling_binary("healthblock-devnet")?,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     if json {
         return output::json(&report);
     }
@@ -101,7 +105,9 @@ fn up(ctx: &Context, json: bool) -> Result<()> {
         println!("network is already up (devnet pid {})", report.pid);
     } else {
         if let Some(old) = report.recovered_stale_pid {
-            output::step(format!("devnet pid {old} had died; restarted on its ledgers"));
+            output::step(format!(
+                "devnet pid {old} had died; restarted on its ledgers"
+            ));
         }
         println!(
             "network up: devnet pid {}, ready in {:.2?}, channel {} (logs: {})",
@@ -122,7 +128,9 @@ fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
         return output::json(&report);
     }
     match report.stopped {
-        Some(pid) if report.killed => println!("network down: devnet pid {pid} killed after the grace period"),
+        Some(pid) if report.killed => {
+            println!("network down: devnet pid {pid} killed after the grace period")
+        }
         Some(pid) => println!("network down: devnet pid {pid} stopped"),
         None => println!("network was not running"),
     }
@@ -144,7 +152,10 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
             status.channel,
             status.pid.map_or("-".to_owned(), |p| p.to_string())
         );
-        println!("{:<8} {:<14} {:<40} {:<18} {:<5} {}", "KIND", "ORG", "NAME", "ADDRESS", "UP", "HEIGHT");
+        println!(
+            "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
+            "KIND", "ORG", "NAME", "ADDRESS", "UP", "HEIGHT"
+        );
         for n in &status.nodes {
             println!(
                 "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
@@ -166,12 +177,27 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
 
 /// Peer heights through Deliver (the same call works on real Fabric).
 async fn fill_heights(ctx: &Context, status: &mut devnet_process::Status) {
-    for node in status.nodes.iter_mut().filter(|n| n.up && n.height.is_none()) {
-        let Some((org, peer)) = ctx.all_peers().find(|(o, p)| o.fqdn(p) == node.name) else { continue };
-        let Ok(identity) = ctx.identity(&format!("Admin@{}", org.name)) else { continue };
-        let Ok(endpoint) = ctx.peer_endpoint(org, peer) else { continue };
-        if let Ok(gw) = fabric_client::gateway::Gateway::connect_endpoint(&endpoint, identity).await {
-            node.height = gw.network(&ctx.consortium.channel).block_height().await.ok();
+    for node in status
+        .nodes
+        .iter_mut()
+        .filter(|n| n.up && n.height.is_none())
+    {
+        let Some((org, peer)) = ctx.all_peers().find(|(o, p)| o.fqdn(p) == node.name) else {
+            continue;
+        };
+        let Ok(identity) = ctx.identity(&format!("Admin@{}", org.name)) else {
+            continue;
+        };
+        let Ok(endpoint) = ctx.peer_endpoint(org, peer) else {
+            continue;
+        };
+        if let Ok(gw) = fabric_client::gateway::Gateway::connect_endpoint(&endpoint, identity).await
+        {
+            node.height = gw
+                .network(&ctx.consortium.channel)
+                .block_height()
+                .await
+                .ok();
         }
     }
 }

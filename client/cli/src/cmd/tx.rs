@@ -62,7 +62,9 @@ pub async fn connect(ctx: &Context, who: &str, peer: Option<&str>) -> Result<Gat
 
 async fn submit(ctx: &Context, a: TxArgs) -> Result<()> {
     let gateway = connect(ctx, &a.who, a.peer.as_deref()).await?;
-    let contract = gateway.network(&ctx.consortium.channel).contract(&a.chaincode);
+    let contract = gateway
+        .network(&ctx.consortium.channel)
+        .contract(&a.chaincode);
     let mut request = contract.transaction(&a.function).args(&a.args);
     if !a.endorsing_orgs.is_empty() {
         request = request.endorsing_organizations(a.endorsing_orgs.clone());
@@ -91,11 +93,18 @@ async fn submit(ctx: &Context, a: TxArgs) -> Result<()> {
 
 async fn evaluate(ctx: &Context, a: TxArgs) -> Result<()> {
     let gateway = connect(ctx, &a.who, a.peer.as_deref()).await?;
-    let contract = gateway.network(&ctx.consortium.channel).contract(&a.chaincode);
+    let contract = gateway
+        .network(&ctx.consortium.channel)
+        .contract(&a.chaincode);
     let result = contract.evaluate(&a.function, &a.args).await?;
     let result = String::from_utf8_lossy(&result).into_owned();
     if a.json {
-        output::json(&TxOutput { txid: None, block: None, status: None, result })
+        output::json(&TxOutput {
+            txid: None,
+            block: None,
+            status: None,
+            result,
+        })
     } else {
         println!("{result}");
         Ok(())

@@ -35,6 +35,15 @@ pub struct FakeChaincode {
 impl FakeChaincode {
     /// Starts a server registering as `package_id` on `addr` (port 0 = any).
     pub async fn start(package_id: &str, addr: &str) -> Self {
+        Self::start_with_tls(package_id, addr, None).await
+    }
+
+    /// Like [`Self::start`], serving TLS with (cert PEM, key PEM) when given.
+    pub async fn start_with_tls(
+        package_id: &str,
+        addr: &str,
+        tls: Option<(String, String)>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (kill, kill_rx) = watch::channel(false);
@@ -43,8 +52,15 @@ impl FakeChaincode {
             kill: kill_rx,
         };
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some((cert, key)) = tls {
+            let identity = tonic::transport::Identity::from_pem(cert, key);
+            builder = builder
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .unwrap();
+        }
         let task = tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
+            let _ = builder
                 .add_service(ChaincodeServer::new(svc))
                 .serve_with_incoming(incoming)
                 .await;
