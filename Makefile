@@ -14,6 +14,7 @@ export HEALTHBLOCK_HOME ?= $(CURDIR)/.healthblock
 ## Install what a fresh machine lacks (toolchains are preinstalled; packages come from the registries).
 deps: node-deps
 	@scripts/check-toolchain.sh
+	@scripts/install-fabric-ca.sh
 
 node-deps: tests/node/node_modules/.package-lock.json
 

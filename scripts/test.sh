@@ -17,5 +17,12 @@ if [ -z "${FABRIC_BIN:-}" ]; then
   echo "SKIPPED: real-Fabric backend runs: FABRIC_BIN is not set (point it at a Fabric v3.1 release bin/ with FABRIC_CFG_PATH at its config/)"
 fi
 
+# Real servers the tests talk to, installed from the registries and cached in .cache/.
+echo "==> Fabric CA v1.5.21 (built from the Go module proxy, cached)"
+scripts/install-fabric-ca.sh
+echo "==> MinIO for the S3 object-store tests (built from the Go module proxy, cached)"
+scripts/s3-server.sh start
+trap 'scripts/s3-server.sh stop >/dev/null 2>&1 || true' EXIT
+
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log

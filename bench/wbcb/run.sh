@@ -24,7 +24,8 @@ grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' | tee "$OUT/cpu.txt"
 if grep -qw aes /proc/cpuinfo; then echo "AES-NI: yes" | tee -a "$OUT/cpu.txt"; else echo "AES-NI: no" | tee -a "$OUT/cpu.txt"; fi
 
 echo "== Criterion (release profile)"
-rm -rf "$CRITERION_HOME"
+# A filtered run refreshes only the matching results and keeps the rest.
+[[ -n "${WBCB_BENCH_FILTER:-}" ]] || rm -rf "$CRITERION_HOME"
 cargo bench -p wbcb --bench wbcb -- ${WBCB_BENCH_FILTER:+"$WBCB_BENCH_FILTER"} 2>&1 | tee "$OUT/criterion.log"
 
 echo "== openssl speed -evp aes-256-gcm"

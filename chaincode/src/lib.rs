@@ -8,5 +8,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ehr;
 pub mod kv;
 pub mod sbe;

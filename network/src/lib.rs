@@ -5,6 +5,7 @@
 //! layout ([`layout`]), the devnet's run configuration ([`devnet_config`]) and
 //! the devnet background process ([`devnet_process`]).
 
+pub mod ca;
 pub mod consortium;
 pub mod cryptogen;
 pub mod devnet_config;

@@ -79,6 +79,11 @@ impl Context {
             anyhow!("identity {who:?} must look like USER@ORG, e.g. User1@Hospital1")
         })?;
         let org = self.org(org_name)?;
+        // Users enrolled at the hospital's Fabric CA live in the wallet.
+        let wallet = healthblock_identity::Wallet::new(self.layout.wallet_dir());
+        if let Ok(identity) = wallet.signing_identity(user, &org.name) {
+            return Ok(identity);
+        }
         let dir = if user.eq_ignore_ascii_case("admin") {
             self.layout.admin_msp_dir(org)
         } else {
@@ -203,4 +208,19 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// A file of the repository, found from the current directory or from the binary's location
+/// (`<repo>/target/<profile>/healthblock`).
+pub fn repo_file(relative: &str) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join(relative));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(repo) = exe.ancestors().nth(3) {
+            candidates.push(repo.join(relative));
+        }
+    }
+    candidates.into_iter().find(|p| p.exists())
 }

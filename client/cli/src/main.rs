@@ -42,6 +42,9 @@ enum Command {
     Tx(cmd::tx::TxCmd),
     /// Load generator: committed throughput and latency at several concurrencies.
     Bench(cmd::bench::BenchArgs),
+    /// Register and enroll hospital users at their Fabric CA (roles as certificate attributes).
+    #[command(subcommand)]
+    User(healthblock_identity::cli::UserCmd),
 }
 
 fn main() {
@@ -75,6 +78,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
+        Command::User(c) => {
+            let user_ctx = healthblock_identity::cli::UserContext {
+                consortium: &ctx.consortium,
+                layout: &ctx.layout,
+            };
+            healthblock_identity::cli::run(&user_ctx, c)
+                .await
+                .map_err(Into::into)
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub enum WbcbError {
     TrailingData,
     #[error("chunk {index} failed authentication: the record was altered, cut, reordered, or the data key does not match")]
     ChunkAuthentication { index: u64 },
-    #[error("chunk encryption failed (chunk larger than the AEAD allows)")]
+    #[error("AEAD failure while setting up the chunk cipher or sealing a chunk")]
     ChunkSeal,
     #[error("record is too large: more than 2^32 chunks")]
     TooManyChunks,

@@ -66,7 +66,8 @@ impl<W: Write> Encryptor<W> {
         let header_bytes = header.to_bytes()?;
         inner.write_all(&header_bytes)?;
         Ok(Self {
-            cipher: PayloadCipher::new(key, header.algorithm, &header.nonce_prefix),
+            cipher: PayloadCipher::new(key, header.algorithm, &header.nonce_prefix)
+                .map_err(|_| WbcbError::ChunkSeal)?,
             buf: Vec::with_capacity(chunk_size as usize + TAG_LEN),
             written: header_bytes.len() as u64,
             inner,
@@ -111,6 +112,31 @@ impl<W: Write> Encryptor<W> {
             data = &data[take..];
         }
         Ok(())
+    }
+
+    /// Reads `input` to its end straight into the chunk buffer (no staging
+    /// copy). Like `absorb`, a full chunk is sealed only once a following
+    /// byte shows it is not the last.
+    fn absorb_reader<R: Read>(&mut self, input: &mut R) -> Result<()> {
+        let chunk = self.header.chunk_size as usize;
+        loop {
+            if self.buf.len() == chunk {
+                let mut next = [0u8; 1];
+                if !read_some(input, &mut next)? {
+                    return Ok(());
+                }
+                self.seal_buffered(false)?;
+                self.buf.push(next[0]);
+            }
+            let want = chunk - self.buf.len();
+            let got = input
+                .by_ref()
+                .take(want as u64)
+                .read_to_end(&mut self.buf)?;
+            if got < want {
+                return Ok(());
+            }
+        }
     }
 
     /// Seals the final chunk, flushes, and returns the inner writer and the
@@ -166,7 +192,8 @@ impl<R: Read> Decryptor<R> {
             }
         }
         Ok(Self {
-            cipher: PayloadCipher::new(key, header.algorithm, &header.nonce_prefix),
+            cipher: PayloadCipher::new(key, header.algorithm, &header.nonce_prefix)
+                .map_err(|_| WbcbError::ChunkSeal)?,
             buf: Vec::with_capacity(header.chunk_size as usize + TAG_LEN + 1),
             reader,
             header,
@@ -273,16 +300,7 @@ pub fn encrypt_stream<R: Read, W: Write>(
     output: W,
 ) -> Result<(Header, u64)> {
     let mut enc = Encryptor::new(key, context, options, output)?;
-    let mut buf = vec![0u8; enc.header().chunk_size as usize];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        enc.absorb(&buf[..n])?;
-    }
+    enc.absorb_reader(&mut input)?;
     let header = enc.header().clone();
     let (_, written) = enc.finish()?;
     Ok((header, written))

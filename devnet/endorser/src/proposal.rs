@@ -130,31 +130,46 @@ pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Id
     if up.signed.signature.is_empty() {
         return Err("empty signature bytes".into());
     }
+    let creator = validated_creator(up, msps, now)?;
+    msps.verify(&creator, &up.signed.proposal_bytes, &up.signed.signature)
+        .map_err(|e| {
+            denied(
+                up,
+                &creator.mspid,
+                format!("the creator's signature over the proposal is not valid: {e}"),
+            )
+        })?;
+    Ok(creator)
+}
+
+/// The creator, valid in its MSP at `now`. The common case (a known, valid
+/// creator) costs one memo lookup; only a rejection parses the certificate
+/// again, to name the claimed org in the error.
+fn validated_creator(
+    up: &UnpackedProposal,
+    msps: &MspManager,
+    now: i64,
+) -> Result<Identity, String> {
+    let rejection = match msps.validate_serialized(up.creator(), now) {
+        Ok(creator) => return Ok(creator),
+        Err(e) => e,
+    };
     let channel = up.channel_id();
     let claimed = Identity::from_serialized(up.creator()).map_err(|e| {
         format!(
             "access denied: channel [{channel}] creator org unknown, creator is malformed ({e})"
         )
     })?;
-    // Fabric answers with a generic "access denied" and logs the reason; the
-    // devnet appends the reason so that a developer sees what went wrong.
-    let denied = |reason: String| {
-        format!(
-            "access denied: channel [{channel}] creator org [{}] ({reason})",
-            claimed.mspid
-        )
-    };
-    let creator = msps
-        .validate_serialized(up.creator(), now)
-        .map_err(|e| denied(e.to_string()))?;
-    creator
-        .verify(&up.signed.proposal_bytes, &up.signed.signature)
-        .map_err(|e| {
-            denied(format!(
-                "the creator's signature over the proposal is not valid: {e}"
-            ))
-        })?;
-    Ok(creator)
+    Err(denied(up, &claimed.mspid, rejection.to_string()))
+}
+
+/// Fabric answers with a generic "access denied" and logs the reason; the
+/// devnet appends the reason so that a developer sees what went wrong.
+fn denied(up: &UnpackedProposal, mspid: &str, reason: String) -> String {
+    format!(
+        "access denied: channel [{}] creator org [{mspid}] ({reason})",
+        up.channel_id()
+    )
 }
 
 /// hex(SHA-256(nonce || creator)): how Fabric derives a transaction id.

@@ -109,11 +109,18 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// Page cache of one ledger database (the devnet runs one per peer plus the orderer's).
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
 impl Ledger {
     /// Opens or creates the ledger at `path` (a file).
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let db =
-            Database::create(path).map_err(|e| storage(format!("open {}: {e}", path.display())))?;
+        // redb's default page cache (1 GiB) would let every ledger of the devnet
+        // keep all the pages it ever wrote; a small cache bounds memory.
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| storage(format!("open {}: {e}", path.display())))?;
         // Create every table up front so that read transactions never meet a missing table.
         let txn = db.begin_write().map_err(storage)?;
         {

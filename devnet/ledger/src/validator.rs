@@ -12,21 +12,24 @@
 //! 4. reads and range queries still current ([`mvcc`]); the writes of a valid
 //!    transaction then become visible to the later ones.
 //!
-//! Fabric checks step 2 in parallel and steps 3-4 afterwards; doing it in one
-//! sequential pass gives the same codes because each step only looks at
-//! earlier transactions. Private data (collections) is not stored by the devnet:
+//! Fabric checks step 2 in parallel and steps 3-4 afterwards. Here the stateless
+//! part of steps 1-2 (decoding and signatures, [`stateless`]) runs for all
+//! transactions in parallel, and the rest in one sequential pass in block order;
+//! that gives the same codes because each step only looks at earlier transactions. Private data (collections) is not stored by the devnet:
 //! collection writes are policy-checked but neither applied nor MVCC-checked.
 
 mod endorsement;
 mod envelope;
 mod mvcc;
+mod stateless;
 
 use crate::{Ledger, LedgerError, StateUpdates, WriteOp};
 use envelope::{CheckedTx, EndorserAction};
-use fabric_msp::MspManager;
+use fabric_msp::{Identity, MspManager};
 use fabric_policy::EndorsementPolicy;
 use fabric_proto::common::{Block, HeaderType};
 use fabric_proto::protos::TxValidationCode as Code;
+use stateless::Stateless;
 use std::collections::{BTreeMap, HashSet};
 
 pub use mvcc::merkle_summary;
@@ -92,10 +95,11 @@ impl Validator {
             .as_ref()
             .map(|d| d.data.as_slice())
             .unwrap_or_default();
+        let checked = stateless::check_all(envelopes, number, ctx);
         let mut pass = BlockPass::default();
         let mut codes = Vec::with_capacity(envelopes.len());
-        for (index, env) in envelopes.iter().enumerate() {
-            let code = pass.validate_tx(ledger, number, index as u64, env, ctx)?;
+        for (index, tx) in checked.into_iter().enumerate() {
+            let code = pass.validate_tx(ledger, number, index as u64, tx, ctx)?;
             codes.push(code as u8);
         }
         Ok((codes, pass.updates))
@@ -146,32 +150,33 @@ struct BlockPass {
 }
 
 impl BlockPass {
+    /// The stateful checks of one transaction whose stateless checks are `checked`.
     fn validate_tx(
         &mut self,
         ledger: &Ledger,
         number: u64,
         index: u64,
-        env: &[u8],
+        checked: Stateless,
         ctx: &ValidationContext<'_>,
     ) -> Result<Code, LedgerError> {
-        let tx = match envelope::check_envelope(env, number, ctx) {
-            Ok(tx) => tx,
-            Err(code) => return Ok(code),
+        let (tx, action, signers) = match checked {
+            Stateless::Invalid(code) => return Ok(code),
+            Stateless::Config => return Ok(Code::Valid),
+            Stateless::Endorser {
+                tx,
+                action,
+                signers,
+            } => (tx, action, signers),
         };
-        if tx.header_type() != HeaderType::EndorserTransaction as i32 {
-            // A config transaction that passed the envelope checks.
-            return Ok(Code::Valid);
-        }
         let txid = tx.channel_header.tx_id.clone();
         if ledger.try_tx_location(&txid)?.is_some() {
             return Ok(Code::DuplicateTxid);
         }
-        let action = match envelope::decode_action(&tx) {
+        let action = match action {
             Ok(action) => action,
             Err(code) => return Ok(code),
         };
-        if let Err(code) = endorsement::check(ledger, &action, tx.at, ctx, &mut self.key_policies)?
-        {
+        if let Err(code) = self.check_endorsements(ledger, &action, &signers, ctx)? {
             return Ok(code);
         }
         if !self.txids.insert(txid) {
@@ -182,6 +187,16 @@ impl BlockPass {
         }
         self.apply(ledger, number, index, &tx, &action)?;
         Ok(Code::Valid)
+    }
+
+    fn check_endorsements(
+        &mut self,
+        ledger: &Ledger,
+        action: &EndorserAction,
+        signers: &[Identity],
+        ctx: &ValidationContext<'_>,
+    ) -> Result<Result<(), Code>, LedgerError> {
+        endorsement::check(ledger, action, signers, ctx, &mut self.key_policies)
     }
 
     /// Records a valid transaction's writes: value writes first, then metadata writes

@@ -84,7 +84,8 @@ impl IdentityCache {
         now: i64,
     ) -> Result<Arc<Identity>, AuthError> {
         let id = self.identity(creator, now)?;
-        id.verify(data, signature)
+        self.msps
+            .verify(&id, data, signature)
             .map_err(|e| AuthError::BadSignature(id.subject_cn.clone(), e.to_string()))?;
         Ok(id)
     }

@@ -147,7 +147,7 @@ impl CommitTask {
         self.peer
             .waiters
             .notify(number, txs.iter().map(|t| (t.txid.as_str(), t.code)));
-        tracing::debug!(peer = %self.peer.name, number, txs = txs.len(), "committed block");
+        tracing::trace!(peer = %self.peer.name, number, txs = txs.len(), "notified commit watchers");
         Ok(())
     }
 }
@@ -165,6 +165,7 @@ fn validate_and_commit(
         .as_ref()
         .map(|d| d.data.len())
         .unwrap_or_default();
+    let t0 = std::time::Instant::now();
     let (codes, updates) = if number == 0 {
         // The genesis config transaction is valid by construction.
         (vec![0; tx_count], StateUpdates::default())
@@ -176,7 +177,9 @@ fn validate_and_commit(
         };
         Validator::validate(ledger, &block, &ctx)
     };
+    let t1 = t0.elapsed();
     set_metadata(&mut block, BlockMetadataIndex::TransactionsFilter, codes);
     ledger.commit(&block, &updates)?;
+    tracing::debug!(number, txs = tx_count, validate = ?t1, commit = ?(t0.elapsed() - t1), "validated and committed");
     Ok(block)
 }

@@ -92,6 +92,50 @@ fn msps(fx: &Fixture) -> MspManager {
     MspManager::new(all)
 }
 
+/// Block 0 of the real Fabric v3.1.5 channel in the shared vectors.
+fn real_genesis() -> Block {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fabric-vectors/blocks");
+    let bytes = std::fs::read(dir.join("000000.block"))
+        .unwrap_or_else(|e| panic!("Fabric vectors missing at {}: {e}", dir.display()));
+    Block::decode(bytes.as_slice()).unwrap()
+}
+
+/// Every group, value and policy path of a genesis config, with org names
+/// replaced by `<org>` (application) and `<orderer-org>`.
+fn config_paths(block: &Block) -> std::collections::BTreeSet<String> {
+    fn walk(
+        group: &fabric_proto::common::ConfigGroup,
+        path: &str,
+        out: &mut std::collections::BTreeSet<String>,
+    ) {
+        out.insert(format!("{path} mod_policy={}", group.mod_policy));
+        for k in group.values.keys() {
+            out.insert(format!("{path}/value:{k}"));
+        }
+        for k in group.policies.keys() {
+            out.insert(format!("{path}/policy:{k}"));
+        }
+        for (k, g) in &group.groups {
+            let name = match path {
+                "Channel/Application" => "<org>",
+                "Channel/Orderer" => "<orderer-org>",
+                _ => k.as_str(),
+            };
+            walk(g, &format!("{path}/{name}"), out);
+        }
+    }
+    let env = Envelope::decode(block.data.as_ref().unwrap().data[0].as_slice()).unwrap();
+    let payload = Payload::decode(env.payload.as_slice()).unwrap();
+    let config = ConfigEnvelope::decode(payload.data.as_slice())
+        .unwrap()
+        .config
+        .unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    walk(config.channel_group.as_ref().unwrap(), "Channel", &mut out);
+    out
+}
+
 fn filter(block: &Block) -> Vec<u8> {
     block.metadata.as_ref().unwrap().metadata[BlockMetadataIndex::TransactionsFilter as usize]
         .clone()
@@ -139,6 +183,11 @@ async fn genesis_broadcast_and_deliver() {
     assert!(
         filter(genesis).is_empty(),
         "orderer copies carry no TRANSACTIONS_FILTER"
+    );
+    assert_eq!(
+        config_paths(genesis),
+        config_paths(&real_genesis()),
+        "same config tree as Fabric's genesis"
     );
 
     // Broadcast: valid envelopes succeed; bad ones get Fabric's statuses.

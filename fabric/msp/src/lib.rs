@@ -9,11 +9,14 @@
 
 mod cert;
 pub mod error;
+mod fast_verify;
 mod files;
 pub mod identity;
 pub mod msp;
 pub mod node_ous;
 pub mod signer;
+mod validated;
+mod verified;
 
 pub use error::MspError;
 pub use identity::{Identity, Role};

@@ -6,6 +6,8 @@
 //! which role it has.
 
 use crate::files::{files_in, read};
+use crate::validated::ValidatedIdentities;
+use crate::verified::VerifiedSignatures;
 use crate::{cert, Identity, MspError, Role};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,6 +82,14 @@ impl Msp {
 
     /// Validates an identity of this MSP at unix time `at`: chain to a root (via intermediates) and validity window.
     pub fn validate(&self, id: &Identity, at: i64) -> Result<(), MspError> {
+        self.validity_window(id, at).map(|_| ())
+    }
+
+    /// As [`Msp::validate`], and on success the window (unix seconds, inclusive)
+    /// in which every certificate of the identity's chain is valid: the identity
+    /// validates at any other time in it with the same result, because neither
+    /// the chain followed nor the NodeOU check depends on the time.
+    pub fn validity_window(&self, id: &Identity, at: i64) -> Result<(i64, i64), MspError> {
         let leaf = cert::parse(&id.cert_der)?;
         if id.mspid != self.mspid {
             return Err(self.untrusted(&leaf.subject_cn));
@@ -91,8 +101,12 @@ impl Msp {
             )));
         }
         check_window(&leaf, at)?;
-        self.check_chain(&id.cert_der, &leaf.subject_cn, at)?;
-        self.check_node_ou(id)
+        let (not_before, not_after) = self.check_chain(&id.cert_der, &leaf.subject_cn, at)?;
+        self.check_node_ou(id)?;
+        Ok((
+            not_before.max(leaf.not_before),
+            not_after.min(leaf.not_after),
+        ))
     }
 
     /// The identity's role by NodeOU (Member when NodeOUs are disabled or no OU matches).
@@ -107,7 +121,9 @@ impl Msp {
     }
 
     /// Follows issuers from `leaf_der` up to one of our roots; every certificate on the way must be valid at `at`.
-    fn check_chain(&self, leaf_der: &[u8], subject: &str, at: i64) -> Result<(), MspError> {
+    /// Returns the intersection of the validity windows of the certificates above the leaf.
+    fn check_chain(&self, leaf_der: &[u8], subject: &str, at: i64) -> Result<(i64, i64), MspError> {
+        let mut window = (i64::MIN, i64::MAX);
         let mut current: &[u8] = leaf_der;
         for _ in 0..=MAX_CHAIN_DEPTH {
             if let Some(root) = self
@@ -115,7 +131,9 @@ impl Msp {
                 .iter()
                 .find(|r| cert::is_signed_by(current, r))
             {
-                return check_window(&cert::parse(root)?, at);
+                let root = cert::parse(root)?;
+                check_window(&root, at)?;
+                return Ok(narrow(window, &root));
             }
             let next = self
                 .intermediate_certs_der
@@ -124,7 +142,9 @@ impl Msp {
             let Some(next) = next else {
                 return Err(self.untrusted(subject));
             };
-            check_window(&cert::parse(next)?, at)?;
+            let info = cert::parse(next)?;
+            check_window(&info, at)?;
+            window = narrow(window, &info);
             current = next;
         }
         Err(self.untrusted(subject))
@@ -158,15 +178,34 @@ impl Msp {
 }
 
 /// The MSPs of a channel, by MSP id.
-#[derive(Debug, Clone, Default)]
+///
+/// Remembers the serialized identities that validated (see [`MspManager::validate_serialized`])
+/// and the signatures checked through [`MspManager::verify`];
+/// build a new manager rather than changing `msps` of one that has validated identities.
+#[derive(Debug, Default)]
 pub struct MspManager {
     pub msps: BTreeMap<String, Msp>,
+    validated: ValidatedIdentities,
+    verified: VerifiedSignatures,
+}
+
+impl Clone for MspManager {
+    /// A clone starts with an empty memo: its `msps` may be changed independently.
+    fn clone(&self) -> Self {
+        Self {
+            msps: self.msps.clone(),
+            validated: ValidatedIdentities::default(),
+            verified: VerifiedSignatures::default(),
+        }
+    }
 }
 
 impl MspManager {
     pub fn new(msps: impl IntoIterator<Item = Msp>) -> Self {
         Self {
             msps: msps.into_iter().map(|m| (m.mspid.clone(), m)).collect(),
+            validated: ValidatedIdentities::default(),
+            verified: VerifiedSignatures::default(),
         }
     }
 
@@ -175,13 +214,28 @@ impl MspManager {
     }
 
     /// Parses serialized identity bytes and validates them against their MSP at `at`.
+    ///
+    /// Identities that validated before are answered from memory when `at` lies
+    /// in the validity window of their whole chain (same result, no X.509 work);
+    /// otherwise they are validated in full. Safe to call from many threads.
     pub fn validate_serialized(&self, bytes: &[u8], at: i64) -> Result<Identity, MspError> {
+        if let Some(id) = self.validated.get(bytes, at) {
+            return Ok(id);
+        }
         let id = Identity::from_serialized(bytes)?;
         let msp = self
             .get(&id.mspid)
             .ok_or_else(|| MspError::UnknownMsp(id.mspid.clone()))?;
-        msp.validate(&id, at)?;
+        let window = msp.validity_window(&id, at)?;
+        self.validated.insert(bytes, &id, window);
         Ok(id)
+    }
+
+    /// [`Identity::verify`] (high-S rejected), remembering the outcome: everyone
+    /// verifying through this manager checks a given signature only once, and
+    /// concurrent checks of the same signature wait for one another.
+    pub fn verify(&self, id: &Identity, msg: &[u8], signature: &[u8]) -> Result<(), MspError> {
+        self.verified.verify(&id.public_key, msg, signature)
     }
 }
 
@@ -206,6 +260,11 @@ fn certs_in_dir(dir: &Path, required: bool) -> Result<Vec<Vec<u8>>, MspError> {
         )));
     }
     Ok(certs)
+}
+
+/// The part of `window` in which `info` is valid too.
+fn narrow(window: (i64, i64), info: &cert::CertInfo) -> (i64, i64) {
+    (window.0.max(info.not_before), window.1.min(info.not_after))
 }
 
 /// Fails with [`MspError::Expired`] unless `at` is within the certificate's validity window.

@@ -24,6 +24,28 @@ pub fn verify_signature(
     msg: &[u8],
     signature_der: &[u8],
 ) -> Result<(), MspError> {
+    // Fast path: a well-formed low-S signature that ring accepts is valid.
+    // Anything else gets the full RustCrypto check, which decides the error.
+    if is_low_s_der(signature_der)
+        && crate::fast_verify::ring_accepts(public_key_sec1, msg, signature_der)
+    {
+        return Ok(());
+    }
+    verify_with_p256(public_key_sec1, msg, signature_der)
+}
+
+/// True if `signature_der` is a DER ECDSA P-256 signature with S ≤ n/2.
+/// Costs a DER parse and a scalar comparison, no curve arithmetic.
+fn is_low_s_der(signature_der: &[u8]) -> bool {
+    Signature::from_der(signature_der).is_ok_and(|sig| sig.normalize_s().is_none())
+}
+
+/// The authoritative verifier: every check, with the error that explains a rejection.
+fn verify_with_p256(
+    public_key_sec1: &[u8],
+    msg: &[u8],
+    signature_der: &[u8],
+) -> Result<(), MspError> {
     let key = VerifyingKey::from_sec1_bytes(public_key_sec1)
         .map_err(|_| MspError::BadCertificate("public key is not a P-256 point".into()))?;
     let sig = Signature::from_der(signature_der)

@@ -264,6 +264,71 @@ fn expired_certificate_is_rejected() {
     ));
 }
 
+/// 2036-01-01T00:00:00Z: after the fixture CAs (valid 2025..2035) expired.
+const JAN_2036: i64 = 2_082_758_400;
+
+#[test]
+fn remembered_identities_are_still_checked_against_the_time() {
+    let ca = Ca::root("org1.example.com");
+    let mgr = MspManager::new([ca.msp("Org1MSP")]);
+    // The leaf outlives its root (2025..2040 vs 2025..2035): the whole chain counts.
+    let (cert, _) = ca.leaf("long", &["client"], (2025, 2040));
+    let serialized = Identity::from_pem("Org1MSP", &cert).unwrap().serialize();
+    for _ in 0..2 {
+        let id = mgr.validate_serialized(&serialized, JAN_2026).unwrap();
+        assert_eq!(id.subject_cn, "long");
+        assert!(matches!(
+            mgr.validate_serialized(&serialized, JAN_2036),
+            Err(MspError::Expired { ref subject, .. }) if subject == "ca.org1.example.com"
+        ));
+        assert!(matches!(
+            mgr.validate_serialized(&serialized, 1_700_000_000),
+            Err(MspError::Expired { ref subject, .. }) if subject == "long"
+        ));
+    }
+    // A rejected identity is not remembered as valid.
+    let other = Ca::root("org1.example.com");
+    let (foreign, _) = other.leaf("foreign", &["client"], (2025, 2030));
+    let foreign = Identity::from_pem("Org1MSP", &foreign).unwrap().serialize();
+    for _ in 0..2 {
+        assert!(matches!(
+            mgr.validate_serialized(&foreign, JAN_2026),
+            Err(MspError::UntrustedChain { .. })
+        ));
+    }
+    // A clone may get other MSPs, so it does not share what the original remembers.
+    let mut changed = mgr.clone();
+    changed.msps.insert("Org1MSP".into(), other.msp("Org1MSP"));
+    assert!(matches!(
+        changed.validate_serialized(&serialized, JAN_2026),
+        Err(MspError::UntrustedChain { .. })
+    ));
+}
+
+#[test]
+fn manager_validates_from_many_threads() {
+    let ca = Ca::root("org1.example.com");
+    let mgr = MspManager::new([ca.msp("Org1MSP")]);
+    let ids: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            let (cert, _) = ca.leaf(&format!("user{i}"), &["client"], (2025, 2030));
+            Identity::from_pem("Org1MSP", &cert).unwrap().serialize()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (mgr, ids) = (&mgr, &ids);
+            scope.spawn(move || {
+                for round in 0..50 {
+                    let bytes = &ids[(t + round) % ids.len()];
+                    let id = mgr.validate_serialized(bytes, JAN_2026).unwrap();
+                    assert_eq!(id.serialize(), *bytes);
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn certificate_of_another_org_is_rejected() {
     let org1 = Ca::root("org1.example.com");

@@ -4,7 +4,7 @@ use crate::context::{sibling_binary, started_description, Context};
 use crate::output;
 use anyhow::{anyhow, bail, Context as _, Result};
 use healthblock_network::consortium::Backend;
-use healthblock_network::{cryptogen, devnet_process};
+use healthblock_network::{ca, cryptogen, devnet_process};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum NetworkCmd {
@@ -31,7 +31,7 @@ pub enum NetworkCmd {
 
 pub async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
     match cmd {
-        NetworkCmd::Up { json } => up(ctx, json),
+        NetworkCmd::Up { json } => up(ctx, json).await,
         NetworkCmd::Down { purge, json } => down(ctx, purge, json),
         NetworkCmd::Status { json } => status(ctx, json).await,
     }
@@ -60,6 +60,13 @@ fn check_backend(ctx: &Context) -> Result<()> {
     bail!("the fabric backend is not available in this version of healthblock: run the devnet (the default)")
 }
 
+/// The fabric-ca-server binary that `scripts/install-fabric-ca.sh` builds and caches.
+fn fabric_ca_server() -> Result<std::path::PathBuf> {
+    let bin = crate::context::repo_file(".cache/bin/fabric-ca-server")
+        .ok_or_else(|| anyhow!("fabric-ca-server is not installed: run scripts/install-fabric-ca.sh (make demo and make test do)"))?;
+    Ok(bin)
+}
+
 /// crypto-config/crypto-config.yaml of the repository.
 fn crypto_config() -> Result<std::path::PathBuf> {
     let mut candidates = vec![std::env::current_dir()?.join("crypto-config/crypto-config.yaml")];
@@ -73,7 +80,7 @@ fn crypto_config() -> Result<std::path::PathBuf> {
     })
 }
 
-fn up(ctx: &Context, json: bool) -> Result<()> {
+async fn up(ctx: &Context, json: bool) -> Result<()> {
     check_backend(ctx)?;
     let layout = &ctx.layout;
     std::fs::create_dir_all(layout.home())
@@ -92,14 +99,26 @@ fn up(ctx: &Context, json: bool) -> Result<()> {
     let yaml = serde_yaml::to_string(&ctx.consortium)?;
     std::fs::write(&recorded, yaml)
         .with_context(|| format!("cannot write {}", recorded.display()))?;
+    let ca_server = fabric_ca_server()?;
     let report = devnet_process::up(
         &ctx.consortium,
         layout,
         &sibling_binary("healthblock-devnet")?,
     )
     .map_err(|e| anyhow!("{e}"))?;
+    let cas = ca::start_all(&ctx.consortium, layout, &ca_server)
+        .await
+        .map_err(|e| anyhow!("hospital CAs: {e}"))?;
     if json {
-        return output::json(&report);
+        return output::json(&serde_json::json!({ "devnet": report, "cas": cas }));
+    }
+    for c in &cas {
+        output::step(format!(
+            "Fabric CA of {} at {} (pid {})",
+            c.org,
+            c.url,
+            c.pid.map_or("-".into(), |p| p.to_string())
+        ));
     }
     if report.already_up {
         println!("network is already up (devnet pid {})", report.pid);
@@ -123,6 +142,7 @@ fn up(ctx: &Context, json: bool) -> Result<()> {
 fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
     // Chaincode servers first: their pid files live under the home that --purge removes.
     crate::cmd::chaincode::stop_servers(ctx)?;
+    ca::stop_all(&ctx.layout).map_err(|e| anyhow!("hospital CAs: {e}"))?;
     let report = devnet_process::down(&ctx.layout, purge).map_err(|e| anyhow!("{e}"))?;
     if json {
         return output::json(&report);
@@ -143,8 +163,11 @@ fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
 async fn status(ctx: &Context, json: bool) -> Result<()> {
     let mut status = devnet_process::status(&ctx.consortium, &ctx.layout).await;
     fill_heights(ctx, &mut status).await;
+    let cas = ca::status(&ctx.consortium, &ctx.layout).await;
     if json {
-        output::json(&status)?;
+        let mut value = serde_json::to_value(&status)?;
+        value["cas"] = serde_json::to_value(&cas)?;
+        output::json(&value)?;
     } else {
         println!(
             "backend {}  channel {}  devnet pid {}",
@@ -165,6 +188,17 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
                 n.address,
                 if n.up { "up" } else { "down" },
                 n.height.map_or("-".to_owned(), |h| h.to_string())
+            );
+        }
+        for c in &cas {
+            println!(
+                "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
+                "ca",
+                c.mspid,
+                c.ca_name.as_deref().unwrap_or("-"),
+                c.url.trim_start_matches("https://"),
+                if c.up { "up" } else { "down" },
+                c.version.as_deref().unwrap_or("-")
             );
         }
     }

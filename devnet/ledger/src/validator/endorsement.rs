@@ -62,7 +62,7 @@ pub(crate) fn verified_endorsers(
         let mut msg = Vec::with_capacity(action.proposal_response_payload.len() + e.endorser.len());
         msg.extend_from_slice(&action.proposal_response_payload);
         msg.extend_from_slice(&e.endorser);
-        if id.verify(&msg, &e.signature).is_err() {
+        if ctx.msps.verify(&id, &msg, &e.signature).is_err() {
             tracing::debug!("endorsement signature of {} rejected", id.subject_cn);
             continue;
         }
@@ -74,11 +74,12 @@ pub(crate) fn verified_endorsers(
 }
 
 /// Checks the endorsements of a transaction against the policies of the invoked
-/// chaincode and of every namespace it writes. Err(code) when the transaction is invalid.
+/// chaincode and of every namespace it writes; `signers` are its
+/// [`verified_endorsers`]. Err(code) when the transaction is invalid.
 pub(crate) fn check(
     ledger: &Ledger,
     action: &EndorserAction,
-    at: i64,
+    signers: &[Identity],
     ctx: &ValidationContext<'_>,
     updates: &mut KeyPolicyUpdates,
 ) -> Result<Result<(), Code>, LedgerError> {
@@ -101,7 +102,6 @@ pub(crate) fn check(
         }
     }
 
-    let signers = verified_endorsers(action, at, ctx);
     for (ns, policy) in &policies {
         let rwset = action.ns_rwsets.iter().find(|r| r.namespace == *ns);
         let checker = NamespaceCheck {
@@ -109,7 +109,7 @@ pub(crate) fn check(
             ctx,
             namespace: ns,
             chaincode_policy: policy,
-            signers: &signers,
+            signers,
         };
         if let Err(code) = checker.run(rwset, updates)? {
             return Ok(Err(code));

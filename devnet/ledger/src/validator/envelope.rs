@@ -157,10 +157,12 @@ fn check_creator(
             tracing::debug!("creator rejected: {e}");
             Code::BadCreatorSignature
         })?;
-    creator.verify(&env.payload, &env.signature).map_err(|e| {
-        tracing::debug!("creator signature rejected: {e}");
-        Code::BadCreatorSignature
-    })
+    ctx.msps
+        .verify(&creator, &env.payload, &env.signature)
+        .map_err(|e| {
+            tracing::debug!("creator signature rejected: {e}");
+            Code::BadCreatorSignature
+        })
 }
 
 /// validateEndorserTransaction: one action, a sane action header, and a proposal

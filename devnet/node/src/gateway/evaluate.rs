@@ -42,7 +42,7 @@ pub async fn evaluate(
     let mut details = Vec::new();
     let mut last_code = Code::Unavailable;
     for peer in candidates {
-        match endorse_on(&peer, sp, net.orderer.chain().height()).await {
+        match endorse_on(&peer, sp).await {
             Outcome::Endorsed(pr) => {
                 return Ok(EvaluateResponse {
                     result: Some(result_of(pr)),

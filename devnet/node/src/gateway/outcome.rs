@@ -5,7 +5,6 @@
 use crate::peer::Peer;
 use fabric_proto::gateway::ErrorDetail;
 use fabric_proto::protos::{ProposalResponse, SignedProposal};
-use std::time::Duration;
 use tonic::Code;
 
 /// One endorser's answer, classified.
@@ -56,20 +55,12 @@ impl Outcome {
     }
 }
 
-/// How long an endorsement waits for the peer to commit what the orderer already has.
-const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
-
 /// Asks `peer` to endorse `sp` (in-process: the devnet's peers share one address space).
 ///
-/// The peer first gets a short while to commit the blocks the orderer had when
-/// the request arrived (`orderer_height`): all peers share one machine, so this
-/// is milliseconds, and it spares clients the spurious MVCC conflicts of a
-/// simulation against a block the peer has not committed yet.
-pub async fn endorse_on(peer: &Peer, sp: &SignedProposal, orderer_height: u64) -> Outcome {
-    if orderer_height > 0 {
-        let mut chain = peer.chain();
-        let _ = tokio::time::timeout(CATCH_UP_WAIT, chain.wait_for_block(orderer_height - 1)).await;
-    }
+/// As in Fabric, the peer simulates against whatever it has committed: it does
+/// not wait to catch up with the orderer. A client that needs its previous
+/// transaction visible waits for that commit (on every endorsing peer) first.
+pub async fn endorse_on(peer: &Peer, sp: &SignedProposal) -> Outcome {
     Outcome::classify(peer.endorser.process_proposal(sp).await)
 }
 

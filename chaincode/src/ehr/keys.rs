@@ -1,0 +1,115 @@
+//! The contract's key layout. Every key is a Fabric composite key
+//! (`\0type\0attr\0...\0`), so each listing is a range over one prefix and
+//! never a scan of all records.
+//!
+//! | object type | attributes | value |
+//! |---|---|---|
+//! | `patient` | pid | [`Patient`](super::model::Patient) |
+//! | `record` | rid | latest [`RecordVersion`](super::model::RecordVersion); its history is the record's history |
+//! | `record~version` | rid, version (20 digits) | that [`RecordVersion`](super::model::RecordVersion) |
+//! | `record~patient` | pid, rid | rid (index) |
+//! | `record~token` | token, rid | rid (blind index) |
+//! | `consent` | pid, consent id | [`Consent`](super::model::Consent) |
+//! | `breakglass` | pid, id | [`BreakGlass`](super::model::BreakGlass) |
+//! | `audit~patient` | pid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
+//! | `audit~record` | rid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
+//!
+//! Patient, record, version, index and consent keys carry a key-level
+//! endorsement policy naming the home hospital's peer. Audit and break-glass
+//! keys are evidence, written once and never updated: they stay under the
+//! chaincode-level policy (MAJORITY), so no single hospital, the home
+//! hospital included, can rewrite them.
+
+use fabric_shim::create_composite_key;
+
+use super::error::EhrResult;
+use super::model::{IndexToken, PatientId, RecordId};
+
+/// Object type of patients.
+pub const PATIENT: &str = "patient";
+/// Object type of record heads (latest version).
+pub const RECORD: &str = "record";
+/// Object type of record versions.
+pub const RECORD_VERSION: &str = "record~version";
+/// Object type of the patient -> records index.
+pub const RECORD_BY_PATIENT: &str = "record~patient";
+/// Object type of the blind-index token -> records index.
+pub const RECORD_BY_TOKEN: &str = "record~token";
+/// Object type of consents.
+pub const CONSENT: &str = "consent";
+/// Object type of break-glass events.
+pub const BREAK_GLASS: &str = "breakglass";
+/// Object type of the per-patient audit trail.
+pub const AUDIT_BY_PATIENT: &str = "audit~patient";
+/// Object type of the per-record audit trail.
+pub const AUDIT_BY_RECORD: &str = "audit~record";
+
+/// Version numbers as fixed-width keys, so versions sort numerically.
+pub fn version_component(version: u64) -> String {
+    format!("{version:020}")
+}
+
+/// Key of a patient.
+pub fn patient(pid: &PatientId) -> EhrResult<String> {
+    Ok(create_composite_key(PATIENT, &[pid.as_str()])?)
+}
+
+/// Key of a record's latest version.
+pub fn record(rid: &RecordId) -> EhrResult<String> {
+    Ok(create_composite_key(RECORD, &[rid.as_str()])?)
+}
+
+/// Key of one version of a record.
+pub fn record_version(rid: &RecordId, version: u64) -> EhrResult<String> {
+    Ok(create_composite_key(
+        RECORD_VERSION,
+        &[rid.as_str(), &version_component(version)],
+    )?)
+}
+
+/// Index key patient -> record.
+pub fn record_by_patient(pid: &PatientId, rid: &RecordId) -> EhrResult<String> {
+    Ok(create_composite_key(
+        RECORD_BY_PATIENT,
+        &[pid.as_str(), rid.as_str()],
+    )?)
+}
+
+/// Index key token -> record.
+pub fn record_by_token(token: &IndexToken, rid: &RecordId) -> EhrResult<String> {
+    Ok(create_composite_key(
+        RECORD_BY_TOKEN,
+        &[token.as_str(), rid.as_str()],
+    )?)
+}
+
+/// Key of a consent.
+pub fn consent(pid: &PatientId, consent_id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(CONSENT, &[pid.as_str(), consent_id])?)
+}
+
+/// Key of a break-glass event.
+pub fn break_glass(pid: &PatientId, id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(BREAK_GLASS, &[pid.as_str(), id])?)
+}
+
+/// Key of an audit entry in a patient's trail.
+pub fn audit_by_patient(pid: &PatientId, time: &str, tx_id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(
+        AUDIT_BY_PATIENT,
+        &[pid.as_str(), time, tx_id],
+    )?)
+}
+
+/// Key of an audit entry in a record's trail.
+pub fn audit_by_record(rid: &RecordId, time: &str, tx_id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(
+        AUDIT_BY_RECORD,
+        &[rid.as_str(), time, tx_id],
+    )?)
+}
+
+/// The record id stored as the value (and last attribute) of an index key.
+pub fn indexed_record(value: &[u8]) -> EhrResult<RecordId> {
+    RecordId::parse(&String::from_utf8_lossy(value))
+}

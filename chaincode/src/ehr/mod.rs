@@ -1,0 +1,235 @@
+//! The EHR contract (`healthblock-ehrcc`): patients, record versions,
+//! consent, audited access, break-glass and the audit trail.
+//!
+//! The ledger holds only what proves and governs a record: ciphertext hash,
+//! size and location, pseudonymous patient ids, consent, and the audit trail
+//! (see `shared/DESIGN.md`, "Security model"). Roles come from the Fabric CA
+//! attributes of the caller's certificate ([`roles`]).
+//!
+//! Arguments are strings (JSON where structured); every result is JSON;
+//! failures are status 500 with the reason as the message.
+//!
+//! | function | arguments | who may call |
+//! |---|---|---|
+//! | `whoami` | – | anyone with a role |
+//! | `register_patient` | pid | admin, doctor (home = caller's MSP) |
+//! | `get_patient` | pid | anyone with a role |
+//! | `put_record` | JSON [`record::PutArgs`] | doctor, nurse, admin of the home hospital |
+//! | `update_wraps` | JSON [`record::WrapArgs`] | doctor, nurse, admin of the home hospital; the patient |
+//! | `get_record` | rid [, version] | readers of the record* |
+//! | `list_records_by_patient` | pid [, page size, bookmark] | readers (others' records left out)* |
+//! | `list_records_by_token` | token [, page size, bookmark] | readers (others' records left out)* |
+//! | `record_history` | rid | readers of the record* |
+//! | `verify_record` | rid, version | readers of the record* |
+//! | `grant_consent` | JSON [`consent::GrantArgs`] | the patient; admin of the home hospital |
+//! | `revoke_consent` | pid, consent id | the patient; admin of the home hospital |
+//! | `list_consents` | pid [, page size, bookmark] | the patient; home hospital staff; auditors |
+//! | `request_access` | rid, version or "", key fingerprint | anyone with a role; decided by [`policy`], always audited |
+//! | `break_glass` | pid, reason | doctors (any hospital) |
+//! | `list_break_glass` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
+//! | `audit_by_patient` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
+//! | `audit_by_record` | rid [, page size, bookmark] | the patient; home admins and doctors; auditors |
+//!
+//! \* readers of a record: the patient, the home hospital's doctors, nurses
+//! and admins, auditors (metadata only), and other doctors and nurses with
+//! an active consent (or, for doctors, their own break-glass in force).
+//! Metadata never includes the wrap list; `request_access` hands the caller
+//! its own wrap.
+//!
+//! `request_access` answers a denial with status 200 and
+//! `{"granted":false,"reason":...}`, so the denial's audit entry commits
+//! (see [`access`]). `verify_record` returns the stored hash and the id of
+//! the transaction that wrote the version; the block number and validation
+//! code are not visible to chaincode, so the client reads them from the
+//! ledger by that transaction id.
+//!
+//! Key layout: [`keys`]. Every patient, record, index and consent key gets a
+//! state-based endorsement policy requiring the home hospital's peer
+//! ([`crate::sbe::member_peer_policy`]); audit and break-glass keys stay
+//! under the chaincode-level policy.
+
+pub mod access;
+pub mod audit;
+pub mod breakglass;
+pub mod clock;
+pub mod consent;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod patient;
+pub mod policy;
+pub mod record;
+pub mod roles;
+pub mod store;
+
+use async_trait::async_trait;
+use fabric_shim::{error as error_response, success, Chaincode, ChaincodeStub, Response};
+use serde::Serialize;
+
+use error::{EhrError, EhrResult};
+use roles::Caller;
+use store::PageRequest;
+
+/// The EHR contract.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EhrContract;
+
+#[async_trait]
+impl Chaincode for EhrContract {
+    async fn invoke(&self, stub: &mut dyn ChaincodeStub) -> Response {
+        let (function, params) = stub.function_and_parameters();
+        match dispatch(stub, &function, &params).await {
+            Ok(payload) => success(payload),
+            Err(e) => error_response(e.to_string()),
+        }
+    }
+}
+
+/// The `whoami` answer.
+#[derive(Debug, Serialize)]
+struct WhoAmI<'a> {
+    mspid: &'a str,
+    user: &'a str,
+    role: model::Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pseudonym: Option<&'a model::PatientId>,
+}
+
+fn json<T: Serialize>(value: &T) -> EhrResult<Vec<u8>> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+async fn dispatch(
+    stub: &mut dyn ChaincodeStub,
+    function: &str,
+    p: &[String],
+) -> EhrResult<Vec<u8>> {
+    let caller = Caller::from_stub(stub)?;
+    let a = Params::new(function, p);
+    match function {
+        "whoami" => {
+            a.arity(0, 0)?;
+            json(&WhoAmI {
+                mspid: &caller.mspid,
+                user: &caller.user,
+                role: caller.role,
+                pseudonym: caller.pseudonym.as_ref(),
+            })
+        }
+        "register_patient" => {
+            a.arity(1, 1)?;
+            json(&patient::register(stub, &caller, a.get(0)).await?)
+        }
+        "get_patient" => {
+            a.arity(1, 1)?;
+            json(&patient::get(stub, a.get(0)).await?)
+        }
+        "put_record" => {
+            a.arity(1, 1)?;
+            json(&record::put(stub, &caller, a.get(0)).await?)
+        }
+        "update_wraps" => {
+            a.arity(1, 1)?;
+            json(&record::update_wraps(stub, &caller, a.get(0)).await?)
+        }
+        "get_record" => {
+            a.arity(1, 2)?;
+            json(&record::get(stub, &caller, a.get(0), a.opt(1)).await?)
+        }
+        "list_records_by_patient" => {
+            let page = a.paged()?;
+            json(&record::list_by_patient(stub, &caller, a.get(0), &page).await?)
+        }
+        "list_records_by_token" => {
+            let page = a.paged()?;
+            json(&record::list_by_token(stub, &caller, a.get(0), &page).await?)
+        }
+        "record_history" => {
+            a.arity(1, 1)?;
+            json(&record::history(stub, &caller, a.get(0)).await?)
+        }
+        "verify_record" => {
+            a.arity(2, 2)?;
+            json(&record::verify(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        "grant_consent" => {
+            a.arity(1, 1)?;
+            json(&consent::grant(stub, &caller, a.get(0)).await?)
+        }
+        "revoke_consent" => {
+            a.arity(2, 2)?;
+            json(&consent::revoke(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        "list_consents" => {
+            let page = a.paged()?;
+            json(&consent::list(stub, &caller, a.get(0), &page).await?)
+        }
+        "request_access" => {
+            a.arity(3, 3)?;
+            json(&access::request(stub, &caller, a.get(0), a.opt(1), a.get(2)).await?)
+        }
+        "break_glass" => {
+            a.arity(2, 2)?;
+            json(&breakglass::open(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        "list_break_glass" => {
+            let page = a.paged()?;
+            json(&breakglass::list(stub, &caller, a.get(0), &page).await?)
+        }
+        "audit_by_patient" => {
+            let page = a.paged()?;
+            json(&audit::by_patient(stub, &caller, a.get(0), &page).await?)
+        }
+        "audit_by_record" => {
+            let page = a.paged()?;
+            json(&audit::by_record(stub, &caller, a.get(0), &page).await?)
+        }
+        other => Err(EhrError::Argument(format!("unknown function {other:?}"))),
+    }
+}
+
+/// A function's string parameters with arity checks.
+struct Params<'a> {
+    function: &'a str,
+    params: &'a [String],
+}
+
+impl<'a> Params<'a> {
+    fn new(function: &'a str, params: &'a [String]) -> Self {
+        Params { function, params }
+    }
+
+    /// Fails unless there are `min..=max` parameters.
+    fn arity(&self, min: usize, max: usize) -> EhrResult<()> {
+        let got = self.params.len();
+        if (min..=max).contains(&got) {
+            return Ok(());
+        }
+        let expected = if min == max {
+            min.to_string()
+        } else {
+            format!("{min} to {max}")
+        };
+        Err(EhrError::Arity {
+            function: self.function.to_owned(),
+            expected,
+            got,
+        })
+    }
+
+    /// Parameter `i`, empty when absent (callers check arity first).
+    fn get(&self, i: usize) -> &'a str {
+        self.params.get(i).map(String::as_str).unwrap_or_default()
+    }
+
+    /// Optional parameter `i`.
+    fn opt(&self, i: usize) -> Option<&'a str> {
+        self.params.get(i).map(String::as_str)
+    }
+
+    /// One subject parameter followed by optional page size and bookmark.
+    fn paged(&self) -> EhrResult<PageRequest> {
+        self.arity(1, 3)?;
+        PageRequest::parse(self.opt(1), self.opt(2))
+    }
+}

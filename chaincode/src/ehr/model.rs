@@ -1,0 +1,574 @@
+//! The EHR contract's data: validated identifiers (newtypes), roles, FHIR
+//! resource types, and the JSON documents stored on the ledger.
+//!
+//! Nothing here holds plaintext health data or key material: records are
+//! described by the hash, size and location of their ciphertext, patients by
+//! a pseudonym the client computes (a keyed hash), and wraps by the
+//! fingerprint of the recipient's public key (the name of the wrap object
+//! beside the blob).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{invalid, EhrResult};
+
+/// Longest record id, storage pointer component or user id accepted.
+const MAX_ID_LEN: usize = 128;
+/// Longest storage pointer accepted.
+const MAX_POINTER_LEN: usize = 1024;
+/// Longest blind-index token accepted (hex digits).
+const MAX_TOKEN_LEN: usize = 128;
+
+/// Checks `s` is exactly 64 hex digits and returns it in lower case.
+fn hex64(s: &str, what: &str) -> EhrResult<String> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(invalid(format!("{what} must be 64 hex digits")))
+    }
+}
+
+/// A patient's pseudonymous id: a keyed hash (64 hex digits) computed by the
+/// client, so the ledger never sees a name or a medical record number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PatientId(String);
+
+impl PatientId {
+    /// Validates a pseudonym.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        hex64(s.trim(), "a patient id (pseudonym)").map(PatientId)
+    }
+
+    /// The id as stored (lower-case hex).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A record id chosen by the client: 1 to 128 characters from
+/// `[A-Za-z0-9._:-]`, so it is safe in composite keys and object names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RecordId(String);
+
+impl RecordId {
+    /// Validates a record id.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+        if s.is_empty() || s.len() > MAX_ID_LEN || !s.chars().all(ok_char) {
+            return Err(invalid(
+                "a record id is 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+            ));
+        }
+        Ok(RecordId(s.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// SHA-256 of a ciphertext, 64 lower-case hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    /// Validates a hash.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        hex64(s, "a ciphertext SHA-256").map(Sha256Hex)
+    }
+
+    /// The hash as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Fingerprint of a recipient's encryption public key (SHA-256 of its SPKI,
+/// 64 hex digits); also the name of that recipient's wrap beside the blob.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyFingerprint(String);
+
+impl KeyFingerprint {
+    /// Validates a fingerprint.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        hex64(s.trim(), "a key fingerprint").map(KeyFingerprint)
+    }
+
+    /// The fingerprint as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A blind-index search token (hex; an HMAC computed by the client).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IndexToken(String);
+
+impl IndexToken {
+    /// Validates a token: 16 to 128 hex digits, even length.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        let s = s.trim();
+        // Decoding checks both the digits and the even length.
+        let hex = hex::decode(s).is_ok();
+        if !hex || s.len() < 16 || s.len() > MAX_TOKEN_LEN {
+            return Err(invalid(
+                "a blind-index token is 16 to 128 hex digits (an even number)",
+            ));
+        }
+        Ok(IndexToken(s.to_ascii_lowercase()))
+    }
+
+    /// The token as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where the ciphertext lives (an object-store URL or key). Printable ASCII,
+/// at most 1024 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StoragePointer(String);
+
+impl StoragePointer {
+    /// Validates a pointer.
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        let printable = s.bytes().all(|b| (0x21..0x7f).contains(&b));
+        if s.is_empty() || s.len() > MAX_POINTER_LEN || !printable {
+            return Err(invalid(
+                "a storage pointer is 1 to 1024 printable ASCII characters without spaces",
+            ));
+        }
+        Ok(StoragePointer(s.to_owned()))
+    }
+
+    /// The pointer.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The HL7 FHIR resource types a record may hold. A fixed list: the contract
+/// refuses anything else, so the type index stays meaningful.
+pub const FHIR_RESOURCE_TYPES: &[&str] = &[
+    "AllergyIntolerance",
+    "Binary",
+    "CarePlan",
+    "ClinicalImpression",
+    "Composition",
+    "Condition",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
+    "FamilyMemberHistory",
+    "ImagingStudy",
+    "Immunization",
+    "Media",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Observation",
+    "Procedure",
+    "QuestionnaireResponse",
+    "ServiceRequest",
+    "Specimen",
+];
+
+/// A FHIR resource type from [`FHIR_RESOURCE_TYPES`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResourceType(String);
+
+impl ResourceType {
+    /// Validates a resource type (exact, case-sensitive FHIR name).
+    pub fn parse(s: &str) -> EhrResult<Self> {
+        if FHIR_RESOURCE_TYPES.contains(&s) {
+            Ok(ResourceType(s.to_owned()))
+        } else {
+            Err(invalid(format!(
+                "resource type {s:?} is not one of the allowed FHIR types: {}",
+                FHIR_RESOURCE_TYPES.join(", ")
+            )))
+        }
+    }
+
+    /// The type name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_newtype_conversions {
+    ($($name:ident),*) => {$(
+        impl TryFrom<String> for $name {
+            type Error = super::error::EhrError;
+            fn try_from(s: String) -> EhrResult<Self> {
+                $name::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+
+string_newtype_conversions!(
+    PatientId,
+    RecordId,
+    Sha256Hex,
+    KeyFingerprint,
+    IndexToken,
+    StoragePointer,
+    ResourceType
+);
+
+/// A caller's role, from the `hb.role` attribute of its certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A physician; may write records and break the glass.
+    Doctor,
+    /// A nurse; may write records at home, reads elsewhere only by consent.
+    Nurse,
+    /// A patient; acts on their own records only.
+    Patient,
+    /// Reads audit trails and metadata, never key material.
+    Auditor,
+    /// A hospital administrator.
+    Admin,
+}
+
+impl Role {
+    /// Parses an `hb.role` value.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "doctor" => Some(Role::Doctor),
+            "nurse" => Some(Role::Nurse),
+            "patient" => Some(Role::Patient),
+            "auditor" => Some(Role::Auditor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Doctor => "doctor",
+            Role::Nurse => "nurse",
+            Role::Patient => "patient",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Doctors and nurses.
+    pub fn is_clinician(self) -> bool {
+        matches!(self, Role::Doctor | Role::Nurse)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who did something, as the ledger records it: organisation, user id and
+/// role. For a patient the user id is `patient:<pseudonym>`, never the
+/// enrollment id (which might be a name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// MSP id of the caller's organisation.
+    pub mspid: String,
+    /// `CN@MSP`, `patient:<pseudonym>`, or `sha256:<cert hash>@MSP`.
+    pub user: String,
+    /// Role at the time of the call.
+    pub role: Role,
+}
+
+/// A registered patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patient {
+    /// Pseudonym.
+    pub patient_id: PatientId,
+    /// MSP id of the home hospital; its peer must endorse every write.
+    pub home_msp: String,
+    /// Who registered the patient.
+    pub registered_by: Principal,
+    /// Registration time (transaction timestamp).
+    pub registered_at: Timestamp,
+    /// Registering transaction.
+    pub tx_id: String,
+}
+
+/// A point in time: unix seconds plus the same instant in RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "TimestampJson", try_from = "TimestampJson")]
+pub struct Timestamp(pub i64);
+
+#[derive(Serialize, Deserialize)]
+struct TimestampJson {
+    unix: i64,
+    #[serde(default)]
+    rfc3339: String,
+}
+
+impl From<Timestamp> for TimestampJson {
+    fn from(t: Timestamp) -> Self {
+        TimestampJson {
+            unix: t.0,
+            rfc3339: super::clock::rfc3339(t.0),
+        }
+    }
+}
+
+impl From<TimestampJson> for Timestamp {
+    fn from(t: TimestampJson) -> Self {
+        Timestamp(t.unix)
+    }
+}
+
+/// The version a record version replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousVersion {
+    /// Its version number.
+    pub version: u64,
+    /// Its ciphertext hash.
+    pub ciphertext_sha256: Sha256Hex,
+    /// The transaction that wrote it.
+    pub tx_id: String,
+}
+
+/// One version of a record, as stored (head key and version key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordVersion {
+    /// Record id.
+    pub record_id: RecordId,
+    /// Version number, from 1.
+    pub version: u64,
+    /// Owner (pseudonym).
+    pub patient_id: PatientId,
+    /// Home hospital of the patient.
+    pub home_msp: String,
+    /// FHIR resource type of the plaintext.
+    pub resource_type: ResourceType,
+    /// SHA-256 of the ciphertext blob.
+    pub ciphertext_sha256: Sha256Hex,
+    /// Ciphertext size in bytes.
+    pub size: u64,
+    /// Where the ciphertext lives.
+    pub storage_pointer: StoragePointer,
+    /// Who wrote this version.
+    pub author: Principal,
+    /// Transaction time.
+    pub tx_time: Timestamp,
+    /// Transaction that wrote this version (for `verify`).
+    pub tx_id: String,
+    /// Blind-index tokens under which the record can be found.
+    pub blind_index: Vec<IndexToken>,
+    /// The version this one replaces.
+    pub previous: Option<PreviousVersion>,
+    /// Fingerprints of the keys this version's data key is wrapped to.
+    pub wraps: Vec<KeyFingerprint>,
+}
+
+/// Record metadata as returned to readers: the stored version without the
+/// wrap list (wraps are handed out one at a time by `request_access`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordMetadata {
+    /// Record id.
+    pub record_id: RecordId,
+    /// Version number.
+    pub version: u64,
+    /// Owner (pseudonym).
+    pub patient_id: PatientId,
+    /// Home hospital.
+    pub home_msp: String,
+    /// FHIR resource type.
+    pub resource_type: ResourceType,
+    /// SHA-256 of the ciphertext.
+    pub ciphertext_sha256: Sha256Hex,
+    /// Ciphertext size.
+    pub size: u64,
+    /// Where the ciphertext lives.
+    pub storage_pointer: StoragePointer,
+    /// Author.
+    pub author: Principal,
+    /// Transaction time.
+    pub tx_time: Timestamp,
+    /// Writing transaction.
+    pub tx_id: String,
+    /// Blind-index tokens.
+    pub blind_index: Vec<IndexToken>,
+    /// Previous version link.
+    pub previous: Option<PreviousVersion>,
+}
+
+impl From<RecordVersion> for RecordMetadata {
+    fn from(r: RecordVersion) -> Self {
+        RecordMetadata {
+            record_id: r.record_id,
+            version: r.version,
+            patient_id: r.patient_id,
+            home_msp: r.home_msp,
+            resource_type: r.resource_type,
+            ciphertext_sha256: r.ciphertext_sha256,
+            size: r.size,
+            storage_pointer: r.storage_pointer,
+            author: r.author,
+            tx_time: r.tx_time,
+            tx_id: r.tx_id,
+            blind_index: r.blind_index,
+            previous: r.previous,
+        }
+    }
+}
+
+/// Who a consent is granted to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Grantee {
+    /// Every doctor and nurse of a hospital.
+    Org {
+        /// The hospital's MSP id.
+        mspid: String,
+    },
+    /// One user, as `CN@MSP` (see [`Principal::user`]).
+    User {
+        /// `CN@MSP`.
+        user: String,
+    },
+}
+
+/// Which of a patient's records a consent covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Scope {
+    /// All of the patient's records.
+    All,
+    /// Records of one FHIR resource type.
+    Type {
+        /// The type.
+        resource_type: ResourceType,
+    },
+    /// One record (every version).
+    Record {
+        /// The record.
+        record_id: RecordId,
+    },
+}
+
+impl Scope {
+    /// True when the scope covers a record of this id and type.
+    pub fn covers(&self, record_id: &RecordId, resource_type: &ResourceType) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Type { resource_type: t } => t == resource_type,
+            Scope::Record { record_id: r } => r == record_id,
+        }
+    }
+}
+
+/// A revocation of a consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Who revoked.
+    pub by: Principal,
+    /// When.
+    pub at: Timestamp,
+    /// Revoking transaction.
+    pub tx_id: String,
+}
+
+/// A consent, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Id (the granting transaction's id).
+    pub consent_id: String,
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// To whom.
+    pub grantee: Grantee,
+    /// Which records.
+    pub scope: Scope,
+    /// Expiry (exclusive), if any.
+    pub expires_at: Option<Timestamp>,
+    /// Who granted.
+    pub granted_by: Principal,
+    /// When.
+    pub granted_at: Timestamp,
+    /// Set once revoked.
+    pub revoked: Option<Revocation>,
+}
+
+/// An emergency ("break-glass") opening of a patient's records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlass {
+    /// Id (the opening transaction's id).
+    pub break_glass_id: String,
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// The doctor who opened it.
+    pub opened_by: Principal,
+    /// The stated reason.
+    pub reason: String,
+    /// When.
+    pub opened_at: Timestamp,
+    /// Access ends at this time (exclusive).
+    pub expires_at: Timestamp,
+    /// Always true: every break-glass is reviewed after the fact.
+    pub flagged_for_review: bool,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// An access request (granted or denied).
+    Access,
+    /// A break-glass opening.
+    BreakGlass,
+    /// A consent granted.
+    ConsentGrant,
+    /// A consent revoked.
+    ConsentRevoke,
+}
+
+/// One audit entry. Holds no key material: no wrap names, no fingerprints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Transaction that wrote the entry.
+    pub tx_id: String,
+    /// Transaction time.
+    pub time: Timestamp,
+    /// What happened.
+    pub action: AuditAction,
+    /// Patient concerned.
+    pub patient_id: PatientId,
+    /// Record concerned, if one.
+    pub record_id: Option<RecordId>,
+    /// Record version concerned, if one.
+    pub version: Option<u64>,
+    /// Who acted.
+    pub actor: Principal,
+    /// Whether it was allowed.
+    pub granted: bool,
+    /// Why (the basis of a grant, or the reason of a denial / break-glass).
+    pub reason: String,
+    /// True when break-glass was involved; such entries are flagged for review.
+    pub break_glass: bool,
+}

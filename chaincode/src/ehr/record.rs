@@ -1,0 +1,455 @@
+//! Records: versions of encrypted documents, described on the ledger by the
+//! hash, size and location of their ciphertext.
+//!
+//! A record's head key holds its latest version, so the head's key history
+//! is the record's history; each version is also kept under its own key for
+//! `verify`. Two indexes (patient -> records, blind-index token -> records)
+//! make listings range reads over one prefix, paginated. Every key written
+//! here carries the home hospital's key-level endorsement policy.
+
+use std::collections::{BTreeSet, HashMap};
+
+use fabric_shim::ChaincodeStub;
+use serde::{Deserialize, Serialize};
+
+use super::clock;
+use super::error::{denied, invalid, EhrError, EhrResult};
+use super::keys;
+use super::model::{
+    IndexToken, KeyFingerprint, PatientId, PreviousVersion, RecordId, RecordMetadata,
+    RecordVersion, ResourceType, Role, Sha256Hex, StoragePointer, Timestamp,
+};
+use super::patient;
+use super::policy::PatientAccess;
+use super::roles::Caller;
+use super::store::{self, Page, PageRequest};
+
+/// Most blind-index tokens per version.
+pub const MAX_TOKENS: usize = 64;
+/// Most wraps per version.
+pub const MAX_WRAPS: usize = 256;
+
+/// Arguments of `put_record` (JSON).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutArgs {
+    /// Record id (client-chosen).
+    pub record_id: RecordId,
+    /// Owner.
+    pub patient_id: PatientId,
+    /// The version being written: 1 for a new record, else latest + 1. The
+    /// client binds it into the encryption, so it names it explicitly.
+    pub version: u64,
+    /// FHIR resource type.
+    pub resource_type: ResourceType,
+    /// SHA-256 of the ciphertext.
+    pub ciphertext_sha256: Sha256Hex,
+    /// Ciphertext size.
+    pub size: u64,
+    /// Where the ciphertext lives.
+    pub storage_pointer: StoragePointer,
+    /// Blind-index tokens.
+    #[serde(default)]
+    pub blind_index: Vec<IndexToken>,
+    /// Fingerprints of the keys the data key is wrapped to.
+    #[serde(default)]
+    pub wraps: Vec<KeyFingerprint>,
+}
+
+/// Roles that write records (at the home hospital only).
+const WRITERS: [Role; 3] = [Role::Doctor, Role::Nurse, Role::Admin];
+
+fn dedup<T: Ord + Clone>(items: &[T]) -> Vec<T> {
+    items
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// `put_record(json)`: doctors, nurses and admins of the home hospital.
+pub async fn put(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    json: &str,
+) -> EhrResult<RecordVersion> {
+    let args: PutArgs =
+        serde_json::from_str(json).map_err(|e| invalid(format!("put_record arguments: {e}")))?;
+    caller.require_role(&WRITERS, "write records")?;
+    let patient = patient::load(stub, &args.patient_id).await?;
+    if caller.mspid != patient.home_msp {
+        return Err(denied(format!(
+            "only the home hospital ({}) may write this patient's records",
+            patient.home_msp
+        )));
+    }
+    let blind_index = dedup(&args.blind_index);
+    let wraps = dedup(&args.wraps);
+    if blind_index.len() > MAX_TOKENS || wraps.len() > MAX_WRAPS {
+        return Err(invalid(format!(
+            "at most {MAX_TOKENS} blind-index tokens and {MAX_WRAPS} wraps per version"
+        )));
+    }
+    let head_key = keys::record(&args.record_id)?;
+    let previous: Option<RecordVersion> = store::get_json(stub, &head_key).await?;
+    check_succession(previous.as_ref(), &args)?;
+    let record = RecordVersion {
+        record_id: args.record_id,
+        version: args.version,
+        patient_id: patient.patient_id.clone(),
+        home_msp: patient.home_msp.clone(),
+        resource_type: args.resource_type,
+        ciphertext_sha256: args.ciphertext_sha256,
+        size: args.size,
+        storage_pointer: args.storage_pointer,
+        author: caller.principal(),
+        tx_time: clock::tx_time(stub)?,
+        tx_id: stub.tx_id().to_owned(),
+        blind_index,
+        previous: previous.as_ref().map(|p| PreviousVersion {
+            version: p.version,
+            ciphertext_sha256: p.ciphertext_sha256.clone(),
+            tx_id: p.tx_id.clone(),
+        }),
+        wraps,
+    };
+    write_version(stub, &record, true).await?;
+    if previous.is_none() {
+        let index = keys::record_by_patient(&record.patient_id, &record.record_id)?;
+        let value = record.record_id.as_str().as_bytes().to_vec();
+        store::put_owned(stub, &index, value, &record.home_msp).await?;
+    }
+    let old_tokens = previous.map(|p| p.blind_index).unwrap_or_default();
+    update_token_index(stub, &record, &old_tokens).await?;
+    Ok(record)
+}
+
+/// A new version must follow the latest one, for the same patient and type.
+fn check_succession(previous: Option<&RecordVersion>, args: &PutArgs) -> EhrResult<()> {
+    let Some(previous) = previous else {
+        if args.version != 1 {
+            return Err(EhrError::Conflict(format!(
+                "record {} does not exist; its first version is 1, not {}",
+                args.record_id, args.version
+            )));
+        }
+        return Ok(());
+    };
+    if previous.patient_id != args.patient_id {
+        return Err(EhrError::Conflict(format!(
+            "record {} belongs to another patient",
+            args.record_id
+        )));
+    }
+    if previous.resource_type != args.resource_type {
+        return Err(EhrError::Conflict(format!(
+            "record {} holds {}; a new version cannot change its type to {}",
+            args.record_id, previous.resource_type, args.resource_type
+        )));
+    }
+    if Some(args.version) != previous.version.checked_add(1) {
+        return Err(EhrError::Conflict(format!(
+            "record {} is at version {}; the next version is {}, not {}",
+            args.record_id,
+            previous.version,
+            previous.version.saturating_add(1),
+            args.version
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a version key and, when it is the latest, the head key.
+async fn write_version(
+    stub: &mut dyn ChaincodeStub,
+    record: &RecordVersion,
+    is_latest: bool,
+) -> EhrResult<()> {
+    let version_key = keys::record_version(&record.record_id, record.version)?;
+    store::put_owned_json(stub, &version_key, record, &record.home_msp).await?;
+    if is_latest {
+        let head_key = keys::record(&record.record_id)?;
+        store::put_owned_json(stub, &head_key, record, &record.home_msp).await?;
+    }
+    Ok(())
+}
+
+/// Adds index entries for new tokens and removes those of tokens dropped.
+async fn update_token_index(
+    stub: &mut dyn ChaincodeStub,
+    record: &RecordVersion,
+    old_tokens: &[IndexToken],
+) -> EhrResult<()> {
+    let value = record.record_id.as_str().as_bytes().to_vec();
+    for token in record
+        .blind_index
+        .iter()
+        .filter(|t| !old_tokens.contains(t))
+    {
+        let key = keys::record_by_token(token, &record.record_id)?;
+        store::put_owned(stub, &key, value.clone(), &record.home_msp).await?;
+    }
+    for token in old_tokens
+        .iter()
+        .filter(|t| !record.blind_index.contains(t))
+    {
+        stub.del_state(&keys::record_by_token(token, &record.record_id)?)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Loads a record's latest version, or one version.
+pub async fn load(
+    stub: &mut dyn ChaincodeStub,
+    record_id: &RecordId,
+    version: Option<u64>,
+) -> EhrResult<RecordVersion> {
+    let key = match version {
+        None => keys::record(record_id)?,
+        Some(v) => keys::record_version(record_id, v)?,
+    };
+    store::get_json(stub, &key)
+        .await?
+        .ok_or_else(|| match version {
+            None => EhrError::NotFound(format!("record {record_id}")),
+            Some(v) => EhrError::NotFound(format!("record {record_id} version {v}")),
+        })
+}
+
+/// Parses an optional version argument (empty = latest).
+pub fn parse_version(arg: Option<&str>) -> EhrResult<Option<u64>> {
+    match arg.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<u64>()
+            .ok()
+            .filter(|v| *v >= 1)
+            .map(Some)
+            .ok_or_else(|| invalid(format!("version {s:?} is not a positive integer"))),
+    }
+}
+
+/// Loads a record version the caller may read (metadata only).
+async fn load_readable(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    record_id: &RecordId,
+    version: Option<u64>,
+) -> EhrResult<RecordVersion> {
+    let record = load(stub, record_id, version).await?;
+    if caller.role == Role::Auditor {
+        return Ok(record);
+    }
+    let patient = patient::load(stub, &record.patient_id).await?;
+    let access = PatientAccess::load(stub, caller, patient).await?;
+    let now = clock::tx_time(stub)?;
+    access.decide(caller, &record, now).map_err(denied)?;
+    Ok(record)
+}
+
+/// `get_record(rid[, version])`: metadata, without wraps.
+pub async fn get(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    rid: &str,
+    version: Option<&str>,
+) -> EhrResult<RecordMetadata> {
+    let record_id = RecordId::parse(rid)?;
+    let record = load_readable(stub, caller, &record_id, parse_version(version)?).await?;
+    Ok(record.into())
+}
+
+/// Resolves index values (record ids) to the heads the caller may read.
+/// Consents are loaded once per patient.
+async fn readable_heads(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    record_ids: Vec<Vec<u8>>,
+) -> EhrResult<Vec<RecordMetadata>> {
+    let now = clock::tx_time(stub)?;
+    let mut access: HashMap<PatientId, PatientAccess> = HashMap::new();
+    let mut out = Vec::with_capacity(record_ids.len());
+    for value in record_ids {
+        let record = load(stub, &keys::indexed_record(&value)?, None).await?;
+        if !access.contains_key(&record.patient_id) {
+            let patient = patient::load(stub, &record.patient_id).await?;
+            let loaded = PatientAccess::load(stub, caller, patient).await?;
+            access.insert(record.patient_id.clone(), loaded);
+        }
+        let readable = access
+            .get(&record.patient_id)
+            .is_some_and(|a| a.may_read_metadata(caller, &record, now));
+        if readable {
+            out.push(record.into());
+        }
+    }
+    Ok(out)
+}
+
+/// `list_records_by_patient(pid[, page size, bookmark])`: a range over the
+/// patient's index prefix; records the caller may not read are left out.
+pub async fn list_by_patient(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    pid: &str,
+    page: &PageRequest,
+) -> EhrResult<Page<RecordMetadata>> {
+    let patient_id = PatientId::parse(pid)?;
+    patient::load(stub, &patient_id).await?;
+    let (ids, bookmark) =
+        store::page_of(stub, keys::RECORD_BY_PATIENT, &[patient_id.as_str()], page).await?;
+    let items = readable_heads(stub, caller, ids).await?;
+    Ok(Page { items, bookmark })
+}
+
+/// `list_records_by_token(token[, page size, bookmark])`: a range over the
+/// token's index prefix; records the caller may not read are left out.
+pub async fn list_by_token(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    token: &str,
+    page: &PageRequest,
+) -> EhrResult<Page<RecordMetadata>> {
+    let token = IndexToken::parse(token)?;
+    let (ids, bookmark) =
+        store::page_of(stub, keys::RECORD_BY_TOKEN, &[token.as_str()], page).await?;
+    let items = readable_heads(stub, caller, ids).await?;
+    Ok(Page { items, bookmark })
+}
+
+/// One entry of a record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Transaction that changed the head.
+    pub tx_id: String,
+    /// Its time, when the ledger reports it.
+    pub timestamp: Option<Timestamp>,
+    /// True for a delete (the contract never deletes heads).
+    pub is_delete: bool,
+    /// The version written.
+    pub record: Option<RecordMetadata>,
+}
+
+/// `record_history(rid)`: every committed change of the head key, newest
+/// first, from the ledger's history database.
+pub async fn history(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    rid: &str,
+) -> EhrResult<Vec<HistoryEntry>> {
+    let record_id = RecordId::parse(rid)?;
+    load_readable(stub, caller, &record_id, None).await?;
+    let changes = stub.get_history_for_key(&keys::record(&record_id)?).await?;
+    changes
+        .into_iter()
+        .map(|change| {
+            let record = if change.is_delete {
+                None
+            } else {
+                let version: RecordVersion = serde_json::from_slice(&change.value)?;
+                Some(version.into())
+            };
+            Ok(HistoryEntry {
+                tx_id: change.tx_id,
+                timestamp: change.timestamp.map(|t| Timestamp(t.seconds)),
+                is_delete: change.is_delete,
+                record,
+            })
+        })
+        .collect()
+}
+
+/// What `verify_record` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Record id.
+    pub record_id: RecordId,
+    /// Version.
+    pub version: u64,
+    /// The hash the ledger holds; compare with the SHA-256 of the blob.
+    pub ciphertext_sha256: Sha256Hex,
+    /// Size the ledger holds.
+    pub size: u64,
+    /// Where the blob lives.
+    pub storage_pointer: StoragePointer,
+    /// Transaction that wrote this version.
+    pub tx_id: String,
+    /// Its time.
+    pub tx_time: Timestamp,
+}
+
+/// `verify_record(rid, version)`: the stored hash and the writing txid. The
+/// block number and validation code are not visible to chaincode; the client
+/// looks the txid up on the ledger (qscc `GetTransactionByID` / the block)
+/// to show them.
+pub async fn verify(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    rid: &str,
+    version: &str,
+) -> EhrResult<Verification> {
+    let record_id = RecordId::parse(rid)?;
+    let version =
+        parse_version(Some(version))?.ok_or_else(|| invalid("verify_record needs a version"))?;
+    let record = load_readable(stub, caller, &record_id, Some(version)).await?;
+    Ok(Verification {
+        record_id: record.record_id,
+        version: record.version,
+        ciphertext_sha256: record.ciphertext_sha256,
+        size: record.size,
+        storage_pointer: record.storage_pointer,
+        tx_id: record.tx_id,
+        tx_time: record.tx_time,
+    })
+}
+
+/// Arguments of `update_wraps` (JSON).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrapArgs {
+    /// Record.
+    pub record_id: RecordId,
+    /// Version whose wraps change.
+    pub version: u64,
+    /// Fingerprints of wraps added beside the blob.
+    #[serde(default)]
+    pub add: Vec<KeyFingerprint>,
+    /// Fingerprints of wraps deleted (e.g. after a revocation).
+    #[serde(default)]
+    pub remove: Vec<KeyFingerprint>,
+}
+
+/// `update_wraps(json)`: the home hospital's writers or the patient record
+/// the wraps they added or deleted beside a version's blob (a consent grant
+/// adds one; a revocation deletes one). Returns the new list.
+pub async fn update_wraps(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    json: &str,
+) -> EhrResult<Vec<KeyFingerprint>> {
+    let args: WrapArgs =
+        serde_json::from_str(json).map_err(|e| invalid(format!("update_wraps arguments: {e}")))?;
+    let mut record = load(stub, &args.record_id, Some(args.version)).await?;
+    let allowed =
+        caller.is_patient(&record.patient_id) || caller.is_member(&record.home_msp, &WRITERS);
+    if !allowed {
+        return Err(denied(format!(
+            "only the patient or the home hospital ({}) may change a record's wraps",
+            record.home_msp
+        )));
+    }
+    let mut wraps: BTreeSet<KeyFingerprint> = record.wraps.iter().cloned().collect();
+    wraps.extend(args.add);
+    for fingerprint in &args.remove {
+        wraps.remove(fingerprint);
+    }
+    if wraps.len() > MAX_WRAPS {
+        return Err(invalid(format!("at most {MAX_WRAPS} wraps per version")));
+    }
+    record.wraps = wraps.into_iter().collect();
+    let head = load(stub, &record.record_id, None).await?;
+    write_version(stub, &record, head.version == record.version).await?;
+    Ok(record.wraps)
+}

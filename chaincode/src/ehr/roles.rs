@@ -1,0 +1,167 @@
+//! Who is calling: the caller's organisation (MSP id), user id and role,
+//! read from the creator certificate.
+//!
+//! Roles come from the Fabric CA attribute extension (OID
+//! `1.2.3.4.5.6.7.8.1`). Fabric CA stores the attributes as raw JSON bytes
+//! directly in the extension value (not DER-wrapped):
+//! `{"attrs":{"hb.role":"doctor","hb.pseudonym":"<64 hex>",...}}`.
+//! MSP membership alone is not a role: an identity without `hb.role` is
+//! refused, except an organisation administrator (NodeOU `OU=admin` in the
+//! subject), which acts as role `admin`.
+//!
+//! The peer has already checked the certificate against the channel's MSPs
+//! before the chaincode runs, so the contract trusts what it reads here.
+
+use std::collections::HashMap;
+
+use fabric_shim::ChaincodeStub;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::pem::parse_x509_pem;
+
+use super::error::{denied, EhrError, EhrResult};
+use super::model::{PatientId, Principal, Role};
+
+/// OID of Fabric CA's attribute extension.
+pub const ATTRIBUTE_OID: &str = "1.2.3.4.5.6.7.8.1";
+/// Attribute naming the caller's role.
+pub const ROLE_ATTRIBUTE: &str = "hb.role";
+/// Attribute naming a patient's pseudonym.
+pub const PSEUDONYM_ATTRIBUTE: &str = "hb.pseudonym";
+/// NodeOU of organisation administrators.
+const ADMIN_OU: &str = "admin";
+
+/// The caller of the current transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// MSP id of the caller's organisation.
+    pub mspid: String,
+    /// Role.
+    pub role: Role,
+    /// User id: `CN@MSP` (or `sha256:<cert>@MSP` without a CN); for a
+    /// patient `patient:<pseudonym>`.
+    pub user: String,
+    /// The pseudonym of a patient caller.
+    pub pseudonym: Option<PatientId>,
+}
+
+impl Caller {
+    /// Reads the caller of this transaction.
+    pub fn from_stub(stub: &dyn ChaincodeStub) -> EhrResult<Caller> {
+        let identity = stub
+            .creator_identity()
+            .map_err(|e| EhrError::Identity(e.to_string()))?;
+        Caller::from_certificate(&identity.mspid, identity.cert_pem.as_bytes())
+    }
+
+    /// Reads a caller from its MSP id and PEM certificate.
+    pub fn from_certificate(mspid: &str, cert_pem: &[u8]) -> EhrResult<Caller> {
+        let (_, pem) = parse_x509_pem(cert_pem)
+            .map_err(|_| EhrError::Identity("creator certificate is not PEM".into()))?;
+        let cert = pem.parse_x509().map_err(|_| {
+            EhrError::Identity("creator certificate is not a valid X.509 certificate".into())
+        })?;
+        let attrs = fabric_ca_attributes(&cert)?;
+        let role = match attrs.get(ROLE_ATTRIBUTE) {
+            Some(value) => Role::parse(value).ok_or_else(|| {
+                EhrError::Identity(format!(
+                    "unknown role {value:?} (expected doctor, nurse, patient, auditor or admin)"
+                ))
+            })?,
+            None if has_admin_ou(&cert) => Role::Admin,
+            None => return Err(EhrError::Identity("no role attribute".into())),
+        };
+        let pseudonym = match role {
+            Role::Patient => Some(patient_pseudonym(&attrs)?),
+            _ => None,
+        };
+        let user = match &pseudonym {
+            Some(p) => format!("patient:{p}"),
+            None => format!("{}@{mspid}", common_name_or_hash(&cert, &pem.contents)),
+        };
+        Ok(Caller {
+            mspid: mspid.to_owned(),
+            role,
+            user,
+            pseudonym,
+        })
+    }
+
+    /// The caller as the ledger records it.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            mspid: self.mspid.clone(),
+            user: self.user.clone(),
+            role: self.role,
+        }
+    }
+
+    /// True when the caller is the patient `patient`.
+    pub fn is_patient(&self, patient: &PatientId) -> bool {
+        self.role == Role::Patient && self.pseudonym.as_ref() == Some(patient)
+    }
+
+    /// True when the caller belongs to `mspid` with one of `roles`.
+    pub fn is_member(&self, mspid: &str, roles: &[Role]) -> bool {
+        self.mspid == mspid && roles.contains(&self.role)
+    }
+
+    /// Fails unless the caller holds one of `roles`.
+    pub fn require_role(&self, roles: &[Role], action: &str) -> EhrResult<()> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(denied(format!(
+            "role {} may not {action} (allowed: {})",
+            self.role,
+            allowed.join(", ")
+        )))
+    }
+}
+
+#[derive(Deserialize)]
+struct AttributeExtension {
+    #[serde(default)]
+    attrs: HashMap<String, String>,
+}
+
+/// The attributes of Fabric CA's extension; empty when there is none.
+fn fabric_ca_attributes(cert: &X509Certificate<'_>) -> EhrResult<HashMap<String, String>> {
+    let Some(extension) = cert
+        .extensions()
+        .iter()
+        .find(|e| e.oid.to_id_string() == ATTRIBUTE_OID)
+    else {
+        return Ok(HashMap::new());
+    };
+    let parsed: AttributeExtension = serde_json::from_slice(extension.value).map_err(|_| {
+        EhrError::Identity("the Fabric CA attribute extension is not the expected JSON".into())
+    })?;
+    Ok(parsed.attrs)
+}
+
+fn patient_pseudonym(attrs: &HashMap<String, String>) -> EhrResult<PatientId> {
+    let value = attrs.get(PSEUDONYM_ATTRIBUTE).ok_or_else(|| {
+        EhrError::Identity("a patient identity needs the hb.pseudonym attribute".into())
+    })?;
+    PatientId::parse(value)
+        .map_err(|_| EhrError::Identity("hb.pseudonym must be 64 hex digits".into()))
+}
+
+fn has_admin_ou(cert: &X509Certificate<'_>) -> bool {
+    cert.subject()
+        .iter_organizational_unit()
+        .any(|ou| ou.as_str().is_ok_and(|s| s.eq_ignore_ascii_case(ADMIN_OU)))
+}
+
+/// The subject CN, or the SHA-256 of the certificate DER when it has none.
+fn common_name_or_hash(cert: &X509Certificate<'_>, der: &[u8]) -> String {
+    cert.subject()
+        .iter_common_name()
+        .find_map(|cn| cn.as_str().ok())
+        .filter(|cn| !cn.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(der))))
+}

@@ -1,0 +1,337 @@
+//! Shared fixtures for the EHR contract tests: identities with Fabric CA
+//! attribute extensions, and a ledger whose transactions carry a creator and
+//! a controllable timestamp.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use fabric_shim::{Chaincode, MemoryLedger, MemoryStub, Response};
+use healthblock_chaincode::ehr::EhrContract;
+use prost_types::Timestamp;
+use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPair};
+use serde_json::Value;
+
+/// Fabric CA's attribute extension OID, as integer arcs.
+pub const ATTR_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
+/// Start of the test clock (2023-11-14T22:13:20Z).
+pub const T0: i64 = 1_700_000_000;
+
+pub const H1: &str = "Hospital1MSP";
+pub const H2: &str = "Hospital2MSP";
+pub const H3: &str = "Hospital3MSP";
+
+/// A self-signed certificate with the given CN and OU and, when `attrs` is
+/// given, Fabric CA's attribute extension holding the raw JSON
+/// `{"attrs":{...}}` (Fabric CA puts the JSON bytes directly in the
+/// extension value, not wrapped in DER).
+pub fn cert(cn: &str, ou: &str, attrs: Option<Value>) -> String {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn.push(DnType::OrganizationalUnitName, ou);
+    params.distinguished_name = dn;
+    if let Some(attrs) = attrs {
+        let json = serde_json::to_vec(&serde_json::json!({ "attrs": attrs })).expect("json");
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(&ATTR_OID, json));
+    }
+    let key = KeyPair::generate().expect("key");
+    params.self_signed(&key).expect("self-signed").pem()
+}
+
+/// A caller: MSP id and certificate.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub mspid: String,
+    pub pem: String,
+    /// `CN@MSP` (the user id consents name).
+    pub user: String,
+}
+
+impl Actor {
+    pub fn with_role(mspid: &str, cn: &str, role: &str) -> Actor {
+        let pem = cert(
+            cn,
+            "client",
+            Some(serde_json::json!({ "hb.role": role, "hf.EnrollmentID": cn })),
+        );
+        Actor::new(mspid, cn, pem)
+    }
+
+    pub fn new(mspid: &str, cn: &str, pem: String) -> Actor {
+        Actor {
+            mspid: mspid.to_owned(),
+            pem,
+            user: format!("{cn}@{mspid}"),
+        }
+    }
+
+    pub fn doctor(mspid: &str, cn: &str) -> Actor {
+        Actor::with_role(mspid, cn, "doctor")
+    }
+
+    pub fn nurse(mspid: &str, cn: &str) -> Actor {
+        Actor::with_role(mspid, cn, "nurse")
+    }
+
+    pub fn auditor(mspid: &str, cn: &str) -> Actor {
+        Actor::with_role(mspid, cn, "auditor")
+    }
+
+    pub fn admin(mspid: &str, cn: &str) -> Actor {
+        Actor::with_role(mspid, cn, "admin")
+    }
+
+    /// An organisation admin (NodeOU admin) without any role attribute.
+    pub fn org_admin(mspid: &str, cn: &str) -> Actor {
+        Actor::new(mspid, cn, cert(cn, "admin", None))
+    }
+
+    /// A plain client without a role attribute.
+    pub fn plain(mspid: &str, cn: &str) -> Actor {
+        Actor::new(mspid, cn, cert(cn, "client", None))
+    }
+
+    pub fn patient(mspid: &str, cn: &str, pseudonym: &str) -> Actor {
+        let pem = cert(
+            cn,
+            "client",
+            Some(serde_json::json!({ "hb.role": "patient", "hb.pseudonym": pseudonym })),
+        );
+        let mut actor = Actor::new(mspid, cn, pem);
+        actor.user = format!("patient:{pseudonym}");
+        actor
+    }
+}
+
+/// A pseudonym for test patient `n` (64 hex digits).
+pub fn pid(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+/// A 64-hex value derived from a label (hashes, fingerprints, tokens).
+pub fn hex64(label: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(label.as_bytes()))
+}
+
+/// A ledger with the EHR contract and a clock that advances one second per
+/// transaction unless a test sets it.
+pub struct Net {
+    pub ledger: MemoryLedger,
+    pub cc: EhrContract,
+    clock: AtomicI64,
+}
+
+/// The decoded outcome of a call.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: i32,
+    pub message: String,
+    pub json: Value,
+    pub event: Option<(String, Value)>,
+    pub tx_id: String,
+}
+
+impl Outcome {
+    fn from(response: Response, stub: &MemoryStub) -> Outcome {
+        use fabric_shim::ChaincodeStub;
+        let json = if response.payload.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&response.payload).expect("payload is JSON")
+        };
+        let event = stub.event().map(|e| {
+            (
+                e.event_name.clone(),
+                serde_json::from_slice(&e.payload).expect("event payload is JSON"),
+            )
+        });
+        Outcome {
+            status: response.status,
+            message: response.message,
+            json,
+            event,
+            tx_id: stub.tx_id().to_owned(),
+        }
+    }
+
+    /// Asserts success and returns the JSON.
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, 200, "expected success, got: {}", self.message);
+        self.json
+    }
+
+    /// Asserts a 500 whose message contains `needle`.
+    pub fn fails_with(self, needle: &str) {
+        assert_eq!(self.status, 500, "expected failure, got {}", self.json);
+        assert!(
+            self.message.contains(needle),
+            "message {:?} should contain {needle:?}",
+            self.message
+        );
+    }
+}
+
+impl Default for Net {
+    fn default() -> Self {
+        Net::new()
+    }
+}
+
+impl Net {
+    pub fn new() -> Net {
+        Net {
+            ledger: MemoryLedger::new(),
+            cc: EhrContract,
+            clock: AtomicI64::new(T0),
+        }
+    }
+
+    /// Sets the clock (unix seconds) of the next transactions.
+    pub fn set_time(&self, seconds: i64) {
+        self.clock.store(seconds, Ordering::SeqCst);
+    }
+
+    fn stub(&self, actor: &Actor, args: &[&str]) -> MemoryStub {
+        let seconds = self.clock.fetch_add(1, Ordering::SeqCst);
+        self.ledger
+            .stub(args)
+            .with_creator(&actor.mspid, &actor.pem)
+            .with_timestamp(Timestamp { seconds, nanos: 0 })
+    }
+
+    /// Submits (commits on success).
+    pub async fn submit(&self, actor: &Actor, args: &[&str]) -> Outcome {
+        let stub = self.stub(actor, args);
+        let (response, stub) = self.ledger.submit_stub(&self.cc, stub).await;
+        Outcome::from(response, &stub)
+    }
+
+    /// Evaluates (never commits).
+    pub async fn evaluate(&self, actor: &Actor, args: &[&str]) -> Outcome {
+        let mut stub = self.stub(actor, args);
+        let response = self.cc.invoke(&mut stub).await;
+        Outcome::from(response, &stub)
+    }
+
+    /// Registers patient `pid` by `by`.
+    pub async fn register(&self, by: &Actor, pid: &str) {
+        self.submit(by, &["register_patient", pid]).await.ok();
+    }
+
+    /// Puts version `version` of record `rid`.
+    pub async fn put(&self, by: &Actor, record: &Value) -> Outcome {
+        self.submit(by, &["put_record", &record.to_string()]).await
+    }
+}
+
+/// A put_record argument document.
+pub fn record_json(rid: &str, pid: &str, version: u64, resource_type: &str) -> Value {
+    serde_json::json!({
+        "record_id": rid,
+        "patient_id": pid,
+        "version": version,
+        "resource_type": resource_type,
+        "ciphertext_sha256": hex64(&format!("{rid}/{version}")),
+        "size": 1024 * version,
+        "storage_pointer": format!("blobs/{}", hex64(&format!("{rid}/{version}"))),
+        "blind_index": [hex64(&format!("patient:{pid}")), hex64(&format!("type:{resource_type}"))],
+        "wraps": [hex64("key:home")],
+    })
+}
+
+/// The cast of the story: three hospitals, two patients of Hospital1, and
+/// two records of patient 1 (an Observation `obs-1` and an ImagingStudy
+/// `img-1`), both with a wrap for `key:home`.
+pub struct World {
+    pub net: Net,
+    pub h1_doctor: Actor,
+    pub h1_nurse: Actor,
+    pub h1_admin: Actor,
+    pub h2_doctor: Actor,
+    pub h2_doctor_b: Actor,
+    pub h2_nurse: Actor,
+    pub h2_admin: Actor,
+    pub h3_doctor: Actor,
+    pub h3_nurse: Actor,
+    pub auditor: Actor,
+    pub p1: String,
+    pub p2: String,
+    pub patient1: Actor,
+    pub patient2: Actor,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let p1 = pid(1);
+        let p2 = pid(2);
+        let world = World {
+            net: Net::new(),
+            h1_doctor: Actor::doctor(H1, "dr.house"),
+            h1_nurse: Actor::nurse(H1, "nurse.joy"),
+            h1_admin: Actor::admin(H1, "admin1"),
+            h2_doctor: Actor::doctor(H2, "dr.grey"),
+            h2_doctor_b: Actor::doctor(H2, "dr.yang"),
+            h2_nurse: Actor::nurse(H2, "nurse.two"),
+            h2_admin: Actor::admin(H2, "admin2"),
+            h3_doctor: Actor::doctor(H3, "dr.er"),
+            h3_nurse: Actor::nurse(H3, "nurse.three"),
+            auditor: Actor::auditor(H2, "auditor"),
+            patient1: Actor::patient(H1, "p-one", &p1),
+            patient2: Actor::patient(H1, "p-two", &p2),
+            p1,
+            p2,
+        };
+        world.net.register(&world.h1_doctor, &world.p1).await;
+        world.net.register(&world.h1_admin, &world.p2).await;
+        for (rid, kind) in [("obs-1", "Observation"), ("img-1", "ImagingStudy")] {
+            let json = record_json(rid, &world.p1, 1, kind);
+            world.net.put(&world.h1_doctor, &json).await.ok();
+        }
+        world
+    }
+
+    /// Grants a consent and returns its id.
+    pub async fn grant(&self, by: &Actor, grant: Value) -> String {
+        let consent = self
+            .net
+            .submit(by, &["grant_consent", &grant.to_string()])
+            .await
+            .ok();
+        consent["consent_id"]
+            .as_str()
+            .expect("consent id")
+            .to_owned()
+    }
+
+    /// `request_access` for the latest version with `key:<label>`.
+    pub async fn access(&self, by: &Actor, rid: &str, key_label: &str) -> Outcome {
+        let fingerprint = hex64(&format!("key:{key_label}"));
+        self.net
+            .submit(by, &["request_access", rid, "", &fingerprint])
+            .await
+    }
+}
+
+/// A consent grant document.
+pub fn grant_json(pid: &str, grantee: Value, scope: Value) -> Value {
+    serde_json::json!({ "patient_id": pid, "grantee": grantee, "scope": scope })
+}
+
+/// Grantee: a hospital.
+pub fn org(mspid: &str) -> Value {
+    serde_json::json!({ "kind": "org", "mspid": mspid })
+}
+
+/// Grantee: one user.
+pub fn user(actor: &Actor) -> Value {
+    serde_json::json!({ "kind": "user", "user": actor.user })
+}
+
+/// Scope: all records.
+pub fn all() -> Value {
+    serde_json::json!({ "kind": "all" })
+}
