@@ -266,3 +266,18 @@ pub fn expired_identity(net: &TestNet, org: &PeerOrg) -> Result<SigningIdentity>
         key.serialize_pem().as_bytes(),
     )?)
 }
+
+/// `name@org` as enrolled at the hospital's Fabric CA (`healthblock user enroll`), from the wallet.
+pub fn wallet_identity(net: &TestNet, name: &str, org: &str) -> Result<SigningIdentity> {
+    let org = net.org(org)?;
+    healthblock_identity::Wallet::new(net.layout.wallet_dir())
+        .signing_identity(name, &org.name)
+        .with_context(|| format!("{name}@{} is not in the wallet", org.name))
+}
+
+/// A peer's own signing identity (its MSP keystore), as the hospital running it holds it.
+pub fn peer_identity(net: &TestNet, org: &PeerOrg, peer: &PeerNode) -> Result<SigningIdentity> {
+    let dir = net.layout.peer_msp_dir(org, peer);
+    SigningIdentity::from_msp_dir(&org.mspid, &dir)
+        .with_context(|| format!("cannot load the peer identity at {}", dir.display()))
+}

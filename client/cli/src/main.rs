@@ -42,6 +42,9 @@ enum Command {
     Tx(cmd::tx::TxCmd),
     /// Load generator: committed throughput and latency at several concurrencies.
     Bench(cmd::bench::BenchArgs),
+    /// Offline encryption (WBCB): keys, encrypt, decrypt, store.
+    #[command(flatten)]
+    Wbcb(healthblock_wbcb_cli::WbcbCommand),
     /// Register and enroll hospital users at their Fabric CA (roles as certificate attributes).
     #[command(subcommand)]
     User(healthblock_identity::cli::UserCmd),
@@ -71,8 +74,14 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Encryption commands work offline, without a consortium description.
+    if let Command::Wbcb(c) = cli.command {
+        return healthblock_wbcb_cli::run_async(c).await;
+    }
+    let command = cli.command;
     let ctx = context::Context::new(&cli.global)?;
-    match cli.command {
+    match command {
+        Command::Wbcb(c) => healthblock_wbcb_cli::run_async(c).await,
         Command::Network(c) => cmd::network::run(&ctx, c).await,
         Command::Chaincode(c) => cmd::chaincode::run(&ctx, c).await,
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,

@@ -24,20 +24,9 @@ use tonic::transport::Channel;
 
 type Gw = GatewayClient<Channel>;
 
-/// Endorse (optionally on named orgs), sign, submit, wait for the commit status.
+/// Endorse (optionally on named orgs), sign, submit, wait for the commit status
+/// on the gateway's peer. Returns the code, the block number and the txid.
 async fn submit(
-    gw: &mut Gw,
-    signer: &SigningIdentity,
-    chaincode: &str,
-    args: &[&[u8]],
-    orgs: &[&str],
-) -> (i32, u64) {
-    let (code, block, _) = submit_tx(gw, signer, chaincode, args, orgs).await;
-    (code, block)
-}
-
-/// As [`submit`], also returning the transaction id.
-async fn submit_tx(
     gw: &mut Gw,
     signer: &SigningIdentity,
     chaincode: &str,
@@ -134,7 +123,7 @@ async fn define_kv(fx: &Fixture, gws: &mut [Gw]) -> u64 {
         let mspid = format!("Org{}MSP", i + 1);
         let args: [&[u8]; 2] = [b"ApproveChaincodeDefinitionForMyOrg", &approve];
         let (code, _, txid) =
-            submit_tx(&mut gws[i], &fx.admin(i), "_lifecycle", &args, &[&mspid]).await;
+            submit(&mut gws[i], &fx.admin(i), "_lifecycle", &args, &[&mspid]).await;
         assert_eq!(code, TxValidationCode::Valid as i32, "approval of {mspid}");
         for gw in gws.iter_mut() {
             let (code, _) = status_of(gw, &fx.admin(i), &txid).await;
@@ -142,7 +131,7 @@ async fn define_kv(fx: &Fixture, gws: &mut [Gw]) -> u64 {
         }
     }
     let args: [&[u8]; 2] = [b"CommitChaincodeDefinition", &commit];
-    let (code, block) = submit(&mut gws[0], &fx.admin(0), "_lifecycle", &args, &[]).await;
+    let (code, block, _) = submit(&mut gws[0], &fx.admin(0), "_lifecycle", &args, &[]).await;
     assert_eq!(
         code,
         TxValidationCode::Valid as i32,
