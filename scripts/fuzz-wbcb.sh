@@ -11,7 +11,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_BUDGET="${1:-60}"
 CARGO_FUZZ_VERSION="0.13.2"
-TOOLS="$ROOT/.cache/cargo-fuzz"
+# Outside the clone, so CI runs on the same machine reuse the build.
+TOOLS="${HEALTHBLOCK_TOOLS_CACHE:-$HOME/.cache/healthblock}/cargo-fuzz"
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "fuzz-wbcb: no nightly toolchain (rustup toolchain install nightly); rely on the proptest in tests/malformed.rs" >&2

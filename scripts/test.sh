@@ -24,5 +24,12 @@ echo "==> MinIO for the S3 object-store tests (built from the Go module proxy, c
 scripts/s3-server.sh start
 trap 'scripts/s3-server.sh stop >/dev/null 2>&1 || true' EXIT
 
+echo "==> fuzzing the WBCB format parser for 30 s (cargo-fuzz, nightly)"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  scripts/fuzz-wbcb.sh 30
+else
+  echo "SKIPPED: WBCB fuzz run: no nightly Rust toolchain on this machine (the bounded proptest in client/wbcb/tests/malformed.rs still runs)"
+fi
+
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
