@@ -43,7 +43,9 @@ impl Ehr {
 
 /// Starts the network, deploys the contract and enrolls the users.
 fn start(runtime: &tokio::runtime::Runtime) -> Result<Ehr> {
-    let net = TestNet::start(PORT_OFFSET)?;
+    // Not `TestNet::start`: the stand-in `kv` and `ehr` hash to the same
+    // chaincode-server port in `chaincode deploy`, so only `ehr` is deployed.
+    let net = TestNet::start_without_chaincode(PORT_OFFSET)?;
     let binary = healthblock_tests::bin_dir()?.join("healthblock-ehrcc");
     let binary = binary.to_string_lossy().into_owned();
     net.cli_ok(&["chaincode", "deploy", "--name", EHR, "--binary", &binary])?;
@@ -82,9 +84,8 @@ fn main() {
 }
 
 /// A named async test over the shared network.
-pub type TestFn = Box<
-    dyn FnOnce(Ctx) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>> + Send,
->;
+pub type TestFn =
+    Box<dyn FnOnce(Ctx) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>> + Send>;
 
 pub fn trial<F, Fut>(name: &'static str, f: F) -> (&'static str, TestFn)
 where

@@ -28,8 +28,18 @@ pub struct User {
 }
 
 impl User {
-    const fn new(name: &'static str, org: &'static str, mspid: &'static str, role: &'static str) -> Self {
-        User { name, org, mspid, role }
+    const fn new(
+        name: &'static str,
+        org: &'static str,
+        mspid: &'static str,
+        role: &'static str,
+    ) -> Self {
+        User {
+            name,
+            org,
+            mspid,
+            role,
+        }
     }
 
     /// The contract's user id: `CN@MSP`.
@@ -50,11 +60,6 @@ pub struct Users {
     pub auditor: User,
     pub nurse3: User,
     pub doctor3: User,
-}
-
-#[derive(serde::Deserialize)]
-struct Registered {
-    secret: String,
 }
 
 impl Users {
@@ -93,20 +98,14 @@ fn register_and_enroll(net: &TestNet, user: &User, pseudonym: Option<&str>) -> R
         args.extend(["--pseudonym", p]);
     }
     let out = net.cli_ok(&args)?;
-    let registered: Registered = serde_json::from_str(&out)
-        .with_context(|| format!("`user register` printed no JSON secret: {out}"))?;
-    if registered.secret.is_empty() {
-        return Err(anyhow!("the CA returned an empty secret for {}", user.name));
-    }
+    let registered: serde_json::Value = serde_json::from_str(&out)
+        .with_context(|| format!("`user register --json` printed no JSON: {out}"))?;
+    let secret = registered["secret"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow!("`user register` gave no secret for {}", user.name))?;
     net.cli_ok(&[
-        "user",
-        "enroll",
-        "--org",
-        user.org,
-        "--name",
-        user.name,
-        "--secret",
-        &registered.secret,
+        "user", "enroll", "--org", user.org, "--name", user.name, "--secret", secret,
     ])?;
     Ok(())
 }

@@ -51,23 +51,8 @@ pub fn repo_root() -> PathBuf {
 impl TestNet {
     /// Starts a devnet with every port shifted by `offset`, and deploys the stand-in chaincode.
     pub fn start(offset: u16) -> Result<Self> {
-        let home = tempfile::Builder::new()
-            .prefix("healthblock-e2e-")
-            .tempdir()?;
-        let bin_dir = bin_dir()?;
-        let layout = Layout::new(home.path());
-        let mut net = Self {
-            home,
-            offset,
-            bin_dir,
-            consortium: Consortium::load(&repo_root().join("network/consortium.yaml"))
-                .map_err(|e| anyhow!("{e}"))?,
-            layout,
-        };
-        // On any failure `net` is dropped, which stops and purges whatever started.
-        net.cli_ok(&["network", "up"])?;
-        net.consortium = Consortium::load(&net.home.path().join("consortium.yaml"))
-            .map_err(|e| anyhow!("{e}"))?;
+        let net = Self::start_without_chaincode(offset)?;
+        // On failure `net` is dropped, which stops and purges whatever started.
         net.cli_ok(&["chaincode", "deploy", "--name", KV])?;
         Ok(net)
     }
@@ -280,4 +265,28 @@ pub fn peer_identity(net: &TestNet, org: &PeerOrg, peer: &PeerNode) -> Result<Si
     let dir = net.layout.peer_msp_dir(org, peer);
     SigningIdentity::from_msp_dir(&org.mspid, &dir)
         .with_context(|| format!("cannot load the peer identity at {}", dir.display()))
+}
+
+impl TestNet {
+    /// Starts a devnet with every port shifted by `offset` and deploys no
+    /// chaincode, for suites that deploy their own.
+    pub fn start_without_chaincode(offset: u16) -> Result<Self> {
+        let home = tempfile::Builder::new()
+            .prefix("healthblock-e2e-")
+            .tempdir()?;
+        let layout = Layout::new(home.path());
+        let mut net = Self {
+            home,
+            offset,
+            bin_dir: bin_dir()?,
+            consortium: Consortium::load(&repo_root().join("network/consortium.yaml"))
+                .map_err(|e| anyhow!("{e}"))?,
+            layout,
+        };
+        // On any failure `net` is dropped, which stops and purges whatever started.
+        net.cli_ok(&["network", "up"])?;
+        net.consortium = Consortium::load(&net.home.path().join("consortium.yaml"))
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(net)
+    }
 }

@@ -48,6 +48,22 @@ enum Command {
     /// Register and enroll hospital users at their Fabric CA (roles as certificate attributes).
     #[command(subcommand)]
     User(healthblock_identity::cli::UserCmd),
+    /// Register patients under a pseudonym.
+    #[command(subcommand)]
+    Patient(cmd::clinical::patient::PatientCmd),
+    /// Encrypted health records: put, get, list, history, verify.
+    #[command(subcommand)]
+    Record(cmd::clinical::record::RecordCmd),
+    /// Patients' consents: grant, revoke, list.
+    #[command(subcommand)]
+    Consent(cmd::clinical::consent::ConsentCmd),
+    /// Audited access requests.
+    #[command(subcommand)]
+    Access(cmd::clinical::access::AccessCmd),
+    /// Emergency access by a doctor (audited, flagged for review).
+    Breakglass(cmd::clinical::breakglass::BreakglassArgs),
+    /// The audit trail of a patient or a record.
+    Audit(cmd::clinical::audit::AuditArgs),
 }
 
 fn main() {
@@ -87,6 +103,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
+        Command::Patient(c) => cmd::clinical::patient::run(&ctx, c).await,
+        Command::Record(c) => cmd::clinical::record::run(&ctx, c).await,
+        Command::Consent(c) => cmd::clinical::consent::run(&ctx, c).await,
+        Command::Access(c) => cmd::clinical::access::run(&ctx, c).await,
+        Command::Breakglass(a) => cmd::clinical::breakglass::run(&ctx, a).await,
+        Command::Audit(a) => cmd::clinical::audit::run(&ctx, a).await,
         Command::User(c) => {
             let user_ctx = healthblock_identity::cli::UserContext {
                 consortium: &ctx.consortium,

@@ -162,11 +162,14 @@ impl BlockPass {
         let (tx, action, signers) = match checked {
             Stateless::Invalid(code) => return Ok(code),
             Stateless::Config => return Ok(Code::Valid),
-            Stateless::Endorser {
-                tx,
-                action,
-                signers,
-            } => (tx, action, signers),
+            Stateless::Endorser(endorsed) => {
+                let stateless::Endorsed {
+                    tx,
+                    action,
+                    signers,
+                } = *endorsed;
+                (tx, action, signers)
+            }
         };
         let txid = tx.channel_header.tx_id.clone();
         if ledger.try_tx_location(&txid)?.is_some() {

@@ -5,6 +5,7 @@ use crate::config::TlsFiles;
 use anyhow::Context;
 use std::future::Future;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 use tonic::transport::server::Router;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -55,7 +56,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // The builder's `tcp_nodelay` only applies to sockets tonic accepts itself,
+    // not to a caller's stream: without it, small responses sit in Nagle's
+    // buffer until the client's delayed ACK (~40 ms per round trip).
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        accepted.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    });
     router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

@@ -72,14 +72,29 @@ impl ServerFiles {
     }
 }
 
-/// The port the chaincode server of `name` listens on: after the orderers' ports.
-fn server_port(ctx: &Context, name: &str) -> u16 {
+/// The port the chaincode server of `name` listens on: the one it had before (a redeploy keeps
+/// it), else the first port after the orderers' that no other chaincode of this network uses.
+fn server_port(ctx: &Context, files: &ServerFiles) -> Result<u16> {
+    let recorded = files.dir.join("port");
+    if let Some(port) = std::fs::read_to_string(&recorded)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+    {
+        return Ok(port);
+    }
+    let taken: Vec<u16> = std::fs::read_dir(ctx.layout.chaincode_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("port")).ok())
+        .filter_map(|p| p.trim().parse().ok())
+        .collect();
     let base = ctx.consortium.orderer_org.solo().ports.listen + 40;
-    // A stable small spread per name so several chaincodes can run side by side.
-    let spread = name.bytes().fold(0u16, |acc, b| {
-        acc.wrapping_mul(31).wrapping_add(u16::from(b))
-    }) % 9;
-    base + spread
+    let port = (base..base + 10)
+        .find(|p| !taken.contains(p))
+        .ok_or_else(|| anyhow!("no free chaincode server port in {base}..{}", base + 10))?;
+    std::fs::write(&recorded, port.to_string())?;
+    Ok(port)
 }
 
 /// Issues the chaincode server's TLS certificate from Hospital1's TLS CA (once).
@@ -241,7 +256,7 @@ async fn deploy(ctx: &Context, a: DeployArgs) -> Result<()> {
     let files = ServerFiles::new(ctx, &a.name);
     std::fs::create_dir_all(&files.dir)?;
     let tls_ca = ensure_tls(ctx, &files, &a.name)?;
-    let address = format!("{}:{}", ctx.consortium.host, server_port(ctx, &a.name));
+    let address = format!("{}:{}", ctx.consortium.host, server_port(ctx, &files)?);
     let label = format!("{}_{}", a.name, a.version);
     let connection = CcaasConnection {
         tls_required: true,

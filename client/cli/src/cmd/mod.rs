@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod chaincode;
+pub mod clinical;
 pub mod ledger;
 pub mod lifecycle;
 pub mod network;

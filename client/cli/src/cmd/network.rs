@@ -176,8 +176,8 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
             status.pid.map_or("-".to_owned(), |p| p.to_string())
         );
         println!(
-            "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
-            "KIND", "ORG", "NAME", "ADDRESS", "UP", "HEIGHT"
+            "{:<8} {:<14} {:<40} {:<18} {:<5} HEIGHT",
+            "KIND", "ORG", "NAME", "ADDRESS", "UP"
         );
         for n in &status.nodes {
             println!(

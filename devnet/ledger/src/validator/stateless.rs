@@ -23,15 +23,18 @@ pub(crate) enum Stateless {
     Invalid(Code),
     /// A config transaction that passed the envelope checks.
     Config,
-    /// An endorser transaction that passed the envelope checks.
-    Endorser {
-        tx: CheckedTx,
-        /// The decoded action, or the code of a decoding failure (which Fabric
-        /// reports only if the transaction is not a duplicate).
-        action: Result<EndorserAction, Code>,
-        /// Endorsers whose identity and signature are valid (empty if the action does not decode).
-        signers: Vec<Identity>,
-    },
+    /// An endorser transaction that passed the envelope checks (boxed: it is large).
+    Endorser(Box<Endorsed>),
+}
+
+/// An endorser transaction after its stateless checks.
+pub(crate) struct Endorsed {
+    pub tx: CheckedTx,
+    /// The decoded action, or the code of a decoding failure (which Fabric
+    /// reports only if the transaction is not a duplicate).
+    pub action: Result<EndorserAction, Code>,
+    /// Endorsers whose identity and signature are valid (empty if the action does not decode).
+    pub signers: Vec<Identity>,
 }
 
 /// The stateless checks of every envelope of block `number`, in block order.
@@ -79,9 +82,9 @@ fn check(env: &[u8], number: u64, ctx: &ValidationContext<'_>) -> Stateless {
         Ok(action) => verified_endorsers(action, tx.at, ctx),
         Err(_) => Vec::new(),
     };
-    Stateless::Endorser {
+    Stateless::Endorser(Box::new(Endorsed {
         tx,
         action,
         signers,
-    }
+    }))
 }
