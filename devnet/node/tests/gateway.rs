@@ -388,12 +388,13 @@ async fn evaluate_and_events(
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 }
 
-/// Ordering and commit throughput: pre-endorsed MAJORITY transactions broadcast
-/// on parallel streams, timed until the last one is committed on every peer.
+/// Many pre-endorsed MAJORITY transactions broadcast on parallel streams all
+/// commit VALID on every peer. (A correctness test: throughput is measured by
+/// `healthblock bench`, not asserted here.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commit_throughput() {
+async fn parallel_broadcasts_all_commit() {
     const STREAMS: usize = 4;
-    const PER_STREAM: usize = 150;
+    const PER_STREAM: usize = 50;
     let fx = Fixture::new(3, Duration::from_millis(200), 250);
     let devnet = fx.start().await;
     let mut gws = gateways(&fx, &devnet).await;
@@ -418,9 +419,9 @@ async fn commit_throughput() {
                 .collect()
         })
         .collect();
-    let last_txids: Vec<String> = batches
+    let txids: Vec<String> = batches
         .iter()
-        .map(|b| b.last().unwrap().1.clone())
+        .flat_map(|b| b.iter().map(|(_, txid)| txid.clone()))
         .collect();
     let started = std::time::Instant::now();
     let mut senders = Vec::new();
@@ -438,19 +439,17 @@ async fn commit_throughput() {
         started.elapsed().as_secs_f64()
     );
     for gw in gws.iter_mut() {
-        for txid in &last_txids {
+        for txid in &txids {
             assert_eq!(
                 status_of(gw, &client, txid).await.0,
                 TxValidationCode::Valid as i32
             );
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let rate = (STREAMS * PER_STREAM) as f64 / elapsed;
     eprintln!(
-        "committed {} MAJORITY-endorsed txs on 3 peers in {elapsed:.2}s: {rate:.0} tx/s",
-        STREAMS * PER_STREAM
+        "committed {} MAJORITY-endorsed txs on 3 peers in {:.2}s",
+        STREAMS * PER_STREAM,
+        started.elapsed().as_secs_f64()
     );
-    assert!(rate > 40.0, "commit throughput collapsed: {rate:.0} tx/s");
     devnet.stop().await.unwrap();
 }

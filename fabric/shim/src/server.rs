@@ -103,6 +103,14 @@ where
         config.package_id,
         config.max_message_size,
     );
+    // tonic's tcp_nodelay applies only to sockets it accepts itself: set it on ours,
+    // or small replies wait for the peer's delayed ACK (~40 ms per round trip).
+    let incoming = TcpListenerStream::new(listener).map(|accepted| {
+        accepted.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    });
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
@@ -112,7 +120,7 @@ where
     }
     builder
         .add_service(service.into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }
