@@ -1,52 +1,7 @@
-//! `healthblock-ehrcc`: the EHR contract as a CCaaS server.
-//!
-//! Configuration comes from the environment (see `fabric_shim::config`):
-//! `CHAINCODE_SERVER_ADDRESS`, `CHAINCODE_ID`, `CHAINCODE_TLS_DISABLED`,
-//! `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CERT`, `CHAINCODE_CLIENT_CA_CERT`.
-//! Logging follows `RUST_LOG` (default `info`).
-
-use anyhow::Context;
-use fabric_shim::ServerConfig;
-use healthblock_chaincode::ehr::EhrContract;
-use tracing_subscriber::EnvFilter;
+//! `healthblock-ehrcc`: the EHR contract as a CCaaS server
+//! (configuration: see `healthblock_chaincode::server_main`).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    let config = ServerConfig::from_env().context("chaincode server configuration")?;
-    tokio::select! {
-        served = fabric_shim::serve(EhrContract, config) => served.context("chaincode server failed"),
-        _ = shutdown_signal() => {
-            tracing::info!("shutting down");
-            Ok(())
-        }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    healthblock_chaincode::server_main::run(healthblock_chaincode::ehr::EhrContract).await
 }
