@@ -43,8 +43,6 @@ impl Ehr {
 
 /// Starts the network, deploys the contract and enrolls the users.
 fn start(runtime: &tokio::runtime::Runtime) -> Result<Ehr> {
-    // Not `TestNet::start`: the stand-in `kv` and `ehr` hash to the same
-    // chaincode-server port in `chaincode deploy`, so only `ehr` is deployed.
     let net = TestNet::start_without_chaincode(PORT_OFFSET)?;
     let binary = healthblock_tests::bin_dir()?.join("healthblock-ehrcc");
     let binary = binary.to_string_lossy().into_owned();
