@@ -20,7 +20,7 @@ run_setting() {
   echo "==> setting $name: BatchTimeout $timeout, MaxMessageCount $count"
   "$hb" --config "$cfg" network up --json > "$out/$name-up.json"
   "$hb" chaincode deploy --name kv > /dev/null
-  "$hb" bench --concurrency 1,8,32,128 --duration "$duration" --label "$name ($timeout / $count)" --json > "$out/$name.json"
+  "$hb" bench --concurrency 1,8,32,128 --duration "$duration" --label "$name ($timeout / $count, $(basename "$(dirname "$hb")") build)" --json > "$out/$name.json"
   "$hb" network down --purge > /dev/null
   rm -f "$cfg"
 }

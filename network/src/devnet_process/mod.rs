@@ -290,17 +290,25 @@ fn check_material(c: &Consortium, layout: &Layout) -> Result<(), ProcessError> {
 
 /// Fails early, with the port's user named, when something else holds one of our ports.
 fn check_ports_free(eps: &[Endpoint]) -> Result<(), ProcessError> {
-    for ep in eps {
-        if let Err(e) = TcpListener::bind(&ep.address) {
-            if e.kind() == std::io::ErrorKind::AddrInUse {
+    // Right after a crash (kill -9, then `up`) the dead process's sockets may
+    // still be closing for a moment; wait briefly before calling a port taken.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match eps.iter().find(|ep| port_in_use(&ep.address)) {
+            None => return Ok(()),
+            Some(ep) if Instant::now() >= deadline => {
                 return Err(ProcessError::PortInUse {
                     port: ep.port,
                     user: format!("{} listen", ep.name),
-                });
+                })
             }
+            Some(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
-    Ok(())
+}
+
+fn port_in_use(address: &str) -> bool {
+    matches!(TcpListener::bind(address), Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
 }
 
 fn write_config(c: &Consortium, layout: &Layout, path: &Path) -> Result<(), ProcessError> {
