@@ -11,6 +11,7 @@ for name in ("a", "b"):
         continue
     report = json.loads(path.read_text())
     up = json.loads((out / f"{name}-up.json").read_text())
+    up = up.get("devnet", up)
     up_s = up["elapsed"]["secs"] + up["elapsed"]["nanos"] / 1e9
     for level in report["levels"]:
         rows.append((report["label"], up_s, level))
