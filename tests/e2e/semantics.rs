@@ -4,6 +4,7 @@
 use crate::{key, trial, Net, TestFn};
 use anyhow::{ensure, Context, Result};
 use fabric_client::commit::TxValidationCode;
+use healthblock_network::consortium::PeerOrg;
 use healthblock_tests::{broadcast, find_tx_code, KV};
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
@@ -230,35 +231,43 @@ async fn high_s_rejected(net: Net) -> Result<()> {
     Ok(())
 }
 
-async fn wrong_org_rejected(net: Net) -> Result<()> {
-    // Hospital1's user certificate presented as a member of Hospital2MSP.
-    let real = net.identity("User1@Hospital1")?;
-    let org2 = net.org("Hospital2")?;
-    let cert = std::fs::read(
-        net.layout
-            .user_msp_dir(net.org("Hospital1")?, "User1")
-            .join("signcerts")
-            .read_dir()?
-            .next()
-            .context("signcert")??
-            .path(),
-    )?;
-    let key_dir = net
-        .layout
-        .user_msp_dir(net.org("Hospital1")?, "User1")
-        .join("keystore");
-    let key = std::fs::read(key_dir.read_dir()?.next().context("key")??.path())?;
-    let impostor = fabric_msp::SigningIdentity::from_pem(&org2.mspid, &cert, &key)?;
-    drop(real);
-    let gw = net.gateway_on(impostor, org2, &org2.peers[0]).await?;
+/// Evaluates as `identity` on `org`'s first peer, expects a refusal and returns its text (lower case).
+async fn refusal(
+    net: &Net,
+    identity: fabric_msp::SigningIdentity,
+    org: &PeerOrg,
+    what: &str,
+) -> Result<String> {
+    let gw = net.gateway_on(identity, org, &org.peers[0]).await?;
     let err = gw
         .network(&net.consortium.channel)
         .contract(KV)
         .evaluate("get", ["x"])
         .await
         .err()
-        .context("a wrong-org identity was served")?;
-    let text = format!("{err} {:?}", err.details()).to_lowercase();
+        .with_context(|| format!("{what} was served"))?;
+    Ok(format!("{err} {:?}", err.details()).to_lowercase())
+}
+
+/// The only file of a directory (an MSP's signcerts/ or keystore/).
+fn only_file(dir: std::path::PathBuf) -> Result<Vec<u8>> {
+    let entry = dir
+        .read_dir()?
+        .next()
+        .with_context(|| format!("{} is empty", dir.display()))??;
+    Ok(std::fs::read(entry.path())?)
+}
+
+async fn wrong_org_rejected(net: Net) -> Result<()> {
+    // Hospital1's user certificate and key presented as a member of Hospital2MSP.
+    let user_dir = net.layout.user_msp_dir(net.org("Hospital1")?, "User1");
+    let (cert, key) = (
+        only_file(user_dir.join("signcerts"))?,
+        only_file(user_dir.join("keystore"))?,
+    );
+    let org2 = net.org("Hospital2")?;
+    let impostor = fabric_msp::SigningIdentity::from_pem(&org2.mspid, &cert, &key)?;
+    let text = refusal(&net, impostor, org2, "a wrong-org identity").await?;
     ensure!(
         text.contains("hospital2msp") || text.contains("chain") || text.contains("certificate"),
         "unclear error: {text}"
@@ -269,15 +278,7 @@ async fn wrong_org_rejected(net: Net) -> Result<()> {
 async fn expired_rejected(net: Net) -> Result<()> {
     let org = net.org("Hospital1")?;
     let identity = healthblock_tests::expired_identity(&net, org)?;
-    let gw = net.gateway_on(identity, org, &org.peers[0]).await?;
-    let err = gw
-        .network(&net.consortium.channel)
-        .contract(KV)
-        .evaluate("get", ["x"])
-        .await
-        .err()
-        .context("an expired certificate was served")?;
-    let text = format!("{err} {:?}", err.details()).to_lowercase();
+    let text = refusal(&net, identity, org, "an expired certificate").await?;
     ensure!(
         text.contains("expired") || text.contains("not valid"),
         "error should say the certificate expired: {text}"
