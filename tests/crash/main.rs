@@ -18,6 +18,10 @@ fn main() {
         let net = TestNet::start(PORT_OFFSET).map_err(|e| Failed::from(format!("{e:#}")))?;
         runtime
             .block_on(kill_and_recover(&net))
+            .map_err(|e| Failed::from(format!("{e:#}")))?;
+        // The recovered network also takes a new chaincode definition.
+        runtime
+            .block_on(redeploy(&net))
             .map_err(|e| Failed::from(format!("{e:#}")))
     });
     libtest_mimic::run(&args, vec![trial]).exit();
@@ -113,5 +117,25 @@ async fn kill_and_recover(net: &TestNet) -> Result<()> {
         heights.windows(2).all(|w| w[0] == w[1]),
         "peer heights differ after recovery: {heights:?}"
     );
+    Ok(())
+}
+
+/// A redeploy commits sequence 2 and transactions keep committing on the new package.
+async fn redeploy(net: &TestNet) -> Result<()> {
+    let out = net.cli_ok(&[
+        "chaincode",
+        "deploy",
+        "--name",
+        KV,
+        "--version",
+        "2.0",
+        "--json",
+    ])?;
+    let report: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(report["sequence"] == 2, "redeploy: {out}");
+    let gw = net.gateway("User1@Hospital2").await?;
+    let contract = gw.network(&net.consortium.channel).contract(KV);
+    contract.submit("put", ["after-redeploy", "v2"]).await?;
+    ensure!(contract.evaluate("get", ["after-redeploy"]).await? == b"v2");
     Ok(())
 }
