@@ -101,7 +101,7 @@ pub async fn request(
     let version = record::parse_version(version)?;
     let fingerprint = KeyFingerprint::parse(fingerprint)?;
     let record = record::load(stub, &record_id, version).await?;
-    let patient = patient::load(stub, &record.patient_id).await?;
+    let patient = patient::load(stub, &record.meta.patient_id).await?;
     let access = PatientAccess::load(stub, caller, patient).await?;
     let now = clock::tx_time(stub)?;
     let decision = access.decide(caller, &record, now);
@@ -113,9 +113,9 @@ pub async fn request(
         tx_id: stub.tx_id().to_owned(),
         time: now,
         action: AuditAction::Access,
-        patient_id: record.patient_id.clone(),
-        record_id: Some(record.record_id.clone()),
-        version: Some(record.version),
+        patient_id: record.meta.patient_id.clone(),
+        record_id: Some(record.meta.record_id.clone()),
+        version: Some(record.meta.version),
         actor: caller.principal(),
         granted,
         reason: reason.clone(),
@@ -127,18 +127,18 @@ pub async fn request(
         granted,
         reason,
         tx_id: entry.tx_id,
-        record_id: record.record_id.clone(),
-        version: record.version,
+        record_id: record.meta.record_id.clone(),
+        version: record.meta.version,
         grant: granted.then(|| grant(&record, &fingerprint, break_glass)),
     })
 }
 
 fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool) -> Grant {
     Grant {
-        storage_pointer: record.storage_pointer.clone(),
-        ciphertext_sha256: record.ciphertext_sha256.clone(),
-        size: record.size,
-        resource_type: record.resource_type.clone(),
+        storage_pointer: record.meta.storage_pointer.clone(),
+        ciphertext_sha256: record.meta.ciphertext_sha256.clone(),
+        size: record.meta.size,
+        resource_type: record.meta.resource_type.clone(),
         wrap: record
             .wraps
             .contains(fingerprint)
@@ -150,9 +150,9 @@ fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool
 fn emit(stub: &mut dyn ChaincodeStub, entry: &AuditEntry, record: &RecordVersion) -> EhrResult<()> {
     let event = AccessEvent {
         tx_id: entry.tx_id.clone(),
-        patient_id: record.patient_id.clone(),
-        record_id: record.record_id.clone(),
-        version: record.version,
+        patient_id: record.meta.patient_id.clone(),
+        record_id: record.meta.record_id.clone(),
+        version: record.meta.version,
         actor: entry.actor.clone(),
         granted: entry.granted,
         reason: entry.reason.clone(),

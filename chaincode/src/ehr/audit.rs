@@ -98,7 +98,7 @@ pub async fn by_record(
     let head: RecordVersion = store::get_json(stub, &keys::record(&record_id)?)
         .await?
         .ok_or_else(|| EhrError::NotFound(format!("record {record_id}")))?;
-    let patient = patient::load(stub, &head.patient_id).await?;
+    let patient = patient::load(stub, &head.meta.patient_id).await?;
     require_trail_reader(caller, &patient)?;
     store::json_page(stub, keys::AUDIT_BY_RECORD, &[record_id.as_str()], page).await
 }

@@ -353,41 +353,19 @@ pub struct PreviousVersion {
     pub tx_id: String,
 }
 
-/// One version of a record, as stored (head key and version key).
+/// One version of a record, as stored (head key and version key): the
+/// metadata readers see, plus the fingerprints of the keys its data key is
+/// wrapped to (handed out one at a time by `request_access`, never listed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordVersion {
-    /// Record id.
-    pub record_id: RecordId,
-    /// Version number, from 1.
-    pub version: u64,
-    /// Owner (pseudonym).
-    pub patient_id: PatientId,
-    /// Home hospital of the patient.
-    pub home_msp: String,
-    /// FHIR resource type of the plaintext.
-    pub resource_type: ResourceType,
-    /// SHA-256 of the ciphertext blob.
-    pub ciphertext_sha256: Sha256Hex,
-    /// Ciphertext size in bytes.
-    pub size: u64,
-    /// Where the ciphertext lives.
-    pub storage_pointer: StoragePointer,
-    /// Who wrote this version.
-    pub author: Principal,
-    /// Transaction time.
-    pub tx_time: Timestamp,
-    /// Transaction that wrote this version (for `verify`).
-    pub tx_id: String,
-    /// Blind-index tokens under which the record can be found.
-    pub blind_index: Vec<IndexToken>,
-    /// The version this one replaces.
-    pub previous: Option<PreviousVersion>,
+    /// Everything but the wraps; flattened, so the stored JSON is one object.
+    #[serde(flatten)]
+    pub meta: RecordMetadata,
     /// Fingerprints of the keys this version's data key is wrapped to.
     pub wraps: Vec<KeyFingerprint>,
 }
 
-/// Record metadata as returned to readers: the stored version without the
-/// wrap list (wraps are handed out one at a time by `request_access`).
+/// Record metadata as returned to readers: a stored version without its wrap list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordMetadata {
     /// Record id.
@@ -420,21 +398,7 @@ pub struct RecordMetadata {
 
 impl From<RecordVersion> for RecordMetadata {
     fn from(r: RecordVersion) -> Self {
-        RecordMetadata {
-            record_id: r.record_id,
-            version: r.version,
-            patient_id: r.patient_id,
-            home_msp: r.home_msp,
-            resource_type: r.resource_type,
-            ciphertext_sha256: r.ciphertext_sha256,
-            size: r.size,
-            storage_pointer: r.storage_pointer,
-            author: r.author,
-            tx_time: r.tx_time,
-            tx_id: r.tx_id,
-            blind_index: r.blind_index,
-            previous: r.previous,
-        }
+        r.meta
     }
 }
 

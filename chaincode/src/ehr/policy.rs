@@ -106,7 +106,7 @@ impl PatientAccess {
             Role::Auditor => {
                 return Err("auditors read audit trails and metadata, never key material".into())
             }
-            Role::Patient if caller.is_patient(&record.patient_id) => return Ok(Basis::Owner),
+            Role::Patient if caller.is_patient(&record.meta.patient_id) => return Ok(Basis::Owner),
             Role::Patient => return Err("a patient may access only their own records".into()),
             _ if caller.mspid == *home => return Ok(Basis::HomeHospital),
             Role::Admin => {
@@ -120,8 +120,8 @@ impl PatientAccess {
         let refused = match consent::check(
             &self.consents,
             caller,
-            &record.record_id,
-            &record.resource_type,
+            &record.meta.record_id,
+            &record.meta.resource_type,
             now,
         ) {
             ConsentCheck::Allowed { consent_id } => return Ok(Basis::Consent(consent_id)),

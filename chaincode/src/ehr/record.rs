@@ -94,7 +94,7 @@ pub async fn put(
     let head_key = keys::record(&args.record_id)?;
     let previous: Option<RecordVersion> = store::get_json(stub, &head_key).await?;
     check_succession(previous.as_ref(), &args)?;
-    let record = RecordVersion {
+    let meta = RecordMetadata {
         record_id: args.record_id,
         version: args.version,
         patient_id: patient.patient_id.clone(),
@@ -108,19 +108,19 @@ pub async fn put(
         tx_id: stub.tx_id().to_owned(),
         blind_index,
         previous: previous.as_ref().map(|p| PreviousVersion {
-            version: p.version,
-            ciphertext_sha256: p.ciphertext_sha256.clone(),
-            tx_id: p.tx_id.clone(),
+            version: p.meta.version,
+            ciphertext_sha256: p.meta.ciphertext_sha256.clone(),
+            tx_id: p.meta.tx_id.clone(),
         }),
-        wraps,
     };
+    let record = RecordVersion { meta, wraps };
     write_version(stub, &record, true).await?;
     if previous.is_none() {
-        let index = keys::record_by_patient(&record.patient_id, &record.record_id)?;
-        let value = record.record_id.as_str().as_bytes().to_vec();
-        store::put_owned(stub, &index, value, &record.home_msp).await?;
+        let index = keys::record_by_patient(&record.meta.patient_id, &record.meta.record_id)?;
+        let value = record.meta.record_id.as_str().as_bytes().to_vec();
+        store::put_owned(stub, &index, value, &record.meta.home_msp).await?;
     }
-    let old_tokens = previous.map(|p| p.blind_index).unwrap_or_default();
+    let old_tokens = previous.map(|p| p.meta.blind_index).unwrap_or_default();
     update_token_index(stub, &record, &old_tokens).await?;
     Ok(record)
 }
@@ -136,24 +136,24 @@ fn check_succession(previous: Option<&RecordVersion>, args: &PutArgs) -> EhrResu
         }
         return Ok(());
     };
-    if previous.patient_id != args.patient_id {
+    if previous.meta.patient_id != args.patient_id {
         return Err(EhrError::Conflict(format!(
             "record {} belongs to another patient",
             args.record_id
         )));
     }
-    if previous.resource_type != args.resource_type {
+    if previous.meta.resource_type != args.resource_type {
         return Err(EhrError::Conflict(format!(
             "record {} holds {}; a new version cannot change its type to {}",
-            args.record_id, previous.resource_type, args.resource_type
+            args.record_id, previous.meta.resource_type, args.resource_type
         )));
     }
-    if Some(args.version) != previous.version.checked_add(1) {
+    if Some(args.version) != previous.meta.version.checked_add(1) {
         return Err(EhrError::Conflict(format!(
             "record {} is at version {}; the next version is {}, not {}",
             args.record_id,
-            previous.version,
-            previous.version.saturating_add(1),
+            previous.meta.version,
+            previous.meta.version.saturating_add(1),
             args.version
         )));
     }
@@ -166,11 +166,11 @@ async fn write_version(
     record: &RecordVersion,
     is_latest: bool,
 ) -> EhrResult<()> {
-    let version_key = keys::record_version(&record.record_id, record.version)?;
-    store::put_owned_json(stub, &version_key, record, &record.home_msp).await?;
+    let version_key = keys::record_version(&record.meta.record_id, record.meta.version)?;
+    store::put_owned_json(stub, &version_key, record, &record.meta.home_msp).await?;
     if is_latest {
-        let head_key = keys::record(&record.record_id)?;
-        store::put_owned_json(stub, &head_key, record, &record.home_msp).await?;
+        let head_key = keys::record(&record.meta.record_id)?;
+        store::put_owned_json(stub, &head_key, record, &record.meta.home_msp).await?;
     }
     Ok(())
 }
@@ -181,20 +181,21 @@ async fn update_token_index(
     record: &RecordVersion,
     old_tokens: &[IndexToken],
 ) -> EhrResult<()> {
-    let value = record.record_id.as_str().as_bytes().to_vec();
+    let value = record.meta.record_id.as_str().as_bytes().to_vec();
     for token in record
+        .meta
         .blind_index
         .iter()
         .filter(|t| !old_tokens.contains(t))
     {
-        let key = keys::record_by_token(token, &record.record_id)?;
-        store::put_owned(stub, &key, value.clone(), &record.home_msp).await?;
+        let key = keys::record_by_token(token, &record.meta.record_id)?;
+        store::put_owned(stub, &key, value.clone(), &record.meta.home_msp).await?;
     }
     for token in old_tokens
         .iter()
-        .filter(|t| !record.blind_index.contains(t))
+        .filter(|t| !record.meta.blind_index.contains(t))
     {
-        stub.del_state(&keys::record_by_token(token, &record.record_id)?)
+        stub.del_state(&keys::record_by_token(token, &record.meta.record_id)?)
             .await?;
     }
     Ok(())
@@ -242,7 +243,7 @@ async fn load_readable(
     if caller.role == Role::Auditor {
         return Ok(record);
     }
-    let patient = patient::load(stub, &record.patient_id).await?;
+    let patient = patient::load(stub, &record.meta.patient_id).await?;
     let access = PatientAccess::load(stub, caller, patient).await?;
     let now = clock::tx_time(stub)?;
     access.decide(caller, &record, now).map_err(denied)?;
@@ -273,13 +274,13 @@ async fn readable_heads(
     let mut out = Vec::with_capacity(record_ids.len());
     for value in record_ids {
         let record = load(stub, &keys::indexed_record(&value)?, None).await?;
-        if !access.contains_key(&record.patient_id) {
-            let patient = patient::load(stub, &record.patient_id).await?;
+        if !access.contains_key(&record.meta.patient_id) {
+            let patient = patient::load(stub, &record.meta.patient_id).await?;
             let loaded = PatientAccess::load(stub, caller, patient).await?;
-            access.insert(record.patient_id.clone(), loaded);
+            access.insert(record.meta.patient_id.clone(), loaded);
         }
         let readable = access
-            .get(&record.patient_id)
+            .get(&record.meta.patient_id)
             .is_some_and(|a| a.may_read_metadata(caller, &record, now));
         if readable {
             out.push(record.into());
@@ -395,13 +396,13 @@ pub async fn verify(
         parse_version(Some(version))?.ok_or_else(|| invalid("verify_record needs a version"))?;
     let record = load_readable(stub, caller, &record_id, Some(version)).await?;
     Ok(Verification {
-        record_id: record.record_id,
-        version: record.version,
-        ciphertext_sha256: record.ciphertext_sha256,
-        size: record.size,
-        storage_pointer: record.storage_pointer,
-        tx_id: record.tx_id,
-        tx_time: record.tx_time,
+        record_id: record.meta.record_id,
+        version: record.meta.version,
+        ciphertext_sha256: record.meta.ciphertext_sha256,
+        size: record.meta.size,
+        storage_pointer: record.meta.storage_pointer,
+        tx_id: record.meta.tx_id,
+        tx_time: record.meta.tx_time,
     })
 }
 
@@ -432,12 +433,12 @@ pub async fn update_wraps(
     let args: WrapArgs =
         serde_json::from_str(json).map_err(|e| invalid(format!("update_wraps arguments: {e}")))?;
     let mut record = load(stub, &args.record_id, Some(args.version)).await?;
-    let allowed =
-        caller.is_patient(&record.patient_id) || caller.is_member(&record.home_msp, &WRITERS);
+    let allowed = caller.is_patient(&record.meta.patient_id)
+        || caller.is_member(&record.meta.home_msp, &WRITERS);
     if !allowed {
         return Err(denied(format!(
             "only the patient or the home hospital ({}) may change a record's wraps",
-            record.home_msp
+            record.meta.home_msp
         )));
     }
     let mut wraps: BTreeSet<KeyFingerprint> = record.wraps.iter().cloned().collect();
@@ -449,7 +450,7 @@ pub async fn update_wraps(
         return Err(invalid(format!("at most {MAX_WRAPS} wraps per version")));
     }
     record.wraps = wraps.into_iter().collect();
-    let head = load(stub, &record.record_id, None).await?;
-    write_version(stub, &record, head.version == record.version).await?;
+    let head = load(stub, &record.meta.record_id, None).await?;
+    write_version(stub, &record, head.meta.version == record.meta.version).await?;
     Ok(record.wraps)
 }
