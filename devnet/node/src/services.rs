@@ -50,6 +50,24 @@ fn peer_status(status: DeliverStatus) -> protos::DeliverResponse {
     peer_response(protos::deliver_response::Type::Status(status as i32))
 }
 
+impl PeerDeliverService {
+    /// Serves a deliver stream, turning each block into `content` (full, filtered or with private data).
+    fn serve(
+        &self,
+        request: Request<Streaming<Envelope>>,
+        content: fn(fabric_proto::common::Block) -> protos::deliver_response::Type,
+    ) -> Response<PeerStream> {
+        Response::new(deliver::serve(
+            self.source.clone(),
+            request.into_inner(),
+            move |item| match item {
+                Item::Status(s) => peer_status(s),
+                Item::Block(b) => peer_response(content(b)),
+            },
+        ))
+    }
+}
+
 #[tonic::async_trait]
 impl Deliver for PeerDeliverService {
     type DeliverStream = PeerStream;
@@ -60,32 +78,16 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(
-            self.source.clone(),
-            request.into_inner(),
-            |item| match item {
-                Item::Status(s) => peer_status(s),
-                Item::Block(b) => peer_response(protos::deliver_response::Type::Block(b)),
-            },
-        );
-        Ok(Response::new(stream))
+        Ok(self.serve(request, protos::deliver_response::Type::Block))
     }
 
     async fn deliver_filtered(
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(
-            self.source.clone(),
-            request.into_inner(),
-            |item| match item {
-                Item::Status(s) => peer_status(s),
-                Item::Block(b) => peer_response(protos::deliver_response::Type::FilteredBlock(
-                    filtered_block(&b),
-                )),
-            },
-        );
-        Ok(Response::new(stream))
+        Ok(self.serve(request, |b| {
+            protos::deliver_response::Type::FilteredBlock(filtered_block(&b))
+        }))
     }
 
     /// The devnet has no private data: blocks come with an empty private data map.
@@ -93,19 +95,11 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        let stream = deliver::serve(
-            self.source.clone(),
-            request.into_inner(),
-            |item| match item {
-                Item::Status(s) => peer_status(s),
-                Item::Block(b) => {
-                    peer_response(protos::deliver_response::Type::BlockAndPrivateData(
-                        BlockAndPrivateData { block: Some(b) },
-                    ))
-                }
-            },
-        );
-        Ok(Response::new(stream))
+        Ok(self.serve(request, |b| {
+            protos::deliver_response::Type::BlockAndPrivateData(BlockAndPrivateData {
+                block: Some(b),
+            })
+        }))
     }
 }
 
