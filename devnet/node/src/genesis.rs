@@ -104,15 +104,7 @@ fn channel_group(
     group
         .values
         .insert("Capabilities".into(), value(capabilities("V3_0")));
-    group
-        .policies
-        .insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
-    group
-        .policies
-        .insert("Readers".into(), implicit_meta("ANY", "Readers"));
-    group
-        .policies
-        .insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    insert_meta_policies(&mut group);
     group.groups.insert(
         "Application".into(),
         application_group(config, peer_addresses)?,
@@ -121,6 +113,16 @@ fn channel_group(
         .groups
         .insert("Orderer".into(), orderer_group(config, orderer_address)?);
     Ok(group)
+}
+
+/// The Admins (MAJORITY), Readers (ANY) and Writers (ANY) implicit-meta policies
+/// every group above the orgs carries.
+fn insert_meta_policies(group: &mut ConfigGroup) {
+    for (name, rule) in [(ADMINS, "MAJORITY"), ("Readers", "ANY"), ("Writers", "ANY")] {
+        group
+            .policies
+            .insert(name.into(), implicit_meta(rule, name));
+    }
 }
 
 fn application_group(
@@ -134,15 +136,7 @@ fn application_group(
     group
         .values
         .insert("Capabilities".into(), value(capabilities("V2_5")));
-    group
-        .policies
-        .insert(ADMINS.into(), implicit_meta("MAJORITY", "Admins"));
-    group
-        .policies
-        .insert("Readers".into(), implicit_meta("ANY", "Readers"));
-    group
-        .policies
-        .insert("Writers".into(), implicit_meta("ANY", "Writers"));
+    insert_meta_policies(&mut group);
     group.policies.insert(
         "Endorsement".into(),
         channel_policy(&config.endorsement_policy)?,
