@@ -7,7 +7,10 @@ use anyhow::{bail, ensure, Result};
 use healthblock_tests::{repo_root, KV};
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
-    vec![trial("interop::official_node_gateway_sdk", node_sdk)]
+    vec![
+        trial("interop::official_node_gateway_sdk", node_sdk),
+        trial("interop::ledger_verify_accepts_chain", ledger_verify),
+    ]
 }
 
 async fn node_sdk(net: Net) -> Result<()> {
@@ -73,5 +76,39 @@ async fn node_sdk(net: Net) -> Result<()> {
         "Rust read {:?} for the key Node wrote",
         String::from_utf8_lossy(&read)
     );
+    Ok(())
+}
+
+/// `healthblock ledger verify` walks the backend's chain from block 0: hash
+/// links, data hashes and orderer signatures, on every peer.
+pub async fn ledger_verify(net: Net) -> Result<()> {
+    // At least one transaction beyond the lifecycle's blocks.
+    let gw = net.gateway("User1@Hospital1").await?;
+    gw.network(&net.consortium.channel)
+        .contract(KV)
+        .submit("put", [key("verify").as_str(), "v"])
+        .await?;
+    for (org, peer) in net.peers() {
+        let who = format!("Admin@{}", org.name);
+        let out = net.cli_ok(&[
+            "ledger",
+            "verify",
+            "--as",
+            &who,
+            "--peer",
+            &org.fqdn(peer),
+            "--json",
+        ])?;
+        let report: serde_json::Value = serde_json::from_str(&out)?;
+        ensure!(
+            report["ok"] == true,
+            "ledger verify on {}: {report}",
+            org.fqdn(peer)
+        );
+        ensure!(
+            report["height"].as_u64().unwrap_or(0) >= 5,
+            "short chain: {report}"
+        );
+    }
     Ok(())
 }

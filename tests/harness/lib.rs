@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use fabric_client::connection::Endpoint;
 use fabric_client::gateway::Gateway;
 use fabric_msp::SigningIdentity;
-use healthblock_network::consortium::{Consortium, PeerNode, PeerOrg};
+use healthblock_network::consortium::{Backend, Consortium, PeerNode, PeerOrg};
 use healthblock_network::layout::Layout;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,6 +19,7 @@ pub const KV: &str = "kv";
 pub struct TestNet {
     home: tempfile::TempDir,
     offset: u16,
+    pub backend: Backend,
     bin_dir: PathBuf,
     pub consortium: Consortium,
     pub layout: Layout,
@@ -48,10 +49,34 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Why the fabric backend cannot run here (`FABRIC_BIN` or `FABRIC_CFG_PATH` unset), if so.
+pub fn fabric_unavailable() -> Option<String> {
+    let missing: Vec<&str> = ["FABRIC_BIN", "FABRIC_CFG_PATH"]
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} not set (point FABRIC_BIN at a Fabric v3.1 release bin/ and FABRIC_CFG_PATH at its config/)",
+            missing.join(" and ")
+        )
+    })
+}
+
+/// Prints the line that reports a suite's fabric runs as skipped, and why.
+pub fn report_fabric_skipped(suite: &str, reason: &str) {
+    println!("SKIPPED: {suite} on the fabric backend: {reason}");
+}
+
 impl TestNet {
     /// Starts a devnet with every port shifted by `offset`, and deploys the stand-in chaincode.
     pub fn start(offset: u16) -> Result<Self> {
-        let net = Self::start_without_chaincode(offset)?;
+        Self::start_on(Backend::Devnet, offset)
+    }
+
+    /// Starts `backend` with every port shifted by `offset`, and deploys the stand-in chaincode.
+    pub fn start_on(backend: Backend, offset: u16) -> Result<Self> {
+        let net = Self::start_without_chaincode_on(backend, offset)?;
         // On failure `net` is dropped, which stops and purges whatever started.
         net.cli_ok(&["chaincode", "deploy", "--name", KV])?;
         Ok(net)
@@ -67,8 +92,8 @@ impl TestNet {
             .args(args)
             .env("HEALTHBLOCK_HOME", self.home.path())
             .env("HEALTHBLOCK_PORT_OFFSET", self.offset.to_string())
+            .env("HEALTHBLOCK_BACKEND", self.backend.to_string())
             .env_remove("HEALTHBLOCK_CONFIG")
-            .env_remove("HEALTHBLOCK_BACKEND")
             .current_dir(repo_root())
             .output()
             .context("cannot run healthblock")
@@ -271,13 +296,19 @@ impl TestNet {
     /// Starts a devnet with every port shifted by `offset` and deploys no
     /// chaincode, for suites that deploy their own.
     pub fn start_without_chaincode(offset: u16) -> Result<Self> {
+        Self::start_without_chaincode_on(Backend::Devnet, offset)
+    }
+
+    /// Starts `backend` with every port shifted by `offset` and deploys no chaincode.
+    pub fn start_without_chaincode_on(backend: Backend, offset: u16) -> Result<Self> {
         let home = tempfile::Builder::new()
-            .prefix("healthblock-e2e-")
+            .prefix(&format!("healthblock-{backend}-"))
             .tempdir()?;
         let layout = Layout::new(home.path());
         let mut net = Self {
             home,
             offset,
+            backend,
             bin_dir: bin_dir()?,
             consortium: Consortium::load(&repo_root().join("network/consortium.yaml"))
                 .map_err(|e| anyhow!("{e}"))?,
