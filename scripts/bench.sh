@@ -1,31 +1,45 @@
 #!/usr/bin/env bash
-# `make bench`: the devnet benchmark. For each batch setting, a fresh devnet (own
-# home, ports shifted by 30000) with MAJORITY endorsement; `healthblock bench` at
-# concurrency 1, 8, 32, 128; `network up` time; devnet RSS. Writes
-# results/devnet/<setting>.json and results/devnet/report.md.
+# `make bench`: the network benchmark on every available backend, in one run.
+# For each backend (devnet always; fabric where FABRIC_BIN and FABRIC_CFG_PATH are
+# set) and each batch setting, a fresh network (own home, ports shifted by 30000)
+# with MAJORITY endorsement; `healthblock bench` at concurrency 1, 8, 32, 128;
+# `network up` time; peak RSS per process kind. Writes
+# results/network/<backend>-<setting>.json and results/network/report.md (+ SVG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hb="${HB:-$PWD/target/release/healthblock}"
-out="$PWD/results/devnet"
+out="$PWD/results/network"
 duration="${BENCH_DURATION:-10s}"
 mkdir -p "$out"
 
+backends=(devnet)
+if [[ -n "${FABRIC_BIN:-}" && -n "${FABRIC_CFG_PATH:-}" ]]; then
+  backends+=(fabric)
+else
+  echo "SKIPPED: the fabric backend (FABRIC_BIN and FABRIC_CFG_PATH not set); benchmarking the devnet only"
+fi
+
 run_setting() {
-  local name=$1 timeout=$2 count=$3
+  local backend=$1 name=$2 timeout=$3 count=$4
   local home; home=$(mktemp -d /tmp/healthblock-bench-XXXX)
   local cfg="$home.yaml"
   sed -e "s/^  timeout: .*/  timeout: $timeout/" -e "s/^  max_message_count: .*/  max_message_count: $count/" \
     network/consortium.yaml > "$cfg"
-  export HEALTHBLOCK_HOME="$home" HEALTHBLOCK_PORT_OFFSET=30000
-  echo "==> setting $name: BatchTimeout $timeout, MaxMessageCount $count"
-  "$hb" --config "$cfg" network up --json > "$out/$name-up.json"
+  export HEALTHBLOCK_HOME="$home" HEALTHBLOCK_PORT_OFFSET=30000 HEALTHBLOCK_BACKEND="$backend"
+  echo "==> $backend, setting $name: BatchTimeout $timeout, MaxMessageCount $count"
+  trap '"$hb" network down --purge > /dev/null 2>&1 || true; rm -f "$cfg"' EXIT
+  "$hb" --config "$cfg" network up --json > "$out/$backend-$name-up.json"
   "$hb" chaincode deploy --name kv > /dev/null
-  "$hb" bench --concurrency 1,8,32,128 --duration "$duration" --label "$name ($timeout / $count, $(basename "$(dirname "$hb")") build)" --json > "$out/$name.json"
+  "$hb" bench --concurrency 1,8,32,128 --duration "$duration" \
+    --label "$backend $name ($timeout / $count, $(basename "$(dirname "$hb")") build)" --json > "$out/$backend-$name.json"
   "$hb" network down --purge > /dev/null
+  trap - EXIT
   rm -f "$cfg"
 }
 
-run_setting a 2s 10
-run_setting b 250ms 100
-python3 bench/devnet/report.py "$out"
+for backend in "${backends[@]}"; do
+  run_setting "$backend" a 2s 10
+  run_setting "$backend" b 250ms 100
+done
+python3 bench/network/report.py "$out"
 echo "==> report: $out/report.md"

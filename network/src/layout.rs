@@ -7,6 +7,8 @@
 //! ```text
 //! <home>/crypto/{peer,orderer}Organizations/...   identity material
 //! <home>/devnet/config.json, <home>/devnet/data/   devnet config and ledgers
+//! <home>/fabric/{configtx,channel,builders}/       native Fabric: configtx.yaml, genesis block, CCaaS builder
+//! <home>/fabric/{orderers,peers}/<fqdn>/            native Fabric: each node's ledgers
 //! <home>/logs/devnet.log                            process logs
 //! <home>/run/devnet.pid                             pid files
 //! <home>/chaincode/                                 chaincode packages
@@ -144,6 +146,48 @@ impl Layout {
         self.devnet_dir().join("config.json")
     }
 
+    /// The admin of the orderer org's TLS material (its client certificate authenticates
+    /// to the orderers' channel participation API).
+    pub fn orderer_admin_tls_dir(&self, org: &OrdererOrg) -> PathBuf {
+        let name = format!("Admin@{}", org.domain);
+        self.orderer_org_dir(org)
+            .join("users")
+            .join(name)
+            .join("tls")
+    }
+
+    /// State of the native Fabric backend.
+    pub fn fabric_dir(&self) -> PathBuf {
+        self.home.join("fabric")
+    }
+
+    /// Where the generated `configtx.yaml` lives (configtxgen's `-configPath`).
+    pub fn fabric_configtx_dir(&self) -> PathBuf {
+        self.fabric_dir().join("configtx")
+    }
+
+    /// The channel's genesis (config) block, made once by configtxgen.
+    pub fn fabric_genesis_block(&self, channel: &str) -> PathBuf {
+        self.fabric_dir()
+            .join("channel")
+            .join(format!("{channel}.block"))
+    }
+
+    /// The chaincode-as-a-service external builder (`bin/{detect,build,release}`).
+    pub fn fabric_builder_dir(&self) -> PathBuf {
+        self.fabric_dir().join("builders").join("ccaas")
+    }
+
+    /// Ledger, Raft WAL and snapshots of one orderer.
+    pub fn fabric_orderer_data_dir(&self, org: &OrdererOrg, node: &OrdererNode) -> PathBuf {
+        self.fabric_dir().join("orderers").join(org.fqdn(node))
+    }
+
+    /// File system path (ledgers, installed packages) of one peer.
+    pub fn fabric_peer_data_dir(&self, org: &PeerOrg, peer: &PeerNode) -> PathBuf {
+        self.fabric_dir().join("peers").join(org.fqdn(peer))
+    }
+
     pub fn logs_dir(&self) -> PathBuf {
         self.home.join("logs")
     }
@@ -218,5 +262,13 @@ mod tests {
         assert_eq!(l.devnet_pid_file(), Path::new("/h/run/devnet.pid"));
         assert_eq!(l.devnet_log(), Path::new("/h/logs/devnet.log"));
         assert_eq!(l.devnet_data_dir(), Path::new("/h/devnet/data"));
+        assert_eq!(
+            l.fabric_peer_data_dir(&org, peer),
+            Path::new("/h/fabric/peers/peer0.hospital1.healthblock.test")
+        );
+        assert_eq!(
+            l.fabric_genesis_block("ehr"),
+            Path::new("/h/fabric/channel/ehr.block")
+        );
     }
 }

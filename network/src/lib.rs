@@ -2,14 +2,16 @@
 //!
 //! Owns: the declarative consortium description ([`consortium`]), identity
 //! material in Fabric's cryptogen layout ([`cryptogen`]), the home-directory
-//! layout ([`layout`]), the devnet's run configuration ([`devnet_config`]) and
-//! the devnet background process ([`devnet_process`]).
+//! layout ([`layout`]), the devnet's run configuration ([`devnet_config`]),
+//! the devnet background process ([`devnet_process`]) and the native Fabric
+//! processes of the fabric backend ([`fabric_process`]).
 
 pub mod ca;
 pub mod consortium;
 pub mod cryptogen;
 pub mod devnet_config;
 pub mod devnet_process;
+pub mod fabric_process;
 mod fsutil;
 pub mod layout;
 

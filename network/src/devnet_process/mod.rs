@@ -10,7 +10,7 @@
 //! It is ready when every peer and the orderer accept TCP connections and it
 //! has printed [`READY_LINE`].
 
-mod pid;
+pub(crate) mod pid;
 mod status;
 
 pub use status::{status, NodeKind, NodeStatus, Status};

@@ -32,6 +32,12 @@ pub struct NodeStatus {
     pub up: bool,
     /// Ledger height of the channel on this node, when known.
     pub height: Option<u64>,
+    /// Raft orderers (fabric backend): whether this one leads the channel's cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<bool>,
+    /// The node's own process (fabric backend: one process per node), when it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// The network's state.
@@ -66,6 +72,8 @@ pub async fn status(c: &Consortium, layout: &Layout) -> Status {
             address: ep.address,
             up,
             height: None,
+            leader: None,
+            pid: None,
         }
     });
     Status {

@@ -8,7 +8,10 @@ use crate::output;
 use anyhow::{anyhow, Result};
 use fabric_client::contract::Contract;
 use hdrhistogram::Histogram;
+use healthblock_network::consortium::Backend;
+use healthblock_network::fabric_process;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,8 +72,9 @@ pub struct Level {
     pub p99_ms: f64,
     pub evaluate_p50_ms: f64,
     pub evaluate_p95_ms: f64,
-    pub devnet_rss_mib: Option<f64>,
-    pub devnet_peak_rss_mib: Option<f64>,
+    /// Peak RSS during the level per process kind (`devnet`, or `peer` / `orderer`:
+    /// the largest process of that kind).
+    pub peak_rss_mib: BTreeMap<String, f64>,
 }
 
 #[derive(Serialize, Debug)]
@@ -97,7 +101,7 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
         .evaluate("get", ["bench-probe"])
         .await
         .map_err(|e| anyhow!("the network does not answer {}.get: {e}", args.chaincode))?;
-    let pid = devnet_pid(ctx);
+    let processes = network_processes(ctx);
     let mut levels = Vec::new();
     for &c in &args.concurrency {
         if !args.json {
@@ -106,7 +110,7 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
                 args.duration
             ));
         }
-        let level = run_level(&contracts, c, &args, pid).await?;
+        let level = run_level(&contracts, c, &args, &processes).await?;
         if !args.json {
             print_level(&level);
         }
@@ -137,16 +141,32 @@ fn print_level(l: &Level) {
         l.p95_ms,
         l.p99_ms,
         l.evaluate_p50_ms,
-        l.devnet_peak_rss_mib.map_or("-".into(), |r| format!("{r:.0} MiB"))
+        l.peak_rss_mib
+            .iter()
+            .map(|(kind, r)| format!("{kind} {r:.0} MiB"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 
-fn devnet_pid(ctx: &Context) -> Option<u32> {
-    std::fs::read_to_string(ctx.layout.devnet_pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// The network's processes as (kind, pid): the devnet process, or every Fabric peer and orderer.
+fn network_processes(ctx: &Context) -> Vec<(String, u32)> {
+    let read = |file: std::path::PathBuf| -> Option<u32> {
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    };
+    match ctx.consortium.backend {
+        Backend::Devnet => read(ctx.layout.devnet_pid_file())
+            .map(|pid| ("devnet".to_owned(), pid))
+            .into_iter()
+            .collect(),
+        Backend::Fabric => fabric_process::nodes(&ctx.consortium, &ctx.layout)
+            .iter()
+            .filter_map(|n| {
+                let kind = format!("{:?}", n.kind).to_lowercase();
+                read(fabric_process::process::pid_file(&ctx.layout, n)).map(|pid| (kind, pid))
+            })
+            .collect(),
+    }
 }
 
 /// (VmRSS, VmHWM) of a process in MiB.
@@ -164,7 +184,7 @@ async fn run_level(
     contracts: &[Contract],
     concurrency: usize,
     args: &BenchArgs,
-    pid: Option<u32>,
+    processes: &[(String, u32)],
 ) -> Result<Level> {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let (committed, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -172,20 +192,21 @@ async fn run_level(
     let value = "x".repeat(args.value_size);
     let run_id = std::process::id();
     let start = Instant::now();
-    let peak_rss = Arc::new(Mutex::new(0f64));
-    let sampler = pid.map(|pid| {
-        let (stop, peak) = (stop.clone(), peak_rss.clone());
+    let peak_rss: Arc<Mutex<BTreeMap<String, f64>>> = Arc::default();
+    let sampler = {
+        let (stop, peak, processes) = (stop.clone(), peak_rss.clone(), processes.to_vec());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                if let Some((rss, _)) = rss_mib(pid) {
-                    if let Ok(mut p) = peak.lock() {
-                        *p = p.max(rss);
+                for (kind, pid) in &processes {
+                    if let (Some((rss, _)), Ok(mut p)) = (rss_mib(*pid), peak.lock()) {
+                        let e = p.entry(kind.clone()).or_insert(0.0);
+                        *e = e.max(rss);
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         })
-    });
+    };
     let mut workers = Vec::new();
     for w in 0..concurrency {
         let contract = contracts[w % contracts.len()].clone();
@@ -229,16 +250,14 @@ async fn run_level(
         let _ = w.await;
     }
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(s) = sampler {
-        let _ = s.await;
-    }
+    let _ = sampler.await;
     let eval = evaluate_latency(&contracts[0], concurrency.min(32)).await?;
     let h = hist
         .lock()
         .map_err(|_| anyhow!("histogram lock poisoned"))?;
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let committed = committed.load(Ordering::Relaxed);
-    let peak = peak_rss.lock().map(|p| *p).unwrap_or(0.0);
+    let peak = peak_rss.lock().map(|p| p.clone()).unwrap_or_default();
     Ok(Level {
         concurrency,
         committed,
@@ -250,8 +269,7 @@ async fn run_level(
         p99_ms: ms(0.99),
         evaluate_p50_ms: eval.0,
         evaluate_p95_ms: eval.1,
-        devnet_rss_mib: pid.and_then(rss_mib).map(|r| r.0),
-        devnet_peak_rss_mib: pid.map(|_| peak),
+        peak_rss_mib: peak,
     })
 }
 

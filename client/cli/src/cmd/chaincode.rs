@@ -4,12 +4,15 @@
 //! CA, packages a `connection.json` as a CCaaS package (package id =
 //! label:sha256), starts the server with that package id, then runs the
 //! lifecycle through `_lifecycle` on the peers with each org's admin: install
-//! everywhere, approve per org, commit. A redeploy bumps the sequence.
+//! everywhere, approve per org, commit. A redeploy bumps the sequence. On real
+//! Fabric it then waits until every peer's gateway can plan an endorsement
+//! across the orgs (gossip spreads the new chaincode in a few seconds).
 
 use crate::context::{sibling_binary, Context};
 use crate::output;
 use anyhow::{anyhow, bail, Context as _, Result};
 use fabric_client::admin::package::{build_ccaas_package, CcaasConnection, ChaincodePackage};
+use healthblock_network::consortium::Backend;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -290,6 +293,15 @@ async fn deploy(ctx: &Context, a: DeployArgs) -> Result<()> {
         a.json,
     )
     .await?;
+    if ctx.consortium.backend == Backend::Fabric {
+        let waited = crate::cmd::lifecycle::wait_endorsable(ctx, &a.name).await?;
+        if !a.json {
+            output::step(format!(
+                "every peer's gateway reaches an endorser of {} in every org (after {waited:.1?})",
+                a.name
+            ));
+        }
+    }
     if a.json {
         output::json(&serde_json::json!({
             "name": a.name, "version": a.version, "sequence": sequence, "package_id": package_id,

@@ -139,3 +139,77 @@ pub async fn define(
     ));
     Ok(sequence)
 }
+
+/// Function name of the endorsement probe: no chaincode defines it, and the probe is never submitted.
+const PROBE_FUNCTION: &str = "__healthblock_readiness_probe";
+/// Bound on waiting for the gateways after a commit on real Fabric.
+const ENDORSABLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// gRPC status ABORTED: the gateway collected endorsements and one refused.
+const GRPC_ABORTED: i32 = 10;
+
+/// Whether one probe shows the gateway can reach an endorser of `name` in every org.
+enum Probe {
+    Ready,
+    /// Still waiting; the reason, for the final error.
+    NotYet(String),
+}
+
+/// On real Fabric a peer's gateway plans endorsements from what gossip has told it: right after
+/// `up` or a commit it may not yet know a peer of every org holding the chaincode, and submits
+/// fail with "no combination of peers can be derived" / "failed to find any endorsing peers".
+/// Asks every peer's gateway to endorse a probe (never submitted) with every org as endorser,
+/// until all of them reach every org or `ENDORSABLE_TIMEOUT` passes.
+pub async fn wait_endorsable(ctx: &Context, name: &str) -> Result<Duration> {
+    let started = std::time::Instant::now();
+    let orgs: Vec<String> = ctx
+        .consortium
+        .orgs
+        .iter()
+        .map(|o| o.mspid.clone())
+        .collect();
+    for (org, peer) in ctx.all_peers() {
+        let admin = ctx.identity(&format!("Admin@{}", org.name))?;
+        let endpoint = ctx.peer_endpoint(org, peer)?;
+        let gateway = fabric_client::gateway::Gateway::connect_endpoint(&endpoint, admin)
+            .await
+            .with_context(|| format!("cannot reach the gateway of {}", org.fqdn(peer)))?;
+        let contract = gateway.network(&ctx.consortium.channel).contract(name);
+        loop {
+            let proposal = contract.new_proposal(PROBE_FUNCTION, Vec::<Vec<u8>>::new());
+            let reason = match probe_outcome(contract.endorse(&proposal, &orgs).await) {
+                Probe::Ready => break,
+                Probe::NotYet(reason) => reason,
+            };
+            if started.elapsed() >= ENDORSABLE_TIMEOUT {
+                return Err(anyhow!(
+                    "chaincode {name} is committed, but the gateway of {} cannot reach an endorser in every org ({}) after {:?}: {reason}",
+                    org.fqdn(peer),
+                    orgs.join(", "),
+                    ENDORSABLE_TIMEOUT
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+fn probe_outcome<T>(result: fabric_client::error::Result<T>) -> Probe {
+    let e = match result {
+        Ok(_) => return Probe::Ready,
+        Err(e) => e,
+    };
+    let details: Vec<&str> = e.details().iter().map(|d| d.message.as_str()).collect();
+    match e.code().map(i32::from) {
+        // Every org's endorser ran the chaincode, which refused the unknown probe function:
+        // the plan exists. A chaincode the peers cannot launch is not ready, though.
+        Some(GRPC_ABORTED)
+            if !details
+                .iter()
+                .any(|m| m.contains("could not launch chaincode")) =>
+        {
+            Probe::Ready
+        }
+        _ => Probe::NotYet(format!("{e} {}", details.join("; "))),
+    }
+}

@@ -2,9 +2,16 @@
 
 use crate::context::{sibling_binary, started_description, Context};
 use crate::output;
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use healthblock_network::consortium::Backend;
+use healthblock_network::fabric_process::{self, FabricInstall};
 use healthblock_network::{ca, cryptogen, devnet_process};
+use std::time::Duration;
+
+/// Bound on a fabric `network up`: processes, channel joins, Raft election and gossip.
+const FABRIC_READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a Fabric node may take to stop after SIGTERM before it is killed.
+const FABRIC_STOP_GRACE: Duration = Duration::from_secs(15);
 
 #[derive(clap::Subcommand, Debug)]
 pub enum NetworkCmd {
@@ -37,27 +44,13 @@ pub async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
     }
 }
 
-/// Fails at once, before anything starts, when the fabric backend lacks its binaries.
-fn check_backend(ctx: &Context) -> Result<()> {
+/// The operator's Fabric install when the backend is fabric; fails at once, before
+/// anything starts, naming what is missing.
+fn check_backend(ctx: &Context) -> Result<Option<FabricInstall>> {
     if ctx.consortium.backend != Backend::Fabric {
-        return Ok(());
+        return Ok(None);
     }
-    let bin = std::env::var_os("FABRIC_BIN").filter(|v| !v.is_empty());
-    let cfg = std::env::var_os("FABRIC_CFG_PATH").filter(|v| !v.is_empty());
-    if bin.is_none() || cfg.is_none() {
-        bail!(
-            "the fabric backend needs Hyperledger Fabric v3.1 binaries: set FABRIC_BIN to the release's bin/ \
-             (peer, orderer, osnadmin, configtxgen) and FABRIC_CFG_PATH to its config/ (core.yaml, orderer.yaml); \
-             missing: {}",
-            [("FABRIC_BIN", bin.is_none()), ("FABRIC_CFG_PATH", cfg.is_none())]
-                .iter()
-                .filter(|(_, m)| *m)
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    bail!("the fabric backend is not available in this version of healthblock: run the devnet (the default)")
+    Ok(Some(FabricInstall::from_env()?))
 }
 
 /// The fabric-ca-server binary that `scripts/install-fabric-ca.sh` builds and caches.
@@ -81,7 +74,7 @@ fn crypto_config() -> Result<std::path::PathBuf> {
 }
 
 async fn up(ctx: &Context, json: bool) -> Result<()> {
-    check_backend(ctx)?;
+    let fabric = check_backend(ctx)?;
     let layout = &ctx.layout;
     std::fs::create_dir_all(layout.home())
         .with_context(|| format!("cannot create {}", layout.home().display()))?;
@@ -100,19 +93,20 @@ async fn up(ctx: &Context, json: bool) -> Result<()> {
     std::fs::write(&recorded, yaml)
         .with_context(|| format!("cannot write {}", recorded.display()))?;
     let ca_server = fabric_ca_server()?;
-    let report = devnet_process::up(
-        &ctx.consortium,
-        layout,
-        &sibling_binary("healthblock-devnet")?,
-    )
-    .map_err(|e| anyhow!("{e}"))?;
-    let cas = ca::start_all(&ctx.consortium, layout, &ca_server)
-        .await
-        .map_err(|e| anyhow!("hospital CAs: {e}"))?;
-    if json {
-        return output::json(&serde_json::json!({ "devnet": report, "cas": cas }));
+    match fabric {
+        Some(install) => fabric_up(ctx, &install, &ca_server, json).await,
+        None => devnet_up(ctx, &ca_server, json).await,
     }
-    for c in &cas {
+}
+
+async fn start_cas(ctx: &Context, ca_server: &std::path::Path) -> Result<Vec<ca::CaStatus>> {
+    ca::start_all(&ctx.consortium, &ctx.layout, ca_server)
+        .await
+        .map_err(|e| anyhow!("hospital CAs: {e}"))
+}
+
+fn print_cas(cas: &[ca::CaStatus]) {
+    for c in cas {
         output::step(format!(
             "Fabric CA of {} at {} (pid {})",
             c.org,
@@ -120,6 +114,20 @@ async fn up(ctx: &Context, json: bool) -> Result<()> {
             c.pid.map_or("-".into(), |p| p.to_string())
         ));
     }
+}
+
+async fn devnet_up(ctx: &Context, ca_server: &std::path::Path, json: bool) -> Result<()> {
+    let report = devnet_process::up(
+        &ctx.consortium,
+        &ctx.layout,
+        &sibling_binary("healthblock-devnet")?,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let cas = start_cas(ctx, ca_server).await?;
+    if json {
+        return output::json(&serde_json::json!({ "devnet": report, "cas": cas }));
+    }
+    print_cas(&cas);
     if report.already_up {
         println!("network is already up (devnet pid {})", report.pid);
     } else {
@@ -139,20 +147,91 @@ async fn up(ctx: &Context, json: bool) -> Result<()> {
     Ok(())
 }
 
+async fn fabric_up(
+    ctx: &Context,
+    install: &FabricInstall,
+    ca_server: &std::path::Path,
+    json: bool,
+) -> Result<()> {
+    let opts = fabric_process::UpOptions {
+        ready_timeout: FABRIC_READY_TIMEOUT,
+        builder_executable: sibling_binary("healthblock-ccaas-builder")?,
+    };
+    let report = fabric_process::up(&ctx.consortium, &ctx.layout, install, &opts)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let cas = start_cas(ctx, ca_server).await?;
+    if json {
+        return output::json(&serde_json::json!({ "fabric": report, "cas": cas }));
+    }
+    print_cas(&cas);
+    if report.already_up {
+        println!(
+            "network is already up (fabric: {} nodes, Raft leader {})",
+            report.nodes.len(),
+            report.leader
+        );
+        return Ok(());
+    }
+    for n in report.nodes.iter().filter(|n| n.started) {
+        output::step(format!(
+            "{} {} (pid {}, log {})",
+            format!("{:?}", n.kind).to_lowercase(),
+            n.name,
+            n.pid,
+            n.log_file.display()
+        ));
+    }
+    println!(
+        "network up: fabric, {} nodes ({} started), channel {} (joined: {} orderers, {} peers), Raft leader {}, \
+         ready in {:.2?} (processes {:.2?}, channel {:.2?}, then gossip)",
+        report.nodes.len(),
+        report.nodes.iter().filter(|n| n.started).count(),
+        ctx.consortium.channel,
+        report.orderers_joined,
+        report.peers_joined,
+        report.leader,
+        report.elapsed,
+        report.processes_ready_after,
+        report.channel_ready_after
+    );
+    Ok(())
+}
+
 fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
     // Chaincode servers first: their pid files live under the home that --purge removes.
     crate::cmd::chaincode::stop_servers(ctx)?;
     ca::stop_all(&ctx.layout).map_err(|e| anyhow!("hospital CAs: {e}"))?;
+    // Native Fabric nodes of this home, whichever backend the description names now.
+    let fabric = fabric_process::down(&ctx.consortium, &ctx.layout, FABRIC_STOP_GRACE)
+        .map_err(|e| anyhow!("{e}"))?;
     let report = devnet_process::down(&ctx.layout, purge).map_err(|e| anyhow!("{e}"))?;
     if json {
-        return output::json(&report);
+        let mut value = serde_json::to_value(&report)?;
+        value["fabric"] = serde_json::to_value(&fabric)?;
+        return output::json(&value);
+    }
+    if !fabric.stopped.is_empty() {
+        println!(
+            "network down: {} Fabric nodes stopped{}",
+            fabric.stopped.len(),
+            if fabric.killed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} killed after the grace period)",
+                    fabric.killed.join(", ")
+                )
+            }
+        );
     }
     match report.stopped {
         Some(pid) if report.killed => {
             println!("network down: devnet pid {pid} killed after the grace period")
         }
         Some(pid) => println!("network down: devnet pid {pid} stopped"),
-        None => println!("network was not running"),
+        None if fabric.stopped.is_empty() => println!("network was not running"),
+        None => {}
     }
     if report.purged {
         println!("state removed: {}", ctx.layout.home().display());
@@ -161,7 +240,10 @@ fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
 }
 
 async fn status(ctx: &Context, json: bool) -> Result<()> {
-    let mut status = devnet_process::status(&ctx.consortium, &ctx.layout).await;
+    let mut status = match ctx.consortium.backend {
+        Backend::Fabric => fabric_process::status(&ctx.consortium, &ctx.layout).await,
+        Backend::Devnet => devnet_process::status(&ctx.consortium, &ctx.layout).await,
+    };
     fill_heights(ctx, &mut status).await;
     let cas = ca::status(&ctx.consortium, &ctx.layout).await;
     if json {
@@ -181,13 +263,18 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
         );
         for n in &status.nodes {
             println!(
-                "{:<8} {:<14} {:<40} {:<18} {:<5} {}",
+                "{:<8} {:<14} {:<40} {:<18} {:<5} {}{}",
                 format!("{:?}", n.kind).to_lowercase(),
                 n.org,
                 n.name,
                 n.address,
                 if n.up { "up" } else { "down" },
-                n.height.map_or("-".to_owned(), |h| h.to_string())
+                n.height.map_or("-".to_owned(), |h| h.to_string()),
+                if n.leader == Some(true) {
+                    "  (Raft leader)"
+                } else {
+                    ""
+                }
             );
         }
         for c in &cas {

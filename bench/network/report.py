@@ -1,32 +1,35 @@
-"""Turns the devnet benchmark's JSON files into results/devnet/report.md and an SVG plot."""
+"""Turns the network benchmark's JSON files (one per backend and batch setting) into
+results/network/report.md and an SVG plot."""
 import json
 import pathlib
 import sys
 
 out = pathlib.Path(sys.argv[1])
 rows = []
-for name in ("a", "b"):
-    path = out / f"{name}.json"
-    if not path.exists():
-        continue
-    report = json.loads(path.read_text())
-    up = json.loads((out / f"{name}-up.json").read_text())
-    up = up.get("devnet", up)
-    up_s = up["elapsed"]["secs"] + up["elapsed"]["nanos"] / 1e9
-    for level in report["levels"]:
-        rows.append((report["label"], up_s, level))
+for backend in ("devnet", "fabric"):
+    for name in ("a", "b"):
+        path = out / f"{backend}-{name}.json"
+        if not path.exists():
+            continue
+        report = json.loads(path.read_text())
+        up = json.loads((out / f"{backend}-{name}-up.json").read_text())
+        up = up.get(backend, up)
+        up_s = up["elapsed"]["secs"] + up["elapsed"]["nanos"] / 1e9
+        for level in report["levels"]:
+            rows.append((report["label"], up_s, level))
 
 lines = [
-    "# Devnet benchmark",
+    "# Network benchmark (both backends, one run)",
     "",
     "MAJORITY endorsement, `put` of a 100-byte value, load from `healthblock bench` on the same machine.",
+    "Peak RSS is per process kind (the largest process of that kind).",
     "",
-    "| setting | network up (s) | concurrency | committed | failed | tx/s | p50 ms | p95 ms | p99 ms | evaluate p50 ms | devnet peak RSS MiB |",
+    "| backend, setting | network up (s) | concurrency | committed | failed | tx/s | p50 ms | p95 ms | p99 ms | evaluate p50 ms | peak RSS MiB |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 for label, up_s, l in rows:
-    rss = l.get("devnet_peak_rss_mib")
-    rss_s = "-" if rss is None else f"{rss:.0f}"
+    rss = l.get("peak_rss_mib") or {}
+    rss_s = ", ".join(f"{kind} {mib:.0f}" for kind, mib in sorted(rss.items())) or "-"
     lines.append(
         f"| {label} | {up_s:.2f} | {l['concurrency']} | {l['committed']} | {l['failed']} | {l['tps']:.1f} | "
         f"{l['p50_ms']:.1f} | {l['p95_ms']:.1f} | {l['p99_ms']:.1f} | {l['evaluate_p50_ms']:.1f} | {rss_s} |"
@@ -44,9 +47,9 @@ def x(c):
     return pad + levels.index(c) * (width - 2 * pad) / max(1, len(levels) - 1)
 def y(t):
     return height - pad - t / max_tps * (height - 2 * pad)
-colors = ["#1f77b4", "#d62728", "#2ca02c"]
+colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
-       f'<text x="{width/2}" y="20" text-anchor="middle">Committed tx/s by concurrency (devnet, MAJORITY)</text>',
+       f'<text x="{width/2}" y="20" text-anchor="middle">Committed tx/s by concurrency (MAJORITY)</text>',
        f'<line x1="{pad}" y1="{height-pad}" x2="{width-pad}" y2="{height-pad}" stroke="black"/>',
        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height-pad}" stroke="black"/>',
        f'<text x="{pad-5}" y="{pad}" text-anchor="end">{max_tps:.0f}</text>']

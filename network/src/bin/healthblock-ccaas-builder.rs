@@ -1,0 +1,31 @@
+//! `healthblock-ccaas-builder`: the chaincode-as-a-service external builder of the
+//! native Fabric backend. `network up` links it as `<builder>/bin/{detect,build,release}`;
+//! the peer runs those, and the name it is called by selects the phase.
+
+use healthblock_network::fabric_process::ccaas_builder::{self, Outcome, Phase};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let argv0 = args
+        .next()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(phase) = Phase::from_program(&argv0) else {
+        eprintln!(
+            "healthblock-ccaas-builder: called as {argv0:?}; run it through a link named detect, build or release"
+        );
+        return ExitCode::FAILURE;
+    };
+    let dirs: Vec<PathBuf> = args.map(PathBuf::from).collect();
+    match ccaas_builder::run(phase, &dirs) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        // Not an error: the peer tries its next builder.
+        Ok(Outcome::NotCcaas) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("healthblock-ccaas-builder {}: {e}", phase.file_name());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Starting and stopping one native Fabric process.
+//!
+//! Owns: spawning a node detached (its own process group, stdin closed,
+//! output appended to `logs/fabric-<fqdn>.log`), its pid file, telling our
+//! live process from a stale pid (the node's marker must be in the process's
+//! environment, so a reused pid is never taken for ours) and SIGTERM then
+//! SIGKILL.
+
+use super::install::{FabricInstall, CFG_ENV};
+use super::nodes::{FabricNode, MARKER_ENV};
+use super::FabricError;
+use crate::devnet_process::pid;
+use crate::fsutil::{self, IoError};
+use crate::layout::Layout;
+use nix::sys::signal::Signal;
+use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(100);
+
+pub fn pid_file(layout: &Layout, node: &FabricNode) -> PathBuf {
+    layout.pid_file(&node.process_name())
+}
+
+pub fn log_file(layout: &Layout, node: &FabricNode) -> PathBuf {
+    layout
+        .logs_dir()
+        .join(format!("{}.log", node.process_name()))
+}
+
+/// The pid of the node's running process, if its pid file names one that is ours.
+pub fn running_pid(layout: &Layout, node: &FabricNode) -> Result<Option<u32>, IoError> {
+    Ok(pid::read(&pid_file(layout, node))?.filter(|p| is_ours(*p, node)))
+}
+
+/// Whether `pid` runs, is no zombie, and carries the node's marker in its environment.
+pub fn is_ours(pid: u32, node: &FabricNode) -> bool {
+    let marker = format!("{MARKER_ENV}={}", node.data_dir.display());
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')'.
+    let zombie = stat
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    !zombie
+        && environ
+            .split(|b| *b == 0)
+            .any(|entry| entry == marker.as_bytes())
+}
+
+/// Starts the node detached and records its pid; returns the pid.
+pub fn spawn(
+    layout: &Layout,
+    install: &FabricInstall,
+    node: &FabricNode,
+) -> Result<u32, FabricError> {
+    fsutil::create_dir(&node.data_dir)?;
+    let log_path = log_file(layout, node);
+    fsutil::create_dir(&layout.logs_dir())?;
+    let io = |e| FabricError::Io(IoError::new(&log_path, e));
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io)?;
+    let binary = install.binary(node.binary());
+    let child = Command::new(&binary)
+        .args(node.args())
+        .env(CFG_ENV, &install.cfg)
+        .envs(node.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&node.data_dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(io)?)
+        .stderr(log)
+        // Its own process group: a Ctrl-C in the terminal that ran `up` does not reach it.
+        .process_group(0)
+        .spawn()
+        .map_err(|source| FabricError::Spawn {
+            binary: binary.clone(),
+            source,
+        })?;
+    let pid = child.id();
+    // The child is not waited for: it outlives this command; `down` stops it by pid.
+    drop(child);
+    pid::write(&pid_file(layout, node), pid)?;
+    Ok(pid)
+}
+
+/// Stops the node if it runs: SIGTERM, then SIGKILL after `grace`. Returns (pid, killed).
+pub fn stop(
+    layout: &Layout,
+    node: &FabricNode,
+    grace: Duration,
+) -> Result<Option<(u32, bool)>, FabricError> {
+    let file = pid_file(layout, node);
+    let Some(pid) = running_pid(layout, node)? else {
+        pid::remove(&file)?;
+        return Ok(None);
+    };
+    let send = |sig| {
+        pid::signal(pid, sig).map_err(|e| FabricError::Signal {
+            name: node.name.clone(),
+            pid,
+            message: e.desc().to_owned(),
+        })
+    };
+    send(Signal::SIGTERM)?;
+    let killed = !wait_gone(pid, node, grace);
+    if killed {
+        send(Signal::SIGKILL)?;
+        wait_gone(pid, node, Duration::from_secs(5));
+    }
+    pid::remove(&file)?;
+    Ok(Some((pid, killed)))
+}
+
+fn wait_gone(pid: u32, node: &FabricNode, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        reap(pid);
+        if !is_ours(pid, node) {
+            return true;
+        }
+        std::thread::sleep(POLL);
+    }
+    false
+}
+
+/// When `up` and `down` run in one process (tests), the stopped node is our child: reap it.
+fn reap(pid: u32) {
+    if let Ok(p) = i32::try_from(pid) {
+        let _ = nix::sys::wait::waitpid(
+            nix::unistd::Pid::from_raw(p),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        );
+    }
+}
+
+/// The last lines of a log, for error messages.
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let Ok(bytes) = std::fs::read(log) else {
+        return String::from("(log is empty or unreadable)");
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
