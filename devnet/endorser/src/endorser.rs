@@ -14,7 +14,7 @@ use crate::package::{ConnectionInfo, PackageStore};
 use crate::proposal::{self, UnpackedProposal};
 use crate::response::{self, Simulated, ERROR_THRESHOLD};
 use crate::simulator::TxSimulator;
-use crate::{ChaincodeDefinition, PeerContext};
+use crate::{ChaincodeDefinition, PeerContext, Refusal};
 use fabric_msp::Identity;
 use fabric_proto::protos::{ChaincodeId, ProposalResponse, SignedProposal};
 use prost::Message;
@@ -84,13 +84,27 @@ impl Inner {
     pub(crate) async fn process_proposal(
         &self,
         sp: &SignedProposal,
+    ) -> Result<ProposalResponse, Refusal> {
+        let now = unix_now();
+        crate::filter::check_expiration(sp, &self.ctx.msps, now)
+            .map_err(|e| Refusal::Filtered(tonic::Status::unknown(e)))?;
+        self.process_filtered(sp, now)
+            .await
+            .map_err(Refusal::Rejected)
+    }
+
+    /// ProcessProposal behind the auth filter.
+    async fn process_filtered(
+        &self,
+        sp: &SignedProposal,
+        now: i64,
     ) -> Result<ProposalResponse, tonic::Status> {
         let up = proposal::unpack(sp).map_err(tonic::Status::unknown)?;
         let channel = up.channel_id().to_string();
         if !channel.is_empty() && channel != self.ctx.channel {
             return Ok(response::failure(format!("channel '{channel}' not found")));
         }
-        let creator = proposal::validate(&up, &self.ctx.msps, unix_now())
+        let creator = proposal::validate(&up, &self.ctx.msps, now)
             .map_err(|e| tonic::Status::unknown(format!("error validating proposal: {e}")))?;
         if !channel.is_empty() {
             self.check_unique_and_writer(&up, &creator)?;

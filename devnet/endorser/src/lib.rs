@@ -8,6 +8,7 @@
 
 pub mod chaincode;
 mod endorser;
+pub mod filter;
 pub mod lifecycle;
 pub mod package;
 pub mod policy;
@@ -89,14 +90,12 @@ impl Endorser {
         }
     }
 
-    /// Fabric's ProcessProposal: never panics. Problems with the proposal itself
-    /// (undecodable, bad signature or txid, duplicate txid, not a channel writer)
-    /// are `Err(Status::unknown(..))` as Fabric's gRPC errors; failures after that
-    /// are a ProposalResponse with response status 500 and Fabric's message.
-    pub async fn process_proposal(
-        &self,
-        sp: &SignedProposal,
-    ) -> Result<ProposalResponse, tonic::Status> {
+    /// Fabric's ProcessProposal: never panics. An expired creator is refused by
+    /// the auth filter ([`Refusal::Filtered`]); other problems with the proposal
+    /// itself (undecodable, bad signature or txid, duplicate txid, not a channel
+    /// writer) are [`Refusal::Rejected`]; failures after that are a
+    /// ProposalResponse with response status 500 and Fabric's message.
+    pub async fn process_proposal(&self, sp: &SignedProposal) -> Result<ProposalResponse, Refusal> {
         self.inner.process_proposal(sp).await
     }
 
@@ -110,6 +109,39 @@ impl Endorser {
     /// The committed definition of a chaincode, for the gateway's endorsement planning.
     pub fn definition(&self, name: &str) -> Option<ChaincodeDefinition> {
         self.inner.definition(name)
+    }
+}
+
+/// Why a peer refused a proposal outright. Both reach a gRPC caller as an
+/// UNKNOWN status with Fabric's message; Fabric's gateway tells them apart by
+/// whether a ProposalResponse came with the error.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Refused by an auth filter in front of the endorser: an error, no response
+    /// (the gateway retries on another peer).
+    Filtered(tonic::Status),
+    /// Refused by the endorser's proposal checks: an error next to a status-500
+    /// response (a client error; the gateway does not retry).
+    Rejected(tonic::Status),
+}
+
+impl Refusal {
+    pub fn status(&self) -> &tonic::Status {
+        match self {
+            Refusal::Filtered(s) | Refusal::Rejected(s) => s,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        self.status().message()
+    }
+}
+
+impl From<Refusal> for tonic::Status {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Filtered(s) | Refusal::Rejected(s) => s,
+        }
     }
 }
 

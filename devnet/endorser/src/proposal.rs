@@ -6,7 +6,7 @@
 //! the proposal hash (transient map stripped), and the header, txid, creator and
 //! signature checks (Fabric's `UnpackProposal` and `Validate`).
 
-use fabric_msp::{Identity, MspManager};
+use fabric_msp::{Identity, MspError, MspManager};
 use fabric_proto::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use fabric_proto::protos::{
     ChaincodeHeaderExtension, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload,
@@ -155,19 +155,31 @@ fn validated_creator(
         Err(e) => e,
     };
     let channel = up.channel_id();
-    let claimed = Identity::from_serialized(up.creator()).map_err(|e| {
-        format!(
-            "access denied: channel [{channel}] creator org unknown, creator is malformed ({e})"
-        )
-    })?;
-    Err(denied(up, &claimed.mspid, rejection.to_string()))
+    let malformed = || {
+        tracing::warn!(txid = %up.txid(), "access denied: creator is malformed: {rejection}");
+        format!("access denied: channel [{channel}] creator org unknown, creator is malformed")
+    };
+    // Fabric's MSP cannot even deserialize a creator of an unknown MSP, an
+    // unreadable certificate, or one that does not chain to the claimed MSP
+    // (deserializing sanitizes the signature against the issuing CA).
+    match rejection {
+        MspError::BadIdentity(_)
+        | MspError::BadCertificate(_)
+        | MspError::UnknownMsp(_)
+        | MspError::UntrustedChain { .. } => Err(malformed()),
+        _ => match Identity::from_serialized(up.creator()) {
+            Ok(claimed) => Err(denied(up, &claimed.mspid, rejection.to_string())),
+            Err(_) => Err(malformed()),
+        },
+    }
 }
 
-/// Fabric answers with a generic "access denied" and logs the reason; the
-/// devnet appends the reason so that a developer sees what went wrong.
+/// Fabric answers with a generic "access denied" (an attacker learns nothing
+/// about why) and logs the reason; the devnet does the same, word for word.
 fn denied(up: &UnpackedProposal, mspid: &str, reason: String) -> String {
+    tracing::warn!(txid = %up.txid(), mspid, "access denied: {reason}");
     format!(
-        "access denied: channel [{}] creator org [{mspid}] ({reason})",
+        "access denied: channel [{}] creator org [{mspid}]",
         up.channel_id()
     )
 }

@@ -32,6 +32,7 @@ impl EndorserRpc for EndorserService {
             .process_proposal(request.get_ref())
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 }
 

@@ -176,7 +176,7 @@ async fn endorse_org(
     peers.sort_by_key(|p| !Arc::ptr_eq(p, local));
     let mut details = Vec::new();
     for peer in peers {
-        match endorse_on(peer, sp).await {
+        match endorse_on(peer, Arc::ptr_eq(peer, local), sp).await {
             Outcome::Endorsed(pr) if expected.is_some_and(|e| *e != pr.payload) => {
                 tracing::warn!(peer = %peer.name, "ProposalResponsePayloads do not match");
                 details.push(peer_detail(peer, "ProposalResponsePayloads do not match"));

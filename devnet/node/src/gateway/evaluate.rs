@@ -42,7 +42,7 @@ pub async fn evaluate(
     let mut details = Vec::new();
     let mut last_code = Code::Unavailable;
     for peer in candidates {
-        match endorse_on(&peer, sp).await {
+        match endorse_on(&peer, Arc::ptr_eq(&peer, local), sp).await {
             Outcome::Endorsed(pr) => {
                 return Ok(EvaluateResponse {
                     result: Some(result_of(pr)),
@@ -72,19 +72,27 @@ pub async fn evaluate(
     ))
 }
 
-/// Peers to try in order: this peer first when its org may evaluate, then the
-/// other peers of the chosen org.
+/// Peers to try in order, as Fabric's gateway plans an evaluation: the peers
+/// of this gateway's org (this peer first) when its org may evaluate, then the
+/// peers of the other allowed orgs (all orgs when no target is given).
 fn candidates(net: &Network, local: &Arc<Peer>, targets: &[String]) -> Vec<Arc<Peer>> {
-    let org = if targets.is_empty() || targets.contains(&local.mspid) {
-        local.mspid.clone()
-    } else {
-        match targets.iter().find(|t| net.peers_of(t).next().is_some()) {
-            Some(t) => t.clone(),
-            None => return Vec::new(),
-        }
-    };
-    let mut peers: Vec<Arc<Peer>> = net.peers_of(&org).cloned().collect();
-    peers.sort_by_key(|p| !Arc::ptr_eq(p, local));
+    let allowed = |mspid: &str| targets.is_empty() || targets.iter().any(|t| t == mspid);
+    let mut peers: Vec<Arc<Peer>> = Vec::new();
+    if allowed(&local.mspid) {
+        peers.push(local.clone());
+        peers.extend(
+            net.peers_of(&local.mspid)
+                .filter(|p| !Arc::ptr_eq(p, local))
+                .cloned(),
+        );
+    }
+    for org in net
+        .peer_orgs()
+        .iter()
+        .filter(|o| **o != local.mspid && allowed(o))
+    {
+        peers.extend(net.peers_of(org).cloned());
+    }
     peers
 }
 

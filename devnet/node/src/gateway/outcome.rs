@@ -3,6 +3,7 @@
 //! chaincode error that is final.
 
 use crate::peer::Peer;
+use devnet_endorser::Refusal;
 use fabric_proto::gateway::ErrorDetail;
 use fabric_proto::protos::{ProposalResponse, SignedProposal};
 use tonic::Code;
@@ -18,13 +19,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn classify(result: Result<ProposalResponse, tonic::Status>) -> Self {
+    /// `local`: the gateway's own peer, which Fabric calls in-process; a remote
+    /// peer's refusal reaches the gateway as a gRPC error and reads like one.
+    pub fn classify(result: Result<ProposalResponse, Refusal>, local: bool) -> Self {
+        let message = |status: &tonic::Status| {
+            if local {
+                status.message().to_owned()
+            } else {
+                format!("rpc error: code = Unknown desc = {}", status.message())
+            }
+        };
         let response = match result {
-            // An error next to no response is the peer refusing the request itself.
-            Err(status) => {
+            // No response at all: to the gateway, an unavailable peer; try another.
+            Err(Refusal::Filtered(status)) => {
+                return Outcome::Failed {
+                    code: Code::Unavailable,
+                    message: message(&status),
+                    retry: true,
+                }
+            }
+            // An error next to a response: the endorser refused the proposal itself.
+            Err(Refusal::Rejected(status)) => {
                 return Outcome::Failed {
                     code: Code::FailedPrecondition,
-                    message: status.message().to_owned(),
+                    message: message(&status),
                     retry: false,
                 }
             }
@@ -60,8 +78,8 @@ impl Outcome {
 /// As in Fabric, the peer simulates against whatever it has committed: it does
 /// not wait to catch up with the orderer. A client that needs its previous
 /// transaction visible waits for that commit (on every endorsing peer) first.
-pub async fn endorse_on(peer: &Peer, sp: &SignedProposal) -> Outcome {
-    Outcome::classify(peer.endorser.process_proposal(sp).await)
+pub async fn endorse_on(peer: &Peer, local: bool, sp: &SignedProposal) -> Outcome {
+    Outcome::classify(peer.endorser.process_proposal(sp).await, local)
 }
 
 /// The error detail naming `peer`.
