@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How long a submitter waits for one commit status.
+const STATUS_WAIT: Duration = Duration::from_secs(10);
+
 pub struct Load {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<String>>>,
@@ -35,7 +38,9 @@ impl Load {
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     };
-                    if let Ok(status) = sub.status().await {
+                    // A transaction the killed orderer took but never replicated
+                    // never commits: give up on it rather than wait forever.
+                    if let Ok(Ok(status)) = tokio::time::timeout(STATUS_WAIT, sub.status()).await {
                         if status.is_valid() {
                             seen.lock().map(|mut s| s.push(status.txid.clone())).ok();
                         }

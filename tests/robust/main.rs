@@ -200,7 +200,9 @@ async fn kill_orderer_under_load(net: &TestNet) -> Result<()> {
     let before_kill = load.seen();
     signal(net, &victim, "-KILL")?;
     eprintln!("killed the Raft leader {leader} after {before_kill} commits");
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Raft elects a new leader within its election timeout (a few seconds);
+    // submitters stuck on a lost transaction give up after 10 s.
+    tokio::time::sleep(Duration::from_secs(20)).await;
     let seen = load.stop().await;
     ensure!(
         before_kill > 0,

@@ -73,6 +73,42 @@ impl ServerFiles {
     fn package(&self) -> PathBuf {
         self.dir.join("package.tgz")
     }
+    /// How the server was last started, so `network up` can start it again.
+    fn record(&self) -> PathBuf {
+        self.dir.join("server.json")
+    }
+}
+
+/// What `network up` needs to start a deployed chaincode server again.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ServerRecord {
+    binary: PathBuf,
+    address: String,
+    package_id: String,
+}
+
+/// Starts again every deployed chaincode server that is not running (after
+/// `network down`, a reboot or a crash): the peers dial it at the address
+/// their package names. Returns (chaincode, pid) of each one started.
+pub fn restart_servers(ctx: &Context) -> Result<Vec<(String, u32)>> {
+    let Ok(entries) = std::fs::read_dir(ctx.layout.chaincode_dir()) else {
+        return Ok(Vec::new());
+    };
+    let mut started = Vec::new();
+    for entry in entries.flatten() {
+        let files = ServerFiles { dir: entry.path() };
+        let Ok(text) = std::fs::read_to_string(files.record()) else {
+            continue;
+        };
+        if read_pid(&files.pid()).is_some_and(alive) {
+            continue;
+        }
+        let record: ServerRecord = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a server record", files.record().display()))?;
+        let pid = start_server(&files, &record.binary, &record.address, &record.package_id)?;
+        started.push((entry.file_name().to_string_lossy().into_owned(), pid));
+    }
+    Ok(started)
 }
 
 /// The port the chaincode server of `name` listens on: the one it had before (a redeploy keeps
@@ -277,6 +313,12 @@ async fn deploy(ctx: &Context, a: DeployArgs) -> Result<()> {
         None => sibling_binary("healthblock-kvcc")?,
     };
     let pid = start_server(&files, &binary, &address, &package_id)?;
+    let record = ServerRecord {
+        binary: binary.clone(),
+        address: address.clone(),
+        package_id: package_id.clone(),
+    };
+    std::fs::write(files.record(), serde_json::to_vec_pretty(&record)?)?;
     if !a.json {
         output::step(format!(
             "chaincode server {} (pid {pid}) on {address}, package {package_id}",

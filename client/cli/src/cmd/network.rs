@@ -94,9 +94,15 @@ async fn up(ctx: &Context, json: bool) -> Result<()> {
         .with_context(|| format!("cannot write {}", recorded.display()))?;
     let ca_server = fabric_ca_server()?;
     match fabric {
-        Some(install) => fabric_up(ctx, &install, &ca_server, json).await,
-        None => devnet_up(ctx, &ca_server, json).await,
+        Some(install) => fabric_up(ctx, &install, &ca_server, json).await?,
+        None => devnet_up(ctx, &ca_server, json).await?,
     }
+    for (name, pid) in crate::cmd::chaincode::restart_servers(ctx)? {
+        if !json {
+            output::step(format!("chaincode server {name} started again (pid {pid})"));
+        }
+    }
+    Ok(())
 }
 
 async fn start_cas(ctx: &Context, ca_server: &std::path::Path) -> Result<Vec<ca::CaStatus>> {
