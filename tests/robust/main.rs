@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-const PORT_OFFSET: u16 = 30000;
+const PORT_OFFSET: u16 = 31000;
 
 type Case = fn(&TestNet) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>>;
 
