@@ -44,6 +44,11 @@ bench: deps
 	@$(CARGO) build --release --workspace --bins
 	@scripts/bench.sh
 
+## The EHR benchmark: clinical CLI latencies on a fresh devnet (results/ehr/report.md).
+.PHONY: bench-ehr
+bench-ehr: deps build
+	@python3 bench/ehr/run.py
+
 down:
 	@$(HB) network down
 

@@ -43,3 +43,5 @@ for backend in "${backends[@]}"; do
 done
 python3 bench/network/report.py "$out"
 echo "==> report: $out/report.md"
+# The EHR benchmark (clinical CLI on a fresh devnet) with the same build.
+HB="$hb" python3 bench/ehr/run.py

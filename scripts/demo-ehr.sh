@@ -2,9 +2,11 @@
 # The HealthBlock story (issue 8, item 6) on a running network:
 # Hospital1 registers a patient and stores encrypted records; the patient
 # grants a Hospital2 doctor; the doctor finds, reads and decrypts them; a
-# Hospital3 nurse is denied; a Hospital3 doctor breaks the glass; the patient
-# revokes Hospital2 and the next version is re-keyed; the auditor prints the
-# trail; a tampered blob is caught by `record verify`.
+# Hospital3 nurse is denied; a Hospital3 doctor breaks the glass, Hospital1's
+# custodian delivers the data keys and the doctor decrypts; the patient
+# revokes Hospital2 and the next version is re-keyed; the auditor reviews the
+# break-glass, which closes it and withdraws the doctor's keys, and prints
+# the trail; a tampered blob is caught by `record verify`.
 #
 # Assumes `healthblock network up` has run (same HEALTHBLOCK_HOME /
 # HEALTHBLOCK_PORT_OFFSET as here); deploys the `ehr` chaincode itself.
@@ -79,8 +81,14 @@ say "7. A Hospital3 nurse has no consent: denied (and the denial is audited)"
 expect_fail "$hb" record get --as "$nurse3@Hospital3" --record "$OBS" --out "$work/denied.out"
 
 say "8. A Hospital3 emergency doctor breaks the glass (reason required, time-limited, flagged for review)"
-"$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --reason "unconscious patient in the emergency room"
-"$hb" access request --as "$doc3@Hospital3" --record "$OBS"
+BG=$("$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --reason "unconscious patient in the emergency room")
+echo "   break-glass id: $BG"
+echo "   the contract lets the doctor in, but only Hospital1 holds the data keys; until its custodian acts:"
+expect_fail "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
+say "8b. Hospital1's custodian pass wraps the patient's data keys for the doctor (recorded and audited on the ledger)"
+"$hb" breakglass fulfil --as Admin@Hospital1
+"$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
+cmp "$work/observation.json" "$work/er.out" && echo "   the emergency doctor decrypted the record (plaintext identical)"
 
 say "9. The patient revokes Hospital2; the doctor's wraps are deleted and the next version is re-keyed without them"
 "$hb" consent revoke --as "$pat@Hospital1" --patient "$P" --to-user "$doc2@Hospital2"
@@ -91,7 +99,12 @@ expect_fail "$hb" record get --as "$doc2@Hospital2" --record "$OBS" --out "$work
 "$hb" record get --as "$doc1@Hospital1" --record "$OBS" --out "$work/obs-v2.out"
 cmp "$work/observation-v2.json" "$work/obs-v2.out" && echo "   Hospital1 still reads version 2"
 
-say "10. The auditor prints the trail: every access, granted or denied, break-glass flagged"
+say "10. The auditor reviews the break-glass; the custodian's next pass closes it and withdraws the doctor's keys"
+"$hb" breakglass review --as "$aud@Hospital1" --patient "$P" --id "$BG" --note "justified: unconscious patient, no other source"
+"$hb" breakglass fulfil --as Admin@Hospital1
+expect_fail "$hb" access request --as "$doc3@Hospital3" --record "$OBS"
+
+say "10b. The auditor prints the trail: every access, granted or denied, break-glass steps flagged"
 "$hb" audit --as "$aud@Hospital1" --patient "$P"
 
 say "11. Integrity: the imaging blob verifies, then a byte is flipped in storage and verify reports TAMPERED"

@@ -3,9 +3,12 @@
 //! enrolled at the hospitals' real Fabric CAs with their roles as
 //! certificate attributes, then trials that assert exact results and
 //! validation codes: the endorsement-policy attack of a dishonest hospital,
-//! role enforcement, and the official Node Gateway SDK reading what Rust wrote.
+//! role enforcement, key custody through the clinical CLI (break-glass key
+//! delivery, overlapping consents), and the official Node Gateway SDK
+//! reading what Rust wrote.
 
 mod attack;
+mod custody;
 mod fixtures;
 mod node;
 mod roles;
@@ -19,7 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// Ports of this suite's network: the description's ports + this offset.
-const PORT_OFFSET: u16 = 23000;
+const PORT_OFFSET: u16 = 28500;
 /// The contract's name on the channel.
 pub const EHR: &str = "ehr";
 
@@ -64,6 +67,7 @@ fn main() {
     for (name, f) in attack::trials()
         .into_iter()
         .chain(roles::trials())
+        .chain(custody::trials())
         .chain(node::trials())
     {
         let ctx = ctx.clone();

@@ -53,6 +53,8 @@ pub struct AccessResponse {
 /// The part of a response only a granted caller receives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
+    /// The record's patient (pseudonym); bound into the encryption.
+    pub patient_id: PatientId,
     /// Where the blob lives.
     pub storage_pointer: StoragePointer,
     /// SHA-256 of the blob, to check after download.
@@ -135,6 +137,7 @@ pub async fn request(
 
 fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool) -> Grant {
     Grant {
+        patient_id: record.meta.patient_id.clone(),
         storage_pointer: record.meta.storage_pointer.clone(),
         ciphertext_sha256: record.meta.ciphertext_sha256.clone(),
         size: record.meta.size,

@@ -48,7 +48,7 @@ pub async fn log_patient_event(
         actor: caller.principal(),
         granted: true,
         reason: reason.to_owned(),
-        break_glass: action == AuditAction::BreakGlass,
+        break_glass: action.is_break_glass(),
     };
     write(stub, &entry).await
 }

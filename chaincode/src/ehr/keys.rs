@@ -11,12 +11,15 @@
 //! | `record~token` | token, rid | rid (blind index) |
 //! | `consent` | pid, consent id | [`Consent`](super::model::Consent) |
 //! | `breakglass` | pid, id | [`BreakGlass`](super::model::BreakGlass) |
+//! | `breakglass~open` | home MSP, pid, id | `{patient_id, break_glass_id}` (the custodian's work list) |
+//! | `breakglass~grant` | pid, id | [`BreakGlassGrant`](super::model::BreakGlassGrant) |
+//! | `breakglass~review` | pid, id | [`BreakGlassReview`](super::model::BreakGlassReview) |
 //! | `audit~patient` | pid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //! | `audit~record` | rid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //!
-//! Patient, record, version, index and consent keys carry a key-level
-//! endorsement policy naming the home hospital's peer. Audit and break-glass
-//! keys are evidence, written once and never updated: they stay under the
+//! Patient, record, version, index, consent, break-glass work-list and
+//! break-glass grant keys carry a key-level endorsement policy naming the
+//! home hospital's peer. Audit, break-glass and review keys are evidence, written once and never updated: they stay under the
 //! chaincode-level policy (MAJORITY), so no single hospital, the home
 //! hospital included, can rewrite them.
 
@@ -39,6 +42,12 @@ pub const RECORD_BY_TOKEN: &str = "record~token";
 pub const CONSENT: &str = "consent";
 /// Object type of break-glass events.
 pub const BREAK_GLASS: &str = "breakglass";
+/// Object type of the custodian's list of open break-glass events, by home hospital.
+pub const BREAK_GLASS_OPEN: &str = "breakglass~open";
+/// Object type of break-glass key deliveries.
+pub const BREAK_GLASS_GRANT: &str = "breakglass~grant";
+/// Object type of break-glass reviews.
+pub const BREAK_GLASS_REVIEW: &str = "breakglass~review";
 /// Object type of the per-patient audit trail.
 pub const AUDIT_BY_PATIENT: &str = "audit~patient";
 /// Object type of the per-record audit trail.
@@ -91,6 +100,30 @@ pub fn consent(pid: &PatientId, consent_id: &str) -> EhrResult<String> {
 /// Key of a break-glass event.
 pub fn break_glass(pid: &PatientId, id: &str) -> EhrResult<String> {
     Ok(create_composite_key(BREAK_GLASS, &[pid.as_str(), id])?)
+}
+
+/// Key of a break-glass event in its home hospital's open list.
+pub fn break_glass_open(home_msp: &str, pid: &PatientId, id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(
+        BREAK_GLASS_OPEN,
+        &[home_msp, pid.as_str(), id],
+    )?)
+}
+
+/// Key of a break-glass key delivery.
+pub fn break_glass_grant(pid: &PatientId, id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(
+        BREAK_GLASS_GRANT,
+        &[pid.as_str(), id],
+    )?)
+}
+
+/// Key of a break-glass review.
+pub fn break_glass_review(pid: &PatientId, id: &str) -> EhrResult<String> {
+    Ok(create_composite_key(
+        BREAK_GLASS_REVIEW,
+        &[pid.as_str(), id],
+    )?)
 }
 
 /// Key of an audit entry in a patient's trail.

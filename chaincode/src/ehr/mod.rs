@@ -15,7 +15,7 @@
 //! | `register_patient` | pid | admin, doctor (home = caller's MSP) |
 //! | `get_patient` | pid | anyone with a role |
 //! | `put_record` | JSON [`record::PutArgs`] | doctor, nurse, admin of the home hospital |
-//! | `update_wraps` | JSON [`record::WrapArgs`] | doctor, nurse, admin of the home hospital; the patient |
+//! | `update_wraps` | JSON [`wraps::WrapArgs`] or an array of them (one transaction) | doctor, nurse, admin of the home hospital; the patient |
 //! | `get_record` | rid [, version] | readers of the record* |
 //! | `list_records_by_patient` | pid [, page size, bookmark] | readers (others' records left out)* |
 //! | `list_records_by_token` | token [, page size, bookmark] | readers (others' records left out)* |
@@ -27,6 +27,10 @@
 //! | `request_access` | rid, version or "", key fingerprint | anyone with a role; decided by [`policy`], always audited |
 //! | `break_glass` | pid, reason | doctors (any hospital) |
 //! | `list_break_glass` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
+//! | `review_break_glass` | pid, id, note | auditors; home admins |
+//! | `list_open_break_glass` | [page size, bookmark] | admins (their hospital's open list) |
+//! | `fulfil_break_glass` | JSON [`custodian::FulfilArgs`] | home admins (the custodian) |
+//! | `close_break_glass` | pid, id | home admins (the custodian) |
 //! | `audit_by_patient` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
 //! | `audit_by_record` | rid [, page size, bookmark] | the patient; home admins and doctors; auditors |
 //!
@@ -43,16 +47,23 @@
 //! code are not visible to chaincode, so the client reads them from the
 //! ledger by that transaction id.
 //!
-//! Key layout: [`keys`]. Every patient, record, index and consent key gets a
-//! state-based endorsement policy requiring the home hospital's peer
-//! ([`crate::sbe::member_peer_policy`]); audit and break-glass keys stay
-//! under the chaincode-level policy.
+//! Key layout: [`keys`]. Every patient, record, index and consent key, and
+//! the break-glass work list and key deliveries, get a state-based
+//! endorsement policy requiring the home hospital's peer
+//! ([`crate::sbe::member_peer_policy`]); audit, break-glass and review keys
+//! (evidence) stay under the chaincode-level policy.
+//!
+//! Key custody: a version's data key is wrapped (in the object store) for
+//! the author, the patient, the home hospital and consent grantees; the
+//! ledger lists the wraps by fingerprint ([`wraps`]). Break-glass keys are
+//! delivered by the home hospital's custodian ([`custodian`]).
 
 pub mod access;
 pub mod audit;
 pub mod breakglass;
 pub mod clock;
 pub mod consent;
+pub mod custodian;
 pub mod error;
 pub mod keys;
 pub mod model;
@@ -61,6 +72,7 @@ pub mod policy;
 pub mod record;
 pub mod roles;
 pub mod store;
+pub mod wraps;
 
 use async_trait::async_trait;
 use fabric_shim::{error as error_response, success, Chaincode, ChaincodeStub, Response};
@@ -130,7 +142,7 @@ async fn dispatch(
         }
         "update_wraps" => {
             a.arity(1, 1)?;
-            json(&record::update_wraps(stub, &caller, a.get(0)).await?)
+            json(&wraps::update(stub, &caller, a.get(0)).await?)
         }
         "get_record" => {
             a.arity(1, 2)?;
@@ -171,6 +183,23 @@ async fn dispatch(
         "break_glass" => {
             a.arity(2, 2)?;
             json(&breakglass::open(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        "review_break_glass" => {
+            a.arity(3, 3)?;
+            json(&breakglass::review(stub, &caller, a.get(0), a.get(1), a.get(2)).await?)
+        }
+        "list_open_break_glass" => {
+            a.arity(0, 2)?;
+            let page = PageRequest::parse(a.opt(0), a.opt(1))?;
+            json(&custodian::list_open(stub, &caller, &page).await?)
+        }
+        "fulfil_break_glass" => {
+            a.arity(1, 1)?;
+            json(&custodian::fulfil(stub, &caller, a.get(0)).await?)
+        }
+        "close_break_glass" => {
+            a.arity(2, 2)?;
+            json(&custodian::close(stub, &caller, a.get(0), a.get(1)).await?)
         }
         "list_break_glass" => {
             let page = a.paged()?;

@@ -498,6 +498,59 @@ pub struct BreakGlass {
     pub flagged_for_review: bool,
 }
 
+/// One version of one record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VersionRef {
+    /// Record.
+    pub record_id: RecordId,
+    /// Version.
+    pub version: u64,
+}
+
+/// The home hospital's delivery of data keys to a break-glass doctor: which
+/// record versions got a wrap for the doctor's key, and when the wraps were
+/// withdrawn again. Stored under the home hospital's key-level policy (it
+/// governs the home hospital's wraps); only that hospital's custodian reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassGrant {
+    /// The break-glass this delivery serves.
+    pub break_glass_id: String,
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// The doctor who broke the glass.
+    pub doctor: Principal,
+    /// Fingerprint of the doctor's encryption key (the wrap name).
+    pub key_fingerprint: KeyFingerprint,
+    /// Versions wrapped for the doctor.
+    pub versions: Vec<VersionRef>,
+    /// The custodian who delivered the (latest) wraps.
+    pub fulfilled_by: Principal,
+    /// When the first wraps were delivered.
+    pub fulfilled_at: Timestamp,
+    /// Transactions that delivered wraps, oldest first.
+    pub tx_ids: Vec<String>,
+    /// Set once the wraps are withdrawn (the break-glass expired or was reviewed).
+    pub withdrawn: Option<Revocation>,
+}
+
+/// The after-the-fact review of a break-glass; it also closes the
+/// break-glass if it is still in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassReview {
+    /// The break-glass reviewed.
+    pub break_glass_id: String,
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// The reviewer (an auditor or a home administrator).
+    pub reviewed_by: Principal,
+    /// When.
+    pub reviewed_at: Timestamp,
+    /// Reviewing transaction.
+    pub tx_id: String,
+    /// The reviewer's finding.
+    pub note: String,
+}
+
 /// What an audit entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -510,6 +563,26 @@ pub enum AuditAction {
     ConsentGrant,
     /// A consent revoked.
     ConsentRevoke,
+    /// The home hospital's custodian wrapped data keys for a break-glass doctor.
+    BreakGlassFulfil,
+    /// A break-glass was closed (expired or reviewed) and its wraps withdrawn.
+    BreakGlassClose,
+    /// A break-glass was reviewed.
+    BreakGlassReview,
+}
+
+impl AuditAction {
+    /// True for break-glass steps (opening, key delivery, closing, review):
+    /// their entries are flagged for review.
+    pub fn is_break_glass(self) -> bool {
+        matches!(
+            self,
+            AuditAction::BreakGlass
+                | AuditAction::BreakGlassFulfil
+                | AuditAction::BreakGlassClose
+                | AuditAction::BreakGlassReview
+        )
+    }
 }
 
 /// One audit entry. Holds no key material: no wrap names, no fingerprints.

@@ -10,7 +10,8 @@
 //! 4. other doctors and nurses need an active consent addressed to their
 //!    hospital or to them, covering the record;
 //! 5. failing that, a doctor's own break-glass opening in force for the
-//!    patient (never a nurse's: nurses read only what consent allows).
+//!    patient: not expired and not yet reviewed (never a nurse's: nurses
+//!    read only what consent allows).
 
 use fabric_shim::ChaincodeStub;
 
@@ -18,7 +19,9 @@ use super::breakglass::{self, BreakGlassCheck};
 use super::consent::{self, ConsentCheck};
 use super::error::EhrResult;
 use super::keys;
-use super::model::{BreakGlass, Consent, Patient, RecordVersion, Role, Timestamp};
+use super::model::{
+    BreakGlass, BreakGlassReview, Consent, Patient, RecordVersion, Role, Timestamp,
+};
 use super::roles::Caller;
 use super::store;
 
@@ -59,6 +62,7 @@ pub struct PatientAccess {
     patient: Patient,
     consents: Vec<Consent>,
     break_glass: Vec<BreakGlass>,
+    reviews: Vec<BreakGlassReview>,
 }
 
 impl PatientAccess {
@@ -69,15 +73,17 @@ impl PatientAccess {
         patient: Patient,
     ) -> EhrResult<Self> {
         let needs_grants = caller.role.is_clinician() && caller.mspid != patient.home_msp;
-        let (consents, break_glass) = if needs_grants {
-            let pid = patient.patient_id.as_str();
-            let consents = store::json_all(stub, keys::CONSENT, &[pid]).await?;
-            let break_glass = if caller.role == Role::Doctor {
-                store::json_all(stub, keys::BREAK_GLASS, &[pid]).await?
-            } else {
-                Vec::new()
-            };
-            (consents, break_glass)
+        let pid = patient.patient_id.as_str();
+        let consents = if needs_grants {
+            store::json_all(stub, keys::CONSENT, &[pid]).await?
+        } else {
+            Vec::new()
+        };
+        let (break_glass, reviews) = if needs_grants && caller.role == Role::Doctor {
+            (
+                store::json_all(stub, keys::BREAK_GLASS, &[pid]).await?,
+                store::json_all(stub, keys::BREAK_GLASS_REVIEW, &[pid]).await?,
+            )
         } else {
             (Vec::new(), Vec::new())
         };
@@ -85,6 +91,7 @@ impl PatientAccess {
             patient,
             consents,
             break_glass,
+            reviews,
         })
     }
 
@@ -127,10 +134,13 @@ impl PatientAccess {
             ConsentCheck::Allowed { consent_id } => return Ok(Basis::Consent(consent_id)),
             ConsentCheck::Refused(reason) => reason,
         };
-        match breakglass::check(&self.break_glass, caller, now) {
+        match breakglass::check(&self.break_glass, &self.reviews, caller, now) {
             BreakGlassCheck::Active { break_glass_id } => Ok(Basis::BreakGlass(break_glass_id)),
             BreakGlassCheck::Expired { break_glass_id } => Err(format!(
                 "{refused}; break-glass {break_glass_id} has expired"
+            )),
+            BreakGlassCheck::Closed { break_glass_id } => Err(format!(
+                "{refused}; break-glass {break_glass_id} was reviewed and is closed"
             )),
             BreakGlassCheck::None => Err(refused),
         }

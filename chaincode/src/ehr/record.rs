@@ -23,11 +23,10 @@ use super::patient;
 use super::policy::PatientAccess;
 use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
+use super::wraps::MAX_WRAPS;
 
 /// Most blind-index tokens per version.
 pub const MAX_TOKENS: usize = 64;
-/// Most wraps per version.
-pub const MAX_WRAPS: usize = 256;
 
 /// Arguments of `put_record` (JSON).
 #[derive(Debug, Deserialize)]
@@ -57,7 +56,7 @@ pub struct PutArgs {
 }
 
 /// Roles that write records (at the home hospital only).
-const WRITERS: [Role; 3] = [Role::Doctor, Role::Nurse, Role::Admin];
+pub(super) const WRITERS: [Role; 3] = [Role::Doctor, Role::Nurse, Role::Admin];
 
 fn dedup<T: Ord + Clone>(items: &[T]) -> Vec<T> {
     items
@@ -161,7 +160,7 @@ fn check_succession(previous: Option<&RecordVersion>, args: &PutArgs) -> EhrResu
 }
 
 /// Writes a version key and, when it is the latest, the head key.
-async fn write_version(
+pub(super) async fn write_version(
     stub: &mut dyn ChaincodeStub,
     record: &RecordVersion,
     is_latest: bool,
@@ -404,53 +403,4 @@ pub async fn verify(
         tx_id: record.meta.tx_id,
         tx_time: record.meta.tx_time,
     })
-}
-
-/// Arguments of `update_wraps` (JSON).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WrapArgs {
-    /// Record.
-    pub record_id: RecordId,
-    /// Version whose wraps change.
-    pub version: u64,
-    /// Fingerprints of wraps added beside the blob.
-    #[serde(default)]
-    pub add: Vec<KeyFingerprint>,
-    /// Fingerprints of wraps deleted (e.g. after a revocation).
-    #[serde(default)]
-    pub remove: Vec<KeyFingerprint>,
-}
-
-/// `update_wraps(json)`: the home hospital's writers or the patient record
-/// the wraps they added or deleted beside a version's blob (a consent grant
-/// adds one; a revocation deletes one). Returns the new list.
-pub async fn update_wraps(
-    stub: &mut dyn ChaincodeStub,
-    caller: &Caller,
-    json: &str,
-) -> EhrResult<Vec<KeyFingerprint>> {
-    let args: WrapArgs =
-        serde_json::from_str(json).map_err(|e| invalid(format!("update_wraps arguments: {e}")))?;
-    let mut record = load(stub, &args.record_id, Some(args.version)).await?;
-    let allowed = caller.is_patient(&record.meta.patient_id)
-        || caller.is_member(&record.meta.home_msp, &WRITERS);
-    if !allowed {
-        return Err(denied(format!(
-            "only the patient or the home hospital ({}) may change a record's wraps",
-            record.meta.home_msp
-        )));
-    }
-    let mut wraps: BTreeSet<KeyFingerprint> = record.wraps.iter().cloned().collect();
-    wraps.extend(args.add);
-    for fingerprint in &args.remove {
-        wraps.remove(fingerprint);
-    }
-    if wraps.len() > MAX_WRAPS {
-        return Err(invalid(format!("at most {MAX_WRAPS} wraps per version")));
-    }
-    record.wraps = wraps.into_iter().collect();
-    let head = load(stub, &record.meta.record_id, None).await?;
-    write_version(stub, &record, head.meta.version == record.meta.version).await?;
-    Ok(record.wraps)
 }

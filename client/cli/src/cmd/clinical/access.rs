@@ -1,10 +1,11 @@
-//! `healthblock access request`: the audited access request alone, without
-//! fetching the blob (the contract's answer, as JSON).
+//! `healthblock access request`: the audited access request (the contract's
+//! answer, as JSON); with `--out`, also fetch, verify and decrypt the
+//! granted version into a file.
 
 use anyhow::Result;
 use serde_json::json;
 
-use super::record::request_access;
+use super::record::{my_keys, open_granted, request_access};
 use super::{Actor, Session};
 use crate::context::Context;
 use crate::output;
@@ -20,6 +21,9 @@ pub enum AccessCmd {
         /// Version (default: the latest).
         #[arg(long)]
         version: Option<u64>,
+        /// When granted, decrypt the version into this file.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -28,9 +32,31 @@ pub async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
         actor,
         record,
         version,
+        out,
     } = cmd;
     let session = Session::open(ctx, &actor).await?;
-    let a = request_access(&session, &record, version).await?;
+    // With --out, the caller's keys are looked up while the request commits.
+    let (a, mine) = if out.is_some() {
+        tokio::try_join!(
+            request_access(&session, &record, version),
+            my_keys(&session)
+        )?
+    } else {
+        (
+            request_access(&session, &record, version).await?,
+            Vec::new(),
+        )
+    };
+    // The answer is printed whatever happens next, so a script always learns
+    // the audited transaction id.
+    let decrypted = match (&out, a.granted) {
+        (Some(path), true) => Some(open_granted(&session, &a, &mine, Some(path)).await),
+        _ => None,
+    };
+    let decrypt_error = match &decrypted {
+        Some(Err(e)) => Some(format!("{e:#}")),
+        _ => None,
+    };
     output::json(&json!({
         "granted": a.granted,
         "reason": a.reason,
@@ -39,9 +65,15 @@ pub async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
         "version": a.version,
         "break_glass": a.break_glass,
         "wrap": a.wrap,
+        "decrypted_bytes": decrypted.as_ref().and_then(|d| d.as_ref().ok()),
+        "decrypt_error": decrypt_error,
+        "out": out.as_ref().filter(|_| decrypted.is_some()).map(|p| p.display().to_string()),
     }))?;
     if !a.granted {
         anyhow::bail!("access denied: {}", a.reason);
+    }
+    if let Some(Err(e)) = decrypted {
+        return Err(e);
     }
     Ok(())
 }

@@ -2,7 +2,10 @@
 //! and then made usable: the granter opens each covered record version's data
 //! key with its own wrap and adds a wrap for the grantee. A revocation is
 //! recorded, then the grantee's wraps are deleted from the store and from the
-//! ledger's wrap lists; the next `record put` re-keys without the grantee.
+//! ledger's wrap lists, except those another active consent still covers
+//! (the same grantee's, or for a user their hospital's); the next
+//! `record put` re-keys without the grantee. The ledger's wrap lists change
+//! in one `update_wraps` transaction per [`WRAP_CHUNK`] versions.
 
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
@@ -167,21 +170,28 @@ fn user_grantee(ctx: &Context, who: &str) -> Result<Value> {
     Ok(json!({"kind": "user", "user": format!("{user}@{}", ctx.org(org)?.mspid)}))
 }
 
-/// Every version of every record of the patient that `covers` selects.
+/// Versions per `update_wraps` transaction (the contract takes 500).
+pub const WRAP_CHUNK: usize = 200;
+
+/// Every version of every record of the patient that one of `consents` covers.
 async fn covered_versions(
     session: &Session<'_>,
     pid: &str,
-    consent: &ConsentView,
+    consents: &[&ConsentView],
 ) -> Result<Vec<Metadata>> {
     let records: Vec<Metadata> = all_pages(session, "list_records_by_patient", pid).await?;
     let mut versions = Vec::new();
     for head in records {
-        if !consent.covers(&head.record_id, &head.resource_type) {
+        if !consents
+            .iter()
+            .any(|c| c.covers(&head.record_id, &head.resource_type))
+        {
             continue;
         }
-        for v in 1..=head.version {
+        for v in 1..head.version {
             versions.push(version_of(session, &head.record_id, v).await?);
         }
+        versions.push(head);
     }
     Ok(versions)
 }
@@ -206,13 +216,14 @@ async fn grant(ctx: &Context, a: GrantArgs) -> Result<()> {
     let (consent, committed): (ConsentView, _) = session
         .submit_json("grant_consent", &[args.to_string()])
         .await?;
-    let shared = share_with(&session, &pid, &consent).await?;
+    let (shared, wrap_transactions) = share_with(&session, &pid, &consent).await?;
     if a.actor.json {
         return output::json(&json!({
             "consent_id": consent.consent_id,
             "txid": committed.txid,
             "block": committed.block,
             "wrapped_versions": shared,
+            "wrap_transactions": wrap_transactions,
         }));
     }
     output::step(format!(
@@ -223,15 +234,21 @@ async fn grant(ctx: &Context, a: GrantArgs) -> Result<()> {
     Ok(())
 }
 
-/// Adds a wrap for the grantee to every covered version the granter can open.
-async fn share_with(session: &Session<'_>, pid: &str, consent: &ConsentView) -> Result<usize> {
+/// Adds a wrap for the grantee to every covered version the granter can
+/// open, then records them all on the ledger in one transaction per
+/// [`WRAP_CHUNK`] versions. Returns the versions wrapped and the transactions.
+async fn share_with(
+    session: &Session<'_>,
+    pid: &str,
+    consent: &ConsentView,
+) -> Result<(usize, usize)> {
     let ctx = session.ctx;
     let grantee = consent.grantee_key(ctx)?;
     let name: WrapName = grantee.fingerprint().to_hex().parse()?;
     let mine = my_keys(session).await?;
     let store = open_store(ctx).await?;
-    let mut shared = 0;
-    for meta in covered_versions(session, pid, consent).await? {
+    let mut changes = Vec::new();
+    for meta in covered_versions(session, pid, &[consent]).await? {
         let hash = blob_hash(&meta.ciphertext_sha256)?;
         let context = RecordContext::new(meta.record_id.clone(), meta.version, pid.to_owned())?;
         let Some(key) = open_data_key(&store, &hash, &context, &mine).await? else {
@@ -243,16 +260,25 @@ async fn share_with(session: &Session<'_>, pid: &str, consent: &ConsentView) -> 
         };
         let wrap = KeyWrap::seal(&key, &context, &grantee)?;
         store.put_wrap(&hash, &name, &wrap.to_bytes()).await?;
-        update_wraps(session, &meta, "add", name.as_str()).await?;
-        shared += 1;
+        changes.push(json!({"record_id": meta.record_id, "version": meta.version,
+            "add": [name.as_str()]}));
     }
-    Ok(shared)
+    let transactions = submit_wrap_changes(session, &changes).await?;
+    Ok((changes.len(), transactions))
 }
 
-async fn update_wraps(session: &Session<'_>, meta: &Metadata, op: &str, fp: &str) -> Result<()> {
-    let args = json!({"record_id": meta.record_id, "version": meta.version, op: [fp]});
-    session.submit("update_wraps", &[args.to_string()]).await?;
-    Ok(())
+/// Records wrap changes on the ledger, [`WRAP_CHUNK`] versions per
+/// `update_wraps` transaction. All versions are one patient's, so every
+/// transaction needs the same home hospital's endorsement.
+pub async fn submit_wrap_changes(session: &Session<'_>, changes: &[Value]) -> Result<usize> {
+    let mut transactions = 0;
+    for chunk in changes.chunks(WRAP_CHUNK) {
+        session
+            .submit("update_wraps", &[Value::from(chunk.to_vec()).to_string()])
+            .await?;
+        transactions += 1;
+    }
+    Ok(transactions)
 }
 
 async fn revoke(
@@ -273,52 +299,129 @@ async fn revoke(
     if targets.is_empty() {
         bail!("no active consent of patient {pid} matches");
     }
-    let store = open_store(ctx).await?;
     let mut report = Vec::new();
     for consent in &targets {
         let (_, committed): (Value, _) = session
             .submit_json("revoke_consent", &[pid.clone(), consent.consent_id.clone()])
             .await?;
-        let removed = unshare(&session, &store, &pid, consent).await?;
         output::step(format!(
-            "consent {} revoked (block {}); {removed} wrap(s) deleted",
+            "consent {} revoked (block {})",
             consent.consent_id, committed.block
         ));
         report.push(
             json!({"consent_id": consent.consent_id, "txid": committed.txid,
-            "block": committed.block, "wraps_deleted": removed}),
+            "block": committed.block}),
         );
     }
+    let store = open_store(ctx).await?;
+    let (removed, wrap_transactions) = unshare(&session, &store, &pid, &targets).await?;
+    output::step(format!(
+        "{removed} wrap(s) deleted; wraps still covered by another active consent kept"
+    ));
     if actor.json {
-        output::json(&report)?;
+        output::json(&json!({"revoked": report, "wraps_deleted": removed,
+            "wrap_transactions": wrap_transactions}))?;
     }
     Ok(())
 }
 
-/// Deletes the grantee's wraps of every covered version, in the store and on
-/// the ledger.
+/// The grantees whose wraps a revocation may delete: the revoked consents'
+/// grantees and, for a hospital, that hospital's users named in any of the
+/// patient's consents (their wraps may have been kept only because the
+/// hospital-wide consent covered them).
+fn revocation_candidates(revoked: &[ConsentView], all: &[ConsentView]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut add = |g: &Value| {
+        if !out.contains(g) {
+            out.push(g.clone());
+        }
+    };
+    for c in revoked {
+        add(&c.grantee);
+        if let Some(msp) = c.grantee["mspid"].as_str() {
+            for other in all {
+                if user_msp(&other.grantee) == Some(msp) {
+                    add(&other.grantee);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The MSP id of a user grantee (`CN@MSPID`).
+fn user_msp(grantee: &Value) -> Option<&str> {
+    grantee["user"]
+        .as_str()?
+        .rsplit_once('@')
+        .map(|(_, msp)| msp)
+}
+
+/// True when an active consent still needs `grantee`'s wrap on this record:
+/// one to the same grantee, or, for a user, one to the user's hospital.
+fn still_needed(grantee: &Value, record_id: &str, rtype: &str, active: &[ConsentView]) -> bool {
+    active.iter().any(|c| {
+        c.covers(record_id, rtype)
+            && (c.grantee == *grantee
+                || (c.grantee["kind"] == "org"
+                    && user_msp(grantee).is_some_and(|m| c.grantee["mspid"] == m)))
+    })
+}
+
+/// Deletes the wraps the revoked consents no longer justify, in the store and
+/// then on the ledger (batched); a wrap another active consent still covers
+/// stays. Returns the wraps deleted and the ledger transactions.
 async fn unshare(
     session: &Session<'_>,
     store: &dyn ObjectStore,
     pid: &str,
-    consent: &ConsentView,
-) -> Result<usize> {
-    let grantee = consent.grantee_key(session.ctx)?;
-    let name: WrapName = grantee.fingerprint().to_hex().parse()?;
-    let mut removed = 0;
-    for meta in covered_versions(session, pid, consent).await? {
-        let hash = blob_hash(&meta.ciphertext_sha256)?;
-        if store.get_wrap(&hash, &name).await.is_err() {
-            continue;
-        }
-        store
-            .delete_wrap(&hash, &name)
-            .await
-            .map_err(|e| anyhow!("cannot delete wrap of {}: {e}", meta.record_id))?;
-        update_wraps(session, &meta, "remove", name.as_str()).await?;
-        removed += 1;
+    revoked: &[ConsentView],
+) -> Result<(usize, usize)> {
+    let ctx = session.ctx;
+    let all: Vec<ConsentView> = all_pages(session, "list_consents", pid).await?;
+    let active: Vec<ConsentView> = all
+        .iter()
+        .filter(|c| c.status == "active")
+        .cloned()
+        .collect();
+    let mut candidates = Vec::new();
+    for grantee in revocation_candidates(revoked, &all) {
+        let probe = ConsentView {
+            consent_id: String::new(),
+            grantee: grantee.clone(),
+            scope: json!({"kind": "all"}),
+            status: String::new(),
+        };
+        let key = probe.grantee_key(ctx)?;
+        let name: WrapName = key.fingerprint().to_hex().parse()?;
+        candidates.push((grantee, name));
     }
-    Ok(removed)
+    let revoked_refs: Vec<&ConsentView> = revoked.iter().collect();
+    let mut changes = Vec::new();
+    let mut removed = 0;
+    for meta in covered_versions(session, pid, &revoked_refs).await? {
+        let hash = blob_hash(&meta.ciphertext_sha256)?;
+        let mut names = Vec::new();
+        for (grantee, name) in &candidates {
+            if still_needed(grantee, &meta.record_id, &meta.resource_type, &active)
+                || store.get_wrap(&hash, name).await.is_err()
+            {
+                continue;
+            }
+            store
+                .delete_wrap(&hash, name)
+                .await
+                .map_err(|e| anyhow!("cannot delete wrap of {}: {e}", meta.record_id))?;
+            names.push(name.as_str().to_owned());
+        }
+        if !names.is_empty() {
+            removed += names.len();
+            changes.push(json!({"record_id": meta.record_id, "version": meta.version,
+                "remove": names}));
+        }
+    }
+    let transactions = submit_wrap_changes(session, &changes).await?;
+    Ok((removed, transactions))
 }
 
 #[cfg(test)]
@@ -332,6 +435,55 @@ mod tests {
             scope,
             status: "active".into(),
         }
+    }
+
+    fn view(grantee: Value, scope: Value) -> ConsentView {
+        ConsentView {
+            consent_id: "c".into(),
+            grantee,
+            scope,
+            status: "active".into(),
+        }
+    }
+
+    #[test]
+    fn an_overlapping_consent_keeps_the_wrap() {
+        let h2 = json!({"kind": "org", "mspid": "Hospital2MSP"});
+        let bob = json!({"kind": "user", "user": "bob@Hospital2MSP"});
+        let eve = json!({"kind": "user", "user": "eve@Hospital3MSP"});
+        let hospital_all = view(h2.clone(), json!({"kind": "all"}));
+        let hospital_obs = view(
+            h2.clone(),
+            json!({"kind": "type", "resource_type": "Observation"}),
+        );
+        // Revoking the type consent: the hospital-wide one still covers both.
+        let active = [hospital_all.clone()];
+        assert!(still_needed(&h2, "r1", "Observation", &active));
+        assert!(still_needed(&h2, "r2", "ImagingStudy", &active));
+        // A user of the hospital is covered by the hospital's consent...
+        assert!(still_needed(&bob, "r1", "Observation", &active));
+        // ...a user of another hospital is not.
+        assert!(!still_needed(&eve, "r1", "Observation", &active));
+        // Only the type consent left: imaging is no longer covered.
+        let active = [hospital_obs.clone()];
+        assert!(still_needed(&h2, "r1", "Observation", &active));
+        assert!(!still_needed(&h2, "r2", "ImagingStudy", &active));
+        assert!(!still_needed(&h2, "r1", "Observation", &[]));
+    }
+
+    #[test]
+    fn revoking_a_hospital_considers_its_users_wraps() {
+        let h2 = json!({"kind": "org", "mspid": "Hospital2MSP"});
+        let bob = json!({"kind": "user", "user": "bob@Hospital2MSP"});
+        let eve = json!({"kind": "user", "user": "eve@Hospital3MSP"});
+        let all = [
+            view(h2.clone(), json!({"kind": "all"})),
+            view(bob.clone(), json!({"kind": "all"})),
+            view(eve.clone(), json!({"kind": "all"})),
+        ];
+        let candidates = revocation_candidates(&all[..1], &all);
+        assert_eq!(candidates, vec![h2, bob.clone()]);
+        assert_eq!(revocation_candidates(&all[1..2], &all), vec![bob]);
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod access;
 pub mod audit;
 pub mod breakglass;
 pub mod consent;
+pub mod custodian;
 pub mod keys;
+pub mod load;
 pub mod patient;
 pub mod record;
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Subcommand;
-use healthblock_store::{BlobHash, ObjectStore, WrapName};
+use healthblock_store::{BlobHash, FsStore, ObjectStore, WrapName};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -61,6 +61,9 @@ pub enum RecordCmd {
         #[arg(long)]
         record: String,
     },
+    /// Benchmark loader: synthetic patients and record metadata submitted at
+    /// high concurrency (no blobs; see `bench/ehr`).
+    BenchLoad(super::load::LoadArgs),
     /// Check a stored blob against the ledger; prints the writing transaction,
     /// its block and validation code. A mismatch prints TAMPERED and fails.
     Verify {
@@ -92,7 +95,7 @@ pub struct PutArgs {
 }
 
 /// Record metadata as the contract returns it (the fields used here).
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Clone)]
 pub struct Metadata {
     pub record_id: String,
     pub version: u64,
@@ -112,6 +115,10 @@ pub struct AccessAnswer {
     pub version: u64,
     #[serde(default)]
     pub ciphertext_sha256: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub patient_id: Option<String>,
     #[serde(default)]
     pub wrap: Option<String>,
     #[serde(default)]
@@ -142,6 +149,7 @@ pub async fn run(ctx: &Context, cmd: RecordCmd) -> Result<()> {
             record,
             version,
         } => verify(ctx, &actor, &record, version).await,
+        RecordCmd::BenchLoad(a) => super::load::run(ctx, a).await,
     }
 }
 
@@ -250,6 +258,85 @@ async fn upload(store: &dyn ObjectStore, path: &Path) -> Result<healthblock_stor
     Ok(info)
 }
 
+/// Files up to this size are encrypted in memory (no temporary file); larger
+/// ones stream through a temporary file in constant memory.
+const IN_MEMORY_LIMIT: u64 = 8 << 20;
+
+/// Encrypts `file` for `context` and stores the ciphertext; returns the
+/// blob's address and size, and the data key.
+async fn encrypt_and_store(
+    store: &FsStore,
+    file: &Path,
+    context: &RecordContext,
+) -> Result<(healthblock_store::BlobInfo, DataKey)> {
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("cannot open {}", file.display()))?
+        .len();
+    let (file, context, dir) = (
+        file.to_path_buf(),
+        context.clone(),
+        store.root().to_path_buf(),
+    );
+    if len <= IN_MEMORY_LIMIT {
+        let (ciphertext, key) =
+            tokio::task::spawn_blocking(move || encrypt_to_memory(&file, &context, len))
+                .await
+                .context("the encryption task failed")??;
+        let info = store.put_blob(&mut ciphertext.as_slice()).await?;
+        return Ok((info, key));
+    }
+    let (temp, key) = tokio::task::spawn_blocking(move || encrypt_to_temp(&file, &context, &dir))
+        .await
+        .context("the encryption task failed")??;
+    let info = upload(store, temp.path()).await?;
+    drop(temp);
+    Ok((info, key))
+}
+
+/// Encrypts a small file into memory.
+fn encrypt_to_memory(file: &Path, context: &RecordContext, len: u64) -> Result<(Vec<u8>, DataKey)> {
+    let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let key = DataKey::generate();
+    // Ciphertext = header + plaintext + a tag per chunk: a little over len.
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + (64 << 10));
+    wbcb::encrypt_stream(
+        &key,
+        context,
+        EncryptOptions::default(),
+        BufReader::new(input),
+        &mut out,
+    )
+    .with_context(|| format!("encrypting {}", file.display()))?;
+    Ok((out, key))
+}
+
+/// Seals the data key for every recipient and stores the wraps beside the
+/// blob (concurrently: each is its own durable write). Returns their names.
+async fn store_wraps(
+    store: &FsStore,
+    blob: &BlobHash,
+    key: &DataKey,
+    context: &RecordContext,
+    recipients: &[EncryptionPublicKey],
+) -> Result<Vec<String>> {
+    let mut sealed = Vec::with_capacity(recipients.len());
+    for recipient in recipients {
+        let wrap = KeyWrap::seal(key, context, recipient)?;
+        let name: WrapName = recipient.fingerprint().to_hex().parse()?;
+        sealed.push((name, wrap.to_bytes()));
+    }
+    futures::future::try_join_all(
+        sealed
+            .iter()
+            .map(|(name, bytes)| store.put_wrap(blob, name, bytes)),
+    )
+    .await?;
+    Ok(sealed
+        .into_iter()
+        .map(|(n, _)| n.as_str().to_owned())
+        .collect())
+}
+
 async fn put(ctx: &Context, a: PutArgs) -> Result<()> {
     let pid = check_pseudonym(&a.patient)?;
     let session = Session::open(ctx, &a.actor).await?;
@@ -262,19 +349,13 @@ async fn put(ctx: &Context, a: PutArgs) -> Result<()> {
     }
     let version = previous.as_ref().map_or(1, |p| p.version + 1);
     let context = RecordContext::new(record_id.clone(), version, pid.clone())?;
-    let recipients = recipients(&session, &pid, &record_id, &a.r#type).await?;
-
     let store = open_store(ctx).await?;
-    let (temp, key) = encrypt_to_temp(&a.file, &context, store.root())?;
-    let info = upload(&store, temp.path()).await?;
-    drop(temp);
-    let mut fingerprints = Vec::new();
-    for recipient in &recipients {
-        let wrap = KeyWrap::seal(&key, &context, recipient)?;
-        let name: WrapName = recipient.fingerprint().to_hex().parse()?;
-        store.put_wrap(&info.hash, &name, &wrap.to_bytes()).await?;
-        fingerprints.push(name.as_str().to_owned());
-    }
+    // Who gets a wrap is a ledger query; encryption does not depend on it.
+    let (recipients, (info, key)) = tokio::try_join!(
+        recipients(&session, &pid, &record_id, &a.r#type),
+        encrypt_and_store(&store, &a.file, &context),
+    )?;
+    let fingerprints = store_wraps(&store, &info.hash, &key, &context, &recipients).await?;
     let index = keys::index_key(ctx)?;
     let tokens = vec![
         index.token(SearchField::PatientPseudonym, &pid)?,
@@ -423,7 +504,9 @@ async fn get(
     out: Option<&Path>,
 ) -> Result<()> {
     let session = Session::open(ctx, actor).await?;
-    let answer = request_access(&session, record, version).await?;
+    // The caller's keys are looked up while the request commits.
+    let (answer, mine) =
+        tokio::try_join!(request_access(&session, record, version), my_keys(&session))?;
     if !answer.granted {
         bail!(
             "access denied: {} (audited in tx {})",
@@ -431,31 +514,7 @@ async fn get(
             answer.tx_id
         );
     }
-    let hex = answer
-        .ciphertext_sha256
-        .as_deref()
-        .ok_or_else(|| anyhow!("the access grant carries no blob hash"))?;
-    let hash = blob_hash(hex)?;
-    let store = open_store(ctx).await?;
-    let meta = version_of(&session, &answer.record_id, answer.version).await?;
-    let context = RecordContext::new(
-        answer.record_id.clone(),
-        answer.version,
-        meta.patient_id.clone(),
-    )?;
-    let key = open_data_key(&store, &hash, &context, &my_keys(&session).await?)
-        .await?
-        .ok_or_else(|| {
-            anyhow!(
-                "access granted ({}), but version {} of {} holds no key wrap for you or your hospital: \
-                 its data key was never shared with you (or your share was revoked)",
-                answer.reason,
-                answer.version,
-                answer.record_id
-            )
-        })?;
-    let blob = download(&store, &hash, meta.size, store.root()).await?;
-    let plain_len = decrypt_file(&key, blob.path(), &context, out)?;
+    let plain_len = open_granted(&session, &answer, &mine, out).await?;
     if actor.json {
         return output::json(&json!({
             "record_id": answer.record_id,
@@ -472,6 +531,47 @@ async fn get(
         answer.record_id, answer.version, answer.reason
     ));
     Ok(())
+}
+
+/// After a granted access request: fetches the blob, checks its hash against
+/// the grant, opens the data key with one of the caller's wraps and decrypts
+/// into `out` (or stdout). `mine` are the caller's keys ([`my_keys`]).
+/// Returns the plaintext length.
+pub async fn open_granted(
+    session: &Session<'_>,
+    answer: &AccessAnswer,
+    mine: &[EncryptionSecretKey],
+    out: Option<&Path>,
+) -> Result<u64> {
+    let hex = answer
+        .ciphertext_sha256
+        .as_deref()
+        .ok_or_else(|| anyhow!("the access grant carries no blob hash"))?;
+    let hash = blob_hash(hex)?;
+    let store = open_store(session.ctx).await?;
+    // Grants name the patient and size; an older contract's do not.
+    let (patient_id, size) = match (&answer.patient_id, answer.size) {
+        (Some(p), Some(size)) => (p.clone(), size),
+        _ => {
+            let meta = version_of(session, &answer.record_id, answer.version).await?;
+            (meta.patient_id, meta.size)
+        }
+    };
+    let context = RecordContext::new(answer.record_id.clone(), answer.version, patient_id)?;
+    let key = open_data_key(&store, &hash, &context, mine)
+        .await?
+        .ok_or_else(|| {
+            anyhow!(
+                "access granted ({}), but version {} of {} holds no key wrap for you or your hospital: \
+                 its data key was never shared with you (or your share was revoked; after a \
+                 break-glass, the home hospital's custodian delivers it: `breakglass fulfil`)",
+                answer.reason,
+                answer.version,
+                answer.record_id
+            )
+        })?;
+    let blob = download(&store, &hash, size, store.root()).await?;
+    decrypt_file(&key, blob.path(), &context, out)
 }
 
 /// Decrypts a blob file into `out` (atomically) or stdout.

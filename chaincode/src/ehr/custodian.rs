@@ -1,0 +1,373 @@
+//! The home hospital's key custodian for break-glass: the contract lets a
+//! doctor of another hospital in, but only the home hospital holds a wrap of
+//! every one of its patients' records (its hospital key), so only it can
+//! hand the doctor the data keys. Its custodian (an administrator of the
+//! home hospital) works through the hospital's open list:
+//!
+//! - `list_open_break_glass`: the hospital's break-glass events not yet
+//!   closed, with their status and what was delivered;
+//! - `fulfil_break_glass`: records the wraps it added beside the blobs for
+//!   the doctor's key, while the break-glass is in force (audited, flagged);
+//! - `close_break_glass`: once the break-glass has expired or been reviewed,
+//!   deletes the doctor's wraps from the versions' wrap lists (except where
+//!   an active consent to that doctor still covers the record), marks the
+//!   delivery withdrawn and takes the event off the open list (audited).
+//!
+//! Deliveries and the open list carry the home hospital's key-level policy:
+//! they govern that hospital's wraps, and no other organisation may alter them.
+
+use std::collections::BTreeSet;
+
+use fabric_shim::ChaincodeStub;
+use serde::{Deserialize, Serialize};
+
+use super::audit;
+use super::breakglass::{self, OpenEntry};
+use super::clock;
+use super::consent::{self, ConsentStatus};
+use super::error::{denied, invalid, EhrError, EhrResult};
+use super::keys;
+use super::model::{
+    AuditAction, BreakGlass, BreakGlassGrant, BreakGlassReview, Consent, Grantee, KeyFingerprint,
+    Patient, PatientId, RecordVersion, Revocation, Role, Timestamp, VersionRef,
+};
+use super::patient;
+use super::record;
+use super::roles::Caller;
+use super::store::{self, Page, PageRequest};
+use super::wraps::{self, WrapArgs};
+
+/// Where a break-glass stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BreakGlassStatus {
+    /// In force: the custodian should deliver wraps.
+    Active,
+    /// Past its expiry: the custodian should close it.
+    Expired,
+    /// Reviewed (closed early): the custodian should close it.
+    Reviewed,
+}
+
+/// One entry of the custodian's open list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenBreakGlass {
+    /// The event.
+    pub event: BreakGlass,
+    /// Its status at the time of the call.
+    pub status: BreakGlassStatus,
+    /// The delivery so far, if any.
+    pub grant: Option<BreakGlassGrant>,
+    /// The review, if any.
+    pub review: Option<BreakGlassReview>,
+}
+
+/// Arguments of `fulfil_break_glass` (JSON).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilArgs {
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// The break-glass served.
+    pub break_glass_id: String,
+    /// Fingerprint of the doctor's encryption key (the wrap name).
+    pub key_fingerprint: KeyFingerprint,
+    /// Versions wrapped for the doctor beside their blobs.
+    pub versions: Vec<VersionRef>,
+}
+
+/// What `close_break_glass` answers: the versions whose wrap for the doctor
+/// the custodian must now delete from the store, and those kept because an
+/// active consent to the doctor still covers them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    /// The break-glass closed.
+    pub break_glass_id: String,
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// Why it closed.
+    pub status: BreakGlassStatus,
+    /// The doctor's wrap name, when wraps had been delivered.
+    pub key_fingerprint: Option<KeyFingerprint>,
+    /// Versions whose wrap for the doctor was withdrawn.
+    pub removed: Vec<VersionRef>,
+    /// Versions whose wrap stays (an active consent covers them).
+    pub kept: Vec<VersionRef>,
+}
+
+/// Only an administrator of the home hospital acts as its custodian.
+fn require_custodian(caller: &Caller, patient: &Patient) -> EhrResult<()> {
+    if caller.is_member(&patient.home_msp, &[Role::Admin]) {
+        return Ok(());
+    }
+    Err(denied(format!(
+        "only an administrator of the home hospital ({}) delivers or withdraws break-glass keys",
+        patient.home_msp
+    )))
+}
+
+fn status_of(
+    event: &BreakGlass,
+    review: Option<&BreakGlassReview>,
+    now: Timestamp,
+) -> BreakGlassStatus {
+    if review.is_some() {
+        BreakGlassStatus::Reviewed
+    } else if now >= event.expires_at {
+        BreakGlassStatus::Expired
+    } else {
+        BreakGlassStatus::Active
+    }
+}
+
+/// Break-glass opens one patient's records: refuses a version of another.
+fn of_patient(record: &RecordVersion, pid: &PatientId) -> EhrResult<()> {
+    if record.meta.patient_id == *pid {
+        Ok(())
+    } else {
+        Err(denied(format!(
+            "record {} is not a record of patient {pid}",
+            record.meta.record_id
+        )))
+    }
+}
+
+async fn load_grant(
+    stub: &mut dyn ChaincodeStub,
+    patient_id: &PatientId,
+    id: &str,
+) -> EhrResult<Option<BreakGlassGrant>> {
+    store::get_json(stub, &keys::break_glass_grant(patient_id, id)?).await
+}
+
+/// `list_open_break_glass([page size, bookmark])`: the caller's hospital's
+/// open list (administrators only).
+pub async fn list_open(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    page: &PageRequest,
+) -> EhrResult<Page<OpenBreakGlass>> {
+    caller.require_role(
+        &[Role::Admin],
+        "list the hospital's open break-glass events",
+    )?;
+    let now = clock::tx_time(stub)?;
+    let (values, bookmark) =
+        store::page_of(stub, keys::BREAK_GLASS_OPEN, &[&caller.mspid], page).await?;
+    let mut items = Vec::with_capacity(values.len());
+    for value in values {
+        let entry: OpenEntry = serde_json::from_slice(&value)?;
+        let pid = &entry.patient_id;
+        let event = breakglass::load(stub, pid, &entry.break_glass_id).await?;
+        let review = breakglass::load_review(stub, pid, &entry.break_glass_id).await?;
+        let grant = load_grant(stub, pid, &entry.break_glass_id).await?;
+        items.push(OpenBreakGlass {
+            status: status_of(&event, review.as_ref(), now),
+            event,
+            grant,
+            review,
+        });
+    }
+    Ok(Page { items, bookmark })
+}
+
+/// `fulfil_break_glass(json)`: the custodian records the wraps it added for
+/// the doctor of a break-glass in force. May be called again (in chunks, or
+/// for versions written since); the key must stay the same.
+pub async fn fulfil(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    json: &str,
+) -> EhrResult<BreakGlassGrant> {
+    let args: FulfilArgs = serde_json::from_str(json)
+        .map_err(|e| invalid(format!("fulfil_break_glass arguments: {e}")))?;
+    let patient = patient::load(stub, &args.patient_id).await?;
+    require_custodian(caller, &patient)?;
+    let pid = &patient.patient_id;
+    let id = args.break_glass_id.as_str();
+    let event = breakglass::load(stub, pid, id).await?;
+    let review = breakglass::load_review(stub, pid, id).await?;
+    let now = clock::tx_time(stub)?;
+    match status_of(&event, review.as_ref(), now) {
+        BreakGlassStatus::Active => {}
+        BreakGlassStatus::Expired => {
+            return Err(EhrError::Conflict(format!(
+                "break-glass {id} has expired; close it instead"
+            )))
+        }
+        BreakGlassStatus::Reviewed => {
+            return Err(EhrError::Conflict(format!(
+                "break-glass {id} was reviewed and is closed; close it instead"
+            )))
+        }
+    }
+    if args.versions.is_empty() {
+        return Err(invalid("fulfil_break_glass needs at least one version"));
+    }
+    let existing = load_grant(stub, pid, id).await?;
+    if let Some(g) = &existing {
+        if g.key_fingerprint != args.key_fingerprint {
+            return Err(EhrError::Conflict(format!(
+                "break-glass {id} was fulfilled for another key; one doctor, one key"
+            )));
+        }
+    }
+    let changes = args
+        .versions
+        .iter()
+        .map(|v| WrapArgs {
+            record_id: v.record_id.clone(),
+            version: v.version,
+            add: vec![args.key_fingerprint.clone()],
+            remove: Vec::new(),
+        })
+        .collect();
+    wraps::apply(stub, changes, |r| of_patient(r, pid)).await?;
+    let tx_id = stub.tx_id().to_owned();
+    let grant = match existing {
+        Some(mut g) => {
+            let all: BTreeSet<VersionRef> = g.versions.drain(..).chain(args.versions).collect();
+            g.versions = all.into_iter().collect();
+            g.fulfilled_by = caller.principal();
+            g.tx_ids.push(tx_id);
+            g
+        }
+        None => BreakGlassGrant {
+            break_glass_id: event.break_glass_id.clone(),
+            patient_id: pid.clone(),
+            doctor: event.opened_by.clone(),
+            key_fingerprint: args.key_fingerprint,
+            versions: args
+                .versions
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            fulfilled_by: caller.principal(),
+            fulfilled_at: now,
+            tx_ids: vec![tx_id],
+            withdrawn: None,
+        },
+    };
+    let key = keys::break_glass_grant(pid, id)?;
+    store::put_owned_json(stub, &key, &grant, &patient.home_msp).await?;
+    let reason = format!(
+        "break-glass {id}: data keys of {} record version(s) wrapped for {}",
+        grant.versions.len(),
+        event.opened_by.user
+    );
+    audit::log_patient_event(
+        stub,
+        caller,
+        &patient,
+        AuditAction::BreakGlassFulfil,
+        &reason,
+    )
+    .await?;
+    Ok(grant)
+}
+
+/// True when an active consent addressed to `doctor` as a user covers the
+/// version: then the doctor's wrap is still needed after the break-glass.
+fn consent_still_covers(
+    consents: &[Consent],
+    doctor: &str,
+    record: &RecordVersion,
+    now: Timestamp,
+) -> bool {
+    consents.iter().any(|c| {
+        consent::status(c, now) == ConsentStatus::Active
+            && matches!(&c.grantee, Grantee::User { user } if user == doctor)
+            && c.scope
+                .covers(&record.meta.record_id, &record.meta.resource_type)
+    })
+}
+
+/// `close_break_glass(pid, id)`: the custodian closes an expired or reviewed
+/// break-glass: withdraws the doctor's wraps from the ledger's wrap lists
+/// and takes it off the open list.
+pub async fn close(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    pid: &str,
+    id: &str,
+) -> EhrResult<Closure> {
+    let patient = patient::load(stub, &PatientId::parse(pid)?).await?;
+    require_custodian(caller, &patient)?;
+    let pid = patient.patient_id.clone();
+    let event = breakglass::load(stub, &pid, id).await?;
+    let review = breakglass::load_review(stub, &pid, id).await?;
+    let now = clock::tx_time(stub)?;
+    let status = status_of(&event, review.as_ref(), now);
+    if status == BreakGlassStatus::Active {
+        return Err(EhrError::Conflict(format!(
+            "break-glass {id} is in force until {}; it closes once expired or reviewed",
+            clock::rfc3339(event.expires_at.0)
+        )));
+    }
+    let open_key = keys::break_glass_open(&patient.home_msp, &pid, id)?;
+    if stub.get_state(&open_key).await?.is_none() {
+        return Err(EhrError::Conflict(format!(
+            "break-glass {id} is already closed"
+        )));
+    }
+    let mut closure = Closure {
+        break_glass_id: id.to_owned(),
+        patient_id: pid.clone(),
+        status,
+        key_fingerprint: None,
+        removed: Vec::new(),
+        kept: Vec::new(),
+    };
+    if let Some(mut grant) = load_grant(stub, &pid, id).await? {
+        let consents: Vec<Consent> = store::json_all(stub, keys::CONSENT, &[pid.as_str()]).await?;
+        for v in &grant.versions {
+            let version = record::load(stub, &v.record_id, Some(v.version)).await?;
+            if consent_still_covers(&consents, &grant.doctor.user, &version, now) {
+                closure.kept.push(v.clone());
+            } else {
+                closure.removed.push(v.clone());
+            }
+        }
+        let changes: Vec<WrapArgs> = closure
+            .removed
+            .iter()
+            .map(|v| WrapArgs {
+                record_id: v.record_id.clone(),
+                version: v.version,
+                add: Vec::new(),
+                remove: vec![grant.key_fingerprint.clone()],
+            })
+            .collect();
+        if !changes.is_empty() {
+            wraps::apply(stub, changes, |r| of_patient(r, &pid)).await?;
+        }
+        grant.withdrawn = Some(Revocation {
+            by: caller.principal(),
+            at: now,
+            tx_id: stub.tx_id().to_owned(),
+        });
+        closure.key_fingerprint = Some(grant.key_fingerprint.clone());
+        let key = keys::break_glass_grant(&pid, id)?;
+        store::put_owned_json(stub, &key, &grant, &patient.home_msp).await?;
+    }
+    stub.del_state(&open_key).await?;
+    let why = match status {
+        BreakGlassStatus::Reviewed => "reviewed",
+        _ => "expired",
+    };
+    let reason = format!(
+        "break-glass {id} closed ({why}): the doctor's wraps withdrawn from {} record version(s), kept on {} covered by consent",
+        closure.removed.len(),
+        closure.kept.len()
+    );
+    audit::log_patient_event(
+        stub,
+        caller,
+        &patient,
+        AuditAction::BreakGlassClose,
+        &reason,
+    )
+    .await?;
+    Ok(closure)
+}

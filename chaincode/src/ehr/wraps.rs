@@ -1,0 +1,151 @@
+//! The wrap lists of record versions: which keys a version's data key is
+//! wrapped to (the wraps themselves live beside the blob, in the object
+//! store). `update_wraps` records wraps added or deleted there, one version
+//! or a batch of versions per transaction; the break-glass custodian
+//! ([`custodian`](super::custodian)) uses the same [`apply`].
+//!
+//! A batch is one transaction, so a consent grant or revocation costs one
+//! commit instead of one per version. Every version and head key written
+//! keeps the home hospital's key-level policy, so a batch over one patient's
+//! records needs that hospital's peer, exactly as single updates do.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fabric_shim::ChaincodeStub;
+use serde::{Deserialize, Serialize};
+
+use super::error::{denied, invalid, EhrResult};
+use super::model::{KeyFingerprint, RecordId, RecordVersion, VersionRef};
+use super::record::{self, WRITERS};
+use super::roles::Caller;
+
+/// Most wraps per version.
+pub const MAX_WRAPS: usize = 256;
+/// Most versions one `update_wraps` (or custodian) transaction may change.
+pub const MAX_WRAP_UPDATES: usize = 500;
+
+/// One version's change (JSON); `update_wraps` takes one or an array.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrapArgs {
+    /// Record.
+    pub record_id: RecordId,
+    /// Version whose wraps change.
+    pub version: u64,
+    /// Fingerprints of wraps added beside the blob.
+    #[serde(default)]
+    pub add: Vec<KeyFingerprint>,
+    /// Fingerprints of wraps deleted (e.g. after a revocation).
+    #[serde(default)]
+    pub remove: Vec<KeyFingerprint>,
+}
+
+/// What a batch `update_wraps` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// Versions whose wrap lists were written.
+    pub updated: usize,
+}
+
+/// `update_wraps(json)`: the home hospital's writers or the patient record
+/// the wraps they added or deleted beside versions' blobs (a consent grant
+/// adds them; a revocation deletes them). A single object answers the
+/// version's new list; an array answers [`BatchResult`].
+pub async fn update(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    json: &str,
+) -> EhrResult<serde_json::Value> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| invalid(format!("update_wraps arguments: {e}")))?;
+    let batch = value.is_array();
+    let changes: Vec<WrapArgs> = if batch {
+        serde_json::from_value(value)
+    } else {
+        serde_json::from_value(value).map(|one| vec![one])
+    }
+    .map_err(|e| invalid(format!("update_wraps arguments: {e}")))?;
+    if changes.is_empty() {
+        return Err(invalid("update_wraps needs at least one version"));
+    }
+    let may_change = |record: &RecordVersion| {
+        let allowed = caller.is_patient(&record.meta.patient_id)
+            || caller.is_member(&record.meta.home_msp, &WRITERS);
+        if allowed {
+            Ok(())
+        } else {
+            Err(denied(format!(
+                "only the patient or the home hospital ({}) may change a record's wraps",
+                record.meta.home_msp
+            )))
+        }
+    };
+    let written = apply(stub, changes, may_change).await?;
+    if batch {
+        Ok(serde_json::to_value(BatchResult {
+            updated: written.len(),
+        })?)
+    } else {
+        let wraps = written
+            .into_iter()
+            .next()
+            .map(|r| r.wraps)
+            .unwrap_or_default();
+        Ok(serde_json::to_value(wraps)?)
+    }
+}
+
+/// Adds and removes wraps of several versions in one transaction. Changes to
+/// the same version are merged first (a transaction does not read its own
+/// writes); adds apply before removes. `may_change` vets each version.
+/// Returns the versions as written.
+pub(super) async fn apply<F>(
+    stub: &mut dyn ChaincodeStub,
+    changes: Vec<WrapArgs>,
+    may_change: F,
+) -> EhrResult<Vec<RecordVersion>>
+where
+    F: Fn(&RecordVersion) -> EhrResult<()>,
+{
+    if changes.len() > MAX_WRAP_UPDATES {
+        return Err(invalid(format!(
+            "at most {MAX_WRAP_UPDATES} versions per transaction, got {}",
+            changes.len()
+        )));
+    }
+    type Sets = (BTreeSet<KeyFingerprint>, BTreeSet<KeyFingerprint>);
+    let mut merged: BTreeMap<VersionRef, Sets> = BTreeMap::new();
+    for change in changes {
+        let at = VersionRef {
+            record_id: change.record_id,
+            version: change.version,
+        };
+        let (add, remove) = merged.entry(at).or_default();
+        add.extend(change.add);
+        remove.extend(change.remove);
+    }
+    let mut heads: HashMap<RecordId, u64> = HashMap::new();
+    let mut written = Vec::with_capacity(merged.len());
+    for (at, (add, remove)) in merged {
+        let mut version = record::load(stub, &at.record_id, Some(at.version)).await?;
+        may_change(&version)?;
+        let mut wraps: BTreeSet<KeyFingerprint> = version.wraps.iter().cloned().collect();
+        wraps.extend(add);
+        wraps.retain(|w| !remove.contains(w));
+        if wraps.len() > MAX_WRAPS {
+            return Err(invalid(format!("at most {MAX_WRAPS} wraps per version")));
+        }
+        version.wraps = wraps.into_iter().collect();
+        let latest = match heads.get(&at.record_id) {
+            Some(v) => *v,
+            None => {
+                let head = record::load(stub, &at.record_id, None).await?;
+                heads.insert(at.record_id.clone(), head.meta.version);
+                head.meta.version
+            }
+        };
+        record::write_version(stub, &version, latest == version.meta.version).await?;
+        written.push(version);
+    }
+    Ok(written)
+}
