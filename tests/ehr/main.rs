@@ -1,4 +1,5 @@
-//! End-to-end suite of the EHR contract on the devnet: a network of its own,
+//! End-to-end suite of the EHR contract on each available backend (the devnet
+//! always; real Fabric where `FABRIC_BIN` is set): a network of its own,
 //! the contract deployed as `ehr` through the CLI, users registered and
 //! enrolled at the hospitals' real Fabric CAs with their roles as
 //! certificate attributes, then trials that assert exact results and
@@ -16,13 +17,15 @@ mod users;
 
 use anyhow::Result;
 use fabric_client::contract::Contract;
-use healthblock_tests::TestNet;
+use healthblock_network::consortium::Backend;
+use healthblock_tests::{fabric_unavailable, report_fabric_skipped, TestNet};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// Ports of this suite's network: the description's ports + this offset.
-const PORT_OFFSET: u16 = 28500;
+/// Ports of this suite's networks: the description's ports + these offsets.
+const DEVNET_OFFSET: u16 = 28500;
+const FABRIC_OFFSET: u16 = 23000;
 /// The contract's name on the channel.
 pub const EHR: &str = "ehr";
 
@@ -45,8 +48,8 @@ impl Ehr {
 }
 
 /// Starts the network, deploys the contract and enrolls the users.
-fn start(runtime: &tokio::runtime::Runtime) -> Result<Ehr> {
-    let net = TestNet::start_without_chaincode(PORT_OFFSET)?;
+fn start(runtime: &tokio::runtime::Runtime, backend: Backend, offset: u16) -> Result<Ehr> {
+    let net = TestNet::start_without_chaincode_on(backend, offset)?;
     let binary = healthblock_tests::bin_dir()?.join("healthblock-ehrcc");
     let binary = binary.to_string_lossy().into_owned();
     net.cli_ok(&["chaincode", "deploy", "--name", EHR, "--binary", &binary])?;
@@ -56,32 +59,64 @@ fn start(runtime: &tokio::runtime::Runtime) -> Result<Ehr> {
     Ok(ehr)
 }
 
-fn main() {
-    let args = Arguments::from_args();
-    let runtime = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
-    let ctx = match start(&runtime) {
-        Ok(ehr) => Ok(Arc::new(ehr)),
-        Err(e) => Err(format!("the EHR test network did not start: {e:#}")),
-    };
-    let mut trials = Vec::new();
-    for (name, f) in attack::trials()
+fn all_trials() -> Vec<(&'static str, TestFn)> {
+    attack::trials()
         .into_iter()
         .chain(roles::trials())
         .chain(custody::trials())
         .chain(node::trials())
-    {
-        let ctx = ctx.clone();
-        let runtime = runtime.clone();
-        trials.push(Trial::test(name, move || {
-            let ctx = ctx.map_err(Failed::from)?;
-            runtime
-                .block_on(f(ctx))
-                .map_err(|e| Failed::from(format!("{e:#}")))
-        }));
+        .collect()
+}
+
+/// A backend's network, started by the first trial that needs it.
+type Shared = Arc<OnceLock<Result<Ctx, String>>>;
+
+fn main() {
+    let args = Arguments::from_args();
+    let runtime = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
+    let fabric_skip = fabric_unavailable();
+    let no_peer_binary = std::env::var_os("FABRIC_BIN").is_none_or(|v| v.is_empty());
+    let mut shared = Vec::new();
+    let mut trials = Vec::new();
+    for (backend, offset) in [
+        (Backend::Devnet, DEVNET_OFFSET),
+        (Backend::Fabric, FABRIC_OFFSET),
+    ] {
+        let skipped = backend == Backend::Fabric && fabric_skip.is_some();
+        let cell: Shared = Arc::default();
+        shared.push(cell.clone());
+        for (name, f) in all_trials() {
+            let needs_peer = node::needs_peer_binary(name);
+            let name = format!("{backend}::{name}");
+            if skipped || (needs_peer && no_peer_binary) {
+                trials.push(Trial::test(name, || Ok(())).with_ignored_flag(true));
+                continue;
+            }
+            let (cell, runtime) = (cell.clone(), runtime.clone());
+            trials.push(Trial::test(name, move || {
+                let ctx = cell
+                    .get_or_init(|| {
+                        start(&runtime, backend, offset).map(Arc::new).map_err(|e| {
+                            format!("the EHR test network ({backend}) did not start: {e:#}")
+                        })
+                    })
+                    .clone()
+                    .map_err(Failed::from)?;
+                runtime
+                    .block_on(f(ctx))
+                    .map_err(|e| Failed::from(format!("{e:#}")))
+            }));
+        }
+    }
+    if let Some(reason) = &fabric_skip {
+        report_fabric_skipped("ehr_e2e (every fabric:: trial)", reason);
+    }
+    if no_peer_binary {
+        println!("SKIPPED: ehr_e2e interop::peer_cli trials (Fabric's own peer CLI): FABRIC_BIN is not set");
     }
     let conclusion = libtest_mimic::run(&args, trials);
-    // Stops and purges the network.
-    drop(ctx);
+    // Stops and purges the networks.
+    drop(shared);
     conclusion.exit();
 }
 
