@@ -3,9 +3,8 @@
 //! reads. It runs on every backend where the binary is present.
 
 use crate::{key, trial, Net, TestFn};
-use anyhow::{anyhow, ensure, Context, Result};
+use anyhow::{anyhow, ensure, Result};
 use healthblock_tests::KV;
-use std::path::PathBuf;
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
@@ -21,33 +20,8 @@ pub fn needs_peer_binary(name: &str) -> bool {
 
 /// `peer <args>` as Hospital1's admin on Hospital1's first peer.
 async fn peer(net: &Net, args: &[&str]) -> Result<String> {
-    let bin =
-        PathBuf::from(std::env::var_os("FABRIC_BIN").ok_or_else(|| anyhow!("FABRIC_BIN unset"))?);
     let org = net.org("Hospital1")?;
-    let node = &org.peers[0];
-    let out = tokio::process::Command::new(bin.join("peer"))
-        .args(args)
-        .env("CORE_PEER_TLS_ENABLED", "true")
-        .env(
-            "CORE_PEER_TLS_ROOTCERT_FILE",
-            net.layout.org_tls_ca_cert(org),
-        )
-        .env(
-            "CORE_PEER_ADDRESS",
-            net.consortium.address(node.ports.listen),
-        )
-        .env("CORE_PEER_LOCALMSPID", &org.mspid)
-        .env("CORE_PEER_MSPCONFIGPATH", net.layout.admin_msp_dir(org))
-        .output()
-        .await
-        .context("cannot run Fabric's peer binary")?;
-    ensure!(
-        out.status.success(),
-        "`peer {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    healthblock_tests::peer_cli(net, org, &net.layout.admin_msp_dir(org), args).await
 }
 
 async fn query(net: Net) -> Result<()> {

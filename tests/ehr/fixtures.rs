@@ -74,6 +74,7 @@ pub async fn put_record(ehr: &Ehr, prefix: &str, wraps: &[String]) -> Result<(St
         version["record_id"] == rid.as_str() && version["version"] == 1,
         "put_record answered {version}"
     );
+    ehr.net.settle().await?;
     Ok((rid, version))
 }
 

@@ -56,46 +56,20 @@ async fn peer_cli_reads_metadata(ctx: Ctx) -> Result<()> {
         std::fs::create_dir_all(msp.path().join(sub))?;
         std::fs::copy(entry.dir.join(file), msp.path().join(sub).join(file))?;
     }
-    let bin =
-        std::path::PathBuf::from(std::env::var_os("FABRIC_BIN").context("FABRIC_BIN is not set")?);
-    let peer = &org.peers[0];
     let ctor = serde_json::json!({ "Args": ["get_record", rid] }).to_string();
-    let out = tokio::process::Command::new(bin.join("peer"))
-        .args([
-            "chaincode",
-            "query",
-            "-C",
-            &net.consortium.channel,
-            "-n",
-            EHR,
-            "-c",
-            &ctor,
-        ])
-        .env("CORE_PEER_TLS_ENABLED", "true")
-        .env(
-            "CORE_PEER_TLS_ROOTCERT_FILE",
-            net.layout.org_tls_ca_cert(org),
-        )
-        .env(
-            "CORE_PEER_ADDRESS",
-            net.consortium.address(peer.ports.listen),
-        )
-        .env("CORE_PEER_LOCALMSPID", &org.mspid)
-        .env("CORE_PEER_MSPCONFIGPATH", msp.path())
-        .output()
-        .await
-        .context("cannot run Fabric's peer binary")?;
-    ensure!(
-        out.status.success(),
-        "peer chaincode query failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let peer_read: Value = serde_json::from_slice(&out.stdout).with_context(|| {
-        format!(
-            "peer printed non-JSON: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })?;
+    let args = [
+        "chaincode",
+        "query",
+        "-C",
+        &net.consortium.channel,
+        "-n",
+        EHR,
+        "-c",
+        &ctor,
+    ];
+    let out = healthblock_tests::peer_cli(net, org, msp.path(), &args).await?;
+    let peer_read: Value =
+        serde_json::from_str(&out).with_context(|| format!("peer printed non-JSON: {out}"))?;
     ensure!(
         peer_read == rust_read,
         "peer CLI read differs from Rust:\npeer {peer_read}\nrust {rust_read}"

@@ -153,6 +153,7 @@ async fn patient_consent(ctx: Ctx) -> Result<()> {
         .to_string()
     };
     let consent = submit_json(&patient, "grant_consent", &[&grant(own)]).await?;
+    ctx.net.settle().await?;
     ensure!(
         consent["patient_id"] == own
             && consent["granted_by"]["user"] == format!("patient:{own}")
@@ -238,6 +239,7 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
     })
     .to_string();
     let consent = submit_json(&patient, "grant_consent", &[&grant]).await?;
+    ctx.net.settle().await?;
     let consent_id = consent["consent_id"]
         .as_str()
         .unwrap_or_default()
@@ -256,6 +258,7 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
     );
 
     let revoked = submit_json(&patient, "revoke_consent", &[pid, &consent_id]).await?;
+    ctx.net.settle().await?;
     ensure!(
         revoked["revoked"].is_object(),
         "revoke_consent answered {revoked}"

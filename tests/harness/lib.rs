@@ -3,6 +3,8 @@
 //! operator would, deploys the stand-in chaincode, hands out gateway clients,
 //! and stops and purges the network when dropped.
 
+pub mod backends;
+
 use anyhow::{anyhow, bail, Context, Result};
 use fabric_client::connection::Endpoint;
 use fabric_client::gateway::Gateway;
@@ -319,5 +321,69 @@ impl TestNet {
         net.consortium = Consortium::load(&net.home.path().join("consortium.yaml"))
             .map_err(|e| anyhow!("{e}"))?;
         Ok(net)
+    }
+}
+
+/// Runs Fabric's own `peer` CLI (from `FABRIC_BIN`) on `org`'s first peer as
+/// the identity of the MSP directory `msp_dir`; its stdout, or its stderr as the error.
+pub async fn peer_cli(
+    net: &TestNet,
+    org: &PeerOrg,
+    msp_dir: &Path,
+    args: &[&str],
+) -> Result<String> {
+    let bin = PathBuf::from(
+        std::env::var_os("FABRIC_BIN").ok_or_else(|| anyhow!("FABRIC_BIN is not set"))?,
+    );
+    let node = &org.peers[0];
+    let out = tokio::process::Command::new(bin.join("peer"))
+        .args(args)
+        .env("CORE_PEER_TLS_ENABLED", "true")
+        .env(
+            "CORE_PEER_TLS_ROOTCERT_FILE",
+            net.layout.org_tls_ca_cert(org),
+        )
+        .env(
+            "CORE_PEER_ADDRESS",
+            net.consortium.address(node.ports.listen),
+        )
+        .env("CORE_PEER_LOCALMSPID", &org.mspid)
+        .env("CORE_PEER_MSPCONFIGPATH", msp_dir)
+        .output()
+        .await
+        .context("cannot run Fabric's peer binary")?;
+    if !out.status.success() {
+        bail!(
+            "`peer {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl TestNet {
+    /// Waits (bounded) until every peer has committed the same height. A
+    /// gateway reports a commit once *its* peer has it; on real Fabric another
+    /// org's peer may take a moment longer, and a next transaction endorsed
+    /// there would read the state before it.
+    pub async fn settle(&self) -> Result<u64> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let mut heights = Vec::new();
+            for (org, peer) in self.peers() {
+                let gw = self
+                    .gateway_on(self.identity(&format!("Admin@{}", org.name))?, org, peer)
+                    .await?;
+                heights.push(gw.network(&self.consortium.channel).block_height().await?);
+            }
+            if heights.windows(2).all(|w| w[0] == w[1]) {
+                return Ok(heights[0]);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("peer heights did not converge in 30 s: {heights:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
