@@ -257,11 +257,14 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
         value["cas"] = serde_json::to_value(&cas)?;
         output::json(&value)?;
     } else {
+        let process = match status.pid {
+            Some(pid) => format!("  devnet pid {pid}"),
+            None if ctx.consortium.backend == Backend::Devnet => "  devnet not running".to_owned(),
+            None => String::new(),
+        };
         println!(
-            "backend {}  channel {}  devnet pid {}",
-            status.backend,
-            status.channel,
-            status.pid.map_or("-".to_owned(), |p| p.to_string())
+            "backend {}  channel {}{process}",
+            status.backend, status.channel
         );
         println!(
             "{:<8} {:<14} {:<40} {:<18} {:<5} HEIGHT",
