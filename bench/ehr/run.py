@@ -43,7 +43,9 @@ WARMUP = 2
 LOAD_RECORDS = int(os.environ.get("BENCH_EHR_RECORDS", "100000"))
 LOAD_PATIENTS = int(os.environ.get("BENCH_EHR_PATIENTS", "1000"))
 BIG_MIB = int(os.environ.get("BENCH_EHR_BIG_MIB", "1024"))
-OUT = ROOT / "results/ehr"
+# The backend under test (HEALTHBLOCK_BACKEND, as for the CLI) and where results go.
+BACKEND = os.environ.get("HEALTHBLOCK_BACKEND", "devnet")
+OUT = Path(os.environ.get("BENCH_EHR_OUT", ROOT / ("results/ehr" if BACKEND == "devnet" else f"results/ehr-{BACKEND}")))
 
 TARGETS = {
     "record put 1 MiB": ("p95", 300.0),
@@ -193,7 +195,7 @@ def main():
 
 
 def measure(b, work, results):
-    log(f"fresh devnet: HEALTHBLOCK_HOME={b.env['HEALTHBLOCK_HOME']} port offset {OFFSET}, batch 250ms/100")
+    log(f"fresh {BACKEND} network: HEALTHBLOCK_HOME={b.env['HEALTHBLOCK_HOME']} port offset {OFFSET}, batch 250ms/100")
     dt, p = b.run(["--config", str(b.config), "network", "up", "--json"])
     results["network_up_ms"] = round(dt * 1000, 1)
     ehrcc = HB.parent / "healthblock-ehrcc"
@@ -311,10 +313,10 @@ def write(results, b):
 def report(r):
     env = r["environment"]
     lines = [
-        "# EHR benchmark (devnet)",
+        f"# EHR benchmark ({BACKEND})",
         "",
         f"Run {r['started']} by `make bench-ehr` (`python3 bench/ehr/run.py`) with `{env['binary']}`",
-        f"on {env['cpus']} CPUs ({env['machine']}, Linux {env['kernel']}), a fresh three-hospital devnet",
+        f"on {env['cpus']} CPUs ({env['machine']}, Linux {env['kernel']}), a fresh three-hospital {BACKEND} network",
         f"(ports + {env['port_offset']}, {env['batch']}, MAJORITY endorsement), the `ehr` chaincode deployed as",
         "`make demo` does, the filesystem object store under `$HEALTHBLOCK_HOME/store`.",
         "Every time is the wall time of one `healthblock` process, start to exit, as a user runs it.",
