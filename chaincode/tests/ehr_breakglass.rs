@@ -1,49 +1,165 @@
 //! Break-glass: doctors only, with a reason, time-limited, audited, flagged,
-//! and listed for the patient, the home hospital and auditors.
+//! and listed for the patient, the home hospital and auditors. Refused
+//! attempts are committed, audited denials.
 
 mod ehr_support;
 
 use ehr_support::*;
 
+/// The audit entries written by transaction `tx_id` in patient `pid`'s trail.
+async fn entries_of(world: &World, pid: &str, tx_id: &str) -> Vec<serde_json::Value> {
+    let trail = world
+        .net
+        .evaluate(&world.auditor, &["audit_by_patient", pid, "500"])
+        .await
+        .ok();
+    trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tx_id"] == tx_id)
+        .cloned()
+        .collect()
+}
+
+fn break_glass_keys(net: &Net) -> Vec<String> {
+    net.ledger
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("\u{0}breakglass"))
+        .collect()
+}
+
+/// Asserts a refused attempt: status 200, `granted:false` with `reason`,
+/// an `access` event, and exactly one audit entry (denied, flagged) that
+/// does not repeat what the caller typed.
+async fn assert_refused(world: &World, by: &Actor, typed: &str, reason: &str) {
+    let outcome = world
+        .net
+        .submit(by, &["break_glass", &world.p1, typed])
+        .await;
+    let (event_name, event) = outcome.event.clone().expect("a refusal emits an event");
+    let tx_id = outcome.tx_id.clone();
+    let answer = outcome.ok();
+    assert_eq!(answer["granted"], false, "{answer}");
+    assert_eq!(answer["reason"], reason);
+    assert_eq!(answer["tx_id"], tx_id.as_str());
+    assert_eq!(answer["patient_id"], world.p1.as_str());
+    assert_eq!(answer["flagged_for_review"], true);
+    assert!(
+        answer.get("break_glass_id").is_none(),
+        "nothing opened: {answer}"
+    );
+    assert!(
+        answer.get("expires_at").is_none(),
+        "nothing opened: {answer}"
+    );
+
+    assert_eq!(event_name, "access");
+    assert_eq!(event["action"], "break_glass");
+    assert_eq!(event["granted"], false);
+    assert_eq!(event["reason"], reason);
+    assert_eq!(event["break_glass"], true);
+    assert_eq!(event["actor"]["user"], by.user.as_str());
+    assert!(event.get("record_id").is_none());
+
+    let entries = entries_of(world, &world.p1, &tx_id).await;
+    assert_eq!(
+        entries.len(),
+        1,
+        "one audit entry per refused attempt: {entries:?}"
+    );
+    let entry = &entries[0];
+    assert_eq!(entry["action"], "break_glass");
+    assert_eq!(entry["granted"], false);
+    assert_eq!(entry["break_glass"], true, "flagged for review");
+    assert_eq!(entry["reason"], reason);
+    assert_eq!(entry["actor"]["user"], by.user.as_str());
+    assert!(entry["record_id"].is_null());
+}
+
 #[tokio::test]
-async fn only_doctors_break_the_glass_and_only_with_a_reason() {
+async fn non_doctors_are_refused_audited_and_nothing_opens() {
+    let world = World::new().await;
+    for (not_doctor, role) in [
+        (&world.h3_nurse, "nurse"),
+        (&world.h2_admin, "admin"),
+        (&world.auditor, "auditor"),
+        (&world.patient1, "patient"),
+    ] {
+        let reason = format!("only doctors may break the glass (caller is {role})");
+        assert_refused(&world, not_doctor, "cardiac arrest", &reason).await;
+    }
+    assert!(
+        break_glass_keys(&world.net).is_empty(),
+        "a refusal opens nothing: {:?}",
+        break_glass_keys(&world.net)
+    );
+    // The refused nurse gains nothing.
+    let after = world.access(&world.h3_nurse, "img-1", "n").await.ok();
+    assert_eq!(after["granted"], false);
+}
+
+#[tokio::test]
+async fn a_doctor_without_a_usable_reason_is_refused_and_audited() {
+    let world = World::new().await;
+    let needs = "break-glass needs a reason";
+    let invalid = "a break-glass reason is at most 500 bytes of text without control characters";
+    assert_refused(&world, &world.h3_doctor, "", needs).await;
+    assert_refused(&world, &world.h3_doctor, "   ", needs).await;
+    assert_refused(&world, &world.h3_doctor, "secret\u{7}text", invalid).await;
+    let long = "y".repeat(501);
+    assert_refused(&world, &world.h3_doctor, &long, invalid).await;
+    assert!(break_glass_keys(&world.net).is_empty());
+    let denied = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    assert_eq!(denied["granted"], false, "a refused attempt grants nothing");
+    // The refusals are in the trail; the caller's text is not.
+    let trail = world
+        .net
+        .evaluate(&world.auditor, &["audit_by_patient", &world.p1, "500"])
+        .await
+        .ok();
+    let text = trail.to_string();
+    assert!(!text.contains("secret") && !text.contains(&long));
+}
+
+#[tokio::test]
+async fn malformed_attempts_stay_errors_and_write_nothing() {
     let world = World::new().await;
     let net = &world.net;
-    for not_doctor in [
-        &world.h3_nurse,
-        &world.h2_admin,
-        &world.auditor,
-        &world.patient1,
-    ] {
-        net.submit(not_doctor, &["break_glass", &world.p1, "cardiac arrest"])
+    let before = net.ledger.keys().len();
+    for by in [&world.h3_doctor, &world.h3_nurse] {
+        net.submit(by, &["break_glass", &pid(42), "emergency"])
             .await
-            .fails_with("only doctors may break the glass");
+            .fails_with("not found: patient");
+        net.submit(by, &["break_glass", "not-a-pseudonym", "emergency"])
+            .await
+            .fails_with("invalid argument: a patient id (pseudonym) must be 64 hex digits");
+        net.submit(by, &["break_glass", &world.p1])
+            .await
+            .fails_with("break_glass expects 2 arguments, got 1");
     }
-    net.submit(&world.h3_doctor, &["break_glass", &world.p1, ""])
-        .await
-        .fails_with("needs a reason");
-    net.submit(&world.h3_doctor, &["break_glass", &world.p1, "   "])
-        .await
-        .fails_with("needs a reason");
-    net.submit(&world.h3_doctor, &["break_glass", &world.p1, "a\u{7}b"])
-        .await
-        .fails_with("control characters");
-    net.submit(
-        &world.h3_doctor,
-        &["break_glass", &world.p1, &"x".repeat(501)],
-    )
-    .await
-    .fails_with("at most 500 bytes");
-    net.submit(&world.h3_doctor, &["break_glass", &pid(42), "emergency"])
-        .await
-        .fails_with("not registered");
-    assert!(
-        !net.ledger
-            .keys()
-            .iter()
-            .any(|k| k.starts_with("\u{0}breakglass")),
-        "refusals write nothing"
-    );
+    assert_eq!(net.ledger.keys().len(), before, "errors write nothing");
+}
+
+#[tokio::test]
+async fn an_opening_answers_granted_with_the_event() {
+    let world = World::new().await;
+    let outcome = world
+        .net
+        .submit(&world.h3_doctor, &["break_glass", &world.p1, "trauma"])
+        .await;
+    let tx_id = outcome.tx_id.clone();
+    let opened = outcome.ok();
+    assert_eq!(opened["granted"], true);
+    assert_eq!(opened["tx_id"], tx_id.as_str());
+    assert_eq!(opened["break_glass_id"], tx_id.as_str());
+    assert_eq!(opened["reason"], "trauma");
+    assert_eq!(opened["opened_by"]["user"], world.h3_doctor.user.as_str());
+    let entries = entries_of(&world, &world.p1, &tx_id).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["granted"], true);
+    assert_eq!(entries[0]["action"], "break_glass");
 }
 
 #[tokio::test]

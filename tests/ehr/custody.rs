@@ -3,7 +3,8 @@
 //! custodian delivered the keys, and loses them when the break-glass is
 //! reviewed; revoking one of overlapping consents keeps the wraps the others
 //! still cover. Every access request, granted or denied, leaves exactly one
-//! audit entry.
+//! audit entry; a refused break-glass fails in the CLI; the reviewers' work
+//! list holds a break-glass until its review.
 
 use crate::{trial, Ctx, TestFn};
 use anyhow::{ensure, Context, Result};
@@ -35,6 +36,29 @@ fn cli_json(ctx: &Ctx, args: &[&str]) -> Result<(bool, Value, String)> {
     let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     Ok((out.status.success(), json, stderr))
+}
+
+/// The ids on Hospital1's break-glass review work list, as `user` reads it
+/// through the CLI (`breakglass unreviewed --json`).
+fn unreviewed(ctx: &Ctx, user: &str) -> Result<Vec<String>> {
+    let out = ctx.net.cli_ok(&[
+        "breakglass",
+        "unreviewed",
+        "--as",
+        user,
+        "--hospital",
+        "Hospital1",
+        "--json",
+    ])?;
+    let items: Vec<Value> = serde_json::from_str(&out)?;
+    ensure!(
+        items.iter().all(|i| i["home_msp"] == "Hospital1MSP"),
+        "the work list of Hospital1 holds another hospital's events: {items:?}"
+    );
+    Ok(items
+        .iter()
+        .filter_map(|i| i["event"]["break_glass_id"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// A patient of Hospital1 registered through the CLI; returns the pseudonym.
@@ -128,6 +152,26 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
     ensure!(!ok && denied["granted"] == false, "nurse: {denied}");
     requests.push(denied);
 
+    // A nurse's attempt is refused: audited by the contract, an error here.
+    let (ok, _, stderr) = cli_json(
+        &ctx,
+        &[
+            "breakglass",
+            "--as",
+            &nurse3,
+            "--patient",
+            &pid,
+            "--reason",
+            "patient collapsed",
+        ],
+    )?;
+    ensure!(
+        !ok && stderr
+            .contains("break-glass refused: only doctors may break the glass (caller is nurse)")
+            && stderr.contains("recorded in the patient's audit trail"),
+        "the nurse's break-glass must fail with the refusal: {stderr}"
+    );
+
     let bg = ctx.net.cli_ok(&[
         "breakglass",
         "--as",
@@ -180,8 +224,14 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         "the doctor's wrap is not beside the blob"
     );
 
-    // The review closes it; the next pass withdraws the doctor's wrap.
+    // The review closes it and takes it off the reviewers' work list; the
+    // next pass withdraws the doctor's wrap.
     let auditor = who(&ctx.users.auditor);
+    ctx.net.settle().await?;
+    ensure!(
+        unreviewed(&ctx, &auditor)?.contains(&bg),
+        "{bg} is not on the reviewers' work list"
+    );
     ctx.net.cli_ok(&[
         "breakglass",
         "review",
@@ -194,6 +244,10 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         "--note",
         "justified",
     ])?;
+    ensure!(
+        !unreviewed(&ctx, &auditor)?.contains(&bg),
+        "{bg} is still on the reviewers' work list after its review"
+    );
     let pass: Vec<Value> = serde_json::from_str(&ctx.net.cli_ok(&[
         "breakglass",
         "fulfil",

@@ -1,5 +1,6 @@
 //! Roles from the Fabric CA, enforced by the contract: break-glass only for
-//! doctors and only with a reason, consent managed by the patient for their
+//! doctors and only with a reason (a refused attempt is a committed, audited
+//! denial), consent managed by the patient for their
 //! own records only, auditors read trails but never key material, access
 //! without consent denied and audited, consent lets a grantee in and
 //! revocation shuts them out again.
@@ -50,6 +51,64 @@ async fn record_trail(ctx: &Ctx, rid: &str) -> Result<Vec<Value>> {
     Ok(page["items"].as_array().cloned().unwrap_or_default())
 }
 
+/// Every entry of the patient's audit trail, as the auditor reads it (all
+/// pages: other trials write to the same patient's trail).
+async fn patient_trail(ctx: &Ctx, pid: &str) -> Result<Vec<Value>> {
+    ctx.net.settle().await?;
+    let auditor = ctx.contract(&ctx.users.auditor).await?;
+    let mut items = Vec::new();
+    let mut bookmark = String::new();
+    loop {
+        let out = auditor
+            .evaluate("audit_by_patient", [pid, "500", bookmark.as_str()])
+            .await?;
+        let page: Value = serde_json::from_slice(&out)?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        bookmark = page["bookmark"].as_str().unwrap_or_default().to_owned();
+        if bookmark.is_empty() {
+            return Ok(items);
+        }
+    }
+}
+
+/// A refused break-glass attempt: status 200, `granted:false`, the exact
+/// reason, nothing opened, and exactly one audit entry in the patient's
+/// trail (denied, flagged for review).
+async fn expect_break_glass_refused(
+    ctx: &Ctx,
+    answer: &Value,
+    pid: &str,
+    reason: &str,
+) -> Result<()> {
+    ensure!(
+        answer["granted"] == false
+            && answer["reason"] == reason
+            && answer["patient_id"] == pid
+            && answer["flagged_for_review"] == true
+            && answer.get("break_glass_id").is_none()
+            && answer.get("expires_at").is_none(),
+        "break_glass must be refused with {reason:?}: {answer}"
+    );
+    let trail = patient_trail(ctx, pid).await?;
+    let entries: Vec<&Value> = trail
+        .iter()
+        .filter(|e| e["tx_id"] == answer["tx_id"])
+        .collect();
+    ensure!(
+        entries.len() == 1,
+        "a refused break-glass leaves exactly one audit entry, found {entries:?}"
+    );
+    let entry = entries[0];
+    ensure!(
+        entry["action"] == "break_glass"
+            && entry["granted"] == false
+            && entry["break_glass"] == true
+            && entry["reason"] == reason,
+        "audit entry of the refused break-glass: {entry}"
+    );
+    Ok(())
+}
+
 /// The audit entry written by transaction `tx_id`.
 fn entry_of<'a>(trail: &'a [Value], tx_id: &Value) -> Result<&'a Value> {
     trail
@@ -78,10 +137,20 @@ fn expect_denied(resp: &Value, reason: &str) -> Result<()> {
 async fn nurse_cannot_break_glass(ctx: Ctx) -> Result<()> {
     let nurse = ctx.contract(&ctx.users.nurse1).await?;
     let pid = ctx.users.patient1_pid.as_str();
-    let err = submit_err(&nurse, "break_glass", &[pid, "patient collapsed"]).await?;
+    let refused = submit_json(&nurse, "break_glass", &[pid, "patient collapsed"]).await?;
+    expect_break_glass_refused(
+        &ctx,
+        &refused,
+        pid,
+        "only doctors may break the glass (caller is nurse)",
+    )
+    .await?;
     ensure!(
-        err.contains("only doctors may break the glass (caller is nurse)"),
-        "nurse break-glass error: {err}"
+        !refused["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("collapsed"),
+        "the refusal repeats the typed reason: {refused}"
     );
     Ok(())
 }
@@ -90,16 +159,21 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
     let (rid, stored) = put_record(&ctx, "breakglass", &[]).await?;
     let doctor3 = ctx.contract(&ctx.users.doctor3).await?;
     let pid = ctx.users.patient1_pid.as_str();
-    let err = submit_err(&doctor3, "break_glass", &[pid, "  "]).await?;
+    let refused = submit_json(&doctor3, "break_glass", &[pid, "  "]).await?;
+    expect_break_glass_refused(&ctx, &refused, pid, "break-glass needs a reason").await?;
+    // A refused attempt opens nothing: no access under break-glass yet.
+    let before = request_access(&doctor3, &rid, &fingerprint("doctor3")).await?;
     ensure!(
-        err.contains("break-glass needs a reason"),
-        "reasonless break-glass error: {err}"
+        before["granted"] == false,
+        "access after a refused break-glass: {before}"
     );
 
     let reason = "unconscious patient in the emergency room";
     let opened = submit_json(&doctor3, "break_glass", &[pid, reason]).await?;
     ensure!(
-        opened["reason"] == reason
+        opened["granted"] == true
+            && opened["tx_id"] == opened["break_glass_id"]
+            && opened["reason"] == reason
             && opened["flagged_for_review"] == true
             && opened["patient_id"] == pid
             && opened["opened_by"]["user"] == ctx.users.doctor3.principal().as_str()

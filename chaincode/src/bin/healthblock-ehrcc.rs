@@ -3,5 +3,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    healthblock_chaincode::server_main::run(healthblock_chaincode::ehr::EhrContract).await
+    healthblock_chaincode::server_main::run(healthblock_chaincode::ehr::EhrContract::default())
+        .await
 }

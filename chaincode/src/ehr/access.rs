@@ -70,17 +70,23 @@ pub struct Grant {
     pub break_glass: bool,
 }
 
-/// Payload of the `access` event.
+/// Payload of the `access` event: every access decision, and every refused
+/// break-glass attempt (`action` `break_glass`, no record), so one event
+/// stream carries every denial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessEvent {
     /// Transaction id.
     pub tx_id: String,
+    /// What was decided: `access`, or `break_glass` for a refused attempt.
+    pub action: AuditAction,
     /// Patient.
     pub patient_id: PatientId,
-    /// Record.
-    pub record_id: RecordId,
-    /// Version.
-    pub version: u64,
+    /// Record (absent for a break-glass attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<RecordId>,
+    /// Version (absent for a break-glass attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
     /// Who asked.
     pub actor: Principal,
     /// Outcome.
@@ -124,7 +130,7 @@ pub async fn request(
         break_glass,
     };
     audit::write(stub, &entry).await?;
-    emit(stub, &entry, &record)?;
+    emit(stub, &entry)?;
     Ok(AccessResponse {
         granted,
         reason,
@@ -150,12 +156,14 @@ fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool
     }
 }
 
-fn emit(stub: &mut dyn ChaincodeStub, entry: &AuditEntry, record: &RecordVersion) -> EhrResult<()> {
+/// Emits the [`ACCESS_EVENT`] of a decision already written as `entry`.
+pub fn emit(stub: &mut dyn ChaincodeStub, entry: &AuditEntry) -> EhrResult<()> {
     let event = AccessEvent {
         tx_id: entry.tx_id.clone(),
-        patient_id: record.meta.patient_id.clone(),
-        record_id: record.meta.record_id.clone(),
-        version: record.meta.version,
+        action: entry.action,
+        patient_id: entry.patient_id.clone(),
+        record_id: entry.record_id.clone(),
+        version: entry.version,
         actor: entry.actor.clone(),
         granted: entry.granted,
         reason: entry.reason.clone(),

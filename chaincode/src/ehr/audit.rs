@@ -1,6 +1,6 @@
 //! The audit trail: one entry per access request (granted or denied),
-//! break-glass opening and consent change, indexed by patient and by record
-//! in time order.
+//! break-glass attempt (opened or refused) and step, and consent change,
+//! indexed by patient and by record in time order.
 //!
 //! Entries are written once under fresh keys (time + txid) and never
 //! updated, so no key-level policy is attached: the chaincode-level policy
@@ -30,15 +30,17 @@ pub async fn write(stub: &mut dyn ChaincodeStub, entry: &AuditEntry) -> EhrResul
     Ok(())
 }
 
-/// Logs a patient-level event (consent change, break-glass).
-pub async fn log_patient_event(
-    stub: &mut dyn ChaincodeStub,
+/// A patient-level entry (no record) for this transaction. Break-glass
+/// steps are flagged (`break_glass: true`), refused attempts included.
+pub fn patient_entry(
+    stub: &dyn ChaincodeStub,
     caller: &Caller,
     patient: &Patient,
     action: AuditAction,
+    granted: bool,
     reason: &str,
-) -> EhrResult<()> {
-    let entry = AuditEntry {
+) -> EhrResult<AuditEntry> {
+    Ok(AuditEntry {
         tx_id: stub.tx_id().to_owned(),
         time: clock::tx_time(stub)?,
         action,
@@ -46,10 +48,21 @@ pub async fn log_patient_event(
         record_id: None,
         version: None,
         actor: caller.principal(),
-        granted: true,
+        granted,
         reason: reason.to_owned(),
         break_glass: action.is_break_glass(),
-    };
+    })
+}
+
+/// Logs a patient-level event that happened (consent change, break-glass step).
+pub async fn log_patient_event(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    patient: &Patient,
+    action: AuditAction,
+    reason: &str,
+) -> EhrResult<()> {
+    let entry = patient_entry(stub, caller, patient, action, true, reason)?;
     write(stub, &entry).await
 }
 

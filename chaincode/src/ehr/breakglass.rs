@@ -3,9 +3,16 @@
 //! time. Every opening is audited and flagged for review; the patient, the
 //! home hospital and auditors can list them.
 //!
-//! Refusals (wrong role, missing reason) are errors (status 500), so nothing
-//! is written: break-glass grants access, it does not read anything. The
-//! access requests made under it are audited like any other.
+//! **A refused attempt is a success response**, like a denied access
+//! request: a caller who is not a doctor, or a doctor without a usable
+//! reason, gets status 200 with `{"granted":false,"reason":...}`, so the
+//! transaction commits with one audit entry (action `break_glass`, denied,
+//! flagged) and an `access` event, and nothing is opened. An attempt to break
+//! the glass without the right therefore shows in the patient's trail.
+//! Malformed calls (a bad or unknown patient id, a missing timestamp) are
+//! still errors (500): there is no patient whose trail could hold them.
+//! The refusal's audit entry never repeats the text the caller typed.
+//! The access requests made under an opening are audited like any other.
 //!
 //! Break-glass keys carry no key-level policy: they are evidence, and the
 //! chaincode-level policy (MAJORITY) keeps any single hospital, including the
@@ -15,11 +22,13 @@
 //! custodian finds it and delivers the data keys
 //! ([`custodian`](super::custodian)): the contract decides, but a doctor can
 //! decrypt only once the home hospital has wrapped the keys for them. A
-//! review (by an auditor or a home administrator) closes a break-glass early.
+//! review (by an auditor or a home administrator) closes a break-glass early
+//! and takes it off the reviewers' work list ([`worklist`](super::worklist)).
 
 use fabric_shim::ChaincodeStub;
 use serde::{Deserialize, Serialize};
 
+use super::access;
 use super::audit;
 use super::clock;
 use super::error::{denied, invalid, EhrError, EhrResult};
@@ -30,6 +39,7 @@ use super::model::{
 use super::patient;
 use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
+use super::worklist;
 
 /// The work-list entry of an open break-glass (value of its open-list key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,21 +58,98 @@ pub const MAX_REASON_LEN: usize = 500;
 /// Event emitted when the glass is broken.
 pub const BREAK_GLASS_EVENT: &str = "breakglass";
 
-/// `break_glass(pid, reason)`: doctors only.
+/// The answer to `break_glass`: `granted` and the transaction id, then
+/// either the opened event or the refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassAnswer {
+    /// True when the glass was broken.
+    pub granted: bool,
+    /// The transaction (and audit entry) id; the break-glass id when opened.
+    pub tx_id: String,
+    /// The event, or why the attempt was refused.
+    #[serde(flatten)]
+    pub outcome: BreakGlassOutcome,
+}
+
+/// What a break-glass attempt produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BreakGlassOutcome {
+    /// The glass was broken: the stored event (its `reason` is the stated one).
+    Opened(BreakGlass),
+    /// The attempt was refused and audited.
+    Refused(BreakGlassRefusal),
+}
+
+/// A refused break-glass attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassRefusal {
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// Why it was refused (also the audit entry's reason).
+    pub reason: String,
+    /// Always true: the attempt's audit entry is flagged for review.
+    pub flagged_for_review: bool,
+}
+
+/// `break_glass(pid, reason)`: doctors only, with a reason. Other attempts
+/// on a registered patient are refused, audited and answered with
+/// `granted: false`.
 pub async fn open(
     stub: &mut dyn ChaincodeStub,
     caller: &Caller,
     pid: &str,
     reason: &str,
-) -> EhrResult<BreakGlass> {
-    if caller.role != Role::Doctor {
-        return Err(denied(format!(
+) -> EhrResult<BreakGlassAnswer> {
+    let patient = patient::load(stub, &PatientId::parse(pid)?).await?;
+    let checked = if caller.role == Role::Doctor {
+        checked_text(reason, "reason")
+    } else {
+        Err(denied(format!(
             "only doctors may break the glass (caller is {})",
             caller.role
-        )));
+        )))
+    };
+    // A wrong role or an unusable reason is a decision about this attempt,
+    // to be committed and audited; anything else stays an error.
+    match checked {
+        Ok(reason) => open_checked(stub, caller, &patient, reason).await,
+        Err(EhrError::Denied(why) | EhrError::Argument(why)) => {
+            refuse(stub, caller, &patient, why).await
+        }
+        Err(other) => Err(other),
     }
-    let reason = checked_text(reason, "reason")?;
-    let patient = patient::load(stub, &PatientId::parse(pid)?).await?;
+}
+
+/// Records a refused attempt: one audit entry (denied, flagged) and an
+/// `access` event; nothing is opened.
+async fn refuse(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    patient: &Patient,
+    why: String,
+) -> EhrResult<BreakGlassAnswer> {
+    let entry = audit::patient_entry(stub, caller, patient, AuditAction::BreakGlass, false, &why)?;
+    audit::write(stub, &entry).await?;
+    access::emit(stub, &entry)?;
+    Ok(BreakGlassAnswer {
+        granted: false,
+        tx_id: entry.tx_id,
+        outcome: BreakGlassOutcome::Refused(BreakGlassRefusal {
+            patient_id: entry.patient_id,
+            reason: why,
+            flagged_for_review: true,
+        }),
+    })
+}
+
+/// Opens a break-glass for a doctor with a valid reason.
+async fn open_checked(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    patient: &Patient,
+    reason: &str,
+) -> EhrResult<BreakGlassAnswer> {
     let now = clock::tx_time(stub)?;
     let event = BreakGlass {
         break_glass_id: stub.tx_id().to_owned(),
@@ -81,9 +168,14 @@ pub async fn open(
         break_glass_id: event.break_glass_id.clone(),
     };
     store::put_owned_json(stub, &open_key, &entry, &patient.home_msp).await?;
-    audit::log_patient_event(stub, caller, &patient, AuditAction::BreakGlass, reason).await?;
+    worklist::add(stub, &patient.home_msp, &event).await?;
+    audit::log_patient_event(stub, caller, patient, AuditAction::BreakGlass, reason).await?;
     stub.set_event(BREAK_GLASS_EVENT, serde_json::to_vec(&event)?)?;
-    Ok(event)
+    Ok(BreakGlassAnswer {
+        granted: true,
+        tx_id: event.break_glass_id.clone(),
+        outcome: BreakGlassOutcome::Opened(event),
+    })
 }
 
 /// A break-glass reason or review note: trimmed, non-empty, at most
@@ -160,6 +252,7 @@ pub async fn review(
     };
     let key = keys::break_glass_review(&patient.patient_id, id)?;
     store::put_json(stub, &key, &review).await?;
+    worklist::remove(stub, &patient.home_msp, &event).await?;
     let reason = format!("break-glass {id} reviewed: {note}");
     audit::log_patient_event(
         stub,

@@ -14,14 +14,17 @@
 //! | `breakglass~open` | home MSP, pid, id | `{patient_id, break_glass_id}` (the custodian's work list) |
 //! | `breakglass~grant` | pid, id | [`BreakGlassGrant`](super::model::BreakGlassGrant) |
 //! | `breakglass~review` | pid, id | [`BreakGlassReview`](super::model::BreakGlassReview) |
+//! | `breakglass~unreviewed` | home MSP, opened at (20 digits), pid, id | `{patient_id, break_glass_id}` (the reviewers' work list) |
 //! | `audit~patient` | pid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //! | `audit~record` | rid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //!
-//! Patient, record, version, index, consent, break-glass work-list and
+//! Patient, record, version, index, consent, custodian open-list and
 //! break-glass grant keys carry a key-level endorsement policy naming the
-//! home hospital's peer. Audit, break-glass and review keys are evidence, written once and never updated: they stay under the
-//! chaincode-level policy (MAJORITY), so no single hospital, the home
-//! hospital included, can rewrite them.
+//! home hospital's peer. Audit, break-glass and review keys are evidence,
+//! written once and never updated: they stay under the chaincode-level
+//! policy (MAJORITY), so no single hospital, the home hospital included, can
+//! rewrite them. So does the reviewers' work list, so that the home hospital
+//! alone cannot take an event off it without a review.
 
 use fabric_shim::create_composite_key;
 
@@ -48,6 +51,9 @@ pub const BREAK_GLASS_OPEN: &str = "breakglass~open";
 pub const BREAK_GLASS_GRANT: &str = "breakglass~grant";
 /// Object type of break-glass reviews.
 pub const BREAK_GLASS_REVIEW: &str = "breakglass~review";
+/// Object type of the reviewers' list of break-glass events not yet
+/// reviewed, by home hospital and opening time.
+pub const BREAK_GLASS_UNREVIEWED: &str = "breakglass~unreviewed";
 /// Object type of the per-patient audit trail.
 pub const AUDIT_BY_PATIENT: &str = "audit~patient";
 /// Object type of the per-record audit trail.
@@ -123,6 +129,20 @@ pub fn break_glass_review(pid: &PatientId, id: &str) -> EhrResult<String> {
     Ok(create_composite_key(
         BREAK_GLASS_REVIEW,
         &[pid.as_str(), id],
+    )?)
+}
+
+/// Key of a break-glass event in the reviewers' work list; `opened_at` is
+/// the zero-padded opening time, so each hospital's list is oldest first.
+pub fn break_glass_unreviewed(
+    home_msp: &str,
+    opened_at: &str,
+    pid: &PatientId,
+    id: &str,
+) -> EhrResult<String> {
+    Ok(create_composite_key(
+        BREAK_GLASS_UNREVIEWED,
+        &[home_msp, opened_at, pid.as_str(), id],
     )?)
 }
 

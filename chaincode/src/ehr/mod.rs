@@ -25,10 +25,11 @@
 //! | `revoke_consent` | pid, consent id | the patient; admin of the home hospital |
 //! | `list_consents` | pid [, page size, bookmark] | the patient; home hospital staff; auditors |
 //! | `request_access` | rid, version or "", key fingerprint | anyone with a role; decided by [`policy`], always audited |
-//! | `break_glass` | pid, reason | doctors (any hospital) |
+//! | `break_glass` | pid, reason | doctors (any hospital); other attempts are refused and audited |
 //! | `list_break_glass` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
 //! | `review_break_glass` | pid, id, note | auditors; home admins |
 //! | `list_open_break_glass` | [page size, bookmark] | admins (their hospital's open list) |
+//! | `list_unreviewed_break_glass` | [home MSP or "", page size, bookmark] | auditors (one hospital, or all); admins (their hospital) |
 //! | `fulfil_break_glass` | JSON [`custodian::FulfilArgs`] | home admins (the custodian) |
 //! | `close_break_glass` | pid, id | home admins (the custodian) |
 //! | `audit_by_patient` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
@@ -40,9 +41,11 @@
 //! Metadata never includes the wrap list; `request_access` hands the caller
 //! its own wrap.
 //!
-//! `request_access` answers a denial with status 200 and
+//! `request_access` and `break_glass` answer a denial with status 200 and
 //! `{"granted":false,"reason":...}`, so the denial's audit entry commits
-//! (see [`access`]). `verify_record` returns the stored hash and the id of
+//! (see [`access`], [`breakglass`]). Every function except the time-free
+//! reads ([`TIME_FREE_FUNCTIONS`]) first checks that the transaction
+//! timestamp is within [`clock::MAX_SKEW_SECONDS`] of the peer's clock. `verify_record` returns the stored hash and the id of
 //! the transaction that wrote the version; the block number and validation
 //! code are not visible to chaincode, so the client reads them from the
 //! ledger by that transaction id.
@@ -72,6 +75,7 @@ pub mod policy;
 pub mod record;
 pub mod roles;
 pub mod store;
+pub mod worklist;
 pub mod wraps;
 
 use async_trait::async_trait;
@@ -83,14 +87,26 @@ use roles::Caller;
 use store::PageRequest;
 
 /// The EHR contract.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EhrContract;
+///
+/// `Default` bounds transaction timestamps by the system clock
+/// ([`clock::TimeBound`]); tests give it a clock of their own.
+#[derive(Debug, Default, Clone)]
+pub struct EhrContract {
+    time_bound: clock::TimeBound,
+}
+
+impl EhrContract {
+    /// The contract with this time bound.
+    pub fn new(time_bound: clock::TimeBound) -> Self {
+        EhrContract { time_bound }
+    }
+}
 
 #[async_trait]
 impl Chaincode for EhrContract {
     async fn invoke(&self, stub: &mut dyn ChaincodeStub) -> Response {
         let (function, params) = stub.function_and_parameters();
-        match dispatch(stub, &function, &params).await {
+        match dispatch(stub, &self.time_bound, &function, &params).await {
             Ok(payload) => success(payload),
             Err(e) => error_response(e.to_string()),
         }
@@ -111,12 +127,27 @@ fn json<T: Serialize>(value: &T) -> EhrResult<Vec<u8>> {
     Ok(serde_json::to_vec(value)?)
 }
 
+/// Functions that neither write nor decide anything on time (they read no
+/// clock): the only ones exempt from the time bound. Every other function,
+/// including any added later, has its timestamp checked first.
+pub const TIME_FREE_FUNCTIONS: &[&str] = &[
+    "whoami",
+    "get_patient",
+    "list_break_glass",
+    "audit_by_patient",
+    "audit_by_record",
+];
+
 async fn dispatch(
     stub: &mut dyn ChaincodeStub,
+    time_bound: &clock::TimeBound,
     function: &str,
     p: &[String],
 ) -> EhrResult<Vec<u8>> {
     let caller = Caller::from_stub(stub)?;
+    if !TIME_FREE_FUNCTIONS.contains(&function) {
+        time_bound.checked_tx_time(stub)?;
+    }
     let a = Params::new(function, p);
     match function {
         "whoami" => {
@@ -187,6 +218,11 @@ async fn dispatch(
         "review_break_glass" => {
             a.arity(3, 3)?;
             json(&breakglass::review(stub, &caller, a.get(0), a.get(1), a.get(2)).await?)
+        }
+        "list_unreviewed_break_glass" => {
+            a.arity(0, 3)?;
+            let page = PageRequest::parse(a.opt(1), a.opt(2))?;
+            json(&worklist::list(stub, &caller, a.opt(0), &page).await?)
         }
         "list_open_break_glass" => {
             a.arity(0, 2)?;

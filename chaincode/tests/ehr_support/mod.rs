@@ -1,12 +1,16 @@
 //! Shared fixtures for the EHR contract tests: identities with Fabric CA
 //! attribute extensions, and a ledger whose transactions carry a creator and
-//! a controllable timestamp.
+//! a controllable timestamp. The contract's peer clock follows the test clock
+//! (plus a settable skew), so no test depends on the wall clock.
 
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use fabric_shim::{Chaincode, MemoryLedger, MemoryStub, Response};
+use healthblock_chaincode::ehr::clock::{PeerClock, TimeBound, MAX_SKEW_SECONDS};
+use healthblock_chaincode::ehr::model::Timestamp as EhrTime;
 use healthblock_chaincode::ehr::EhrContract;
 use prost_types::Timestamp;
 use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPair};
@@ -117,12 +121,27 @@ pub fn hex64(label: &str) -> String {
     hex::encode(Sha256::digest(label.as_bytes()))
 }
 
+/// The endorsing peer's clock in the tests: the timestamp of the transaction
+/// being endorsed plus a skew the test chooses (0 unless set).
+#[derive(Debug, Default)]
+pub struct TestPeerClock {
+    current_tx: AtomicI64,
+    skew: AtomicI64,
+}
+
+impl PeerClock for TestPeerClock {
+    fn now(&self) -> EhrTime {
+        EhrTime(self.current_tx.load(Ordering::SeqCst) + self.skew.load(Ordering::SeqCst))
+    }
+}
+
 /// A ledger with the EHR contract and a clock that advances one second per
 /// transaction unless a test sets it.
 pub struct Net {
     pub ledger: MemoryLedger,
     pub cc: EhrContract,
     clock: AtomicI64,
+    peer_clock: Arc<TestPeerClock>,
 }
 
 /// The decoded outcome of a call.
@@ -183,11 +202,19 @@ impl Default for Net {
 
 impl Net {
     pub fn new() -> Net {
+        let peer_clock = Arc::new(TestPeerClock::default());
         Net {
             ledger: MemoryLedger::new(),
-            cc: EhrContract,
+            cc: EhrContract::new(TimeBound::new(peer_clock.clone(), MAX_SKEW_SECONDS)),
             clock: AtomicI64::new(T0),
+            peer_clock,
         }
+    }
+
+    /// Sets how far the peer's clock is ahead of (positive) or behind
+    /// (negative) the timestamps of the next transactions.
+    pub fn set_peer_skew(&self, seconds: i64) {
+        self.peer_clock.skew.store(seconds, Ordering::SeqCst);
     }
 
     /// Sets the clock (unix seconds) of the next transactions.
@@ -197,6 +224,7 @@ impl Net {
 
     fn stub(&self, actor: &Actor, args: &[&str]) -> MemoryStub {
         let seconds = self.clock.fetch_add(1, Ordering::SeqCst);
+        self.peer_clock.current_tx.store(seconds, Ordering::SeqCst);
         self.ledger
             .stub(args)
             .with_creator(&actor.mspid, &actor.pem)

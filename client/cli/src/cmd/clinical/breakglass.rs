@@ -1,8 +1,13 @@
 //! `healthblock breakglass`: a doctor's emergency opening of a patient's
 //! records (time-limited, audited, flagged for review by the contract); the
 //! home hospital's custodian pass that delivers (and later withdraws) the
-//! data keys (`breakglass fulfil`, see [`custodian`](super::custodian)); and
-//! the after-the-fact review (`breakglass review`), which closes it early.
+//! data keys (`breakglass fulfil`, see [`custodian`](super::custodian)); the
+//! reviewers' work list (`breakglass unreviewed`); and the after-the-fact
+//! review (`breakglass review`), which closes it early.
+//!
+//! A refused attempt (not a doctor, no usable reason) is committed and
+//! audited by the contract, which answers `granted: false`; the command then
+//! prints the refusal and exits non-zero, as `access request` does.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -39,6 +44,16 @@ pub enum BreakglassAction {
         #[command(flatten)]
         actor: Actor,
     },
+    /// List break-glass events not yet reviewed, oldest first per hospital
+    /// (auditors: every hospital or one; administrators: their own).
+    Unreviewed {
+        #[command(flatten)]
+        actor: Actor,
+        /// Only this home hospital (name or MSP id); an administrator's
+        /// default and only choice is their own.
+        #[arg(long)]
+        hospital: Option<String>,
+    },
     /// Review a break-glass (auditors, home administrators); closes it if it
     /// is still in force.
     Review {
@@ -64,6 +79,9 @@ pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
             id,
             note,
         }) => return review(ctx, &actor, &patient, &id, &note).await,
+        Some(BreakglassAction::Unreviewed { actor, hospital }) => {
+            return unreviewed(ctx, &actor, hospital.as_deref()).await
+        }
         None => {}
     }
     let (Some(actor), Some(patient)) = (a.actor, a.patient) else {
@@ -75,16 +93,26 @@ pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
         let events: Vec<Value> = super::all_pages(&session, "list_break_glass", &pid).await?;
         return output::json(&events);
     }
+    // An empty reason goes to the contract too: it refuses the attempt and
+    // records it in the patient's audit trail.
     let reason = a.reason.unwrap_or_default();
-    if reason.trim().is_empty() {
-        anyhow::bail!("--reason must say why the glass is broken");
-    }
     let (opened, committed): (Value, _) =
         session.submit_json("break_glass", &[pid, reason]).await?;
     if actor.json {
-        return output::json(
+        output::json(
             &json!({"txid": committed.txid, "block": committed.block, "break_glass": opened}),
+        )?;
+    }
+    if opened["granted"] != true {
+        anyhow::bail!(
+            "break-glass refused: {} (the attempt is recorded in the patient's audit trail, tx {} in block {})",
+            opened["reason"].as_str().unwrap_or("no reason given"),
+            committed.txid,
+            committed.block
         );
+    }
+    if actor.json {
+        return Ok(());
     }
     output::step(format!(
         "glass broken by {} until {} (tx {} in block {}), flagged for review; \
@@ -96,6 +124,48 @@ pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     ));
     println!("{}", opened["break_glass_id"].as_str().unwrap_or("?"));
     Ok(())
+}
+
+async fn unreviewed(ctx: &Context, actor: &Actor, hospital: Option<&str>) -> Result<()> {
+    let mspid = match hospital {
+        Some(h) => ctx.org(h)?.mspid.clone(),
+        None => String::new(),
+    };
+    let session = Session::open(ctx, actor).await?;
+    let items: Vec<Value> =
+        super::all_pages(&session, "list_unreviewed_break_glass", &mspid).await?;
+    if actor.json {
+        return output::json(&items);
+    }
+    output::step(format!(
+        "{} break-glass event(s) await review{}",
+        items.len(),
+        if mspid.is_empty() {
+            String::new()
+        } else {
+            format!(" at {mspid}")
+        }
+    ));
+    for item in &items {
+        println!("{}", describe_unreviewed(item));
+    }
+    Ok(())
+}
+
+/// One line of the work list: id, hospital, patient, who, when, status, reason.
+fn describe_unreviewed(item: &Value) -> String {
+    let event = &item["event"];
+    let text = |v: &Value| v.as_str().unwrap_or("?").to_owned();
+    format!(
+        "{}  {}  patient {}  opened by {} at {} ({})  reason: {}",
+        text(&event["break_glass_id"]),
+        text(&item["home_msp"]),
+        text(&event["patient_id"]),
+        text(&event["opened_by"]["user"]),
+        text(&event["opened_at"]["rfc3339"]),
+        text(&item["status"]),
+        text(&event["reason"]),
+    )
 }
 
 async fn review(ctx: &Context, actor: &Actor, patient: &str, id: &str, note: &str) -> Result<()> {
@@ -162,5 +232,39 @@ mod tests {
             Some(BreakglassAction::Review { .. })
         ));
         assert!(parse(&["review", "--as", "a@H1", "--patient", "p", "--id", "x"]).is_err());
+    }
+
+    #[test]
+    fn the_work_list_is_a_subcommand_with_an_optional_hospital() {
+        let all = parse(&["unreviewed", "--as", "auditor@Hospital1", "--json"]).unwrap();
+        let Some(BreakglassAction::Unreviewed { actor, hospital }) = all.action else {
+            panic!("not the work list: {all:?}");
+        };
+        assert!(actor.json && hospital.is_none());
+        let one = parse(&["unreviewed", "--as", "a@H1", "--hospital", "Hospital2"]).unwrap();
+        assert!(matches!(
+            one.action,
+            Some(BreakglassAction::Unreviewed { hospital: Some(ref h), .. }) if h == "Hospital2"
+        ));
+        assert!(parse(&["unreviewed", "--as", "a@H1", "--patient", "p"]).is_err());
+    }
+
+    #[test]
+    fn a_work_list_line_names_the_event() {
+        let item = json!({
+            "home_msp": "Hospital1MSP",
+            "status": "expired",
+            "event": {
+                "break_glass_id": "abc",
+                "patient_id": "p1",
+                "opened_by": {"user": "dr@Hospital3MSP"},
+                "opened_at": {"unix": 1, "rfc3339": "1970-01-01T00:00:01Z"},
+                "reason": "ER",
+            },
+        });
+        assert_eq!(
+            describe_unreviewed(&item),
+            "abc  Hospital1MSP  patient p1  opened by dr@Hospital3MSP at 1970-01-01T00:00:01Z (expired)  reason: ER"
+        );
     }
 }

@@ -1,0 +1,142 @@
+//! The reviewers' work list: break-glass events not yet reviewed.
+//!
+//! Every opening is flagged for review, and this index is how reviewers find
+//! the ones still waiting. `break_glass` adds an event under
+//! `breakglass~unreviewed(home MSP, opened at, pid, id)` and
+//! `review_break_glass` removes it; closing a break-glass (the custodian's
+//! withdrawal of keys) does not, so an expired event stays here until
+//! someone reviews it. `list_unreviewed_break_glass` reads one hospital's
+//! range (oldest first) or, for an auditor, the whole index: a range over
+//! this one object type, never a scan of all keys.
+//!
+//! The index carries no key-level policy: like the reviews it mirrors, it
+//! stays under the chaincode-level policy (MAJORITY), so the home hospital
+//! alone cannot drop an event from the list without a review.
+//!
+//! Events opened before this index existed are not on it; auditors find
+//! them with `list_break_glass` per patient.
+
+use fabric_shim::ChaincodeStub;
+use serde::{Deserialize, Serialize};
+
+use super::breakglass::{self, OpenEntry};
+use super::clock;
+use super::custodian::BreakGlassStatus;
+use super::error::{denied, EhrResult};
+use super::keys;
+use super::model::{BreakGlass, Role, Timestamp};
+use super::roles::Caller;
+use super::store::{self, Page, PageRequest};
+
+/// One entry of the work list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreviewedBreakGlass {
+    /// The patient's home hospital (whose administrators may review it).
+    pub home_msp: String,
+    /// `active` (still in force) or `expired`, at the time of the call.
+    pub status: BreakGlassStatus,
+    /// The event.
+    pub event: BreakGlass,
+}
+
+fn key_of(home_msp: &str, event: &BreakGlass) -> EhrResult<String> {
+    keys::break_glass_unreviewed(
+        home_msp,
+        &clock::sortable(event.opened_at),
+        &event.patient_id,
+        &event.break_glass_id,
+    )
+}
+
+/// Puts a newly opened event on the list.
+pub async fn add(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    event: &BreakGlass,
+) -> EhrResult<()> {
+    let entry = OpenEntry {
+        patient_id: event.patient_id.clone(),
+        break_glass_id: event.break_glass_id.clone(),
+    };
+    store::put_json(stub, &key_of(home_msp, event)?, &entry).await
+}
+
+/// Takes a reviewed event off the list (a no-op for an event opened before
+/// the list existed).
+pub async fn remove(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    event: &BreakGlass,
+) -> EhrResult<()> {
+    stub.del_state(&key_of(home_msp, event)?).await?;
+    Ok(())
+}
+
+/// Which hospital's range the caller reads: an auditor any one (or all,
+/// `None`); an administrator only their own.
+fn scope<'a>(caller: &'a Caller, hospital: Option<&'a str>) -> EhrResult<Option<&'a str>> {
+    let hospital = hospital.map(str::trim).filter(|h| !h.is_empty());
+    match caller.role {
+        Role::Auditor => Ok(hospital),
+        Role::Admin => match hospital {
+            None => Ok(Some(caller.mspid.as_str())),
+            Some(h) if h == caller.mspid => Ok(Some(h)),
+            Some(h) => Err(denied(format!(
+                "administrators of {} list only their own hospital's unreviewed break-glass events, not those of {h}",
+                caller.mspid
+            ))),
+        },
+        _ => caller
+            .require_role(
+                &[Role::Auditor, Role::Admin],
+                "list unreviewed break-glass events",
+            )
+            .map(|()| None),
+    }
+}
+
+fn status_at(event: &BreakGlass, now: Timestamp) -> BreakGlassStatus {
+    if now < event.expires_at {
+        BreakGlassStatus::Active
+    } else {
+        BreakGlassStatus::Expired
+    }
+}
+
+/// `list_unreviewed_break_glass([home MSP, page size, bookmark])`: auditors
+/// (one hospital, or all when the MSP is empty) and administrators (their
+/// own hospital).
+pub async fn list(
+    stub: &mut dyn ChaincodeStub,
+    caller: &Caller,
+    hospital: Option<&str>,
+    page: &PageRequest,
+) -> EhrResult<Page<UnreviewedBreakGlass>> {
+    let hospital = scope(caller, hospital)?;
+    let now = clock::tx_time(stub)?;
+    let attributes: Vec<&str> = hospital.into_iter().collect();
+    let result = stub
+        .get_state_by_partial_composite_key_with_pagination(
+            keys::BREAK_GLASS_UNREVIEWED,
+            &attributes,
+            page.size,
+            &page.bookmark,
+        )
+        .await?;
+    let mut items = Vec::with_capacity(result.results.len());
+    for kv in result.results {
+        let (_, attrs) = stub.split_composite_key(&kv.key)?;
+        let home_msp = attrs.into_iter().next().unwrap_or_default();
+        let entry: OpenEntry = serde_json::from_slice(&kv.value)?;
+        let event = breakglass::load(stub, &entry.patient_id, &entry.break_glass_id).await?;
+        items.push(UnreviewedBreakGlass {
+            home_msp,
+            status: status_at(&event, now),
+            event,
+        });
+    }
+    Ok(Page {
+        items,
+        bookmark: result.bookmark,
+    })
+}
