@@ -1,9 +1,14 @@
 //! Signing with an identity's private key, and signature verification.
 //!
 //! Fabric's rule: ECDSA signatures must have S ≤ n/2 ("low-S"), otherwise
-//! the same signature would have two valid encodings. RustCrypto signs
-//! without normalising, so [`SigningIdentity::sign`] normalises and
+//! the same signature would have two valid encodings. Neither ring nor
+//! RustCrypto normalises by itself, so [`SigningIdentity::sign`] does and
 //! [`verify_signature`] rejects high-S explicitly.
+//!
+//! Signing runs on every endorsement, block and client request, so it uses
+//! ring (several times faster than RustCrypto's P-256 here; nonces from the
+//! OS random source). The RustCrypto key is kept for key checks and as the
+//! deterministic (RFC 6979) signer should the OS random source ever fail.
 
 use crate::files::{files_in, read};
 use crate::{Identity, MspError};
@@ -56,6 +61,22 @@ fn verify_with_p256(
     key.verify(msg, &sig).map_err(|_| MspError::BadSignature)
 }
 
+/// The same key for ring, from its scalar and uncompressed public point.
+fn ring_key_pair(
+    key: &SigningKey,
+    public: &[u8],
+) -> Result<ring::signature::EcdsaKeyPair, MspError> {
+    // A transient copy of the scalar, wiped when dropped.
+    let scalar = p256::elliptic_curve::zeroize::Zeroizing::new(key.to_bytes());
+    ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &scalar[..],
+        public,
+        &ring::rand::SystemRandom::new(),
+    )
+    .map_err(|_| MspError::BadKey("the P-256 key is not usable for signing".into()))
+}
+
 /// Parses a PEM private key: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
 fn parse_key_pem(key_pem: &[u8]) -> Result<SigningKey, MspError> {
     let text = std::str::from_utf8(key_pem)
@@ -81,6 +102,7 @@ fn parse_key_pem(key_pem: &[u8]) -> Result<SigningKey, MspError> {
 pub struct SigningIdentity {
     pub identity: Identity,
     key: p256::ecdsa::SigningKey,
+    fast: std::sync::Arc<ring::signature::EcdsaKeyPair>,
 }
 
 impl std::fmt::Debug for SigningIdentity {
@@ -104,7 +126,12 @@ impl SigningIdentity {
                 identity.subject_cn
             )));
         }
-        Ok(Self { identity, key })
+        let fast = ring_key_pair(&key, public.as_bytes())?;
+        Ok(Self {
+            identity,
+            key,
+            fast: std::sync::Arc::new(fast),
+        })
     }
 
     /// From an MSP directory: `signcerts/*.pem` and the single key in `keystore/`.
@@ -142,7 +169,13 @@ impl SigningIdentity {
 
     /// DER ECDSA signature over SHA-256(msg), normalised to low-S.
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        let sig: Signature = self.key.sign(msg);
+        let sig = self
+            .fast
+            .sign(&ring::rand::SystemRandom::new(), msg)
+            .ok()
+            .and_then(|der| Signature::from_der(der.as_ref()).ok())
+            // ring fails only if the OS random source does: RFC 6979 needs none.
+            .unwrap_or_else(|| self.key.sign(msg));
         let low = sig.normalize_s().unwrap_or(sig);
         low.to_der().as_bytes().to_vec()
     }
