@@ -148,12 +148,23 @@ pub async fn up(
         }
     }
     check_ports_free(c, &to_start)?;
+    let mut spawned: Vec<(&FabricNode, u32)> = Vec::new();
     let result = async {
         for node in &to_start {
             let pid = process::spawn(layout, install, node)?;
+            spawned.push((*node, pid));
             reports.push(report(layout, node, pid, true));
         }
-        wait_ready(layout, &all, deadline, opts.ready_timeout).await?;
+        let pids: Vec<(&FabricNode, u32)> = all
+            .iter()
+            .filter_map(|n| {
+                reports
+                    .iter()
+                    .find(|r| r.name == n.name)
+                    .map(|r| (n, r.pid))
+            })
+            .collect();
+        wait_ready(layout, &pids, deadline, opts.ready_timeout).await?;
         let processes_ready = started_at.elapsed();
         let orderers_joined = join::join_orderers(c, layout, &genesis).await?;
         let orderers: Vec<&FabricNode> = of_kind(&all, NodeKind::Orderer);
@@ -190,8 +201,8 @@ pub async fn up(
         }),
         Err(e) => {
             // Do not leave a half-started network behind.
-            for node in to_start.iter().rev() {
-                let _ = process::stop(layout, node, Duration::from_secs(5));
+            for (node, pid) in spawned.iter().rev() {
+                let _ = process::stop_pid(layout, node, *pid, Duration::from_secs(5));
             }
             Err(match e {
                 FabricError::NotReady { waiting_for } => FabricError::Timeout {
@@ -285,17 +296,18 @@ fn check_ports_free(c: &Consortium, to_start: &[&FabricNode]) -> Result<(), Fabr
     Ok(())
 }
 
-/// Waits until every node's /healthz answers 200 and its gRPC (and admin) ports accept.
+/// Waits until every node's /healthz answers 200 and its gRPC (and admin) ports accept;
+/// fails at once, quoting its log, if a node's process (`pid`) has exited.
 async fn wait_ready(
     layout: &Layout,
-    all: &[FabricNode],
+    all: &[(&FabricNode, u32)],
     deadline: Instant,
     timeout: Duration,
 ) -> Result<(), FabricError> {
     loop {
         let mut waiting = Vec::new();
-        for node in all {
-            if process::running_pid(layout, node)?.is_none() {
+        for &(node, pid) in all {
+            if !process::alive(pid) {
                 let log = process::log_file(layout, node);
                 return Err(FabricError::Exited {
                     name: node.name.clone(),

@@ -36,20 +36,27 @@ pub fn running_pid(layout: &Layout, node: &FabricNode) -> Result<Option<u32>, Io
     Ok(pid::read(&pid_file(layout, node))?.filter(|p| is_ours(*p, node)))
 }
 
-/// Whether `pid` runs, is no zombie, and carries the node's marker in its environment.
-pub fn is_ours(pid: u32, node: &FabricNode) -> bool {
-    let marker = format!("{MARKER_ENV}={}", node.data_dir.display());
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
     // "pid (comm) S ...": the state follows the last ')'.
-    let zombie = stat
+    !stat
         .rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+}
+
+/// Whether `pid` runs, is no zombie, and carries the node's marker in its
+/// environment: how a pid read from a file is told from a reused one. (A
+/// process this call spawned is known to be ours: check it with [`alive`],
+/// as its environment may not be readable in the first instants.)
+pub fn is_ours(pid: u32, node: &FabricNode) -> bool {
+    let marker = format!("{MARKER_ENV}={}", node.data_dir.display());
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
-    !zombie
+    alive(pid)
         && environ
             .split(|b| *b == 0)
             .any(|entry| entry == marker.as_bytes())
@@ -99,11 +106,22 @@ pub fn stop(
     node: &FabricNode,
     grace: Duration,
 ) -> Result<Option<(u32, bool)>, FabricError> {
-    let file = pid_file(layout, node);
     let Some(pid) = running_pid(layout, node)? else {
-        pid::remove(&file)?;
+        pid::remove(&pid_file(layout, node))?;
         return Ok(None);
     };
+    stop_pid(layout, node, pid, grace).map(Some)
+}
+
+/// Stops `pid`, known to be the node's process: SIGTERM, then SIGKILL after
+/// `grace`. Returns (pid, killed).
+pub fn stop_pid(
+    layout: &Layout,
+    node: &FabricNode,
+    pid: u32,
+    grace: Duration,
+) -> Result<(u32, bool), FabricError> {
+    let file = pid_file(layout, node);
     let send = |sig| {
         pid::signal(pid, sig).map_err(|e| FabricError::Signal {
             name: node.name.clone(),
@@ -112,20 +130,20 @@ pub fn stop(
         })
     };
     send(Signal::SIGTERM)?;
-    let killed = !wait_gone(pid, node, grace);
+    let killed = !wait_gone(pid, grace);
     if killed {
         send(Signal::SIGKILL)?;
-        wait_gone(pid, node, Duration::from_secs(5));
+        wait_gone(pid, Duration::from_secs(5));
     }
     pid::remove(&file)?;
-    Ok(Some((pid, killed)))
+    Ok((pid, killed))
 }
 
-fn wait_gone(pid: u32, node: &FabricNode, within: Duration) -> bool {
+fn wait_gone(pid: u32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         reap(pid);
-        if !is_ours(pid, node) {
+        if !alive(pid) {
             return true;
         }
         std::thread::sleep(POLL);
