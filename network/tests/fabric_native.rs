@@ -3,7 +3,8 @@
 //! kept data (nothing joined again), and a final down.
 //!
 //! Needs Fabric v3.1 from the operator: `FABRIC_BIN` and `FABRIC_CFG_PATH` (see
-//! `fabric_process::install`). Without them the test says it is skipped and why.
+//! `fabric_process::install`). Without them the trial is listed as ignored and a
+//! `SKIPPED:` line says why.
 
 use healthblock_network::devnet_process::NodeKind;
 use healthblock_network::fabric_process::{self, FabricInstall, UpOptions};
@@ -32,15 +33,25 @@ impl Drop for Network {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn native_network_up_status_restart_down() {
-    let install = match FabricInstall::from_env() {
-        Ok(install) => install,
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let name = "native_network_up_status_restart_down";
+    let trial = match FabricInstall::from_env() {
+        Ok(install) => libtest_mimic::Trial::test(name, move || {
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            runtime.block_on(up_status_restart_down(install));
+            Ok(())
+        }),
         Err(e) => {
-            eprintln!("SKIPPED native_network_up_status_restart_down: {e}");
-            return;
+            println!("SKIPPED: {name}: {e}");
+            libtest_mimic::Trial::test(name, || Ok(())).with_ignored_flag(true)
         }
     };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+/// Panics (an assertion) on the first step that does not hold; the trial reports it.
+async fn up_status_restart_down(install: FabricInstall) {
     let home = tempfile::tempdir().unwrap();
     let consortium = Consortium::load(&repo_file("network/consortium.yaml"))
         .unwrap()
