@@ -83,3 +83,13 @@ pub fn rename_into_place(from: &Path, to: &Path) -> Result<(), IoError> {
     }
     std::fs::rename(from, to).map_err(|e| IoError::new(to, e))
 }
+
+/// The last `lines` lines of a process log, quoted in start-up errors.
+pub(crate) fn log_tail(log: &Path, lines: usize) -> String {
+    let Ok(bytes) = std::fs::read(log) else {
+        return String::from("(log is empty or unreadable)");
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -14,6 +14,7 @@ pub mod devnet_process;
 pub mod fabric_process;
 mod fsutil;
 pub mod layout;
+pub mod pid;
 
 pub use consortium::{Backend, Consortium, ConsortiumError};
 pub use devnet_config::devnet_config;

@@ -179,12 +179,12 @@ pub async fn start(
     let paths = CaPaths::new(layout, org);
     let http = http_client(layout, org)?;
     let url = url(c, org);
-    if let Some(pid) = process::read_pid(&paths.pid_file)? {
+    if let Some(pid) = crate::pid::read(&paths.pid_file)? {
         if process::is_running(pid, &paths.server_home) {
             let info = wait_ready(org, &paths, &http, &url, started, None).await?;
             return Ok(up_status(c, org, &paths, pid, info, true, started));
         }
-        process::remove_pid(&paths.pid_file)?;
+        crate::pid::remove(&paths.pid_file)?;
     }
     if !ca_server_bin.is_file() {
         return Err(CaError::MissingBinary(ca_server_bin.to_owned()));
@@ -199,7 +199,7 @@ pub async fn start(
             // Do not leave a half-started server behind.
             let _ = process::stop(pid, &paths.server_home, Duration::from_secs(5));
             let _ = child.try_wait();
-            process::remove_pid(&paths.pid_file)?;
+            crate::pid::remove(&paths.pid_file)?;
             Err(e)
         }
     }
@@ -325,7 +325,7 @@ async fn wait_ready(
                 timeout: READY_TIMEOUT,
                 last_error,
                 log: paths.log.clone(),
-                tail: process::log_tail(&paths.log, LOG_TAIL_LINES),
+                tail: crate::fsutil::log_tail(&paths.log, LOG_TAIL_LINES),
             });
         }
         tokio::time::sleep(POLL).await;
@@ -339,7 +339,7 @@ fn check_alive(org: &PeerOrg, paths: &CaPaths, child: &mut Child) -> Result<(), 
             org: org.name.clone(),
             status: status.to_string(),
             log: paths.log.clone(),
-            tail: process::log_tail(&paths.log, LOG_TAIL_LINES),
+            tail: crate::fsutil::log_tail(&paths.log, LOG_TAIL_LINES),
         }),
         Err(e) => Err(CaError::Io(IoError::new(&paths.log, e))),
     }
@@ -408,7 +408,7 @@ pub fn stop_all(layout: &Layout) -> Result<Vec<StopReport>, CaError> {
 /// Stops the server named by the pid file and removes the file.
 fn stop_one(paths: &CaPaths) -> Result<(Option<u32>, bool), CaError> {
     let mut result = (None, false);
-    if let Some(pid) = process::read_pid(&paths.pid_file)? {
+    if let Some(pid) = crate::pid::read(&paths.pid_file)? {
         if process::is_running(pid, &paths.server_home) {
             result = (
                 Some(pid),
@@ -416,7 +416,7 @@ fn stop_one(paths: &CaPaths) -> Result<(Option<u32>, bool), CaError> {
             );
         }
     }
-    process::remove_pid(&paths.pid_file)?;
+    crate::pid::remove(&paths.pid_file)?;
     Ok(result)
 }
 
@@ -446,7 +446,7 @@ pub async fn status(c: &Consortium, layout: &Layout) -> Vec<CaStatus> {
 
 async fn status_of(c: &Consortium, layout: &Layout, org: &PeerOrg) -> CaStatus {
     let paths = CaPaths::new(layout, org);
-    let pid = process::read_pid(&paths.pid_file)
+    let pid = crate::pid::read(&paths.pid_file)
         .ok()
         .flatten()
         .filter(|pid| process::is_running(*pid, &paths.server_home));

@@ -10,7 +10,6 @@
 //! It is ready when every peer and the orderer accept TCP connections and it
 //! has printed [`READY_LINE`].
 
-pub(crate) mod pid;
 mod status;
 
 pub use status::{status, NodeKind, NodeStatus, Status};
@@ -19,7 +18,7 @@ use crate::consortium::Consortium;
 use crate::devnet_config::devnet_config;
 use crate::fsutil::{self, IoError};
 use crate::layout::Layout;
-use nix::sys::signal::Signal;
+use crate::pid;
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -249,26 +248,10 @@ pub fn down_with(
 
 /// SIGTERM, wait up to `grace`, then SIGKILL. Returns whether SIGKILL was needed.
 fn stop(pid: u32, marker: &Path, grace: Duration) -> Result<bool, ProcessError> {
-    let send = |sig| {
-        pid::signal(pid, sig).map_err(|e| ProcessError::Signal {
-            pid,
-            message: e.desc().to_owned(),
-        })
-    };
-    send(Signal::SIGTERM)?;
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !pid::is_running(pid, marker) {
-            return Ok(false);
-        }
-        std::thread::sleep(POLL);
-    }
-    send(Signal::SIGKILL)?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while pid::is_running(pid, marker) && Instant::now() < deadline {
-        std::thread::sleep(POLL);
-    }
-    Ok(true)
+    pid::stop(pid, grace, |p| pid::is_running(p, marker)).map_err(|e| ProcessError::Signal {
+        pid,
+        message: e.desc().to_owned(),
+    })
 }
 
 fn check_material(c: &Consortium, layout: &Layout) -> Result<(), ProcessError> {

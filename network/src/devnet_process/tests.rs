@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::cryptogen::{generate, CryptoConfig};
-use nix::sys::signal::kill;
+use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// A consortium on its own ports (every test uses a different offset) with identity

@@ -307,11 +307,11 @@ async fn wait_ready(
     loop {
         let mut waiting = Vec::new();
         for &(node, pid) in all {
-            if !process::alive(pid) {
+            if !crate::pid::is_alive(pid) {
                 let log = process::log_file(layout, node);
                 return Err(FabricError::Exited {
                     name: node.name.clone(),
-                    tail: process::log_tail(&log, LOG_TAIL_LINES),
+                    tail: crate::fsutil::log_tail(&log, LOG_TAIL_LINES),
                     log,
                 });
             }

@@ -9,17 +9,14 @@
 use super::install::{FabricInstall, CFG_ENV};
 use super::nodes::{FabricNode, MARKER_ENV};
 use super::FabricError;
-use crate::devnet_process::pid;
 use crate::fsutil::{self, IoError};
 use crate::layout::Layout;
-use nix::sys::signal::Signal;
+use crate::pid;
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const POLL: Duration = Duration::from_millis(100);
+use std::time::Duration;
 
 pub fn pid_file(layout: &Layout, node: &FabricNode) -> PathBuf {
     layout.pid_file(&node.process_name())
@@ -36,27 +33,16 @@ pub fn running_pid(layout: &Layout, node: &FabricNode) -> Result<Option<u32>, Io
     Ok(pid::read(&pid_file(layout, node))?.filter(|p| is_ours(*p, node)))
 }
 
-/// Whether `pid` exists and is not a zombie.
-pub fn alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // "pid (comm) S ...": the state follows the last ')'.
-    !stat
-        .rsplit_once(')')
-        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-}
-
 /// Whether `pid` runs, is no zombie, and carries the node's marker in its
 /// environment: how a pid read from a file is told from a reused one. (A
-/// process this call spawned is known to be ours: check it with [`alive`],
+/// process this call spawned is known to be ours: check it with [`pid::is_alive`],
 /// as its environment may not be readable in the first instants.)
 pub fn is_ours(pid: u32, node: &FabricNode) -> bool {
     let marker = format!("{MARKER_ENV}={}", node.data_dir.display());
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
-    alive(pid)
+    pid::is_alive(pid)
         && environ
             .split(|b| *b == 0)
             .any(|entry| entry == marker.as_bytes())
@@ -121,52 +107,11 @@ pub fn stop_pid(
     pid: u32,
     grace: Duration,
 ) -> Result<(u32, bool), FabricError> {
-    let file = pid_file(layout, node);
-    let send = |sig| {
-        pid::signal(pid, sig).map_err(|e| FabricError::Signal {
-            name: node.name.clone(),
-            pid,
-            message: e.desc().to_owned(),
-        })
-    };
-    send(Signal::SIGTERM)?;
-    let killed = !wait_gone(pid, grace);
-    if killed {
-        send(Signal::SIGKILL)?;
-        wait_gone(pid, Duration::from_secs(5));
-    }
-    pid::remove(&file)?;
+    let killed = pid::stop(pid, grace, pid::is_alive).map_err(|e| FabricError::Signal {
+        name: node.name.clone(),
+        pid,
+        message: e.desc().to_owned(),
+    })?;
+    pid::remove(&pid_file(layout, node))?;
     Ok((pid, killed))
-}
-
-fn wait_gone(pid: u32, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        reap(pid);
-        if !alive(pid) {
-            return true;
-        }
-        std::thread::sleep(POLL);
-    }
-    false
-}
-
-/// When `up` and `down` run in one process (tests), the stopped node is our child: reap it.
-fn reap(pid: u32) {
-    if let Ok(p) = i32::try_from(pid) {
-        let _ = nix::sys::wait::waitpid(
-            nix::unistd::Pid::from_raw(p),
-            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-        );
-    }
-}
-
-/// The last lines of a log, for error messages.
-pub fn log_tail(log: &Path, lines: usize) -> String {
-    let Ok(bytes) = std::fs::read(log) else {
-        return String::from("(log is empty or unreadable)");
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -1,8 +1,9 @@
-//! The devnet's pid file and the liveness of the process it names.
+//! Pid files and the processes they name, for every process `network up`
+//! leaves running (the devnet, the hospital CAs, native Fabric nodes).
 //!
-//! Owns: reading/writing the pid file, telling a live devnet from a stale
-//! pid (crashed process, reaped zombie, or a pid reused by another program),
-//! and signalling it.
+//! Owns: reading/writing pid files, telling a live process from a stale pid
+//! (crashed process, reaped zombie, or a pid reused by another program),
+//! signalling it, and stopping it (SIGTERM, then SIGKILL).
 
 use crate::fsutil::{self, IoError};
 use nix::errno::Errno;
@@ -10,6 +11,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(50);
 
 /// Reads the pid file; `None` when it is absent or does not hold a positive pid.
 pub fn read(path: &Path) -> Result<Option<u32>, IoError> {
@@ -46,16 +50,21 @@ fn nix_pid(pid: u32) -> Option<Pid> {
 /// Whether `pid` is a running (non-zombie) process whose command line mentions `marker`
 /// (the devnet config file), so a pid reused by another program is not taken for ours.
 pub fn is_running(pid: u32, marker: &Path) -> bool {
+    is_alive(pid) && command_line_mentions(pid, marker)
+}
+
+/// Whether `pid` exists and is not a zombie (a pid known to be ours, e.g. just spawned).
+pub fn is_alive(pid: u32) -> bool {
     let Some(p) = nix_pid(pid) else {
         return false;
     };
-    // If the devnet is our own child (tests, or a long-lived caller), reap it once it exited.
+    // If the process is our own child (tests, or a long-lived caller), reap it once it exited.
     let _ = waitpid(p, Some(WaitPidFlag::WNOHANG));
     match kill(p, None) {
         Ok(()) | Err(Errno::EPERM) => {}
         Err(_) => return false,
     }
-    !is_zombie(pid) && command_line_mentions(pid, marker)
+    !is_zombie(pid)
 }
 
 /// Where /proc is readable, a zombie counts as dead.
@@ -86,5 +95,30 @@ pub fn signal(pid: u32, signal: Signal) -> Result<(), Errno> {
     match kill(p, signal) {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// SIGTERM, wait up to `grace` while `still_ours(pid)`, then SIGKILL (and wait
+/// up to 5 s more). Returns whether SIGKILL was needed.
+pub fn stop(pid: u32, grace: Duration, still_ours: impl Fn(u32) -> bool) -> Result<bool, Errno> {
+    signal(pid, Signal::SIGTERM)?;
+    if wait_gone(pid, grace, &still_ours) {
+        return Ok(false);
+    }
+    signal(pid, Signal::SIGKILL)?;
+    wait_gone(pid, Duration::from_secs(5), &still_ours);
+    Ok(true)
+}
+
+fn wait_gone(pid: u32, within: Duration, still_ours: &impl Fn(u32) -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if !still_ours(pid) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
     }
 }
