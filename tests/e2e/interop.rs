@@ -4,7 +4,7 @@
 
 use crate::{key, trial, Net, TestFn};
 use anyhow::{bail, ensure, Result};
-use healthblock_tests::{repo_root, KV};
+use healthblock_tests::KV;
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
@@ -14,13 +14,6 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
 }
 
 async fn node_sdk(net: Net) -> Result<()> {
-    let node_dir = repo_root().join("tests/node");
-    if !node_dir
-        .join("node_modules/@hyperledger/fabric-gateway")
-        .exists()
-    {
-        bail!("the Node SDK is not installed in tests/node (run `make test`, which runs npm ci there)");
-    }
     let gw = net.gateway("User1@Hospital1").await?;
     let contract = gw.network(&net.consortium.channel).contract(KV);
     let (rust_key, rust_value) = (key("from-rust"), "written by the Rust client");
@@ -29,7 +22,6 @@ async fn node_sdk(net: Net) -> Result<()> {
         .await?;
 
     let org = net.org("Hospital1")?;
-    let peer = &org.peers[0];
     let user_dir = net.layout.user_msp_dir(org, "User1");
     let first_file = |dir: std::path::PathBuf| -> Result<std::path::PathBuf> {
         Ok(std::fs::read_dir(&dir)?
@@ -38,27 +30,20 @@ async fn node_sdk(net: Net) -> Result<()> {
             .path())
     };
     let (node_key, node_value) = (key("from-node"), "written by the official Node SDK");
-    let output = tokio::process::Command::new("node")
-        .arg("--test")
-        .arg("interop.test.mjs")
-        .current_dir(&node_dir)
-        .env(
-            "HB_PEER_ENDPOINT",
-            net.consortium.address(peer.ports.listen),
-        )
-        .env("HB_TLS_CA", net.layout.org_tls_ca_cert(org))
-        .env("HB_SERVER_NAME", org.fqdn(peer))
-        .env("HB_MSPID", &org.mspid)
-        .env("HB_CERT", first_file(user_dir.join("signcerts"))?)
-        .env("HB_KEY", first_file(user_dir.join("keystore"))?)
-        .env("HB_CHANNEL", &net.consortium.channel)
-        .env("HB_CHAINCODE", KV)
-        .env("HB_RUST_KEY", &rust_key)
-        .env("HB_RUST_VALUE", rust_value)
-        .env("HB_NODE_KEY", &node_key)
-        .env("HB_NODE_VALUE", node_value)
-        .output()
-        .await?;
+    let output = healthblock_tests::node_sdk(
+        &net,
+        org,
+        &first_file(user_dir.join("signcerts"))?,
+        &first_file(user_dir.join("keystore"))?,
+        &["--test", "interop.test.mjs"],
+    )?
+    .env("HB_CHAINCODE", KV)
+    .env("HB_RUST_KEY", &rust_key)
+    .env("HB_RUST_VALUE", rust_value)
+    .env("HB_NODE_KEY", &node_key)
+    .env("HB_NODE_VALUE", node_value)
+    .output()
+    .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(

@@ -5,7 +5,6 @@
 use crate::fixtures::{get_record, put_record};
 use crate::{trial, Ctx, TestFn, EHR};
 use anyhow::{bail, ensure, Context, Result};
-use healthblock_tests::repo_root;
 use serde_json::Value;
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
@@ -78,46 +77,26 @@ async fn peer_cli_reads_metadata(ctx: Ctx) -> Result<()> {
 }
 
 async fn node_reads_metadata(ctx: Ctx) -> Result<()> {
-    let node_dir = repo_root().join("tests/node");
-    if !node_dir
-        .join("node_modules/@hyperledger/fabric-gateway")
-        .exists()
-    {
-        bail!("the Node SDK is not installed in tests/node (run `make test`, which runs npm ci there)");
-    }
     let (rid, _) = put_record(&ctx, "node", &[]).await?;
     let rust_read = get_record(&ctx, &rid).await?;
 
     let net = &ctx.net;
     let user = ctx.users.doctor1;
     let org = net.org(user.org)?;
-    let peer = &org.peers[0];
     let wallet = healthblock_identity::Wallet::new(net.layout.wallet_dir());
     let entry = wallet.get(user.name, &org.name)?;
-    let output = tokio::process::Command::new("node")
-        .arg("ehr-read.mjs")
-        .current_dir(&node_dir)
-        .env(
-            "HB_PEER_ENDPOINT",
-            net.consortium.address(peer.ports.listen),
-        )
-        .env("HB_TLS_CA", net.layout.org_tls_ca_cert(org))
-        .env("HB_SERVER_NAME", org.fqdn(peer))
-        .env("HB_MSPID", &org.mspid)
-        .env(
-            "HB_CERT",
-            entry.dir.join(healthblock_identity::wallet::CERT_FILE),
-        )
-        .env(
-            "HB_KEY",
-            entry.dir.join(healthblock_identity::wallet::KEY_FILE),
-        )
-        .env("HB_CHANNEL", &net.consortium.channel)
-        .env("HB_CHAINCODE", EHR)
-        .env("HB_RECORD_ID", &rid)
-        .output()
-        .await
-        .context("cannot run node")?;
+    let output = healthblock_tests::node_sdk(
+        net,
+        org,
+        &entry.dir.join(healthblock_identity::wallet::CERT_FILE),
+        &entry.dir.join(healthblock_identity::wallet::KEY_FILE),
+        &["ehr-read.mjs"],
+    )?
+    .env("HB_CHAINCODE", EHR)
+    .env("HB_RECORD_ID", &rid)
+    .output()
+    .await
+    .context("cannot run node")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(

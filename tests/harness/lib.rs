@@ -387,3 +387,37 @@ impl TestNet {
         }
     }
 }
+
+/// `node <args>` in `tests/node` (the official Fabric Gateway SDK), connected to
+/// `org`'s first peer as the identity with certificate `cert` and key `key`;
+/// the caller adds the script's own `HB_*` variables and runs it.
+pub fn node_sdk(
+    net: &TestNet,
+    org: &PeerOrg,
+    cert: &Path,
+    key: &Path,
+    args: &[&str],
+) -> Result<tokio::process::Command> {
+    let dir = repo_root().join("tests/node");
+    if !dir
+        .join("node_modules/@hyperledger/fabric-gateway")
+        .exists()
+    {
+        bail!("the Node SDK is not installed in tests/node (run `make test`, which runs npm ci there)");
+    }
+    let peer = &org.peers[0];
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.args(args)
+        .current_dir(dir)
+        .env(
+            "HB_PEER_ENDPOINT",
+            net.consortium.address(peer.ports.listen),
+        )
+        .env("HB_TLS_CA", net.layout.org_tls_ca_cert(org))
+        .env("HB_SERVER_NAME", org.fqdn(peer))
+        .env("HB_MSPID", &org.mspid)
+        .env("HB_CERT", cert)
+        .env("HB_KEY", key)
+        .env("HB_CHANNEL", &net.consortium.channel);
+    Ok(cmd)
+}
