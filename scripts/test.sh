@@ -7,9 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-vectors="$(cd .. && pwd)/shared/fabric-vectors"
-if [ ! -d "$vectors" ]; then
-  echo "error: the Fabric golden vectors are missing at $vectors (the repository expects shared/ beside it)" >&2
+# The Fabric golden vectors are part of the repository (fabric/testdata/v3.1.5).
+if [ ! -f fabric/testdata/v3.1.5/expected.json ]; then
+  echo "error: the Fabric golden vectors are missing at fabric/testdata/v3.1.5 (is the checkout complete?)" >&2
   exit 1
 fi
 

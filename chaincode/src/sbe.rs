@@ -47,9 +47,10 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+
+    /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
     fn vectors_dir() -> PathBuf {
-        // <repo>/chaincode -> <repo>/../shared/fabric-vectors
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fabric-vectors")
+        healthblock_test_support::fabric_vectors()
     }
 
     /// The policy Fabric wrote for `setpolicy(sbe-key, Org2MSP)` in block 13.

@@ -291,14 +291,10 @@ fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
 
+
+    /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
     fn vectors_dir() -> PathBuf {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-        assert!(
-            dir.join("expected.json").is_file(),
-            "Fabric vectors not found at {} (expected <repo>/../shared/fabric-vectors)",
-            dir.display()
-        );
-        dir
+        healthblock_test_support::fabric_vectors()
     }
 
     #[test]

@@ -16,15 +16,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+
+/// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
 fn vectors_dir() -> PathBuf {
-    // <repo root>/../shared/fabric-vectors; the crate is <repo root>/devnet/ledger.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-    assert!(
-        dir.join("README.md").is_file(),
-        "Fabric vectors not found at {} (expected <repo root>/../shared/fabric-vectors)",
-        dir.display()
-    );
-    dir
+    healthblock_test_support::fabric_vectors()
 }
 
 fn read(path: PathBuf) -> Vec<u8> {

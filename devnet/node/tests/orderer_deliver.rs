@@ -92,12 +92,9 @@ fn msps(fx: &Fixture) -> MspManager {
     MspManager::new(all)
 }
 
-/// Block 0 of the real Fabric v3.1.5 channel in the shared vectors.
+/// Block 0 of the real Fabric v3.1.5 channel in the repository's golden vectors.
 fn real_genesis() -> Block {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fabric-vectors/blocks");
-    let bytes = std::fs::read(dir.join("000000.block"))
-        .unwrap_or_else(|e| panic!("Fabric vectors missing at {}: {e}", dir.display()));
+    let bytes = healthblock_test_support::read_vector("blocks/000000.block");
     Block::decode(bytes.as_slice()).unwrap()
 }
 

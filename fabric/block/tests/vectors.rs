@@ -1,4 +1,4 @@
-//! Against the real Fabric v3.1.5 blocks in `shared/fabric-vectors`: decoding,
+//! Against the real Fabric v3.1.5 blocks in `fabric/testdata/v3.1.5`: decoding,
 //! header DER and hashes, txids, rwsets, events, the hash chain and orderer
 //! signatures on both the peer's and orderer0's copies.
 
@@ -11,16 +11,9 @@ use fabric_proto::common::Block;
 use prost::Message;
 use serde_json::Value;
 use std::path::PathBuf;
-
-/// `<repo root>/../shared/fabric-vectors`.
+/// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
 fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-    assert!(
-        dir.join("expected.json").is_file(),
-        "Fabric vectors not found at {} (expected <repo>/../shared/fabric-vectors)",
-        dir.display()
-    );
-    dir
+    healthblock_test_support::fabric_vectors()
 }
 
 fn expected() -> Value {

@@ -1,4 +1,4 @@
-//! Access to the real Fabric v3.1.5 vectors in `<repo root>/../shared/fabric-vectors` (tests only).
+//! Access to the real Fabric v3.1.5 vectors kept in `fabric/testdata/` (tests only).
 
 use fabric_proto::common::{Block, Envelope};
 use prost::Message;
@@ -6,18 +6,11 @@ use std::path::PathBuf;
 
 /// The vectors directory; panics with a clear message if it is missing (a missing vector is a failure, not a skip).
 pub(crate) fn dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-    assert!(
-        dir.is_dir(),
-        "Fabric vectors not found at {} (expected <repo root>/../shared/fabric-vectors)",
-        dir.display()
-    );
-    dir
+    healthblock_test_support::fabric_vectors()
 }
 
 pub(crate) fn read(relative: &str) -> Vec<u8> {
-    let path = dir().join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read vector {}: {e}", path.display()))
+    healthblock_test_support::read_vector(relative)
 }
 
 pub(crate) fn block(number: u64) -> Block {

@@ -1,4 +1,4 @@
-//! Against the real Fabric v3.1.5 blocks in `shared/fabric-vectors`: every
+//! Against the real Fabric v3.1.5 blocks in `fabric/testdata/v3.1.5`: every
 //! creator, endorsement and orderer signature verifies with the certificate it
 //! names, every such certificate chains to its org's CA at the block's time,
 //! and NodeOU roles come out as Fabric classified them.
@@ -9,16 +9,9 @@ use fabric_proto::protos::{ChaincodeActionPayload, Transaction};
 use prost::Message;
 use serde_json::Value;
 use std::path::PathBuf;
-
-/// `<repo root>/../shared/fabric-vectors`.
+/// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
 fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-    assert!(
-        dir.join("expected.json").is_file(),
-        "Fabric vectors not found at {} (expected <repo>/../shared/fabric-vectors)",
-        dir.display()
-    );
-    dir
+    healthblock_test_support::fabric_vectors()
 }
 
 fn expected() -> Value {

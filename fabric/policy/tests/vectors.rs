@@ -10,16 +10,9 @@ use fabric_proto::common::{
 };
 use prost::Message;
 use std::path::PathBuf;
-
-/// `<repo root>/../shared/fabric-vectors`.
+/// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
 fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fabric-vectors");
-    assert!(
-        dir.join("expected.json").is_file(),
-        "Fabric vectors not found at {} (expected <repo>/../shared/fabric-vectors)",
-        dir.display()
-    );
-    dir
+    healthblock_test_support::fabric_vectors()
 }
 
 fn block(n: u64) -> Block {
