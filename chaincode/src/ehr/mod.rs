@@ -3,7 +3,7 @@
 //!
 //! The ledger holds only what proves and governs a record: ciphertext hash,
 //! size and location, pseudonymous patient ids, consent, and the audit trail
-//! (see `docs/design.md`, "Security invariants"). Roles come from the Fabric CA
+//! (see `docs/design.md`, section 5 "Security goals"). Roles come from the Fabric CA
 //! attributes of the caller's certificate ([`roles`]).
 //!
 //! Arguments are strings (JSON where structured); every result is JSON;
