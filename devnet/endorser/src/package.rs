@@ -291,7 +291,6 @@ fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
 
-
     /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
     fn vectors_dir() -> PathBuf {
         healthblock_test_support::fabric_vectors()
