@@ -5,6 +5,7 @@
 //! re-exported so the runner's modules name one module.
 
 pub use healthblock_consortium::fsutil::*;
+use std::path::Path;
 
 /// The last `lines` lines of a process log, quoted in start-up errors.
 pub(crate) fn log_tail(log: &Path, lines: usize) -> String {

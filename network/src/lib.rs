@@ -15,6 +15,6 @@ pub mod fabric_process;
 mod fsutil;
 pub mod pid;
 
-pub use healthblock_consortium::devnet_config::devnet_config;
-pub use healthblock_consortium::{consortium, layout};
+// `devnet_config` names both the module and its mapping function.
+pub use healthblock_consortium::{consortium, devnet_config, layout};
 pub use healthblock_consortium::{Backend, Consortium, ConsortiumError, IoError, Layout};
