@@ -235,57 +235,9 @@ string_newtype_conversions!(
     ResourceType
 );
 
-/// A caller's role, from the `hb.role` attribute of its certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A physician; may write records and break the glass.
-    Doctor,
-    /// A nurse; may write records at home, reads elsewhere only by consent.
-    Nurse,
-    /// A patient; acts on their own records only.
-    Patient,
-    /// Reads audit trails and metadata, never key material.
-    Auditor,
-    /// A hospital administrator.
-    Admin,
-}
-
-impl Role {
-    /// Parses an `hb.role` value.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "doctor" => Some(Role::Doctor),
-            "nurse" => Some(Role::Nurse),
-            "patient" => Some(Role::Patient),
-            "auditor" => Some(Role::Auditor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The attribute value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Doctor => "doctor",
-            Role::Nurse => "nurse",
-            Role::Patient => "patient",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Doctors and nurses.
-    pub fn is_clinician(self) -> bool {
-        matches!(self, Role::Doctor | Role::Nurse)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A caller's role, from the `hb.role` attribute of its certificate (one
+/// definition, shared with the clients that enroll users).
+pub use healthblock_roles::Role;
 
 /// Who did something, as the ledger records it: organisation, user id and
 /// role. For a patient the user id is `patient:<pseudonym>`, never the

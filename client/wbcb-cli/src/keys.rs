@@ -22,6 +22,17 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
             pub_path.display()
         );
     }
+    if force {
+        // Replacing is explicit here; `write_private` itself never overwrites.
+        for path in [&key_path, &pub_path] {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot replace {}", path.display()))
+                }
+                _ => {}
+            }
+        }
+    }
     let secret = EncryptionSecretKey::generate()?;
     write_private(&key_path, secret.to_pem()?.as_bytes())?;
     let public = secret.public_key();
@@ -33,8 +44,15 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_private(path: &Path, pem: &[u8]) -> Result<()> {
-    let _ = fs::remove_file(path);
+/// Creates `path` (and its parent folders) readable only by its owner (0600
+/// from the start, never widened) and writes `bytes`. Refuses to overwrite an
+/// existing file: a private key is never replaced by accident, and two
+/// processes racing to create one cannot both win. The one writer of private
+/// key files for the command-line tools.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -42,10 +60,9 @@ fn write_private(path: &Path, pem: &[u8]) -> Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(pem)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all()?;
-    Ok(())
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Loads a public key file (SPKI PEM).

@@ -12,6 +12,8 @@ mod store;
 
 use std::path::PathBuf;
 
+pub use keys::write_private;
+
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 

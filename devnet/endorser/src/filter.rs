@@ -4,6 +4,7 @@
 //! unavailable peer and tries the next one, so the caller sees every peer's
 //! refusal (Fabric's `core/handlers/auth/filter/expiration.go` behaviour).
 
+use crate::error::{EndorserError, Result};
 use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{Header, SignatureHeader};
 use fabric_proto::protos::{Proposal, SignedProposal};
@@ -15,13 +16,12 @@ pub const EXPIRED: &str = "proposal client identity expired";
 /// Refuses a proposal whose creator expired before `now`. A creator valid in
 /// its MSP is known not to have expired (one cache lookup); only the rest is
 /// parsed. Undecodable proposals fail with Fabric's parsing messages.
-pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<(), String> {
-    let proposal = Proposal::decode(sp.proposal_bytes.as_slice())
-        .map_err(|e| format!("failed parsing proposal: {e}"))?;
-    let header = Header::decode(proposal.header.as_slice())
-        .map_err(|e| format!("failed parsing header: {e}"))?;
+pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<()> {
+    let parse = |what| move |source| EndorserError::Parse { what, source };
+    let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(parse("proposal"))?;
+    let header = Header::decode(proposal.header.as_slice()).map_err(parse("header"))?;
     let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
-        .map_err(|e| format!("failed parsing signature header: {e}"))?;
+        .map_err(parse("signature header"))?;
     let creator = signature_header.creator;
     if msps.validate_serialized(&creator, now).is_ok() {
         return Ok(());
@@ -29,7 +29,7 @@ pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Res
     // Like Fabric, a creator whose certificate cannot be read has no expiry here:
     // the endorser's own checks refuse it.
     match Identity::from_serialized(&creator) {
-        Ok(id) if now > id.not_after => Err(EXPIRED.to_owned()),
+        Ok(id) if now > id.not_after => Err(EndorserError::refused(EXPIRED)),
         _ => Ok(()),
     }
 }

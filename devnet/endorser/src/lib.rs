@@ -5,19 +5,27 @@
 //! Fabric read/write sets, signing proposal responses, the ChaincodeInterest,
 //! and the `_lifecycle` system chaincode that installs, approves and commits
 //! chaincode definitions (kept in the `_lifecycle` namespace of world state).
+//!
+//! The public surface is [`Endorser`] and what it needs; failures inside are
+//! [`EndorserError`]s, turned into Fabric's words only where they leave the
+//! peer (gRPC statuses and proposal responses).
 
-pub mod chaincode;
+mod chaincode;
 mod endorser;
-pub mod filter;
-pub mod lifecycle;
-pub mod package;
-pub mod policy;
-pub mod proposal;
-pub mod range;
-pub mod response;
-pub mod rwset;
-pub mod simulator;
+mod error;
+mod filter;
+mod lifecycle;
+mod package;
+mod policy;
+mod proposal;
+mod range;
+mod response;
+mod rwset;
+mod simulator;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use error::EndorserError;
 pub use lifecycle::registry::LifecycleRegistry;
 
 use fabric_proto::protos::{ProposalResponse, SignedProposal};

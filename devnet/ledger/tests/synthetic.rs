@@ -767,8 +767,7 @@ fn merkle_hashed_range_reads() {
         .rwset("cc", writes(&pairs))
         .envelope()]);
     let results: Vec<KvRead> = keys.iter().map(|k| read(k, Some((1, 0)))).collect();
-    let summary =
-        devnet_ledger::validator::merkle_summary(&results, 2).expect("10 results exceed degree 2");
+    let summary = fabric_block::merkle_summary(&results, 2).expect("10 results exceed degree 2");
     assert!(summary.max_level >= 2);
     let hashed = |summary| KvrwSet {
         range_queries_info: vec![RangeQueryInfo {

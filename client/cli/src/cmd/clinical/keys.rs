@@ -19,11 +19,11 @@
 //! generates its own pair and publishes only the public key (for example on
 //! the ledger), and nobody else ever holds the private key.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
+use healthblock_wbcb_cli::write_private;
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
@@ -35,23 +35,6 @@ use crate::context::Context;
 
 const SECRET_KEY_FILE: &str = "encryption.key.pem";
 const PUBLIC_KEY_FILE: &str = "encryption.pub.pem";
-
-/// Creates `path` with mode 0600 and writes `bytes`; fails if it exists.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
 
 /// A 32-byte consortium secret from `$HEALTHBLOCK_HOME/secrets/<name>.key`,
 /// created from the OS random source on first use.
