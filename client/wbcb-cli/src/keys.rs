@@ -1,11 +1,11 @@
 //! `keys gen` and `keys fingerprint`: encryption key pairs on disk. The
 //! private key is created with mode 0600 from the start (never widened).
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use healthblock_sdk::keys::write_private;
 use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
 
 pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
@@ -23,13 +23,15 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
         );
     }
     if force {
-        // Replacing is explicit here; `write_private` itself never overwrites.
+        // Replacing is what --force asks for; write_private itself never
+        // overwrites a private key.
         for path in [&key_path, &pub_path] {
             match fs::remove_file(path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("cannot replace {}", path.display()))
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
                 }
-                _ => {}
             }
         }
     }
@@ -42,27 +44,6 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
     println!("public key:  {}", pub_path.display());
     println!("fingerprint: {}", public.fingerprint());
     Ok(())
-}
-
-/// Creates `path` (and its parent folders) readable only by its owner (0600
-/// from the start, never widened) and writes `bytes`. Refuses to overwrite an
-/// existing file: a private key is never replaced by accident, and two
-/// processes racing to create one cannot both win. The one writer of private
-/// key files for the command-line tools.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Loads a public key file (SPKI PEM).

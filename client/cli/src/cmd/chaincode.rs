@@ -171,7 +171,7 @@ fn ensure_tls(ctx: &Context, files: &ServerFiles, name: &str) -> Result<Vec<u8>>
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
         _ => {}
     }
-    healthblock_wbcb_cli::write_private(&files.key(), key.serialize_pem().as_bytes())?;
+    healthblock_sdk::keys::write_private(&files.key(), key.serialize_pem().as_bytes())?;
     Ok(ca_cert_pem.into_bytes())
 }
 
