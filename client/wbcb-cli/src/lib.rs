@@ -12,7 +12,6 @@ mod store;
 
 use std::path::PathBuf;
 
-pub use keys::write_private;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
