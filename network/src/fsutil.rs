@@ -4,7 +4,7 @@
 //! with the permissions secrets need are `healthblock_consortium::fsutil`'s,
 //! re-exported so the runner's modules name one module.
 
-pub use healthblock_consortium::fsutil::*;
+pub(crate) use healthblock_consortium::fsutil::*;
 use std::path::Path;
 
 /// The last `lines` lines of a process log, quoted in start-up errors.

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use healthblock_tests::KV;
 use std::time::Duration;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("client::submit_and_read_back", submit_and_read_back),
         trial("client::chaincode_events", chaincode_events),

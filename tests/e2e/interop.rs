@@ -6,7 +6,7 @@ use crate::{key, trial, Net, TestFn};
 use anyhow::{bail, ensure, Result};
 use healthblock_tests::KV;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("interop::official_node_gateway_sdk", node_sdk),
         trial("interop::ledger_verify_accepts_chain", ledger_verify),
@@ -107,7 +107,7 @@ fn check_tap_summary(stdout: &str, want: u64) -> Result<()> {
 
 /// `healthblock ledger verify` walks the backend's chain from block 0: hash
 /// links, data hashes and orderer signatures, on every peer.
-pub async fn ledger_verify(net: Net) -> Result<()> {
+pub(crate) async fn ledger_verify(net: Net) -> Result<()> {
     // At least one transaction beyond the lifecycle's blocks.
     let gw = net.gateway("User1@Hospital1").await?;
     gw.network(&net.consortium.channel)

@@ -6,7 +6,7 @@ use crate::{key, trial, Net, TestFn};
 use anyhow::{anyhow, ensure, Result};
 use healthblock_tests::KV;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("peer_cli::chaincode_query_reads_rust_write", query),
         trial("peer_cli::chaincode_invoke_read_by_rust", invoke),
@@ -14,7 +14,7 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
 }
 
 /// Trials of this module need Fabric's `peer` binary.
-pub fn needs_peer_binary(name: &str) -> bool {
+pub(crate) fn needs_peer_binary(name: &str) -> bool {
     name.starts_with("peer_cli::")
 }
 

@@ -7,7 +7,7 @@ use fabric_client::commit::TxValidationCode;
 use healthblock_network::consortium::PeerOrg;
 use healthblock_tests::{broadcast, find_tx_code, KV};
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("semantics::mvcc_read_conflict", mvcc_read_conflict),
         trial("semantics::phantom_read_conflict", phantom_read_conflict),

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 const ENDORSEMENT_POLICY_FAILURE: i32 = 10;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial(
             "attack::colluding_hospitals_cannot_overwrite_a_record",

@@ -11,7 +11,7 @@ use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial(
             "custody::break_glass_doctor_decrypts_after_custodian_delivers",

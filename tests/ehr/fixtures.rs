@@ -11,12 +11,12 @@ use healthblock_sdk::{NewVersion, Plaintext, SdkError};
 use serde_json::Value;
 
 /// A second patient of Hospital1 with no CA identity: `patient1` must not manage their consent.
-pub fn other_patient() -> String {
+pub(crate) fn other_patient() -> String {
     pseudonym("patient two")
 }
 
 /// Registers `patient1` and the other patient at Hospital1 (by its doctor).
-pub async fn register_patients(ehr: &Ehr) -> Result<()> {
+pub(crate) async fn register_patients(ehr: &Ehr) -> Result<()> {
     let doctor = ehr.sdk(&ehr.users.doctor1).await?;
     for pid in [ehr.users.patient1_pid.clone(), other_patient()] {
         let registered = doctor
@@ -33,7 +33,7 @@ pub async fn register_patients(ehr: &Ehr) -> Result<()> {
 }
 
 /// A record id unique to this run.
-pub fn record_id(prefix: &str) -> String {
+pub(crate) fn record_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -44,7 +44,7 @@ pub fn record_id(prefix: &str) -> String {
 }
 
 /// The plaintext of a suite record: a FHIR Observation naming its record.
-pub fn observation(rid: &str) -> Vec<u8> {
+pub(crate) fn observation(rid: &str) -> Vec<u8> {
     format!(
         "{{\"resourceType\":\"Observation\",\"id\":\"{rid}\",\"status\":\"final\",\
          \"valueQuantity\":{{\"value\":72,\"unit\":\"beats/minute\"}}}}"
@@ -55,7 +55,7 @@ pub fn observation(rid: &str) -> Vec<u8> {
 /// Hospital1's doctor stores version 1 of a new Observation of `patient1`
 /// ([`observation`]) through the SDK; returns its id and the stored version
 /// (wraps included) as the contract answered.
-pub async fn put_record(ehr: &Ehr, prefix: &str) -> Result<(String, Value)> {
+pub(crate) async fn put_record(ehr: &Ehr, prefix: &str) -> Result<(String, Value)> {
     let rid = record_id(prefix);
     let doctor = ehr.sdk(&ehr.users.doctor1).await?;
     let stored = doctor
@@ -83,7 +83,7 @@ pub async fn put_record(ehr: &Ehr, prefix: &str) -> Result<(String, Value)> {
 }
 
 /// `get_record(rid)` as Hospital1's doctor: the record's metadata.
-pub async fn get_record(ehr: &Ehr, rid: &str) -> Result<Value> {
+pub(crate) async fn get_record(ehr: &Ehr, rid: &str) -> Result<Value> {
     let doctor = ehr.sdk(&ehr.users.doctor1).await?;
     let meta = doctor.get_record(&RecordId::parse(rid)?, None).await?;
     Ok(serde_json::to_value(meta)?)
@@ -91,6 +91,6 @@ pub async fn get_record(ehr: &Ehr, rid: &str) -> Result<Value> {
 
 /// The full text of an SDK error (message and causes), for assertions on
 /// the contract's reason.
-pub fn error_text(e: SdkError) -> String {
+pub(crate) fn error_text(e: SdkError) -> String {
     format!("{:#}", anyhow::Error::from(e))
 }

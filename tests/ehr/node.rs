@@ -7,7 +7,7 @@ use crate::{trial, Ctx, TestFn, EHR};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial(
             "interop::node_sdk_reads_record_metadata",
@@ -21,7 +21,7 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
 }
 
 /// Trials that need Fabric's `peer` binary.
-pub fn needs_peer_binary(name: &str) -> bool {
+pub(crate) fn needs_peer_binary(name: &str) -> bool {
     name.starts_with("interop::peer_cli")
 }
 

@@ -17,7 +17,7 @@ use healthblock_sdk::types::model::{Grantee, PatientId, RecordId, ResourceType, 
 use healthblock_sdk::{RevokeFilter, SdkError, Sink};
 use serde_json::Value;
 
-pub fn trials() -> Vec<(&'static str, TestFn)> {
+pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial("roles::nurse_cannot_break_glass", nurse_cannot_break_glass),
         trial(

@@ -11,7 +11,7 @@ use sha2::Sha256;
 const PSEUDONYM_KEY: &[u8] = b"healthblock ehr e2e pseudonym key";
 
 /// A patient's pseudonymous id: HMAC-SHA256(test key, name) as 64 hex digits.
-pub fn pseudonym(name: &str) -> String {
+pub(crate) fn pseudonym(name: &str) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(PSEUDONYM_KEY).expect("HMAC takes keys of any length");
     mac.update(name.as_bytes());

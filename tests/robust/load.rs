@@ -13,7 +13,7 @@ const STATUS_WAIT: Duration = Duration::from_secs(10);
 /// How long a stopped worker may take to notice: one submission plus its status wait.
 const STOP_WAIT: Duration = Duration::from_secs(60);
 
-pub struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<String>>>,
     failed: Arc<AtomicUsize>,
@@ -22,7 +22,7 @@ pub struct Load {
 
 impl Load {
     /// Starts `workers` submitters, each with its own gateway on Hospital1's first peer.
-    pub async fn start(net: &TestNet, workers: usize) -> Result<Self> {
+    pub(crate) async fn start(net: &TestNet, workers: usize) -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let failed = Arc::new(AtomicUsize::new(0));
@@ -68,18 +68,18 @@ impl Load {
     }
 
     /// Commits seen so far.
-    pub fn seen(&self) -> usize {
+    pub(crate) fn seen(&self) -> usize {
         self.seen.lock().map(|s| s.len()).unwrap_or(0)
     }
 
     /// Submissions (or commit-status waits) that failed so far.
-    pub fn failed(&self) -> usize {
+    pub(crate) fn failed(&self) -> usize {
         self.failed.load(Ordering::Relaxed)
     }
 
     /// Stops the submitters and returns the txids of the commits seen; fails
     /// if a worker panicked or did not stop within STOP_WAIT.
-    pub async fn stop(self) -> Result<Vec<String>> {
+    pub(crate) async fn stop(self) -> Result<Vec<String>> {
         self.stop.store(true, Ordering::Relaxed);
         for (w, worker) in self.workers.into_iter().enumerate() {
             tokio::time::timeout(STOP_WAIT, worker)

@@ -17,19 +17,19 @@ use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPa
 use serde_json::Value;
 
 /// Fabric CA's attribute extension OID, as integer arcs.
-pub const ATTR_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
+pub(crate) const ATTR_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
 /// Start of the test clock (2023-11-14T22:13:20Z).
-pub const T0: i64 = 1_700_000_000;
+pub(crate) const T0: i64 = 1_700_000_000;
 
-pub const H1: &str = "Hospital1MSP";
-pub const H2: &str = "Hospital2MSP";
-pub const H3: &str = "Hospital3MSP";
+pub(crate) const H1: &str = "Hospital1MSP";
+pub(crate) const H2: &str = "Hospital2MSP";
+pub(crate) const H3: &str = "Hospital3MSP";
 
 /// A self-signed certificate with the given CN and OU and, when `attrs` is
 /// given, Fabric CA's attribute extension holding the raw JSON
 /// `{"attrs":{...}}` (Fabric CA puts the JSON bytes directly in the
 /// extension value, not wrapped in DER).
-pub fn cert(cn: &str, ou: &str, attrs: Option<Value>) -> String {
+pub(crate) fn cert(cn: &str, ou: &str, attrs: Option<Value>) -> String {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
@@ -47,7 +47,7 @@ pub fn cert(cn: &str, ou: &str, attrs: Option<Value>) -> String {
 
 /// A caller: MSP id and certificate.
 #[derive(Clone, Debug)]
-pub struct Actor {
+pub(crate) struct Actor {
     pub mspid: String,
     pub pem: String,
     /// `CN@MSP` (the user id consents name).
@@ -55,7 +55,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn with_role(mspid: &str, cn: &str, role: &str) -> Actor {
+    pub(crate) fn with_role(mspid: &str, cn: &str, role: &str) -> Actor {
         let pem = cert(
             cn,
             "client",
@@ -64,7 +64,7 @@ impl Actor {
         Actor::new(mspid, cn, pem)
     }
 
-    pub fn new(mspid: &str, cn: &str, pem: String) -> Actor {
+    pub(crate) fn new(mspid: &str, cn: &str, pem: String) -> Actor {
         Actor {
             mspid: mspid.to_owned(),
             pem,
@@ -72,33 +72,33 @@ impl Actor {
         }
     }
 
-    pub fn doctor(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn doctor(mspid: &str, cn: &str) -> Actor {
         Actor::with_role(mspid, cn, "doctor")
     }
 
-    pub fn nurse(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn nurse(mspid: &str, cn: &str) -> Actor {
         Actor::with_role(mspid, cn, "nurse")
     }
 
-    pub fn auditor(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn auditor(mspid: &str, cn: &str) -> Actor {
         Actor::with_role(mspid, cn, "auditor")
     }
 
-    pub fn admin(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn admin(mspid: &str, cn: &str) -> Actor {
         Actor::with_role(mspid, cn, "admin")
     }
 
     /// An organisation admin (NodeOU admin) without any role attribute.
-    pub fn org_admin(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn org_admin(mspid: &str, cn: &str) -> Actor {
         Actor::new(mspid, cn, cert(cn, "admin", None))
     }
 
     /// A plain client without a role attribute.
-    pub fn plain(mspid: &str, cn: &str) -> Actor {
+    pub(crate) fn plain(mspid: &str, cn: &str) -> Actor {
         Actor::new(mspid, cn, cert(cn, "client", None))
     }
 
-    pub fn patient(mspid: &str, cn: &str, pseudonym: &str) -> Actor {
+    pub(crate) fn patient(mspid: &str, cn: &str, pseudonym: &str) -> Actor {
         let pem = cert(
             cn,
             "client",
@@ -111,12 +111,12 @@ impl Actor {
 }
 
 /// A pseudonym for test patient `n` (64 hex digits).
-pub fn pid(n: u64) -> String {
+pub(crate) fn pid(n: u64) -> String {
     format!("{n:064x}")
 }
 
 /// A 64-hex value derived from a label (hashes, fingerprints, tokens).
-pub fn hex64(label: &str) -> String {
+pub(crate) fn hex64(label: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(label.as_bytes()))
 }
@@ -124,7 +124,7 @@ pub fn hex64(label: &str) -> String {
 /// The endorsing peer's clock in the tests: the timestamp of the transaction
 /// being endorsed plus a skew the test chooses (0 unless set).
 #[derive(Debug, Default)]
-pub struct TestPeerClock {
+pub(crate) struct TestPeerClock {
     current_tx: AtomicI64,
     skew: AtomicI64,
 }
@@ -137,7 +137,7 @@ impl PeerClock for TestPeerClock {
 
 /// A ledger with the EHR contract and a clock that advances one second per
 /// transaction unless a test sets it.
-pub struct Net {
+pub(crate) struct Net {
     pub ledger: MemoryLedger,
     pub cc: EhrContract,
     clock: AtomicI64,
@@ -146,7 +146,7 @@ pub struct Net {
 
 /// The decoded outcome of a call.
 #[derive(Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: i32,
     pub message: String,
     pub json: Value,
@@ -178,13 +178,13 @@ impl Outcome {
     }
 
     /// Asserts success and returns the JSON.
-    pub fn ok(self) -> Value {
+    pub(crate) fn ok(self) -> Value {
         assert_eq!(self.status, 200, "expected success, got: {}", self.message);
         self.json
     }
 
     /// Asserts a 500 whose message contains `needle`.
-    pub fn fails_with(self, needle: &str) {
+    pub(crate) fn fails_with(self, needle: &str) {
         assert_eq!(self.status, 500, "expected failure, got {}", self.json);
         assert!(
             self.message.contains(needle),
@@ -201,7 +201,7 @@ impl Default for Net {
 }
 
 impl Net {
-    pub fn new() -> Net {
+    pub(crate) fn new() -> Net {
         let peer_clock = Arc::new(TestPeerClock::default());
         Net {
             ledger: MemoryLedger::new(),
@@ -213,12 +213,12 @@ impl Net {
 
     /// Sets how far the peer's clock is ahead of (positive) or behind
     /// (negative) the timestamps of the next transactions.
-    pub fn set_peer_skew(&self, seconds: i64) {
+    pub(crate) fn set_peer_skew(&self, seconds: i64) {
         self.peer_clock.skew.store(seconds, Ordering::SeqCst);
     }
 
     /// Sets the clock (unix seconds) of the next transactions.
-    pub fn set_time(&self, seconds: i64) {
+    pub(crate) fn set_time(&self, seconds: i64) {
         self.clock.store(seconds, Ordering::SeqCst);
     }
 
@@ -232,32 +232,32 @@ impl Net {
     }
 
     /// Submits (commits on success).
-    pub async fn submit(&self, actor: &Actor, args: &[&str]) -> Outcome {
+    pub(crate) async fn submit(&self, actor: &Actor, args: &[&str]) -> Outcome {
         let stub = self.stub(actor, args);
         let (response, stub) = self.ledger.submit_stub(&self.cc, stub).await;
         Outcome::from(response, &stub)
     }
 
     /// Evaluates (never commits).
-    pub async fn evaluate(&self, actor: &Actor, args: &[&str]) -> Outcome {
+    pub(crate) async fn evaluate(&self, actor: &Actor, args: &[&str]) -> Outcome {
         let mut stub = self.stub(actor, args);
         let response = self.cc.invoke(&mut stub).await;
         Outcome::from(response, &stub)
     }
 
     /// Registers patient `pid` by `by`.
-    pub async fn register(&self, by: &Actor, pid: &str) {
+    pub(crate) async fn register(&self, by: &Actor, pid: &str) {
         self.submit(by, &["register_patient", pid]).await.ok();
     }
 
     /// Puts version `version` of record `rid`.
-    pub async fn put(&self, by: &Actor, record: &Value) -> Outcome {
+    pub(crate) async fn put(&self, by: &Actor, record: &Value) -> Outcome {
         self.submit(by, &["put_record", &record.to_string()]).await
     }
 }
 
 /// A put_record argument document.
-pub fn record_json(rid: &str, pid: &str, version: u64, resource_type: &str) -> Value {
+pub(crate) fn record_json(rid: &str, pid: &str, version: u64, resource_type: &str) -> Value {
     serde_json::json!({
         "record_id": rid,
         "patient_id": pid,
@@ -274,7 +274,7 @@ pub fn record_json(rid: &str, pid: &str, version: u64, resource_type: &str) -> V
 /// The cast of the story: three hospitals, two patients of Hospital1, and
 /// two records of patient 1 (an Observation `obs-1` and an ImagingStudy
 /// `img-1`), both with a wrap for `key:home`.
-pub struct World {
+pub(crate) struct World {
     pub net: Net,
     pub h1_doctor: Actor,
     pub h1_nurse: Actor,
@@ -293,7 +293,7 @@ pub struct World {
 }
 
 impl World {
-    pub async fn new() -> World {
+    pub(crate) async fn new() -> World {
         let p1 = pid(1);
         let p2 = pid(2);
         let world = World {
@@ -323,7 +323,7 @@ impl World {
     }
 
     /// Grants a consent and returns its id.
-    pub async fn grant(&self, by: &Actor, grant: Value) -> String {
+    pub(crate) async fn grant(&self, by: &Actor, grant: Value) -> String {
         let consent = self
             .net
             .submit(by, &["grant_consent", &grant.to_string()])
@@ -336,7 +336,7 @@ impl World {
     }
 
     /// `request_access` for the latest version with `key:<label>`.
-    pub async fn access(&self, by: &Actor, rid: &str, key_label: &str) -> Outcome {
+    pub(crate) async fn access(&self, by: &Actor, rid: &str, key_label: &str) -> Outcome {
         let fingerprint = hex64(&format!("key:{key_label}"));
         self.net
             .submit(by, &["request_access", rid, "", &fingerprint])
@@ -345,21 +345,21 @@ impl World {
 }
 
 /// A consent grant document.
-pub fn grant_json(pid: &str, grantee: Value, scope: Value) -> Value {
+pub(crate) fn grant_json(pid: &str, grantee: Value, scope: Value) -> Value {
     serde_json::json!({ "patient_id": pid, "grantee": grantee, "scope": scope })
 }
 
 /// Grantee: a hospital.
-pub fn org(mspid: &str) -> Value {
+pub(crate) fn org(mspid: &str) -> Value {
     serde_json::json!({ "kind": "org", "mspid": mspid })
 }
 
 /// Grantee: one user.
-pub fn user(actor: &Actor) -> Value {
+pub(crate) fn user(actor: &Actor) -> Value {
     serde_json::json!({ "kind": "user", "user": actor.user })
 }
 
 /// Scope: all records.
-pub fn all() -> Value {
+pub(crate) fn all() -> Value {
     serde_json::json!({ "kind": "all" })
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// Options shared by every command.
 #[derive(clap::Args, Debug)]
-pub struct GlobalOpts {
+pub(crate) struct GlobalOpts {
     /// State directory (identity material, ledgers, logs, pid files).
     #[arg(long, global = true, env = "HEALTHBLOCK_HOME")]
     pub home: Option<PathBuf>,
@@ -27,13 +27,13 @@ pub struct GlobalOpts {
 }
 
 /// The resolved environment of one invocation.
-pub struct Context {
+pub(crate) struct Context {
     pub layout: Layout,
     pub consortium: Consortium,
 }
 
 impl Context {
-    pub fn new(opts: &GlobalOpts) -> Result<Self> {
+    pub(crate) fn new(opts: &GlobalOpts) -> Result<Self> {
         let layout = match &opts.home {
             Some(h) => Layout::new(absolute(h)?),
             None => Layout::from_env().context("cannot determine the current directory")?,
@@ -57,7 +57,7 @@ impl Context {
     }
 
     /// The org whose MSP id or name is `org` (case-insensitive name).
-    pub fn org(&self, org: &str) -> Result<&PeerOrg> {
+    pub(crate) fn org(&self, org: &str) -> Result<&PeerOrg> {
         self.consortium
             .orgs
             .iter()
@@ -74,7 +74,7 @@ impl Context {
     }
 
     /// Loads `USER@ORG` (e.g. `User1@Hospital1`, `Admin@Hospital2`) from the generated material.
-    pub fn identity(&self, who: &str) -> Result<SigningIdentity> {
+    pub(crate) fn identity(&self, who: &str) -> Result<SigningIdentity> {
         let (user, org_name) = who.split_once('@').ok_or_else(|| {
             anyhow!("identity {who:?} must look like USER@ORG, e.g. User1@Hospital1")
         })?;
@@ -100,7 +100,7 @@ impl Context {
     }
 
     /// The gateway endpoint of a peer, trusting its org's TLS CA.
-    pub fn peer_endpoint(&self, org: &PeerOrg, peer: &PeerNode) -> Result<Endpoint> {
+    pub(crate) fn peer_endpoint(&self, org: &PeerOrg, peer: &PeerNode) -> Result<Endpoint> {
         let ca_path = self.layout.org_tls_ca_cert(org);
         let ca = std::fs::read(&ca_path).with_context(|| {
             format!(
@@ -116,7 +116,7 @@ impl Context {
     }
 
     /// Resolves `--peer` (`peer0.hospital1`, `peer0.Hospital1`, or a full name); defaults to the org's first peer.
-    pub fn peer<'a>(&'a self, org: &'a PeerOrg, name: Option<&str>) -> Result<&'a PeerNode> {
+    pub(crate) fn peer<'a>(&'a self, org: &'a PeerOrg, name: Option<&str>) -> Result<&'a PeerNode> {
         match name {
             None => org
                 .peers
@@ -133,7 +133,7 @@ impl Context {
     }
 
     /// Every (org, peer) pair of the consortium.
-    pub fn all_peers(&self) -> impl Iterator<Item = (&PeerOrg, &PeerNode)> {
+    pub(crate) fn all_peers(&self) -> impl Iterator<Item = (&PeerOrg, &PeerNode)> {
         self.consortium
             .orgs
             .iter()
@@ -141,7 +141,7 @@ impl Context {
     }
 
     /// The orderer endpoint the devnet runs (orderer0), trusting the orderer org's TLS CA.
-    pub fn orderer_endpoint(&self) -> Result<Endpoint> {
+    pub(crate) fn orderer_endpoint(&self) -> Result<Endpoint> {
         let org = &self.consortium.orderer_org;
         let node = org.solo();
         let tls = self.layout.orderer_tls_dir(org, node).join("ca.crt");
@@ -155,7 +155,7 @@ impl Context {
 }
 
 /// The description recorded by `network up`, so later commands see the same ports.
-pub fn started_description(layout: &Layout) -> PathBuf {
+pub(crate) fn started_description(layout: &Layout) -> PathBuf {
     layout.home().join("consortium.yaml")
 }
 
@@ -195,7 +195,7 @@ fn absolute(p: &std::path::Path) -> Result<PathBuf> {
 }
 
 /// Path of a sibling binary of this executable (the devnet, the chaincode servers).
-pub fn sibling_binary(name: &str) -> Result<PathBuf> {
+pub(crate) fn sibling_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the healthblock executable")?;
     let dir = exe
         .parent()
@@ -212,7 +212,7 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf> {
 
 /// A file of the repository, found from the current directory or from the binary's location
 /// (`<repo>/target/<profile>/healthblock`).
-pub fn repo_file(relative: &str) -> Option<PathBuf> {
+pub(crate) fn repo_file(relative: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         candidates.push(cwd.join(relative));

@@ -9,7 +9,7 @@
 
 /// 1-based nearest rank of the `p`-th percentile (0 < p <= 100) among `n`
 /// values; `None` for no values or a `p` outside (0, 100].
-pub fn nearest_rank(p: f64, n: usize) -> Option<usize> {
+pub(crate) fn nearest_rank(p: f64, n: usize) -> Option<usize> {
     if n == 0 || !(p > 0.0 && p <= 100.0) {
         return None;
     }
@@ -20,7 +20,7 @@ pub fn nearest_rank(p: f64, n: usize) -> Option<usize> {
 }
 
 /// The nearest-rank `p`-th percentile of `sorted` (ascending); `None` when empty.
-pub fn percentile_of_sorted<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+pub(crate) fn percentile_of_sorted<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     nearest_rank(p, sorted.len()).map(|r| sorted[r - 1])
 }
 

@@ -42,7 +42,7 @@ async fn read_all(store: &dyn ObjectStore, hash: &BlobHash) -> Result<Vec<u8>, S
 mod suite {
     use super::*;
 
-    pub async fn round_trip_sizes(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn round_trip_sizes(store: Arc<dyn ObjectStore>) {
         // 20 MiB crosses the S3 backend's 8 MiB multipart part size.
         for len in [0usize, 1, (1 << 20) + 3, 20 << 20] {
             let data = content(len);
@@ -58,7 +58,7 @@ mod suite {
         }
     }
 
-    pub async fn same_content_same_address(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn same_content_same_address(store: Arc<dyn ObjectStore>) {
         let data = content(5000);
         let a = store.put_blob(&mut data.as_slice()).await.expect("put");
         let b = store
@@ -69,7 +69,7 @@ mod suite {
         assert_eq!(read_all(store.as_ref(), &a.hash).await.expect("get"), data);
     }
 
-    pub async fn missing_objects_give_clear_errors(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn missing_objects_give_clear_errors(store: Arc<dyn ObjectStore>) {
         let absent = sha(&content(10));
         let err = read_all(store.as_ref(), &absent).await.unwrap_err();
         assert!(matches!(err, StoreError::BlobNotFound(_)), "{err}");
@@ -85,7 +85,7 @@ mod suite {
         assert!(store.list_wraps(&absent).await.expect("list").is_empty());
     }
 
-    pub async fn wraps_beside_blob(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn wraps_beside_blob(store: Arc<dyn ObjectStore>) {
         let data = content(300);
         let info = store.put_blob(&mut data.as_slice()).await.expect("put");
         store
@@ -136,7 +136,7 @@ mod suite {
         );
     }
 
-    pub async fn delete_blob_removes_wraps(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn delete_blob_removes_wraps(store: Arc<dyn ObjectStore>) {
         let data = content(1000);
         let info = store.put_blob(&mut data.as_slice()).await.expect("put");
         store
@@ -160,7 +160,7 @@ mod suite {
         ));
     }
 
-    pub async fn concurrent_writers(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn concurrent_writers(store: Arc<dyn ObjectStore>) {
         let shared = Arc::new(content(200_000));
         let mut tasks = Vec::new();
         for i in 0..12 {
@@ -189,7 +189,7 @@ mod suite {
 
     /// Crypto-shredding: once blob and wraps are deleted, nothing in the store
     /// can bring the record back; a deleted wrap alone fails cleanly too.
-    pub async fn erasure_makes_record_unrecoverable(store: Arc<dyn ObjectStore>) {
+    pub(crate) async fn erasure_makes_record_unrecoverable(store: Arc<dyn ObjectStore>) {
         use wbcb::{
             decrypt_bytes, encrypt_bytes, DataKey, EncryptOptions, EncryptionSecretKey, KeyWrap,
             RecordContext,

@@ -16,7 +16,7 @@ use crate::progress::bar;
 use crate::{AlgorithmArg, DecryptArgs, EncryptArgs};
 
 /// Where the wraps of a blob file live: `<blob>.wraps/`.
-pub fn wraps_dir(blob: &Path) -> PathBuf {
+pub(crate) fn wraps_dir(blob: &Path) -> PathBuf {
     let mut name = blob.as_os_str().to_owned();
     name.push(".wraps");
     PathBuf::from(name)
@@ -39,7 +39,7 @@ fn open_input(path: &Path) -> Result<(File, u64)> {
     Ok((file, len))
 }
 
-pub fn encrypt(args: &EncryptArgs) -> Result<()> {
+pub(crate) fn encrypt(args: &EncryptArgs) -> Result<()> {
     let recipients = args
         .to
         .iter()
@@ -123,7 +123,7 @@ fn check_expected(header: &Header, args: &DecryptArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn decrypt(args: &DecryptArgs) -> Result<()> {
+pub(crate) fn decrypt(args: &DecryptArgs) -> Result<()> {
     let secret = load_secret(&args.key)?;
     let header = read_header(&args.blob)?;
     check_expected(&header, args)?;
@@ -174,14 +174,14 @@ mod sha2_hash {
 
     use sha2::{Digest, Sha256};
 
-    pub struct HashingWriter<W> {
+    pub(super) struct HashingWriter<W> {
         inner: W,
         hasher: Sha256,
         size: u64,
     }
 
     impl<W: Write> HashingWriter<W> {
-        pub fn new(inner: W) -> Self {
+        pub(super) fn new(inner: W) -> Self {
             Self {
                 inner,
                 hasher: Sha256::new(),
@@ -190,7 +190,7 @@ mod sha2_hash {
         }
 
         /// The inner writer, the hex digest and the byte count.
-        pub fn finish(self) -> (W, String, u64) {
+        pub(super) fn finish(self) -> (W, String, u64) {
             (self.inner, hex::encode(self.hasher.finalize()), self.size)
         }
     }

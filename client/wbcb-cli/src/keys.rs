@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use healthblock_sdk::keys::write_private;
 use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
 
-pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
+pub(crate) fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
     if name.is_empty() || name.contains(['/', '\\']) {
         bail!("key name {name:?} must be a plain file name");
     }
@@ -47,20 +47,20 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
 }
 
 /// Loads a public key file (SPKI PEM).
-pub fn load_public(path: &Path) -> Result<EncryptionPublicKey> {
+pub(crate) fn load_public(path: &Path) -> Result<EncryptionPublicKey> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read public key {}", path.display()))?;
     EncryptionPublicKey::from_pem(&text).with_context(|| format!("in {}", path.display()))
 }
 
 /// Loads a private key file (PKCS#8 PEM).
-pub fn load_secret(path: &Path) -> Result<EncryptionSecretKey> {
+pub(crate) fn load_secret(path: &Path) -> Result<EncryptionSecretKey> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read private key {}", path.display()))?;
     EncryptionSecretKey::from_pem(&text).with_context(|| format!("in {}", path.display()))
 }
 
-pub fn fingerprint(path: &Path) -> Result<()> {
+pub(crate) fn fingerprint(path: &Path) -> Result<()> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let public = if text.contains("PRIVATE KEY") {

@@ -12,7 +12,6 @@ mod store;
 
 use std::path::PathBuf;
 
-
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 

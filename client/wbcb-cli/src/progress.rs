@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 const MIN_BAR_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A byte-count bar for `total` bytes labelled `what`.
-pub fn bar(what: &str, total: u64) -> ProgressBar {
+pub(crate) fn bar(what: &str, total: u64) -> ProgressBar {
     if total < MIN_BAR_BYTES {
         return ProgressBar::hidden();
     }

@@ -25,7 +25,7 @@ async fn open_store(args: &StoreArgs) -> Result<std::sync::Arc<dyn ObjectStore>>
         .context(context)
 }
 
-pub async fn run(cmd: StoreCommand) -> Result<()> {
+pub(crate) async fn run(cmd: StoreCommand) -> Result<()> {
     match cmd {
         StoreCommand::Put { store, blob } => put(open_store(&store).await?.as_ref(), &blob).await,
         StoreCommand::Get { store, hash, out } => {

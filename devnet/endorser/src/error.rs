@@ -114,7 +114,7 @@ impl EndorserError {
     }
 }
 
-pub type Result<T, E = EndorserError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = EndorserError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,12 @@ use fabric_proto::protos::{Proposal, SignedProposal};
 use prost::Message;
 
 /// Fabric's message for an expired creator.
-pub const EXPIRED: &str = "proposal client identity expired";
+pub(crate) const EXPIRED: &str = "proposal client identity expired";
 
 /// Refuses a proposal whose creator expired before `now`. A creator valid in
 /// its MSP is known not to have expired (one cache lookup); only the rest is
 /// parsed. Undecodable proposals fail with Fabric's parsing messages.
-pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<()> {
+pub(crate) fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<()> {
     let parse = |what| move |source| EndorserError::Parse { what, source };
     let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(parse("proposal"))?;
     let header = Header::decode(proposal.header.as_slice()).map_err(parse("header"))?;

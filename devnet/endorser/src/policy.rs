@@ -11,11 +11,11 @@ use fabric_policy::EndorsementPolicy;
 use fabric_proto::common::{application_policy, ApplicationPolicy, SignaturePolicyEnvelope};
 use prost::Message;
 
-pub const ENDORSEMENT_REF: &str = "/Channel/Application/Endorsement";
-pub const LIFECYCLE_ENDORSEMENT_REF: &str = "/Channel/Application/LifecycleEndorsement";
+pub(crate) const ENDORSEMENT_REF: &str = "/Channel/Application/Endorsement";
+pub(crate) const LIFECYCLE_ENDORSEMENT_REF: &str = "/Channel/Application/LifecycleEndorsement";
 
 /// The default validation parameter: a reference to the channel's Endorsement policy.
-pub fn default_validation_parameter() -> Vec<u8> {
+pub(crate) fn default_validation_parameter() -> Vec<u8> {
     ApplicationPolicy {
         r#type: Some(application_policy::Type::ChannelConfigPolicyReference(
             ENDORSEMENT_REF.to_string(),

@@ -17,7 +17,7 @@ use prost::Message;
 
 /// The interesting parts of a proposal, all decoded.
 #[derive(Debug, Clone)]
-pub struct UnpackedProposal {
+pub(crate) struct UnpackedProposal {
     pub signed: SignedProposal,
     pub channel_header: ChannelHeader,
     pub signature_header: SignatureHeader,
@@ -28,16 +28,16 @@ pub struct UnpackedProposal {
 }
 
 impl UnpackedProposal {
-    pub fn channel_id(&self) -> &str {
+    pub(crate) fn channel_id(&self) -> &str {
         &self.channel_header.channel_id
     }
 
-    pub fn txid(&self) -> &str {
+    pub(crate) fn txid(&self) -> &str {
         &self.channel_header.tx_id
     }
 
     /// The serialized identity of the client that signed the proposal.
-    pub fn creator(&self) -> &[u8] {
+    pub(crate) fn creator(&self) -> &[u8] {
         &self.signature_header.creator
     }
 }
@@ -47,7 +47,7 @@ fn decode<M: Message + Default>(bytes: &[u8], what: &'static str) -> Result<M> {
 }
 
 /// Decodes a signed proposal (Fabric's `UnpackProposal`); every error is a client error.
-pub fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal> {
+pub(crate) fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal> {
     let proposal: Proposal = decode(&signed.proposal_bytes, "Proposal")?;
     let header: Header = decode(&proposal.header, "Header")?;
     let channel_header: ChannelHeader = decode(&header.channel_header, "ChannelHeader")?;
@@ -83,7 +83,7 @@ pub fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal> {
 
 /// Fabric's proposal hash: the payload is re-encoded without its transient map,
 /// because the transient data never goes into the transaction.
-pub fn proposal_hash(header: &Header, invocation_spec: &[u8]) -> [u8; 32] {
+pub(crate) fn proposal_hash(header: &Header, invocation_spec: &[u8]) -> [u8; 32] {
     let stripped = ChaincodeProposalPayload {
         input: invocation_spec.to_vec(),
         transient_map: Default::default(),
@@ -101,7 +101,7 @@ pub fn proposal_hash(header: &Header, invocation_spec: &[u8]) -> [u8; 32] {
 /// Fabric's `UnpackedProposal.Validate`: header type, epoch, nonce, creator, txid,
 /// creator validity in its MSP at `now`, and the creator's signature (low-S).
 /// Returns the validated creator.
-pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Identity> {
+pub(crate) fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Identity> {
     let kind = up.channel_header.r#type;
     if kind != HeaderType::EndorserTransaction as i32 && kind != HeaderType::Config as i32 {
         let name = HeaderType::try_from(kind)

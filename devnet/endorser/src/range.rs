@@ -10,7 +10,7 @@ use fabric_proto::kvrwset::{KvRead, RangeQueryInfo};
 
 /// A range query as the simulation saw it: its bounds, what it read, and whether it ran to the end.
 #[derive(Debug, Clone, Default)]
-pub struct RangeRecord {
+pub(crate) struct RangeRecord {
     pub start_key: String,
     /// The requested end key (empty = unbounded).
     pub requested_end: String,
@@ -21,7 +21,7 @@ pub struct RangeRecord {
 }
 
 impl RangeRecord {
-    pub fn new(start_key: &str, requested_end: &str) -> Self {
+    pub(crate) fn new(start_key: &str, requested_end: &str) -> Self {
         Self {
             start_key: start_key.to_string(),
             requested_end: requested_end.to_string(),
@@ -29,14 +29,14 @@ impl RangeRecord {
         }
     }
 
-    pub fn read(&mut self, read: KvRead) {
+    pub(crate) fn read(&mut self, read: KvRead) {
         self.last_key = read.key.clone();
         self.results.add(read);
     }
 
     /// Fabric's RangeQueryInfo: the end key is the requested one once the
     /// iterator is exhausted, otherwise the last key read.
-    pub fn into_info(self) -> RangeQueryInfo {
+    pub(crate) fn into_info(self) -> RangeQueryInfo {
         RangeQueryInfo {
             start_key: self.start_key,
             end_key: if self.exhausted {

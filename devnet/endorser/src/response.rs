@@ -13,12 +13,12 @@ use fabric_proto::protos::{
 use prost::Message;
 
 /// Fabric's `shim.ERRORTHRESHOLD`: responses at or above it are not endorsed.
-pub const ERROR_THRESHOLD: i32 = 400;
+pub(crate) const ERROR_THRESHOLD: i32 = 400;
 /// Fabric's `shim.ERROR`: responses at or above it still carry the payload.
-pub const ERROR: i32 = 500;
+pub(crate) const ERROR: i32 = 500;
 
 /// What a simulation produced.
-pub struct Simulated {
+pub(crate) struct Simulated {
     pub response: Response,
     /// Serialized `rwset.TxReadWriteSet` (empty for channel-less proposals).
     pub results: Vec<u8>,
@@ -28,7 +28,7 @@ pub struct Simulated {
 }
 
 /// A failed proposal: status 500 and the message, nothing else (as Fabric answers).
-pub fn failure(message: impl Into<String>) -> ProposalResponse {
+pub(crate) fn failure(message: impl Into<String>) -> ProposalResponse {
     ProposalResponse {
         response: Some(Response {
             status: ERROR,
@@ -40,7 +40,7 @@ pub fn failure(message: impl Into<String>) -> ProposalResponse {
 }
 
 /// The ProposalResponsePayload bytes (what endorsers sign and the transaction carries).
-pub fn payload_bytes(proposal_hash: &[u8], sim: &Simulated) -> Vec<u8> {
+pub(crate) fn payload_bytes(proposal_hash: &[u8], sim: &Simulated) -> Vec<u8> {
     let action = ChaincodeAction {
         results: sim.results.clone(),
         events: sim
@@ -59,7 +59,7 @@ pub fn payload_bytes(proposal_hash: &[u8], sim: &Simulated) -> Vec<u8> {
 }
 
 /// Signs `payload || endorser` with the peer's identity.
-pub fn endorse(identity: &SigningIdentity, payload: &[u8]) -> Endorsement {
+pub(crate) fn endorse(identity: &SigningIdentity, payload: &[u8]) -> Endorsement {
     let endorser = identity.serialize();
     let mut message = Vec::with_capacity(payload.len() + endorser.len());
     message.extend_from_slice(payload);
@@ -72,7 +72,7 @@ pub fn endorse(identity: &SigningIdentity, payload: &[u8]) -> Endorsement {
 
 /// The response for a finished simulation: endorsed when the chaincode succeeded,
 /// otherwise shaped as Fabric shapes chaincode errors.
-pub fn build(
+pub(crate) fn build(
     identity: &SigningIdentity,
     proposal_hash: &[u8],
     channel_less: bool,

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 /// `kvrwset.KVWriteHash`: a private write as the public rwset shows it.
 #[derive(Clone, PartialEq, Message)]
-pub struct KvWriteHash {
+pub(crate) struct KvWriteHash {
     #[prost(bytes = "vec", tag = "1")]
     pub key_hash: Vec<u8>,
     #[prost(bool, tag = "2")]
@@ -34,13 +34,13 @@ pub struct KvWriteHash {
 
 /// `kvrwset.HashedRWSet` (hashed reads, field 1, are not recorded by the devnet).
 #[derive(Clone, PartialEq, Message)]
-pub struct HashedRwSet {
+pub(crate) struct HashedRwSet {
     #[prost(message, repeated, tag = "2")]
     pub hashed_writes: Vec<KvWriteHash>,
 }
 
 /// A `KVRead`: a missing key has no version.
-pub fn kv_read(key: &str, version: Option<Version>) -> KvRead {
+pub(crate) fn kv_read(key: &str, version: Option<Version>) -> KvRead {
     KvRead {
         key: key.to_string(),
         version: version.map(|(block_num, tx_num)| KvVersion { block_num, tx_num }),
@@ -59,12 +59,12 @@ struct NamespaceBuilder {
 
 /// Collects what a simulation read and wrote, per namespace.
 #[derive(Debug, Default, Clone)]
-pub struct RwSetBuilder {
+pub(crate) struct RwSetBuilder {
     namespaces: BTreeMap<String, NamespaceBuilder>,
 }
 
 impl RwSetBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -72,14 +72,14 @@ impl RwSetBuilder {
         self.namespaces.entry(namespace.to_string()).or_default()
     }
 
-    pub fn add_read(&mut self, namespace: &str, key: &str, version: Option<Version>) {
+    pub(crate) fn add_read(&mut self, namespace: &str, key: &str, version: Option<Version>) {
         self.ns(namespace)
             .reads
             .insert(key.to_string(), kv_read(key, version));
     }
 
     /// A value write. As in Fabric, an empty value is a delete.
-    pub fn add_write(&mut self, namespace: &str, key: &str, value: Vec<u8>) {
+    pub(crate) fn add_write(&mut self, namespace: &str, key: &str, value: Vec<u8>) {
         let write = KvWrite {
             key: key.to_string(),
             is_delete: value.is_empty(),
@@ -89,7 +89,7 @@ impl RwSetBuilder {
     }
 
     /// Replaces the key's metadata in the write set (Fabric keeps one metadata write per key).
-    pub fn add_metadata_write(
+    pub(crate) fn add_metadata_write(
         &mut self,
         namespace: &str,
         key: &str,
@@ -111,7 +111,7 @@ impl RwSetBuilder {
     }
 
     /// Records a range query's info; an identical (start, end, exhausted) one is kept only once.
-    pub fn add_range_query(&mut self, namespace: &str, info: RangeQueryInfo) {
+    pub(crate) fn add_range_query(&mut self, namespace: &str, info: RangeQueryInfo) {
         let ns = self.ns(namespace);
         let same = |q: &RangeQueryInfo| {
             q.start_key == info.start_key
@@ -125,7 +125,7 @@ impl RwSetBuilder {
 
     /// A write to a private data collection: only its hashes are recorded, in the
     /// namespace's `collection_hashed_rwset` (used for `_lifecycle`'s implicit org collections).
-    pub fn add_private_write(
+    pub(crate) fn add_private_write(
         &mut self,
         namespace: &str,
         collection: &str,
@@ -140,12 +140,12 @@ impl RwSetBuilder {
     }
 
     /// Namespaces with anything recorded, sorted.
-    pub fn namespaces(&self) -> Vec<String> {
+    pub(crate) fn namespaces(&self) -> Vec<String> {
         self.namespaces.keys().cloned().collect()
     }
 
     /// The final `rwset.TxReadWriteSet`.
-    pub fn build(&self) -> TxReadWriteSet {
+    pub(crate) fn build(&self) -> TxReadWriteSet {
         let ns_rwset = self
             .namespaces
             .iter()

@@ -20,11 +20,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// The state-metadata name of a key-level endorsement policy.
-pub const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
+pub(crate) const VALIDATION_PARAMETER: &str = "VALIDATION_PARAMETER";
 
 /// Namespaces of system chaincodes (and the devnet's org-approval namespaces):
 /// never part of a ChaincodeInterest.
-pub fn is_system_namespace(ns: &str) -> bool {
+pub(crate) fn is_system_namespace(ns: &str) -> bool {
     matches!(
         ns,
         "_lifecycle" | "lscc" | "cscc" | "qscc" | "escc" | "vscc"
@@ -33,7 +33,7 @@ pub fn is_system_namespace(ns: &str) -> bool {
 
 /// An open range query: the results still to hand out and its record in the simulation.
 #[derive(Debug)]
-pub struct RangeIter {
+pub(crate) struct RangeIter {
     namespace: String,
     items: VecDeque<(String, VersionedValue)>,
     record: usize,
@@ -44,14 +44,14 @@ pub struct RangeIter {
 
 impl RangeIter {
     /// The key a paginated query would continue from ("" when there is none).
-    pub fn bookmark(&self) -> String {
+    pub(crate) fn bookmark(&self) -> String {
         self.items
             .front()
             .map(|(k, _)| k.clone())
             .unwrap_or_default()
     }
 
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.namespace
     }
 }
@@ -64,7 +64,7 @@ struct WrittenKeys {
 }
 
 /// Simulates one transaction.
-pub struct TxSimulator {
+pub(crate) struct TxSimulator {
     ledger: Arc<Ledger>,
     txid: String,
     rwset: RwSetBuilder,
@@ -76,7 +76,7 @@ pub struct TxSimulator {
 }
 
 impl TxSimulator {
-    pub fn new(ledger: Arc<Ledger>, txid: &str) -> Self {
+    pub(crate) fn new(ledger: Arc<Ledger>, txid: &str) -> Self {
         Self {
             ledger,
             txid: txid.to_string(),
@@ -98,12 +98,12 @@ impl TxSimulator {
     }
 
     /// The committed value of a key; records the read (without version if the key is missing).
-    pub fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.get_versioned(ns, key)?.map(|v| v.value))
     }
 
     /// Like [`Self::get_state`], with the version and metadata.
-    pub fn get_versioned(&mut self, ns: &str, key: &str) -> Result<Option<VersionedValue>> {
+    pub(crate) fn get_versioned(&mut self, ns: &str, key: &str) -> Result<Option<VersionedValue>> {
         let value = self.committed(ns, key)?;
         self.rwset
             .add_read(ns, key, value.as_ref().map(|v| v.version));
@@ -111,7 +111,11 @@ impl TxSimulator {
     }
 
     /// The committed metadata of a key; records a read of the key, as Fabric does.
-    pub fn get_state_metadata(&mut self, ns: &str, key: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+    pub(crate) fn get_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>> {
         Ok(self
             .get_versioned(ns, key)?
             .map(|v| v.metadata)
@@ -146,14 +150,14 @@ impl TxSimulator {
     }
 
     /// Writes a value; an empty value deletes the key (Fabric's rule).
-    pub fn set_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<()> {
+    pub(crate) fn set_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<()> {
         self.check_write(key)?;
         self.rwset.add_write(ns, key, value);
         self.note_written(ns, key)
     }
 
     /// Replaces a key's metadata (Fabric writes the whole metadata map of the key).
-    pub fn set_state_metadata(
+    pub(crate) fn set_state_metadata(
         &mut self,
         ns: &str,
         key: &str,
@@ -165,7 +169,7 @@ impl TxSimulator {
     }
 
     /// A private write whose hashes go into `namespace`'s rwset (no public value is written).
-    pub fn add_private_write(
+    pub(crate) fn add_private_write(
         &mut self,
         ns: &str,
         collection: &str,
@@ -179,7 +183,7 @@ impl TxSimulator {
 
     /// Opens a range query over `[start, end)` (empty end = to the end of the namespace).
     /// A `page_size` > 0 makes it a paginated query, allowed only in read-only transactions.
-    pub fn open_range(
+    pub(crate) fn open_range(
         &mut self,
         ns: &str,
         start: &str,
@@ -217,7 +221,7 @@ impl TxSimulator {
     }
 
     /// The next result of a range query; recording it (or the iterator's end) in the read set.
-    pub fn next(&mut self, it: &mut RangeIter) -> Option<(String, Vec<u8>)> {
+    pub(crate) fn next(&mut self, it: &mut RangeIter) -> Option<(String, Vec<u8>)> {
         if it.page_limit.is_some_and(|limit| it.returned >= limit) {
             return None;
         }
@@ -236,7 +240,7 @@ impl TxSimulator {
     }
 
     /// The read/write set; range-query infos are added in the order the queries were opened.
-    pub fn results(&self) -> TxReadWriteSet {
+    pub(crate) fn results(&self) -> TxReadWriteSet {
         let mut rwset = self.rwset.clone();
         for (ns, record) in &self.ranges {
             rwset.add_range_query(ns, record.clone().into_info());
@@ -245,7 +249,7 @@ impl TxSimulator {
     }
 
     /// Fabric's ChaincodeInterest for this simulation (`buildChaincodeInterest`).
-    pub fn interest(&self) -> Result<ChaincodeInterest> {
+    pub(crate) fn interest(&self) -> Result<ChaincodeInterest> {
         let mut chaincodes = Vec::new();
         let mut namespaces = self.rwset.namespaces();
         namespaces.extend(self.ranges.iter().map(|(ns, _)| ns.clone()));

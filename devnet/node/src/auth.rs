@@ -14,7 +14,7 @@ const MAX_CACHED: usize = 4096;
 
 /// Why a signed request was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error("the creator identity is not valid: {0}")]
     BadIdentity(String),
     #[error("the signature of {0} is not valid: {1}")]
@@ -28,25 +28,25 @@ pub enum AuthError {
 }
 
 /// Validated identities of one channel, by serialized bytes.
-pub struct IdentityCache {
+pub(crate) struct IdentityCache {
     msps: Arc<MspManager>,
     known: RwLock<HashMap<Vec<u8>, Arc<Identity>>>,
 }
 
 impl IdentityCache {
-    pub fn new(msps: Arc<MspManager>) -> Self {
+    pub(crate) fn new(msps: Arc<MspManager>) -> Self {
         Self {
             msps,
             known: RwLock::new(HashMap::new()),
         }
     }
 
-    pub fn msps(&self) -> &Arc<MspManager> {
+    pub(crate) fn msps(&self) -> &Arc<MspManager> {
         &self.msps
     }
 
     /// Parses and validates serialized identity bytes at unix time `now`.
-    pub fn identity(&self, serialized: &[u8], now: i64) -> Result<Arc<Identity>, AuthError> {
+    pub(crate) fn identity(&self, serialized: &[u8], now: i64) -> Result<Arc<Identity>, AuthError> {
         if let Some(id) = self.cached(serialized) {
             return if id.is_valid_at(now) {
                 Ok(id)
@@ -76,7 +76,7 @@ impl IdentityCache {
     }
 
     /// Validates the creator and checks its signature over `data`.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         creator: &[u8],
         data: &[u8],
@@ -91,7 +91,7 @@ impl IdentityCache {
     }
 
     /// The identity's NodeOU role in its own MSP.
-    pub fn role(&self, id: &Identity) -> Role {
+    pub(crate) fn role(&self, id: &Identity) -> Role {
         self.msps
             .get(&id.mspid)
             .map(|m| m.role_of(id))
@@ -100,7 +100,7 @@ impl IdentityCache {
 
     /// `/Channel/Application/Readers` (any member of an application org) when
     /// `orderer_mspid` is given and excluded; `/Channel/Readers` (any member) otherwise.
-    pub fn check_reader(
+    pub(crate) fn check_reader(
         &self,
         id: &Identity,
         excluded_mspid: Option<&str>,
@@ -117,7 +117,7 @@ impl IdentityCache {
 
     /// Channel `Writers`: an admin or client of an application org, or any member
     /// of the orderer org (the policies the devnet's genesis block writes).
-    pub fn check_writer(&self, id: &Identity, orderer_mspid: &str) -> Result<(), AuthError> {
+    pub(crate) fn check_writer(&self, id: &Identity, orderer_mspid: &str) -> Result<(), AuthError> {
         let allowed =
             id.mspid == orderer_mspid || matches!(self.role(id), Role::Admin | Role::Client);
         if allowed {
@@ -133,7 +133,7 @@ impl IdentityCache {
 }
 
 /// Seconds since the Unix epoch, now.
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

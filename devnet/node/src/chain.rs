@@ -9,28 +9,28 @@ use tokio::sync::watch;
 
 /// A chain and a way to wait for it to grow. Cheap to clone.
 #[derive(Clone)]
-pub struct ChainView {
+pub(crate) struct ChainView {
     pub ledger: Arc<Ledger>,
     height: watch::Receiver<u64>,
 }
 
 impl ChainView {
-    pub fn new(ledger: Arc<Ledger>, height: watch::Receiver<u64>) -> Self {
+    pub(crate) fn new(ledger: Arc<Ledger>, height: watch::Receiver<u64>) -> Self {
         Self { ledger, height }
     }
 
     /// Committed height as last published (never ahead of the ledger).
-    pub fn height(&self) -> u64 {
+    pub(crate) fn height(&self) -> u64 {
         *self.height.borrow()
     }
 
     /// Waits until the height exceeds `number`; None if the chain's writer is gone.
-    pub async fn wait_for_block(&mut self, number: u64) -> Option<u64> {
+    pub(crate) async fn wait_for_block(&mut self, number: u64) -> Option<u64> {
         self.height.wait_for(|h| *h > number).await.ok().map(|h| *h)
     }
 
     /// Reads a committed block on a blocking thread (redb reads do I/O).
-    pub async fn block(&self, number: u64) -> Result<Option<Block>, String> {
+    pub(crate) async fn block(&self, number: u64) -> Result<Option<Block>, String> {
         let ledger = self.ledger.clone();
         tokio::task::spawn_blocking(move || ledger.try_block(number))
             .await
@@ -40,6 +40,6 @@ impl ChainView {
 }
 
 /// Resolves once `shutdown` turns true (or its sender is gone).
-pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
 }

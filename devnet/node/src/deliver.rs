@@ -22,7 +22,7 @@ const STREAM_BUFFER: usize = 16;
 
 /// What one deliver stream serves.
 #[derive(Clone)]
-pub struct DeliverSource {
+pub(crate) struct DeliverSource {
     pub channel: String,
     pub ids: Arc<IdentityCache>,
     pub chain: ChainView,
@@ -34,13 +34,13 @@ pub struct DeliverSource {
 }
 
 /// One item of a deliver stream before it is put in the service's response type.
-pub enum Item {
+pub(crate) enum Item {
     Status(Status),
     Block(Block),
 }
 
 /// Serves a deliver stream: reads seek requests from `requests`, answers through `wrap`.
-pub fn serve<T, F>(
+pub(crate) fn serve<T, F>(
     source: DeliverSource,
     requests: tonic::Streaming<Envelope>,
     wrap: F,
@@ -218,7 +218,7 @@ fn check_request(source: &DeliverSource, env: &Envelope) -> Result<Seek, (Status
 }
 
 /// Where a seek position starts on a chain of `height` blocks.
-pub fn start_number(position: &SeekPosition, height: u64) -> u64 {
+pub(crate) fn start_number(position: &SeekPosition, height: u64) -> u64 {
     match &position.r#type {
         Some(seek_position::Type::Oldest(_)) => 0,
         Some(seek_position::Type::Newest(_)) => height.saturating_sub(1),

@@ -6,14 +6,14 @@ use prost::Message;
 
 /// An envelope's payload with its decoded channel and signature headers.
 #[derive(Debug)]
-pub struct ParsedEnvelope {
+pub(crate) struct ParsedEnvelope {
     pub payload: Payload,
     pub channel_header: ChannelHeader,
     pub signature_header: SignatureHeader,
 }
 
 /// Decodes payload, channel header and signature header; the messages say what is wrong.
-pub fn parse(env: &Envelope) -> Result<ParsedEnvelope, String> {
+pub(crate) fn parse(env: &Envelope) -> Result<ParsedEnvelope, String> {
     let payload =
         Payload::decode(env.payload.as_slice()).map_err(|e| format!("bad payload: {e}"))?;
     let header = payload.header.as_ref().ok_or("envelope has no header")?;

@@ -13,7 +13,7 @@ use fabric_proto::protos::{
 use prost::Message;
 
 /// One transaction of a block: its header, validation code and events.
-pub struct TxSummary {
+pub(crate) struct TxSummary {
     pub txid: String,
     pub header_type: i32,
     pub code: i32,
@@ -22,7 +22,7 @@ pub struct TxSummary {
 }
 
 /// The transactions of a committed block (envelopes that do not decode are skipped, as Fabric does).
-pub fn summarize(block: &Block) -> Vec<TxSummary> {
+pub(crate) fn summarize(block: &Block) -> Vec<TxSummary> {
     let filter = block
         .metadata
         .as_ref()
@@ -86,7 +86,7 @@ fn chaincode_events(tx_bytes: &[u8]) -> Vec<ChaincodeEvent> {
 
 /// Fabric's filtered block: per transaction the txid, type and code, and each
 /// action's chaincode event with its payload removed.
-pub fn filtered_block(block: &Block) -> FilteredBlock {
+pub(crate) fn filtered_block(block: &Block) -> FilteredBlock {
     let number = block.header.as_ref().map(|h| h.number).unwrap_or_default();
     let txs = summarize(block);
     FilteredBlock {
@@ -121,6 +121,6 @@ pub fn filtered_block(block: &Block) -> FilteredBlock {
 }
 
 /// The gateway only reports events with a chaincode id, a name and a txid.
-pub fn is_complete(event: &ChaincodeEvent) -> bool {
+pub(crate) fn is_complete(event: &ChaincodeEvent) -> bool {
     !event.chaincode_id.is_empty() && !event.event_name.is_empty() && !event.tx_id.is_empty()
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 const ADMINS: &str = "Admins";
 
 /// Builds block 0 for `config` (orderer copy: TRANSACTIONS_FILTER `[0]`, no orderer signature).
-pub fn genesis_block(
+pub(crate) fn genesis_block(
     config: &DevnetConfig,
     orderer_address: &str,
     peer_addresses: &[(String, String)],

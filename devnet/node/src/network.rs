@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// The running channel.
-pub struct Network {
+pub(crate) struct Network {
     pub channel: String,
     pub ids: Arc<IdentityCache>,
     pub orderer: Arc<Orderer>,
@@ -24,12 +24,15 @@ pub struct Network {
 
 impl Network {
     /// The peers of an org, in configuration order.
-    pub fn peers_of<'a>(&'a self, mspid: &'a str) -> impl Iterator<Item = &'a Arc<Peer>> + 'a {
+    pub(crate) fn peers_of<'a>(
+        &'a self,
+        mspid: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Peer>> + 'a {
         self.peers.iter().filter(move |p| p.mspid == mspid)
     }
 
     /// The orgs that have peers, in configuration order, without repeats.
-    pub fn peer_orgs(&self) -> Vec<String> {
+    pub(crate) fn peer_orgs(&self) -> Vec<String> {
         let mut orgs: Vec<String> = Vec::new();
         for p in &self.peers {
             if !orgs.contains(&p.mspid) {
@@ -40,7 +43,7 @@ impl Network {
     }
 
     /// Resolves when the devnet is stopping.
-    pub async fn stopping(&self) {
+    pub(crate) async fn stopping(&self) {
         let mut rx = self.shutdown.clone();
         crate::chain::stopped(&mut rx).await;
     }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 const QUEUE_DEPTH: usize = 8192;
 
 /// The ordering service of the devnet's one channel.
-pub struct Orderer {
+pub(crate) struct Orderer {
     pub channel: String,
     pub mspid: String,
     /// The address clients reach it at (for error details).
@@ -30,7 +30,7 @@ pub struct Orderer {
 }
 
 /// What the block-cutting task owns.
-pub struct CutterTask {
+pub(crate) struct CutterTask {
     queue: mpsc::Receiver<Vec<u8>>,
     cutter: BlockCutter,
     writer: BlockWriter,
@@ -45,7 +45,7 @@ struct BlockWriter {
 
 impl Orderer {
     /// An orderer over `chain` (which must already hold the genesis block).
-    pub fn new(
+    pub(crate) fn new(
         channel: String,
         address: String,
         chain: Arc<Ledger>,
@@ -77,12 +77,12 @@ impl Orderer {
     }
 
     /// The orderer's chain (for deliver and for peers catching up).
-    pub fn chain(&self) -> ChainView {
+    pub(crate) fn chain(&self) -> ChainView {
         self.chain.clone()
     }
 
     /// Fabric's broadcast processing of one message: validate, then enqueue.
-    pub async fn broadcast(&self, env: &Envelope) -> BroadcastResponse {
+    pub(crate) async fn broadcast(&self, env: &Envelope) -> BroadcastResponse {
         match self.admit(env) {
             Ok(bytes) => match self.queue.send(bytes).await {
                 Ok(()) => response(Status::Success, String::new()),
@@ -165,7 +165,7 @@ impl CutterTask {
     /// Runs until the queue closes or `shutdown` turns true. Fabric's solo
     /// semantics: the BatchTimeout timer starts when a batch first has a pending
     /// message and stops when nothing is pending.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let timeout = self.cutter.config.batch_timeout;
         let mut deadline: Option<Instant> = None;
         loop {
@@ -234,7 +234,7 @@ impl BlockWriter {
 }
 
 /// Sets one metadata slot, growing the slot array as needed.
-pub fn set_metadata(block: &mut common::Block, slot: BlockMetadataIndex, value: Vec<u8>) {
+pub(crate) fn set_metadata(block: &mut common::Block, slot: BlockMetadataIndex, value: Vec<u8>) {
     let metadata = block.metadata.get_or_insert_with(Default::default);
     let index = slot as usize;
     if metadata.metadata.len() <= index {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// A running peer as the services see it.
-pub struct Peer {
+pub(crate) struct Peer {
     pub name: String,
     pub mspid: String,
     /// host:port clients reach it at (also the address in gateway error details).
@@ -30,7 +30,7 @@ pub struct Peer {
 }
 
 /// The task that commits blocks to one peer.
-pub struct CommitTask {
+pub(crate) struct CommitTask {
     peer: Arc<Peer>,
     orderer_chain: ChainView,
     height: watch::Sender<u64>,
@@ -40,7 +40,7 @@ pub struct CommitTask {
 }
 
 /// What a peer is made of.
-pub struct PeerParts {
+pub(crate) struct PeerParts {
     pub name: String,
     pub address: String,
     pub identity: Identity,
@@ -53,7 +53,7 @@ pub struct PeerParts {
 }
 
 impl Peer {
-    pub fn new(parts: PeerParts) -> (Arc<Self>, CommitTask) {
+    pub(crate) fn new(parts: PeerParts) -> (Arc<Self>, CommitTask) {
         let PeerParts {
             name,
             address,
@@ -86,17 +86,17 @@ impl Peer {
         (peer, task)
     }
 
-    pub fn chain(&self) -> ChainView {
+    pub(crate) fn chain(&self) -> ChainView {
         self.chain.clone()
     }
 
-    pub fn ledger(&self) -> &Arc<Ledger> {
+    pub(crate) fn ledger(&self) -> &Arc<Ledger> {
         &self.chain.ledger
     }
 
     /// Waits until `txid` is committed on this peer; returns its block and validation code.
     /// None if the peer stops first.
-    pub async fn commit_status(&self, txid: &str) -> Result<Option<Committed>, String> {
+    pub(crate) async fn commit_status(&self, txid: &str) -> Result<Option<Committed>, String> {
         let waiter = self.waiters.register(txid);
         let ledger = self.chain.ledger.clone();
         let id = txid.to_owned();
@@ -113,7 +113,7 @@ impl Peer {
 
 impl CommitTask {
     /// Commits every block the orderer has and then each new one, until shutdown.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut orderer_chain = self.orderer_chain.clone();
         loop {
             let next = *self.height.borrow();

@@ -14,14 +14,14 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
 
 /// A bound listener and the address clients should use.
-pub struct Listener {
+pub(crate) struct Listener {
     pub listener: TcpListener,
     /// `host:port` with the configured host and the actual port.
     pub address: String,
 }
 
 /// Binds `listen` (`host:port`; port 0 picks a free port).
-pub async fn bind(listen: &str) -> Result<Listener, StartError> {
+pub(crate) async fn bind(listen: &str) -> Result<Listener, StartError> {
     let failed = |source| StartError::Listen {
         address: listen.to_owned(),
         source,
@@ -41,7 +41,7 @@ pub async fn bind(listen: &str) -> Result<Listener, StartError> {
 }
 
 /// A server builder with the node's TLS certificate (no client authentication, as Fabric's default).
-pub fn builder(tls: &TlsFiles) -> Result<Server, StartError> {
+pub(crate) fn builder(tls: &TlsFiles) -> Result<Server, StartError> {
     let read = |what, path: &std::path::PathBuf| {
         std::fs::read(path).map_err(|source| StartError::TlsFile {
             what,
@@ -59,7 +59,7 @@ pub fn builder(tls: &TlsFiles) -> Result<Server, StartError> {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(
+pub(crate) async fn serve(
     router: Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,

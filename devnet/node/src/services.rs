@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// `protos.Endorser` of one peer.
-pub struct EndorserService {
+pub(crate) struct EndorserService {
     pub peer: Arc<Peer>,
 }
 
@@ -37,7 +37,7 @@ impl EndorserRpc for EndorserService {
 }
 
 /// `protos.Deliver` of one peer.
-pub struct PeerDeliverService {
+pub(crate) struct PeerDeliverService {
     pub source: DeliverSource,
 }
 
@@ -105,7 +105,7 @@ impl Deliver for PeerDeliverService {
 }
 
 /// `orderer.AtomicBroadcast` of the orderer.
-pub struct BroadcastService {
+pub(crate) struct BroadcastService {
     pub orderer: Arc<Orderer>,
     pub source: DeliverSource,
 }

@@ -8,19 +8,19 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Where a transaction committed: (block number, TxValidationCode).
-pub type Committed = (u64, i32);
+pub(crate) type Committed = (u64, i32);
 
 type Senders = Vec<(u64, oneshot::Sender<Committed>)>;
 
 /// Waiters by txid.
 #[derive(Default)]
-pub struct CommitWaiters {
+pub(crate) struct CommitWaiters {
     next_id: AtomicU64,
     waiting: Mutex<HashMap<String, Senders>>,
 }
 
 /// A registered wait; dropping it unregisters.
-pub struct Waiter {
+pub(crate) struct Waiter {
     owner: Arc<CommitWaiters>,
     txid: String,
     id: u64,
@@ -29,7 +29,7 @@ pub struct Waiter {
 
 impl CommitWaiters {
     /// Registers interest in `txid` (register before checking the ledger, so no commit is missed).
-    pub fn register(self: &Arc<Self>, txid: &str) -> Waiter {
+    pub(crate) fn register(self: &Arc<Self>, txid: &str) -> Waiter {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.lock()
@@ -45,7 +45,7 @@ impl CommitWaiters {
     }
 
     /// Resolves every waiter of the block's transactions (first occurrence of a txid wins).
-    pub fn notify<'a>(&self, block: u64, txs: impl IntoIterator<Item = (&'a str, i32)>) {
+    pub(crate) fn notify<'a>(&self, block: u64, txs: impl IntoIterator<Item = (&'a str, i32)>) {
         let mut waiting = self.lock();
         if waiting.is_empty() {
             return;
@@ -66,7 +66,7 @@ impl CommitWaiters {
 
 impl Waiter {
     /// Waits for the commit; None if the committer went away.
-    pub async fn wait(mut self) -> Option<Committed> {
+    pub(crate) async fn wait(mut self) -> Option<Committed> {
         (&mut self.rx).await.ok()
     }
 }

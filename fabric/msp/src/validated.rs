@@ -42,7 +42,7 @@ impl std::fmt::Debug for ValidatedIdentities {
 
 impl ValidatedIdentities {
     /// The identity serialized as `bytes`, if it validated before and is still valid at `at`.
-    pub fn get(&self, bytes: &[u8], at: i64) -> Option<Identity> {
+    pub(crate) fn get(&self, bytes: &[u8], at: i64) -> Option<Identity> {
         // A poisoned lock only means another thread panicked mid-insert; the map is still sound.
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(bytes)?;
@@ -50,7 +50,7 @@ impl ValidatedIdentities {
     }
 
     /// Remembers that `bytes` validated as `identity`, valid in `[not_before, not_after]`.
-    pub fn insert(&self, bytes: &[u8], identity: &Identity, window: (i64, i64)) {
+    pub(crate) fn insert(&self, bytes: &[u8], identity: &Identity, window: (i64, i64)) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(bytes) {
             entries.clear();
@@ -65,7 +65,7 @@ impl ValidatedIdentities {
         );
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 }

@@ -42,7 +42,7 @@ impl std::fmt::Debug for VerifiedSignatures {
 impl VerifiedSignatures {
     /// [`crate::verify_signature`], computed at most once per (key, message, signature)
     /// while remembered; the same result and, on rejection, the same error.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         public_key_sec1: &[u8],
         msg: &[u8],

@@ -30,7 +30,7 @@ const OID_STREET_ADDRESS: [u64; 4] = [2, 5, 4, 9];
 const OID_POSTAL_CODE: [u64; 4] = [2, 5, 4, 17];
 
 /// A PEM certificate with its PEM PKCS#8 private key.
-pub struct Issued {
+pub(super) struct Issued {
     pub cert_pem: String,
     /// Never log this.
     pub key_pem: String,
@@ -38,7 +38,7 @@ pub struct Issued {
 
 /// What an issued leaf certificate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Usage {
+pub(super) enum Usage {
     /// MSP signing identity (`signcerts/`): digital signature only.
     Identity,
     /// TLS certificate: server and client authentication.
@@ -46,7 +46,7 @@ pub enum Usage {
 }
 
 /// A leaf certificate to issue.
-pub struct LeafRequest<'a> {
+pub(super) struct LeafRequest<'a> {
     pub common_name: &'a str,
     /// NodeOU role (`peer`, `orderer`, `client`, `admin`), when NodeOUs are on.
     pub node_ou: Option<&'a str>,
@@ -55,7 +55,7 @@ pub struct LeafRequest<'a> {
 }
 
 /// A certificate authority able to issue leaves.
-pub struct CertAuthority {
+pub(super) struct CertAuthority {
     pub common_name: String,
     pub cert_pem: String,
     subject: Subject,
@@ -64,7 +64,7 @@ pub struct CertAuthority {
 
 impl CertAuthority {
     /// A new self-signed root: `CN=<common_name>, O=<org_domain>`, CA:true, keyCertSign.
-    pub fn create(
+    pub(super) fn create(
         common_name: &str,
         org_domain: &str,
         subject: &Subject,
@@ -96,7 +96,7 @@ impl CertAuthority {
     }
 
     /// Loads a CA written earlier (its PEM certificate and PKCS#8 key).
-    pub fn load(
+    pub(super) fn load(
         common_name: &str,
         subject: &Subject,
         cert_pem: &str,
@@ -115,7 +115,7 @@ impl CertAuthority {
     }
 
     /// Issues a leaf certificate for a fresh key.
-    pub fn issue(&self, req: &LeafRequest<'_>) -> Result<Issued, CryptogenError> {
+    pub(super) fn issue(&self, req: &LeafRequest<'_>) -> Result<Issued, CryptogenError> {
         let key = new_key()?;
         let mut params = base_params()?;
         params.distinguished_name =

@@ -48,14 +48,14 @@ impl NodeRole {
 }
 
 /// One identity to write.
-pub struct IdentitySpec<'a> {
+pub(super) struct IdentitySpec<'a> {
     pub common_name: &'a str,
     pub sans: &'a [String],
     pub role: NodeRole,
 }
 
 /// Writes `ca/`, `tlsca/` and the verifying `msp/` of an org into `dir`; returns both CAs.
-pub fn write_org_skeleton(
+pub(super) fn write_org_skeleton(
     org: &RenderedOrg,
     dir: &Path,
 ) -> Result<(CertAuthority, CertAuthority), CryptogenError> {
@@ -121,7 +121,7 @@ pub fn node_ous_config(ca_cert: &str) -> String {
 
 /// Writes one identity's `msp/` and `tls/` into `dir`. Returns its identity certificate PEM.
 /// `admin_cert` goes into `msp/admincerts/` (only used when NodeOUs are off).
-pub fn write_identity(
+pub(super) fn write_identity(
     org: &RenderedOrg,
     id: &IdentitySpec<'_>,
     (ca, tlsca): (&CertAuthority, &CertAuthority),
@@ -182,7 +182,7 @@ fn write_tls(
 }
 
 /// Files (relative to the org dir) that make an org skeleton complete.
-pub fn skeleton_files(org: &RenderedOrg) -> Vec<PathBuf> {
+pub(super) fn skeleton_files(org: &RenderedOrg) -> Vec<PathBuf> {
     let ca = cert_file(&org.ca_common_name);
     let tlsca = cert_file(&org.tls_ca_common_name());
     let mut files = vec![
@@ -200,7 +200,7 @@ pub fn skeleton_files(org: &RenderedOrg) -> Vec<PathBuf> {
 }
 
 /// Files (relative to the identity's dir) that make an identity complete.
-pub fn identity_files(org: &RenderedOrg, common_name: &str, role: NodeRole) -> Vec<PathBuf> {
+pub(super) fn identity_files(org: &RenderedOrg, common_name: &str, role: NodeRole) -> Vec<PathBuf> {
     let prefix = role.tls_prefix();
     let mut files = vec![
         PathBuf::from("msp/cacerts").join(cert_file(&org.ca_common_name)),
@@ -218,6 +218,6 @@ pub fn identity_files(org: &RenderedOrg, common_name: &str, role: NodeRole) -> V
 }
 
 /// Whether every one of `files` exists under `dir`.
-pub fn all_present(dir: &Path, files: &[PathBuf]) -> bool {
+pub(super) fn all_present(dir: &Path, files: &[PathBuf]) -> bool {
     files.iter().all(|f| dir.join(f).is_file())
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Client identity as USER@ORG.
     #[arg(long = "as", default_value = "User1@Hospital1")]
     pub who: String,
@@ -76,7 +76,7 @@ fn humantime_duration(s: &str) -> Result<Duration, String> {
 
 /// Results of one concurrency level (all over its measurement window).
 #[derive(Serialize, Debug)]
-pub struct Level {
+pub(crate) struct Level {
     pub concurrency: usize,
     /// VALID commits seen inside the window.
     pub committed: u64,
@@ -123,7 +123,7 @@ const EVALUATE_PAUSE: Duration = Duration::from_millis(20);
 /// At most this many distinct failure messages are kept per level.
 const MAX_ERROR_KINDS: usize = 8;
 
-pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
     let backend = running_backend(&ctx.consortium, &ctx.layout).ok_or_else(|| {
         anyhow!(
             "no network runs under {}: start one with `healthblock network up`",

@@ -18,13 +18,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Subcommand, Debug)]
-pub enum ChaincodeCmd {
+pub(crate) enum ChaincodeCmd {
     /// Package, start and define a chaincode on the channel (a redeploy bumps the sequence).
     Deploy(DeployArgs),
 }
 
 #[derive(clap::Args, Debug)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     /// Chaincode name on the channel.
     #[arg(long, default_value = "kv")]
     pub name: String,
@@ -41,7 +41,7 @@ pub struct DeployArgs {
     pub json: bool,
 }
 
-pub async fn run(ctx: &Context, cmd: ChaincodeCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: ChaincodeCmd) -> Result<()> {
     match cmd {
         ChaincodeCmd::Deploy(a) => deploy(ctx, a).await,
     }
@@ -90,7 +90,7 @@ struct ServerRecord {
 /// Starts again every deployed chaincode server that is not running (after
 /// `network down`, a reboot or a crash): the peers dial it at the address
 /// their package names. Returns (chaincode, pid) of each one started.
-pub fn restart_servers(ctx: &Context) -> Result<Vec<(String, u32)>> {
+pub(crate) fn restart_servers(ctx: &Context) -> Result<Vec<(String, u32)>> {
     let Ok(entries) = std::fs::read_dir(ctx.layout.chaincode_dir()) else {
         return Ok(Vec::new());
     };
@@ -220,7 +220,7 @@ fn stop_server(files: &ServerFiles) {
 }
 
 /// Stops every chaincode server started by `deploy` (used by `network down`).
-pub fn stop_servers(ctx: &Context) -> Result<()> {
+pub(crate) fn stop_servers(ctx: &Context) -> Result<()> {
     let dir = ctx.layout.chaincode_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(());

@@ -8,13 +8,13 @@ use fabric_msp::{Msp, MspManager};
 use serde::Serialize;
 
 #[derive(clap::Subcommand, Debug)]
-pub enum LedgerCmd {
+pub(crate) enum LedgerCmd {
     /// Verify the hash chain and orderer signatures of a peer's copy of the channel.
     Verify(VerifyArgs),
 }
 
 #[derive(clap::Args, Debug)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Identity that reads the blocks (a member of the peer's org).
     #[arg(long = "as", default_value = "Admin@Hospital1")]
     pub who: String,
@@ -35,7 +35,7 @@ struct Report {
     reason: Option<String>,
 }
 
-pub async fn run(ctx: &Context, cmd: LedgerCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: LedgerCmd) -> Result<()> {
     match cmd {
         LedgerCmd::Verify(a) => verify(ctx, a).await,
     }

@@ -59,7 +59,7 @@ fn is_not_defined(e: &fabric_client::error::Error) -> bool {
 }
 
 /// Installs the package on every peer, approves the next sequence for every org and commits it.
-pub async fn define(
+pub(crate) async fn define(
     ctx: &Context,
     name: &str,
     version: &str,
@@ -159,7 +159,7 @@ enum Probe {
 /// fail with "no combination of peers can be derived" / "failed to find any endorsing peers".
 /// Asks every peer's gateway to endorse a probe (never submitted) with every org as endorser,
 /// until all of them reach every org or `ENDORSABLE_TIMEOUT` passes.
-pub async fn wait_endorsable(ctx: &Context, name: &str) -> Result<Duration> {
+pub(crate) async fn wait_endorsable(ctx: &Context, name: &str) -> Result<Duration> {
     let started = std::time::Instant::now();
     let orgs: Vec<String> = ctx
         .consortium

@@ -1,9 +1,9 @@
 //! One module per command group.
 
-pub mod bench;
-pub mod chaincode;
-pub mod clinical;
-pub mod ledger;
-pub mod lifecycle;
-pub mod network;
-pub mod tx;
+pub(crate) mod bench;
+pub(crate) mod chaincode;
+pub(crate) mod clinical;
+pub(crate) mod ledger;
+pub(crate) mod lifecycle;
+pub(crate) mod network;
+pub(crate) mod tx;

@@ -15,7 +15,7 @@ const FABRIC_READY_TIMEOUT: Duration = Duration::from_secs(180);
 const FABRIC_STOP_GRACE: Duration = Duration::from_secs(15);
 
 #[derive(clap::Subcommand, Debug)]
-pub enum NetworkCmd {
+pub(crate) enum NetworkCmd {
     /// Generate identity material if missing and start the network in the background
     /// (idempotent: a running network is reported as up; after a crash it recovers).
     Up {
@@ -37,7 +37,7 @@ pub enum NetworkCmd {
     },
 }
 
-pub async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
     match cmd {
         NetworkCmd::Up { json } => up(ctx, json).await,
         NetworkCmd::Down { purge, json } => down(ctx, purge, json),

@@ -7,7 +7,7 @@ use fabric_client::gateway::Gateway;
 use serde::Serialize;
 
 #[derive(clap::Subcommand, Debug)]
-pub enum TxCmd {
+pub(crate) enum TxCmd {
     /// Endorse, order and commit a transaction; prints its result, txid and block.
     Submit(TxArgs),
     /// Run a query on the gateway peer without ordering it; prints its result.
@@ -15,7 +15,7 @@ pub enum TxCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct TxArgs {
+pub(crate) struct TxArgs {
     /// Identity as USER@ORG (e.g. User1@Hospital1, Admin@Hospital2).
     #[arg(long = "as", default_value = "User1@Hospital1")]
     pub who: String,
@@ -44,7 +44,7 @@ struct TxOutput {
     result: String,
 }
 
-pub async fn run(ctx: &Context, cmd: TxCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: TxCmd) -> Result<()> {
     match cmd {
         TxCmd::Submit(a) => submit(ctx, a).await,
         TxCmd::Evaluate(a) => evaluate(ctx, a).await,
@@ -52,7 +52,7 @@ pub async fn run(ctx: &Context, cmd: TxCmd) -> Result<()> {
 }
 
 /// Connects `who` to the gateway of a peer of its own org.
-pub async fn connect(ctx: &Context, who: &str, peer: Option<&str>) -> Result<Gateway> {
+pub(crate) async fn connect(ctx: &Context, who: &str, peer: Option<&str>) -> Result<Gateway> {
     let identity = ctx.identity(who)?;
     let org = ctx.org(identity.mspid())?;
     let node = ctx.peer(org, peer)?;

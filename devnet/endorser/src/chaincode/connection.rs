@@ -21,7 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 /// Fabric peers accept messages up to 100 MiB.
-pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
 
 /// How long the chaincode has to send REGISTER after the stream opens.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +36,7 @@ pub(crate) const STREAM_TERMINATED: &str = "chaincode stream terminated";
 
 /// A live stream to a chaincode server.
 #[derive(Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     package_id: String,
     outbound: mpsc::Sender<ChaincodeMessage>,
     routes: Mutex<HashMap<(String, String), Route>>,
@@ -44,7 +44,7 @@ pub struct Connection {
 }
 
 /// Removes a transaction's route when the transaction ends, however it ends.
-pub struct RouteGuard {
+pub(crate) struct RouteGuard {
     conn: Arc<Connection>,
     key: (String, String),
 }
@@ -56,7 +56,7 @@ impl Drop for RouteGuard {
 }
 
 impl Connection {
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst) || self.outbound.is_closed()
     }
 
@@ -67,7 +67,7 @@ impl Connection {
     }
 
     /// Registers a transaction; the chaincode's messages for it arrive on the returned receiver.
-    pub fn register(
+    pub(crate) fn register(
         self: &Arc<Self>,
         channel: &str,
         txid: &str,
@@ -96,7 +96,7 @@ impl Connection {
     }
 
     /// Queues a message to the chaincode (all sends go through one queue, so they never interleave).
-    pub async fn send(&self, msg: ChaincodeMessage) -> Result<()> {
+    pub(crate) async fn send(&self, msg: ChaincodeMessage) -> Result<()> {
         self.outbound
             .send(msg)
             .await
@@ -171,7 +171,7 @@ async fn endpoint(info: &CcaasConnection) -> Result<Endpoint> {
 }
 
 /// Dials the chaincode server, waits for REGISTER naming `package_id`, answers REGISTERED and READY.
-pub async fn connect(package_id: &str, info: &CcaasConnection) -> Result<Arc<Connection>> {
+pub(crate) async fn connect(package_id: &str, info: &CcaasConnection) -> Result<Arc<Connection>> {
     let endpoint = endpoint(info).await?;
     let channel = endpoint.connect().await.map_err(|e| {
         EndorserError::transport(

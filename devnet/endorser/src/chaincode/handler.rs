@@ -20,12 +20,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Results per QueryResponse when the chaincode does not paginate (Fabric's MaxResultLimit).
-pub const MAX_RESULTS_PER_RESPONSE: usize = 100;
+pub(crate) const MAX_RESULTS_PER_RESPONSE: usize = 100;
 /// Fabric's default `ledger.state.totalQueryLimit`.
-pub const TOTAL_QUERY_LIMIT: usize = 10_000;
+pub(crate) const TOTAL_QUERY_LIMIT: usize = 10_000;
 
-pub const PRIVATE_DATA_UNSUPPORTED: &str = "private data is not supported on the devnet";
-pub const RICH_QUERY_UNSUPPORTED: &str =
+pub(crate) const PRIVATE_DATA_UNSUPPORTED: &str = "private data is not supported on the devnet";
+pub(crate) const RICH_QUERY_UNSUPPORTED: &str =
     "rich queries are not supported on the devnet (no CouchDB)";
 /// Fabric's words for a query id the transaction does not hold.
 const QUERY_NOT_FOUND: &str = "query iterator not found";
@@ -44,7 +44,7 @@ struct OpenQuery {
 }
 
 /// One transaction's side of the conversation with the chaincode.
-pub struct TxContext<'a> {
+pub(crate) struct TxContext<'a> {
     pub sim: &'a mut TxSimulator,
     /// The chaincode's namespace.
     pub namespace: String,
@@ -69,7 +69,7 @@ fn no_private_data(collection: &str) -> Result<()> {
 }
 
 impl<'a> TxContext<'a> {
-    pub fn new(sim: &'a mut TxSimulator, namespace: &str, ledger: Arc<Ledger>) -> Self {
+    pub(crate) fn new(sim: &'a mut TxSimulator, namespace: &str, ledger: Arc<Ledger>) -> Self {
         Self {
             sim,
             namespace: namespace.to_string(),
@@ -80,7 +80,7 @@ impl<'a> TxContext<'a> {
     }
 
     /// Answers one request from the chaincode: RESPONSE, or ERROR with Fabric's message shape.
-    pub fn handle(&mut self, msg: &ChaincodeMessage) -> ChaincodeMessage {
+    pub(crate) fn handle(&mut self, msg: &ChaincodeMessage) -> ChaincodeMessage {
         let kind = MsgType::try_from(msg.r#type).unwrap_or(MsgType::Undefined);
         let (r#type, payload) = match self.dispatch(kind, &msg.payload) {
             Ok(payload) => (MsgType::Response, payload),

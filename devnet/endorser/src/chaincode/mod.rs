@@ -5,8 +5,8 @@
 //! transaction on it: send TRANSACTION/INIT, answer the chaincode's ledger
 //! calls until COMPLETED or ERROR, bounded by the execute timeout.
 
-pub mod connection;
-pub mod handler;
+pub(crate) mod connection;
+pub(crate) mod handler;
 
 use crate::error::{EndorserError, Result};
 use crate::package::CcaasConnection;
@@ -24,18 +24,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Fabric's default `chaincode.executetimeout`.
-pub const DEFAULT_EXECUTE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_EXECUTE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the chaincode answered.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub response: Response,
     /// The event set on COMPLETED, with the peer's chaincode and tx ids filled in.
     pub event: Option<ChaincodeEvent>,
 }
 
 /// One transaction to run on a chaincode.
-pub struct Invocation<'a> {
+pub(crate) struct Invocation<'a> {
     pub channel: &'a str,
     pub txid: &'a str,
     pub signed_proposal: &'a SignedProposal,
@@ -44,13 +44,13 @@ pub struct Invocation<'a> {
 }
 
 /// The chaincode streams of one peer.
-pub struct ChaincodeSupport {
+pub(crate) struct ChaincodeSupport {
     connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
     execute_timeout: Duration,
 }
 
 impl ChaincodeSupport {
-    pub fn new(execute_timeout: Duration) -> Self {
+    pub(crate) fn new(execute_timeout: Duration) -> Self {
         Self {
             connections: tokio::sync::Mutex::new(HashMap::new()),
             execute_timeout,
@@ -78,7 +78,7 @@ impl ChaincodeSupport {
     }
 
     /// Runs one transaction on the chaincode, answering its ledger calls from `sim`.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         package_id: &str,
         info: &CcaasConnection,

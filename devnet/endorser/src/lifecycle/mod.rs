@@ -7,8 +7,8 @@
 //! approvals are read and written through the transaction's simulator, so
 //! they reach the ledger only through an ordered, validated transaction.
 
-pub mod registry;
-pub mod state;
+pub(crate) mod registry;
+pub(crate) mod state;
 
 use crate::error::{EndorserError, Result};
 use crate::package::PackageStore;
@@ -31,7 +31,7 @@ use state::{ChaincodeEndorsementInfo, ChaincodeValidationInfo, Committed, Defini
 use std::collections::HashMap;
 
 /// The version Fabric reports for system chaincodes.
-pub const SYSCC_VERSION: &str = "syscc";
+pub(crate) const SYSCC_VERSION: &str = "syscc";
 
 const SYSTEM_CHAINCODE_NAMES: [&str; 5] = ["cscc", "escc", "lscc", "qscc", "vscc"];
 
@@ -56,7 +56,7 @@ impl From<String> for Failure {
 }
 
 /// Everything a lifecycle call may consult.
-pub struct LifecycleCall<'a> {
+pub(crate) struct LifecycleCall<'a> {
     pub channel: &'a str,
     /// This peer's org.
     pub mspid: &'a str,
@@ -167,7 +167,7 @@ fn parameters(
 
 impl LifecycleCall<'_> {
     /// Runs `_lifecycle` with the proposal's args and answers like Fabric's lifecycle SCC.
-    pub fn invoke(mut self, args: &[Vec<u8>]) -> Response {
+    pub(crate) fn invoke(mut self, args: &[Vec<u8>]) -> Response {
         if args.is_empty() {
             return error(500, "lifecycle scc must be invoked with arguments".into());
         }

@@ -24,9 +24,9 @@ use fabric_proto::lifecycle::{state_data, StateData, StateMetadata};
 use prost::Message;
 use std::collections::BTreeMap;
 
-pub const LIFECYCLE: &str = "_lifecycle";
+pub(crate) const LIFECYCLE: &str = "_lifecycle";
 /// Prefix of the devnet's per-org approval namespaces.
-pub const IMPLICIT_ORG_PREFIX: &str = "_implicit_org_";
+pub(crate) const IMPLICIT_ORG_PREFIX: &str = "_implicit_org_";
 
 const NAMESPACES: &str = "namespaces";
 const CHAINCODE_SOURCES: &str = "chaincode-sources";
@@ -35,13 +35,13 @@ const PARAMETERS_TYPE: &str = "ChaincodeParameters";
 const LOCAL_PACKAGE_TYPE: &str = "ChaincodeLocalPackage";
 
 /// The namespace that holds `mspid`'s approvals.
-pub fn org_namespace(mspid: &str) -> String {
+pub(crate) fn org_namespace(mspid: &str) -> String {
     format!("{IMPLICIT_ORG_PREFIX}{mspid}")
 }
 
 /// `lifecycle.ChaincodeEndorsementInfo` (Fabric's lifecycle db.proto).
 #[derive(Clone, PartialEq, Message)]
-pub struct ChaincodeEndorsementInfo {
+pub(crate) struct ChaincodeEndorsementInfo {
     #[prost(string, tag = "1")]
     pub version: String,
     #[prost(bool, tag = "2")]
@@ -52,7 +52,7 @@ pub struct ChaincodeEndorsementInfo {
 
 /// `lifecycle.ChaincodeValidationInfo` (Fabric's lifecycle db.proto).
 #[derive(Clone, PartialEq, Message)]
-pub struct ChaincodeValidationInfo {
+pub(crate) struct ChaincodeValidationInfo {
     #[prost(string, tag = "1")]
     pub validation_plugin: String,
     /// A serialized `common.ApplicationPolicy`.
@@ -62,7 +62,7 @@ pub struct ChaincodeValidationInfo {
 
 /// The parameters of a definition that orgs approve (all but the sequence).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Parameters {
+pub(crate) struct Parameters {
     pub endorsement: ChaincodeEndorsementInfo,
     pub validation: ChaincodeValidationInfo,
     /// A serialized `protos.CollectionConfigPackage` (empty when there are none).
@@ -103,7 +103,7 @@ impl Parameters {
 
 /// A committed chaincode definition as stored.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Definition {
+pub(crate) struct Definition {
     pub sequence: i64,
     pub params: Parameters,
 }
@@ -162,12 +162,12 @@ fn field_key(prefix: &str, name: &str, field: &str) -> String {
 }
 
 /// `<name>#<sequence>`: how Fabric names an org's approval of one sequence.
-pub fn private_name(name: &str, sequence: i64) -> String {
+pub(crate) fn private_name(name: &str, sequence: i64) -> String {
     format!("{name}#{sequence}")
 }
 
 /// Reads lifecycle state either through a simulator (recording reads) or from committed state.
-pub trait StateReader {
+pub(crate) trait StateReader {
     fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>>;
 }
 
@@ -178,7 +178,7 @@ impl StateReader for TxSimulator {
 }
 
 /// Committed state, read without recording.
-pub struct Committed<'a>(pub &'a Ledger);
+pub(crate) struct Committed<'a>(pub &'a Ledger);
 
 impl StateReader for Committed<'_> {
     fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
@@ -237,7 +237,7 @@ fn read_fields(
 
 /// The committed sequence of a chaincode (0 when it was never defined): one read of
 /// `namespaces/fields/<name>/Sequence`, the read every invocation records.
-pub fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64> {
+pub(crate) fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64> {
     match state.get(LIFECYCLE, &field_key(NAMESPACES, name, "Sequence"))? {
         None => Ok(0),
         Some(bytes) => match decode_field(&bytes)? {
@@ -251,7 +251,7 @@ pub fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64> 
 }
 
 /// The committed definition of `name`, if any.
-pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Definition>> {
+pub(crate) fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Definition>> {
     let Some(fields) = read_fields(state, LIFECYCLE, NAMESPACES, name, DEFINITION_TYPE)? else {
         return Ok(None);
     };
@@ -271,7 +271,7 @@ pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Defi
 }
 
 /// The names of all committed chaincode definitions, sorted.
-pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>> {
+pub(crate) fn defined_names(ledger: &Ledger) -> Result<Vec<String>> {
     let prefix = format!("{NAMESPACES}/metadata/");
     let entries = ledger
         .try_range(LIFECYCLE, &prefix, &format!("{NAMESPACES}/metadata0"))
@@ -291,7 +291,7 @@ pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>> {
 }
 
 /// What an org approved for `<name>#<sequence>`: its parameters and package id.
-pub fn approval(
+pub(crate) fn approval(
     state: &mut dyn StateReader,
     mspid: &str,
     name: &str,
@@ -320,7 +320,7 @@ pub fn approval(
 }
 
 /// Which parameter fields of an org's approval differ from `proposed` (all when it has none).
-pub fn mismatches(
+pub(crate) fn mismatches(
     state: &mut dyn StateReader,
     mspid: &str,
     name: &str,
@@ -404,14 +404,14 @@ fn serialize(
 }
 
 /// Writes a committed definition into `_lifecycle`.
-pub fn write_definition(sim: &mut TxSimulator, name: &str, def: &Definition) -> Result<()> {
+pub(crate) fn write_definition(sim: &mut TxSimulator, name: &str, def: &Definition) -> Result<()> {
     let mut fields = vec![("Sequence", int_field(def.sequence))];
     fields.extend(def.params.fields());
     serialize(sim, LIFECYCLE, NAMESPACES, name, DEFINITION_TYPE, fields)
 }
 
 /// Writes an org's approval of `<name>#<sequence>` and the package it will run.
-pub fn write_approval(
+pub(crate) fn write_approval(
     sim: &mut TxSimulator,
     mspid: &str,
     name: &str,

@@ -26,7 +26,7 @@ struct Svc {
 }
 
 /// A running fake chaincode server.
-pub struct FakeChaincode {
+pub(crate) struct FakeChaincode {
     pub addr: SocketAddr,
     kill: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -34,12 +34,12 @@ pub struct FakeChaincode {
 
 impl FakeChaincode {
     /// Starts a server registering as `package_id` on `addr` (port 0 = any).
-    pub async fn start(package_id: &str, addr: &str) -> Self {
+    pub(crate) async fn start(package_id: &str, addr: &str) -> Self {
         Self::start_with_tls(package_id, addr, None).await
     }
 
     /// Like [`Self::start`], serving TLS with (cert PEM, key PEM) when given.
-    pub async fn start_with_tls(
+    pub(crate) async fn start_with_tls(
         package_id: &str,
         addr: &str,
         tls: Option<(String, String)>,
@@ -69,7 +69,7 @@ impl FakeChaincode {
     }
 
     /// `connection.json` for this server (no TLS).
-    pub fn connection_json(&self) -> String {
+    pub(crate) fn connection_json(&self) -> String {
         format!(
             r#"{{"address":"{}","dial_timeout":"3s","tls_required":false}}"#,
             self.addr
@@ -77,7 +77,7 @@ impl FakeChaincode {
     }
 
     /// Kills the server: open streams end with an error, the port is released.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.kill.send(true);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         self.task.abort();

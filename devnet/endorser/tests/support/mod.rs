@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod fake_chaincode;
+pub(crate) mod fake_chaincode;
 
 use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
 use devnet_ledger::{Ledger, StateUpdates, ValidationContext, Validator, WriteOp};
@@ -28,10 +28,10 @@ use rcgen::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub const CHANNEL: &str = "ehr";
+pub(crate) const CHANNEL: &str = "ehr";
 
 /// One organisation: its CA and an admin, a peer and a client identity.
-pub struct Org {
+pub(crate) struct Org {
     pub mspid: String,
     pub msp: Msp,
     pub admin: SigningIdentity,
@@ -41,7 +41,7 @@ pub struct Org {
 }
 
 impl Org {
-    pub fn new(n: u32) -> Self {
+    pub(crate) fn new(n: u32) -> Self {
         let mspid = format!("Org{n}MSP");
         let domain = format!("org{n}.example.com");
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -93,7 +93,7 @@ impl Org {
 }
 
 /// A peer of one org with its own ledger.
-pub struct Peer {
+pub(crate) struct Peer {
     pub endorser: Endorser,
     pub ledger: Arc<Ledger>,
     pub mspid: String,
@@ -101,14 +101,14 @@ pub struct Peer {
 }
 
 /// A channel of `n` orgs (`MAJORITY Endorsement` for chaincodes and lifecycle).
-pub struct Net {
+pub(crate) struct Net {
     pub orgs: Vec<Org>,
     pub msps: Arc<MspManager>,
     pub policies: ChannelPolicies,
 }
 
 impl Net {
-    pub fn new(n: u32) -> Self {
+    pub(crate) fn new(n: u32) -> Self {
         let orgs: Vec<Org> = (1..=n).map(Org::new).collect();
         let msps = Arc::new(MspManager::new(orgs.iter().map(|o| o.msp.clone())));
         let policies = ChannelPolicies {
@@ -126,11 +126,11 @@ impl Net {
         }
     }
 
-    pub fn peer(&self, org: usize) -> Peer {
+    pub(crate) fn peer(&self, org: usize) -> Peer {
         self.peer_with_timeout(org, std::time::Duration::from_secs(30))
     }
 
-    pub fn peer_with_timeout(&self, org: usize, timeout: std::time::Duration) -> Peer {
+    pub(crate) fn peer_with_timeout(&self, org: usize, timeout: std::time::Duration) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.redb")).unwrap());
         let o = &self.orgs[org];
@@ -154,18 +154,23 @@ impl Net {
 }
 
 /// A proposal as a Fabric client builds it.
-pub struct Prop {
+pub(crate) struct Prop {
     pub signed: SignedProposal,
     pub txid: String,
     pub header: Header,
     pub payload_no_transient: Vec<u8>,
 }
 
-pub fn proposal(signer: &SigningIdentity, channel: &str, chaincode: &str, args: &[&[u8]]) -> Prop {
+pub(crate) fn proposal(
+    signer: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    args: &[&[u8]],
+) -> Prop {
     proposal_with(signer, channel, chaincode, args, BTreeMap::new(), None)
 }
 
-pub fn proposal_with(
+pub(crate) fn proposal_with(
     signer: &SigningIdentity,
     channel: &str,
     chaincode: &str,
@@ -242,7 +247,11 @@ pub fn proposal_with(
 }
 
 /// The transaction envelope a client submits for endorsed responses.
-pub fn envelope(signer: &SigningIdentity, prop: &Prop, responses: &[&ProposalResponse]) -> Vec<u8> {
+pub(crate) fn envelope(
+    signer: &SigningIdentity,
+    prop: &Prop,
+    responses: &[&ProposalResponse],
+) -> Vec<u8> {
     let action = ChaincodeEndorsedAction {
         proposal_response_payload: responses[0].payload.clone(),
         endorsements: responses
@@ -274,7 +283,7 @@ pub fn envelope(signer: &SigningIdentity, prop: &Prop, responses: &[&ProposalRes
 
 /// Validates a block of envelopes with the devnet validator (policies from `registry_of`)
 /// and commits it to every ledger. Returns the validation codes.
-pub fn commit_block(
+pub(crate) fn commit_block(
     registry_of: &Peer,
     net: &Net,
     ledgers: &[&Arc<Ledger>],
@@ -298,7 +307,7 @@ pub fn commit_block(
 }
 
 /// Applies the public writes of an rwset directly (no validation) as one block.
-pub fn apply_rwset(ledger: &Ledger, rwset: &TxReadWriteSet) {
+pub(crate) fn apply_rwset(ledger: &Ledger, rwset: &TxReadWriteSet) {
     let mut updates = StateUpdates::default();
     for ns in &rwset.ns_rwset {
         let kv = KvrwSet::decode(ns.rwset.as_slice()).unwrap();
@@ -329,7 +338,7 @@ pub fn apply_rwset(ledger: &Ledger, rwset: &TxReadWriteSet) {
 }
 
 /// Puts plain key/values into a namespace as one block (versions (height, 0)).
-pub fn seed(ledger: &Ledger, ns: &str, kvs: &[(&str, &[u8])]) {
+pub(crate) fn seed(ledger: &Ledger, ns: &str, kvs: &[(&str, &[u8])]) {
     let updates = StateUpdates {
         writes: kvs
             .iter()
@@ -351,7 +360,7 @@ pub fn seed(ledger: &Ledger, ns: &str, kvs: &[(&str, &[u8])]) {
 
 /// Defines chaincode `name` (sequence 1, default policy) approved by every org with
 /// `package_id`, written straight into state.
-pub fn define_chaincode(ledger: &Arc<Ledger>, net: &Net, name: &str, package_id: &str) {
+pub(crate) fn define_chaincode(ledger: &Arc<Ledger>, net: &Net, name: &str, package_id: &str) {
     let mspids: Vec<String> = net.orgs.iter().map(|o| o.mspid.clone()).collect();
     let rwset =
         devnet_endorser::testing::chaincode_definition(ledger, &mspids, name, package_id).unwrap();
@@ -359,7 +368,7 @@ pub fn define_chaincode(ledger: &Arc<Ledger>, net: &Net, name: &str, package_id:
 }
 
 /// The rwset of an endorsed response.
-pub fn rwset_of(resp: &ProposalResponse) -> TxReadWriteSet {
+pub(crate) fn rwset_of(resp: &ProposalResponse) -> TxReadWriteSet {
     let prp =
         fabric_proto::protos::ProposalResponsePayload::decode(resp.payload.as_slice()).unwrap();
     let action = fabric_proto::protos::ChaincodeAction::decode(prp.extension.as_slice()).unwrap();
@@ -367,7 +376,7 @@ pub fn rwset_of(resp: &ProposalResponse) -> TxReadWriteSet {
 }
 
 /// The KVRWSet of one namespace of an rwset.
-pub fn ns_kv(rwset: &TxReadWriteSet, ns: &str) -> KvrwSet {
+pub(crate) fn ns_kv(rwset: &TxReadWriteSet, ns: &str) -> KvrwSet {
     let n = rwset
         .ns_rwset
         .iter()

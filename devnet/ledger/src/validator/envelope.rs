@@ -22,7 +22,7 @@ pub(crate) struct CheckedTx {
 }
 
 impl CheckedTx {
-    pub fn header_type(&self) -> i32 {
+    pub(super) fn header_type(&self) -> i32 {
         self.channel_header.r#type
     }
 }
@@ -47,7 +47,7 @@ pub(crate) struct NsRwSet {
 
 impl NsRwSet {
     /// Fabric's "writes to namespace": public writes, metadata writes, or collection writes.
-    pub fn writes(&self) -> bool {
+    pub(super) fn writes(&self) -> bool {
         !self.kv.writes.is_empty()
             || !self.kv.metadata_writes.is_empty()
             || self

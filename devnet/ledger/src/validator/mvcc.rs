@@ -33,7 +33,7 @@ impl BlockOverlay {
 
     /// Applies one write of a valid transaction. Returns false when the write has no
     /// effect (metadata on a missing key), which Fabric does not count as an update.
-    pub fn apply(
+    pub(super) fn apply(
         &mut self,
         ledger: &Ledger,
         namespace: &str,

@@ -21,7 +21,7 @@ use tonic::{Code, Status};
 const COLLECT_FAILED: &str =
     "failed to collect enough transaction endorsements, see attached details for more info";
 
-pub async fn endorse(
+pub(super) async fn endorse(
     net: &Network,
     local: &Arc<Peer>,
     request: EndorseRequest,

@@ -12,7 +12,7 @@ use prost::Message;
 use std::sync::Arc;
 use tonic::{Code, Status};
 
-pub async fn evaluate(
+pub(super) async fn evaluate(
     net: &Network,
     local: &Arc<Peer>,
     request: EvaluateRequest,

@@ -20,13 +20,13 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 /// The gateway of one peer.
-pub struct GatewayService {
+pub(crate) struct GatewayService {
     net: Arc<Network>,
     local: Arc<Peer>,
 }
 
 impl GatewayService {
-    pub fn new(net: Arc<Network>, local: Arc<Peer>) -> Self {
+    pub(crate) fn new(net: Arc<Network>, local: Arc<Peer>) -> Self {
         Self { net, local }
     }
 }

@@ -9,7 +9,7 @@ use fabric_proto::protos::{ProposalResponse, SignedProposal};
 use tonic::Code;
 
 /// One endorser's answer, classified.
-pub enum Outcome {
+pub(super) enum Outcome {
     Endorsed(ProposalResponse),
     Failed {
         code: Code,
@@ -21,7 +21,7 @@ pub enum Outcome {
 impl Outcome {
     /// `local`: the gateway's own peer, which Fabric calls in-process; a remote
     /// peer's refusal reaches the gateway as a gRPC error and reads like one.
-    pub fn classify(result: Result<ProposalResponse, Refusal>, local: bool) -> Self {
+    pub(super) fn classify(result: Result<ProposalResponse, Refusal>, local: bool) -> Self {
         let message = |status: &tonic::Status| {
             if local {
                 status.message().to_owned()
@@ -78,11 +78,11 @@ impl Outcome {
 /// As in Fabric, the peer simulates against whatever it has committed: it does
 /// not wait to catch up with the orderer. A client that needs its previous
 /// transaction visible waits for that commit (on every endorsing peer) first.
-pub async fn endorse_on(peer: &Peer, local: bool, sp: &SignedProposal) -> Outcome {
+pub(super) async fn endorse_on(peer: &Peer, local: bool, sp: &SignedProposal) -> Outcome {
     Outcome::classify(peer.endorser.process_proposal(sp).await, local)
 }
 
 /// The error detail naming `peer`.
-pub fn peer_detail(peer: &Peer, message: &str) -> ErrorDetail {
+pub(super) fn peer_detail(peer: &Peer, message: &str) -> ErrorDetail {
     crate::rpc_error::detail(&peer.address, &peer.mspid, message)
 }

@@ -10,7 +10,7 @@ use fabric_proto::protos::{
 use prost::Message;
 
 /// The parts of a proposal the gateway needs.
-pub struct ProposalInfo {
+pub(super) struct ProposalInfo {
     pub channel: String,
     pub chaincode: String,
     pub has_transient: bool,
@@ -19,7 +19,7 @@ pub struct ProposalInfo {
 }
 
 /// Unpacks a signed proposal; the error texts follow Fabric's gateway.
-pub fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
+pub(super) fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
     let sp = sp
         .filter(|sp| !sp.proposal_bytes.is_empty())
         .ok_or("a signed proposal is required")?;
@@ -59,7 +59,7 @@ pub fn unpack(sp: Option<&SignedProposal>) -> Result<ProposalInfo, String> {
 
 /// Fabric's prepared transaction: the proposal's header, one action carrying the
 /// signature header and the endorsed action; the transient map is removed. Unsigned.
-pub fn prepare_transaction(
+pub(super) fn prepare_transaction(
     info: &ProposalInfo,
     response_payload: Vec<u8>,
     endorsements: Vec<Endorsement>,

@@ -32,7 +32,7 @@ fn check_signed(
         .map_err(|e| Status::permission_denied(e.to_string()))
 }
 
-pub async fn commit_status(
+pub(super) async fn commit_status(
     net: &Network,
     local: &Peer,
     signed: SignedCommitStatusRequest,
@@ -81,9 +81,9 @@ pub async fn commit_status(
 }
 
 /// The stream type of ChaincodeEvents.
-pub type EventsStream = ReceiverStream<Result<ChaincodeEventsResponse, Status>>;
+pub(super) type EventsStream = ReceiverStream<Result<ChaincodeEventsResponse, Status>>;
 
-pub async fn chaincode_events(
+pub(super) async fn chaincode_events(
     net: &Arc<Network>,
     local: &Arc<Peer>,
     signed: SignedChaincodeEventsRequest,

@@ -7,7 +7,10 @@ use fabric_proto::common::Status as BroadcastStatus;
 use fabric_proto::gateway::{SubmitRequest, SubmitResponse};
 use tonic::{Code, Status};
 
-pub async fn submit(net: &Network, request: SubmitRequest) -> Result<SubmitResponse, Status> {
+pub(super) async fn submit(
+    net: &Network,
+    request: SubmitRequest,
+) -> Result<SubmitResponse, Status> {
     let env = request
         .prepared_transaction
         .ok_or_else(|| Status::invalid_argument("a prepared transaction is required"))?;

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-pub mod tx;
+pub(crate) mod tx;
 
 use devnet::{BatchSettings, Devnet, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
 use fabric_msp::SigningIdentity;
@@ -33,7 +33,7 @@ const NODE_OUS_YAML: &str = "NodeOUs:
 ";
 
 /// An org's two CAs (identities and TLS).
-pub struct OrgCas {
+pub(crate) struct OrgCas {
     pub mspid: String,
     ca: CertifiedIssuer<'static, KeyPair>,
     tlsca: CertifiedIssuer<'static, KeyPair>,
@@ -53,7 +53,7 @@ fn ca(org: &str, cn: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 impl OrgCas {
-    pub fn new(mspid: &str, domain: &str) -> Self {
+    pub(crate) fn new(mspid: &str, domain: &str) -> Self {
         Self {
             mspid: mspid.to_owned(),
             ca: ca(domain, &format!("ca.{domain}")),
@@ -76,7 +76,7 @@ impl OrgCas {
     }
 
     /// A signing identity of this org with NodeOU `ou`.
-    pub fn user(&self, cn: &str, ou: &str) -> SigningIdentity {
+    pub(crate) fn user(&self, cn: &str, ou: &str) -> SigningIdentity {
         let (cert, key) = self.leaf(cn, ou);
         SigningIdentity::from_pem(&self.mspid, cert.as_bytes(), key.as_bytes()).unwrap()
     }
@@ -130,7 +130,7 @@ fn write(path: &Path, bytes: &[u8]) {
 }
 
 /// A consortium on disk plus the config that runs it.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub dir: tempfile::TempDir,
     pub config: DevnetConfig,
     pub orgs: Vec<OrgCas>,
@@ -139,7 +139,7 @@ pub struct Fixture {
 
 impl Fixture {
     /// `orgs` application orgs with one peer each, MAJORITY endorsement.
-    pub fn new(orgs: usize, batch_timeout: Duration, max_message_count: u32) -> Self {
+    pub(crate) fn new(orgs: usize, batch_timeout: Duration, max_message_count: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let orderer_org = OrgCas::new("OrdererMSP", "example.com");
@@ -204,24 +204,24 @@ impl Fixture {
         }
     }
 
-    pub async fn start(&self) -> Devnet {
+    pub(crate) async fn start(&self) -> Devnet {
         Devnet::start(self.config.clone())
             .await
             .expect("devnet starts")
     }
 
     /// A client (OU client) of org `i` (0-based).
-    pub fn client(&self, i: usize) -> SigningIdentity {
+    pub(crate) fn client(&self, i: usize) -> SigningIdentity {
         self.orgs[i].user(&format!("User1@org{}.example.com", i + 1), "client")
     }
 
     /// An admin (OU admin) of org `i`.
-    pub fn admin(&self, i: usize) -> SigningIdentity {
+    pub(crate) fn admin(&self, i: usize) -> SigningIdentity {
         self.orgs[i].user(&format!("Admin@org{}.example.com", i + 1), "admin")
     }
 
     /// A TLS channel to `addr`, trusting `ca`.
-    pub async fn channel(&self, addr: std::net::SocketAddr, ca: &Path) -> Channel {
+    pub(crate) async fn channel(&self, addr: std::net::SocketAddr, ca: &Path) -> Channel {
         let pem = std::fs::read(ca).unwrap();
         let tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(pem))
@@ -235,13 +235,13 @@ impl Fixture {
             .expect("TLS connection to the devnet")
     }
 
-    pub async fn orderer_channel(&self, devnet: &Devnet) -> Channel {
+    pub(crate) async fn orderer_channel(&self, devnet: &Devnet) -> Channel {
         self.channel(devnet.orderer_address(), &self.config.orderer.tls.ca)
             .await
     }
 
     /// A channel to the peer of org `i`.
-    pub async fn peer_channel(&self, devnet: &Devnet, i: usize) -> Channel {
+    pub(crate) async fn peer_channel(&self, devnet: &Devnet, i: usize) -> Channel {
         let p = &self.config.peers[i];
         self.channel(devnet.peer_address(&p.name).unwrap(), &p.tls.ca)
             .await

@@ -33,7 +33,7 @@ fn nonce() -> Vec<u8> {
 }
 
 /// Headers of a new transaction: (channel header bytes, signature header bytes, txid).
-pub fn headers(
+pub(crate) fn headers(
     signer: &SigningIdentity,
     channel: &str,
     chaincode: &str,
@@ -88,7 +88,7 @@ fn invocation(chaincode: &str, args: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A signed proposal invoking `chaincode` with `args`; returns it with its txid.
-pub fn proposal(
+pub(crate) fn proposal(
     signer: &SigningIdentity,
     channel: &str,
     chaincode: &str,
@@ -117,7 +117,7 @@ pub fn proposal(
 
 /// An endorser transaction on `chaincode` with the given read/write set,
 /// endorsed by `endorsers` and signed by `creator`. Returns it with its txid.
-pub fn endorser_tx(
+pub(crate) fn endorser_tx(
     creator: &SigningIdentity,
     channel: &str,
     chaincode: &str,
@@ -203,7 +203,7 @@ pub fn endorser_tx(
 }
 
 /// A deliver request for blocks `start..=stop` (None: no upper bound) of `channel`.
-pub fn seek(
+pub(crate) fn seek(
     signer: &SigningIdentity,
     channel: &str,
     start: SeekPosition,
@@ -238,14 +238,14 @@ pub fn seek(
     Envelope { payload, signature }
 }
 
-pub fn specified(n: u64) -> SeekPosition {
+pub(crate) fn specified(n: u64) -> SeekPosition {
     SeekPosition {
         r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
     }
 }
 
 /// A signed commit status request.
-pub fn commit_status_request(
+pub(crate) fn commit_status_request(
     signer: &SigningIdentity,
     channel: &str,
     txid: &str,
@@ -261,7 +261,7 @@ pub fn commit_status_request(
 }
 
 /// A KV read/write set: reads with versions (None = key absent), then writes.
-pub fn kv(reads: &[(&str, Option<(u64, u64)>)], writes: &[(&str, &[u8])]) -> KvrwSet {
+pub(crate) fn kv(reads: &[(&str, Option<(u64, u64)>)], writes: &[(&str, &[u8])]) -> KvrwSet {
     use fabric_proto::kvrwset::{KvRead, KvWrite, Version};
     KvrwSet {
         reads: reads
@@ -287,7 +287,7 @@ pub fn kv(reads: &[(&str, Option<(u64, u64)>)], writes: &[(&str, &[u8])]) -> Kvr
 }
 
 /// A signed chaincode events request starting at block `start`.
-pub fn chaincode_events_request(
+pub(crate) fn chaincode_events_request(
     signer: &SigningIdentity,
     channel: &str,
     chaincode: &str,

@@ -20,7 +20,7 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
-    pub fn new(sender: mpsc::Sender<ChaincodeMessage>, max_message_size: usize) -> Self {
+    pub(crate) fn new(sender: mpsc::Sender<ChaincodeMessage>, max_message_size: usize) -> Self {
         Outbound {
             sender,
             max_message_size,
@@ -28,7 +28,7 @@ impl Outbound {
     }
 
     /// Rejects a message larger than the stream allows.
-    pub fn check_size(&self, message: &ChaincodeMessage) -> Result<()> {
+    pub(crate) fn check_size(&self, message: &ChaincodeMessage) -> Result<()> {
         let size = message.encoded_len();
         if size > self.max_message_size {
             return Err(ShimError::MessageTooLarge {
@@ -40,7 +40,7 @@ impl Outbound {
     }
 
     /// Queues a message for the peer.
-    pub async fn send(&self, message: ChaincodeMessage) -> Result<()> {
+    pub(crate) async fn send(&self, message: ChaincodeMessage) -> Result<()> {
         self.check_size(&message)?;
         self.sender
             .send(message)
@@ -57,7 +57,7 @@ pub(crate) struct TxLink {
 }
 
 impl TxLink {
-    pub fn new(key: TxKey, registry: Arc<TxRegistry>, outbound: Outbound) -> Self {
+    pub(super) fn new(key: TxKey, registry: Arc<TxRegistry>, outbound: Outbound) -> Self {
         TxLink {
             key,
             registry,
@@ -67,7 +67,7 @@ impl TxLink {
 
     /// Sends one ledger request and waits for the peer's RESPONSE payload;
     /// an ERROR reply becomes [`ShimError::Peer`].
-    pub async fn request(&self, kind: Type, payload: Vec<u8>) -> Result<Vec<u8>> {
+    pub(super) async fn request(&self, kind: Type, payload: Vec<u8>) -> Result<Vec<u8>> {
         let message = ChaincodeMessage {
             r#type: kind as i32,
             payload,

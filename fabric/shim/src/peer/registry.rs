@@ -20,7 +20,7 @@ pub(crate) struct TxKey {
 }
 
 impl TxKey {
-    pub fn of(message: &ChaincodeMessage) -> Self {
+    pub(super) fn of(message: &ChaincodeMessage) -> Self {
         TxKey {
             channel_id: message.channel_id.clone(),
             tx_id: message.txid.clone(),
@@ -61,7 +61,7 @@ impl TxRegistry {
 
     /// Registers a new transaction; false if it is already running or the
     /// stream is closed.
-    pub fn begin(&self, key: &TxKey) -> bool {
+    pub(super) fn begin(&self, key: &TxKey) -> bool {
         let mut state = self.lock();
         if state.closed || state.active.contains_key(key) {
             return false;
@@ -71,12 +71,12 @@ impl TxRegistry {
     }
 
     /// Forgets a finished transaction.
-    pub fn end(&self, key: &TxKey) {
+    pub(super) fn end(&self, key: &TxKey) {
         self.lock().active.remove(key);
     }
 
     /// Opens the reply slot for a request the transaction is about to send.
-    pub fn arm(&self, key: &TxKey) -> Result<oneshot::Receiver<ChaincodeMessage>> {
+    pub(super) fn arm(&self, key: &TxKey) -> Result<oneshot::Receiver<ChaincodeMessage>> {
         let mut state = self.lock();
         if state.closed {
             return Err(ShimError::StreamClosed);
@@ -97,14 +97,17 @@ impl TxRegistry {
     }
 
     /// Closes the reply slot without a reply (the request was never sent).
-    pub fn disarm(&self, key: &TxKey) {
+    pub(super) fn disarm(&self, key: &TxKey) {
         if let Some(slot) = self.lock().active.get_mut(key) {
             *slot = None;
         }
     }
 
     /// Hands a RESPONSE/ERROR from the peer to the waiting request.
-    pub fn deliver(&self, reply: ChaincodeMessage) -> std::result::Result<(), Undeliverable> {
+    pub(super) fn deliver(
+        &self,
+        reply: ChaincodeMessage,
+    ) -> std::result::Result<(), Undeliverable> {
         let key = TxKey::of(&reply);
         let sender = {
             let mut state = self.lock();
@@ -115,7 +118,7 @@ impl TxRegistry {
     }
 
     /// Marks the stream closed: waiting requests fail, no new ones start.
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
         for slot in state.active.values_mut() {

@@ -46,7 +46,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(chaincode: Arc<dyn Chaincode>, package_id: String, outbound: Outbound) -> Self {
+    pub(crate) fn new(
+        chaincode: Arc<dyn Chaincode>,
+        package_id: String,
+        outbound: Outbound,
+    ) -> Self {
         Session {
             chaincode,
             package_id,
@@ -57,7 +61,7 @@ impl Session {
     }
 
     /// Registers, then serves the peer's messages until the stream ends.
-    pub async fn run<S, E>(mut self, mut inbound: S)
+    pub(crate) async fn run<S, E>(mut self, mut inbound: S)
     where
         S: Stream<Item = Result<ChaincodeMessage, E>> + Unpin,
         E: std::fmt::Display,

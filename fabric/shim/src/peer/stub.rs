@@ -26,7 +26,7 @@ pub(crate) struct PeerStub {
 }
 
 impl PeerStub {
-    pub fn new(context: TxContext, link: TxLink) -> Self {
+    pub(super) fn new(context: TxContext, link: TxLink) -> Self {
         PeerStub {
             context,
             link,
@@ -35,7 +35,7 @@ impl PeerStub {
     }
 
     /// The event the contract set, for the COMPLETED message.
-    pub fn take_event(&mut self) -> Option<ChaincodeEvent> {
+    pub(super) fn take_event(&mut self) -> Option<ChaincodeEvent> {
         self.event.take()
     }
 

@@ -23,12 +23,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Streaming;
 
-pub const PACKAGE_ID: &str = "testcc_1.0:0123abcd";
-pub const CHANNEL: &str = "ehr";
+pub(crate) const PACKAGE_ID: &str = "testcc_1.0:0123abcd";
+pub(crate) const CHANNEL: &str = "ehr";
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A contract whose functions each exercise one part of the stub.
-pub struct TestContract;
+pub(crate) struct TestContract;
 
 fn fail(e: impl std::fmt::Display) -> Response {
     error(e.to_string())
@@ -161,7 +161,7 @@ impl Chaincode for TestContract {
 }
 
 /// Starts a plaintext server for `TestContract` on a loopback port.
-pub async fn start_server(max_message_size: Option<usize>) -> SocketAddr {
+pub(crate) async fn start_server(max_message_size: Option<usize>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let mut config = ServerConfig::new(addr.to_string(), PACKAGE_ID);
@@ -178,14 +178,14 @@ pub async fn start_server(max_message_size: Option<usize>) -> SocketAddr {
 }
 
 /// The peer's end of one chaincode stream, driven by the test.
-pub struct ScriptedPeer {
+pub(crate) struct ScriptedPeer {
     to_shim: mpsc::Sender<ChaincodeMessage>,
     from_shim: Streaming<ChaincodeMessage>,
 }
 
 impl ScriptedPeer {
     /// Opens a stream over plaintext gRPC.
-    pub async fn connect(addr: SocketAddr) -> Self {
+    pub(crate) async fn connect(addr: SocketAddr) -> Self {
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .expect("endpoint")
             .connect()
@@ -195,7 +195,7 @@ impl ScriptedPeer {
     }
 
     /// Opens a stream over an existing channel.
-    pub async fn open(channel: Channel) -> Self {
+    pub(crate) async fn open(channel: Channel) -> Self {
         let (to_shim, receiver) = mpsc::channel(64);
         let mut client = ChaincodeClient::new(channel)
             .max_decoding_message_size(fabric_shim::MAX_MESSAGE_SIZE)
@@ -208,12 +208,12 @@ impl ScriptedPeer {
         ScriptedPeer { to_shim, from_shim }
     }
 
-    pub async fn send(&self, message: ChaincodeMessage) {
+    pub(crate) async fn send(&self, message: ChaincodeMessage) {
         self.to_shim.send(message).await.expect("send to shim");
     }
 
     /// The next message from the shim (fails the test after a timeout).
-    pub async fn recv(&mut self) -> ChaincodeMessage {
+    pub(crate) async fn recv(&mut self) -> ChaincodeMessage {
         tokio::time::timeout(WAIT, self.from_shim.message())
             .await
             .expect("timed out waiting for the shim")
@@ -222,7 +222,7 @@ impl ScriptedPeer {
     }
 
     /// The next message, or `None` once the shim ended the stream.
-    pub async fn recv_or_end(&mut self) -> Option<ChaincodeMessage> {
+    pub(crate) async fn recv_or_end(&mut self) -> Option<ChaincodeMessage> {
         tokio::time::timeout(WAIT, self.from_shim.message())
             .await
             .expect("timed out waiting for the shim")
@@ -231,7 +231,7 @@ impl ScriptedPeer {
     }
 
     /// The next message, which must have this type.
-    pub async fn expect(&mut self, kind: Type) -> ChaincodeMessage {
+    pub(crate) async fn expect(&mut self, kind: Type) -> ChaincodeMessage {
         let message = self.recv().await;
         assert_eq!(
             Type::try_from(message.r#type).ok(),
@@ -242,14 +242,14 @@ impl ScriptedPeer {
     }
 
     /// Asserts that the shim sends nothing for `duration`.
-    pub async fn expect_silence(&mut self, duration: Duration) {
+    pub(crate) async fn expect_silence(&mut self, duration: Duration) {
         if let Ok(message) = tokio::time::timeout(duration, self.from_shim.message()).await {
             panic!("expected silence, got {message:?}");
         }
     }
 
     /// REGISTER from the shim, then REGISTERED and READY from us.
-    pub async fn handshake(&mut self) {
+    pub(crate) async fn handshake(&mut self) {
         let register = self.expect(Type::Register).await;
         let id = ChaincodeId::decode(register.payload.as_slice()).expect("ChaincodeID payload");
         assert_eq!(id.name, PACKAGE_ID);
@@ -258,7 +258,7 @@ impl ScriptedPeer {
     }
 
     /// Answers a ledger request with RESPONSE.
-    pub async fn respond(&self, request: &ChaincodeMessage, payload: Vec<u8>) {
+    pub(crate) async fn respond(&self, request: &ChaincodeMessage, payload: Vec<u8>) {
         self.send(ChaincodeMessage {
             r#type: Type::Response as i32,
             payload,
@@ -270,7 +270,7 @@ impl ScriptedPeer {
     }
 
     /// Answers a ledger request with ERROR.
-    pub async fn respond_error(&self, request: &ChaincodeMessage, text: &str) {
+    pub(crate) async fn respond_error(&self, request: &ChaincodeMessage, text: &str) {
         self.send(ChaincodeMessage {
             r#type: Type::Error as i32,
             payload: text.as_bytes().to_vec(),
@@ -283,7 +283,7 @@ impl ScriptedPeer {
 }
 
 /// A message with only a type.
-pub fn plain(kind: Type) -> ChaincodeMessage {
+pub(crate) fn plain(kind: Type) -> ChaincodeMessage {
     ChaincodeMessage {
         r#type: kind as i32,
         ..Default::default()
@@ -291,7 +291,7 @@ pub fn plain(kind: Type) -> ChaincodeMessage {
 }
 
 /// The creator every scripted transaction carries.
-pub fn creator() -> CreatorIdentity {
+pub(crate) fn creator() -> CreatorIdentity {
     CreatorIdentity {
         mspid: "Org1MSP".into(),
         cert_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
@@ -299,7 +299,7 @@ pub fn creator() -> CreatorIdentity {
 }
 
 /// A signed proposal as a Gateway client would build it (signature not checked by the shim).
-pub fn signed_proposal(txid: &str, transient: &[(&str, &[u8])]) -> SignedProposal {
+pub(crate) fn signed_proposal(txid: &str, transient: &[(&str, &[u8])]) -> SignedProposal {
     let channel_header = ChannelHeader {
         r#type: HeaderType::EndorserTransaction as i32,
         timestamp: Some(prost_types::Timestamp {
@@ -337,7 +337,7 @@ pub fn signed_proposal(txid: &str, transient: &[(&str, &[u8])]) -> SignedProposa
 }
 
 /// A TRANSACTION (or INIT) message for `args`.
-pub fn transaction(kind: Type, txid: &str, args: &[&str]) -> ChaincodeMessage {
+pub(crate) fn transaction(kind: Type, txid: &str, args: &[&str]) -> ChaincodeMessage {
     let input = ChaincodeInput {
         args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         ..Default::default()
@@ -353,7 +353,7 @@ pub fn transaction(kind: Type, txid: &str, args: &[&str]) -> ChaincodeMessage {
 }
 
 /// Decodes the Response inside a COMPLETED message.
-pub fn completed_response(message: &ChaincodeMessage) -> Response {
+pub(crate) fn completed_response(message: &ChaincodeMessage) -> Response {
     assert_eq!(
         message.r#type,
         Type::Completed as i32,

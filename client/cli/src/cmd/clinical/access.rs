@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::output;
 
 #[derive(clap::Subcommand, Debug)]
-pub enum AccessCmd {
+pub(crate) enum AccessCmd {
     /// Ask for access to a record version; the request is audited either way.
     Request {
         #[command(flatten)]
@@ -28,7 +28,7 @@ pub enum AccessCmd {
     },
 }
 
-pub async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
     let AccessCmd::Request {
         actor,
         record,

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::output;
 
 #[derive(clap::Args, Debug)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
     actor: Actor,
     #[arg(long, conflicts_with = "record")]
@@ -17,7 +17,7 @@ pub struct AuditArgs {
     record: Option<String>,
 }
 
-pub async fn run(ctx: &Context, a: AuditArgs) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, a: AuditArgs) -> Result<()> {
     let client = connect(ctx, &a.actor).await?;
     let entries = match (&a.patient, &a.record) {
         (Some(p), _) => client.audit_by_patient(&pseudonym(p)?).await?,

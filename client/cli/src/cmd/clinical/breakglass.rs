@@ -21,7 +21,7 @@ use crate::output;
 
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
-pub struct BreakglassArgs {
+pub(crate) struct BreakglassArgs {
     #[command(subcommand)]
     action: Option<BreakglassAction>,
     #[command(flatten)]
@@ -37,7 +37,7 @@ pub struct BreakglassArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum BreakglassAction {
+pub(crate) enum BreakglassAction {
     /// The home hospital's custodian pass (run as an administrator of the
     /// hospital): wraps the data keys of every version of the patient's
     /// records for each doctor whose break-glass is in force, and withdraws
@@ -72,7 +72,7 @@ pub enum BreakglassAction {
     },
 }
 
-pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     match a.action {
         Some(BreakglassAction::Fulfil { actor }) => return custodian::run(ctx, &actor).await,
         Some(BreakglassAction::Review {

@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::output;
 
 #[derive(Subcommand, Debug)]
-pub enum ConsentCmd {
+pub(crate) enum ConsentCmd {
     /// Grant a hospital or a user access to a patient's records.
     Grant(GrantCliArgs),
     /// Revoke consents: by id, or every active one to a hospital or user.
@@ -44,7 +44,7 @@ pub enum ConsentCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct GrantCliArgs {
+pub(crate) struct GrantCliArgs {
     #[command(flatten)]
     actor: Actor,
     #[arg(long)]
@@ -79,7 +79,7 @@ fn grantee(ctx: &Context, org: Option<&str>, user: Option<&str>) -> Result<Optio
     })
 }
 
-pub async fn run(ctx: &Context, cmd: ConsentCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: ConsentCmd) -> Result<()> {
     match cmd {
         ConsentCmd::Grant(a) => grant(ctx, a).await,
         ConsentCmd::Revoke {

@@ -70,7 +70,7 @@ fn status(s: BreakGlassStatus) -> &'static str {
 }
 
 /// Runs one custodian pass as `actor` (an administrator of the home hospital).
-pub async fn run(ctx: &Context, actor: &Actor) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, actor: &Actor) -> Result<()> {
     let client = connect(ctx, actor).await?;
     let pass = client.custodian_pass().await?;
     let mut report = Vec::with_capacity(pass.handled.len());

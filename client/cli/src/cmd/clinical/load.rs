@@ -36,7 +36,7 @@ use crate::output;
 
 /// Options of the loader.
 #[derive(clap::Args, Debug)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// A doctor, nurse or admin of the hospital that becomes the patients' home.
     #[command(flatten)]
     actor: Actor,
@@ -123,7 +123,7 @@ impl Work {
     }
 }
 
-pub async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
     if a.patients == 0 || a.records == 0 {
         bail!("--patients and --records must be at least 1");
     }

@@ -8,14 +8,14 @@
 //! `HEALTHBLOCK_STORE`, the same syntax as `healthblock wbcb store`), and building the SDK client from the CLI's context (the
 //! wallet's key material, the consortium's organisations).
 
-pub mod access;
-pub mod audit;
-pub mod breakglass;
-pub mod consent;
-pub mod custodian;
-pub mod load;
-pub mod patient;
-pub mod record;
+pub(crate) mod access;
+pub(crate) mod audit;
+pub(crate) mod breakglass;
+pub(crate) mod consent;
+pub(crate) mod custodian;
+pub(crate) mod load;
+pub(crate) mod patient;
+pub(crate) mod record;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use crate::context::Context;
 
 /// Options every clinical command takes.
 #[derive(clap::Args, Debug, Clone)]
-pub struct Actor {
+pub(crate) struct Actor {
     /// Acting user as USER@ORG, from the wallet (`healthblock user enroll`).
     #[arg(long = "as")]
     pub who: String,
@@ -52,7 +52,7 @@ pub struct Actor {
 
 /// The `--as` user's SDK client, connected to a peer of their own
 /// organisation, with this machine's keys and the configured object store.
-pub async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
+pub(crate) async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
     let mspid = ctx.identity(&actor.who)?.mspid().to_owned();
     let gateway = tx::connect(ctx, &actor.who, actor.peer.as_deref())
         .await
@@ -70,7 +70,7 @@ pub async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
 /// The key material of this machine: consortium secrets under
 /// `$HEALTHBLOCK_HOME/secrets/`, key pairs in the wallet (see
 /// `healthblock_sdk::keys`).
-pub fn key_store(ctx: &Context) -> FsKeyStore {
+pub(crate) fn key_store(ctx: &Context) -> FsKeyStore {
     let orgs: BTreeMap<String, String> = ctx
         .consortium
         .orgs
@@ -88,7 +88,7 @@ pub fn key_store(ctx: &Context) -> FsKeyStore {
 
 /// The consortium's object store, as configured (`--store`), by default
 /// the directory `$HEALTHBLOCK_HOME/store`.
-pub async fn open_store(ctx: &Context, spec: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
+pub(crate) async fn open_store(ctx: &Context, spec: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
     let spec = match spec {
         Some(s) => StoreSpec::parse(s)?,
         None => StoreSpec::Dir(ctx.layout.home().join("store")),
@@ -99,26 +99,26 @@ pub async fn open_store(ctx: &Context, spec: Option<&str>) -> Result<Arc<dyn Obj
 }
 
 /// Splits `USER@ORG`.
-pub fn split_who(who: &str) -> Result<(&str, &str)> {
+pub(crate) fn split_who(who: &str) -> Result<(&str, &str)> {
     who.split_once('@')
         .filter(|(u, o)| !u.is_empty() && !o.is_empty())
         .ok_or_else(|| anyhow!("user {who:?} must look like USER@ORG, e.g. alice@Hospital1"))
 }
 
 /// `USER@ORG` as the contract names users: `USER@MSPID`.
-pub fn principal(ctx: &Context, who: &str) -> Result<String> {
+pub(crate) fn principal(ctx: &Context, who: &str) -> Result<String> {
     let (user, org) = split_who(who)?;
     Ok(format!("{user}@{}", ctx.org(org)?.mspid))
 }
 
 /// A contract principal (`CN@MSPID`) as the CLI names users: `CN@OrgName`.
-pub fn who_of_principal(ctx: &Context, user: &str) -> Result<String> {
+pub(crate) fn who_of_principal(ctx: &Context, user: &str) -> Result<String> {
     let (cn, msp) = split_who(user)?;
     Ok(format!("{cn}@{}", ctx.org(msp)?.name))
 }
 
 /// Parses a patient pseudonym with a hint on where it comes from.
-pub fn pseudonym(s: &str) -> Result<PatientId> {
+pub(crate) fn pseudonym(s: &str) -> Result<PatientId> {
     PatientId::parse(s).map_err(|_| {
         anyhow!("patient {s:?} is not a pseudonym (64 hex digits, as `patient register` prints)")
     })

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::output;
 
 #[derive(Subcommand, Debug)]
-pub enum PatientCmd {
+pub(crate) enum PatientCmd {
     /// Register a patient at the caller's hospital (their home hospital).
     /// Prints the pseudonym: HMAC-SHA256 of the normalised name under the
     /// consortium pseudonym key ($HEALTHBLOCK_HOME/secrets/pseudonym.key).
@@ -31,7 +31,7 @@ pub enum PatientCmd {
     },
 }
 
-pub async fn run(ctx: &Context, cmd: PatientCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: PatientCmd) -> Result<()> {
     match cmd {
         PatientCmd::Register { actor, name } => {
             let client = connect(ctx, &actor).await?;

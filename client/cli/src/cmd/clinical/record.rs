@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::output;
 
 #[derive(Subcommand, Debug)]
-pub enum RecordCmd {
+pub(crate) enum RecordCmd {
     /// Encrypt a file and store it as a new record, or the next version of one.
     Put(PutArgs),
     /// Request access (audited), fetch, verify and decrypt a record version.
@@ -66,7 +66,7 @@ pub enum RecordCmd {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     #[command(flatten)]
     actor: Actor,
     /// The patient's pseudonym.
@@ -82,7 +82,7 @@ pub struct PutArgs {
     file: PathBuf,
 }
 
-pub async fn run(ctx: &Context, cmd: RecordCmd) -> Result<()> {
+pub(crate) async fn run(ctx: &Context, cmd: RecordCmd) -> Result<()> {
     match cmd {
         RecordCmd::Put(a) => put(ctx, a).await,
         RecordCmd::Get {
