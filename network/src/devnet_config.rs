@@ -25,6 +25,7 @@ pub fn devnet_config(c: &Consortium, layout: &Layout) -> DevnetConfig {
             listen: c.address(p.ports.listen),
             msp_dir: layout.peer_msp_dir(org, p),
             tls: server_tls(&layout.peer_tls_dir(org, p)),
+            ccaas_builder_config: org.ccaas_builder_config(p),
         })
         .collect();
     let oo = &c.orderer_org;

@@ -5,6 +5,7 @@
 //! package id (`<label>:<hex sha256 of the package bytes>`), the package
 //! store under `<data_dir>/packages/`, and `connection.json`.
 
+use crate::ccaas_template::{render, BuilderConfig, TemplateError};
 use serde::Deserialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,36 @@ pub struct ConnectionInfo {
 }
 
 impl ConnectionInfo {
+    /// The connection as one peer uses it: the fields Fabric's CCaaS builder
+    /// templates rendered with the peer's builder configuration (the rules of
+    /// [`crate::ccaas_template::render_connection`]: the client TLS fields
+    /// only with `tls_required`). `domain`, a devnet addition, is kept as is.
+    pub fn rendered(&self, config: &BuilderConfig) -> Result<Self, TemplateError> {
+        let field = |field: &'static str, text: &str| {
+            render(text, config).map_err(|e| TemplateError::Field {
+                field,
+                source: Box::new(e),
+            })
+        };
+        let tls = |name: &'static str, text: &str| {
+            if self.tls_required {
+                field(name, text)
+            } else {
+                Ok(String::new())
+            }
+        };
+        Ok(Self {
+            address: field("address", &self.address)?,
+            dial_timeout: field("dial_timeout", &self.dial_timeout)?,
+            tls_required: self.tls_required,
+            client_auth_required: self.tls_required && self.client_auth_required,
+            root_cert: tls("root_cert", &self.root_cert)?,
+            client_key: tls("client_key", &self.client_key)?,
+            client_cert: tls("client_cert", &self.client_cert)?,
+            domain: self.domain.clone(),
+        })
+    }
+
     /// The dial timeout (Go duration syntax such as `10s`; 3 s when absent, as Fabric).
     pub fn dial_timeout(&self) -> Result<Duration, String> {
         if self.dial_timeout.is_empty() {
@@ -290,7 +321,6 @@ fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
     fn vectors_dir() -> PathBuf {

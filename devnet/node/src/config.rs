@@ -36,6 +36,11 @@ pub struct PeerConfig {
     /// The peer's own signing MSP directory (signcerts/, keystore/).
     pub msp_dir: PathBuf,
     pub tls: TlsFiles,
+    /// The peer's CCaaS builder configuration (Fabric's
+    /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`), rendered into packages'
+    /// `connection.json` templates such as `{{.peername}}`.
+    #[serde(default)]
+    pub ccaas_builder_config: devnet_endorser::ccaas_template::BuilderConfig,
 }
 
 /// The solo orderer.

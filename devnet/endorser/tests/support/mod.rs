@@ -133,6 +133,16 @@ impl Net {
     }
 
     pub fn peer_with_timeout(&self, org: usize, timeout: std::time::Duration) -> Peer {
+        self.peer_with(org, timeout, Default::default())
+    }
+
+    /// A peer with a CCaaS builder configuration (connection.json template values).
+    pub fn peer_with(
+        &self,
+        org: usize,
+        timeout: std::time::Duration,
+        ccaas_builder_config: devnet_endorser::ccaas_template::BuilderConfig,
+    ) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.redb")).unwrap());
         let o = &self.orgs[org];
@@ -145,6 +155,7 @@ impl Net {
             channel: CHANNEL.into(),
             data_dir: dir.path().to_path_buf(),
             policies: self.policies.clone(),
+            ccaas_builder_config,
         };
         Peer {
             endorser: Endorser::with_execute_timeout(ctx, timeout),
