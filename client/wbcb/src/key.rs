@@ -164,9 +164,8 @@ use portable::Portable as Aead;
 /// RustCrypto crates, pure Rust, no assembly to build for the browser.
 #[cfg(any(target_arch = "wasm32", test))]
 mod portable {
-    use aes_gcm::aead::generic_array::GenericArray;
     use aes_gcm::aead::{AeadInPlace, KeyInit};
-    use aes_gcm::Aes256Gcm;
+    use aes_gcm::{Aes256Gcm, Nonce, Tag};
     use chacha20poly1305::ChaCha20Poly1305;
 
     use super::AeadFailure;
@@ -193,7 +192,7 @@ mod portable {
             aad: &[u8],
             buf: &mut Vec<u8>,
         ) -> Result<(), AeadFailure> {
-            let nonce = GenericArray::from(*nonce);
+            let nonce = Nonce::from(*nonce);
             match self {
                 Portable::Aes(c) => c.encrypt_in_place(&nonce, aad, buf),
                 Portable::ChaCha(c) => c.encrypt_in_place(&nonce, aad, buf),
@@ -216,8 +215,8 @@ mod portable {
             let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| AeadFailure)?;
             let out = front.get_mut(..plain_len).ok_or(AeadFailure)?;
             out.copy_from_slice(ciphertext);
-            let nonce = GenericArray::from(*nonce);
-            let tag = GenericArray::from(tag);
+            let nonce = Nonce::from(*nonce);
+            let tag = Tag::from(tag);
             match self {
                 Portable::Aes(c) => c.decrypt_in_place_detached(&nonce, aad, out, &tag),
                 Portable::ChaCha(c) => c.decrypt_in_place_detached(&nonce, aad, out, &tag),

@@ -37,7 +37,12 @@ async fn install(peer: &Peer, admin: &fabric_msp::SigningIdentity, package: &[u8
 
 /// Invokes `put` on `peer`; the response's status and message.
 async fn put(peer: &Peer, net: &Net, value: &str) -> (i32, String) {
-    let prop = proposal(&net.orgs[0].client, CHANNEL, CC, &[b"put", b"k", value.as_bytes()]);
+    let prop = proposal(
+        &net.orgs[0].client,
+        CHANNEL,
+        CC,
+        &[b"put", b"k", value.as_bytes()],
+    );
     let resp = peer.endorser.process_proposal(&prop.signed).await.unwrap();
     let r = resp.response.unwrap();
     (r.status, r.message)
@@ -46,7 +51,8 @@ async fn put(peer: &Peer, net: &Net, value: &str) -> (i32, String) {
 #[tokio::test]
 async fn each_peer_dials_the_server_its_config_names() {
     let net = Net::new(2);
-    let json = r#"{"address":"{{.host}}:{{.ccport}}","dial_timeout":"{{.timeout}}","tls_required":false}"#;
+    let json =
+        r#"{"address":"{{.host}}:{{.ccport}}","dial_timeout":"{{.timeout}}","tls_required":false}"#;
     let package = build_ccaas_package("kvcc_1.0", json).unwrap();
     let (port_a, port_b) = (free_port(), free_port());
     let config = |port: u16| {
@@ -59,7 +65,10 @@ async fn each_peer_dials_the_server_its_config_names() {
     let peer_a = net.peer_with(0, timeout, config(port_a));
     let peer_b = net.peer_with(0, timeout, config(port_b));
     let package_id = install(&peer_a, &net.orgs[0].admin, &package).await;
-    assert_eq!(install(&peer_b, &net.orgs[0].admin, &package).await, package_id);
+    assert_eq!(
+        install(&peer_b, &net.orgs[0].admin, &package).await,
+        package_id
+    );
     define_chaincode(&peer_a.ledger, &net, CC, &package_id);
     define_chaincode(&peer_b.ledger, &net, CC, &package_id);
 
@@ -67,7 +76,10 @@ async fn each_peer_dials_the_server_its_config_names() {
     let server_a = FakeChaincode::start(&package_id, &format!("127.0.0.1:{port_a}")).await;
     assert_eq!(put(&peer_a, &net, "from-a").await, (200, String::new()));
     let (code, message) = put(&peer_b, &net, "from-b").await;
-    assert_eq!(code, 500, "peer B must not reach peer A's server: {message}");
+    assert_eq!(
+        code, 500,
+        "peer B must not reach peer A's server: {message}"
+    );
 
     // With B's server up too, B endorses through it.
     let _server_b = FakeChaincode::start(&package_id, &format!("127.0.0.1:{port_b}")).await;
@@ -80,7 +92,11 @@ async fn a_template_key_the_peer_lacks_fails_the_proposal() {
     let net = Net::new(2);
     let json = r#"{"address":"{{.peername}}.kv:9999","tls_required":false}"#;
     let package = build_ccaas_package("kvcc_1.0", json).unwrap();
-    let peer = net.peer_with(0, Duration::from_secs(30), parse_config(r#"{"other":"x"}"#).unwrap());
+    let peer = net.peer_with(
+        0,
+        Duration::from_secs(30),
+        parse_config(r#"{"other":"x"}"#).unwrap(),
+    );
     let package_id = install(&peer, &net.orgs[0].admin, &package).await;
     define_chaincode(&peer.ledger, &net, CC, &package_id);
     let (code, message) = put(&peer, &net, "v").await;
