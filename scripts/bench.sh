@@ -3,7 +3,8 @@
 # For each backend (devnet always; fabric where FABRIC_BIN and FABRIC_CFG_PATH are
 # set) and each batch setting, a fresh network (own home, ports shifted by 30000)
 # with MAJORITY endorsement; `healthblock bench` at concurrency 1, 8, 32, 128;
-# `network up` time; peak RSS per process kind. Writes
+# `network up` time; peak RSS per process kind. The backend that ran is read back
+# from `network status --json` (and recorded by `healthblock bench`). Writes
 # results/network/<backend>-<setting>.json and results/network/report.md (+ SVG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,13 @@ run_setting() {
   echo "==> $backend, setting $name: BatchTimeout $timeout, MaxMessageCount $count"
   trap '"$hb" network down --purge > /dev/null 2>&1 || true; rm -f "$cfg"' EXIT
   "$hb" --config "$cfg" network up --json > "$out/$backend-$name-up.json"
+  # What runs, read back from the network: stop unless it is the backend asked for.
+  local running
+  running=$("$hb" network status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["backend"])')
+  if [[ "$running" != "$backend" ]]; then
+    echo "error: asked for the $backend backend, but network status reports $running running under $home" >&2
+    exit 1
+  fi
   "$hb" chaincode deploy --name kv > /dev/null
   "$hb" bench --concurrency 1,8,32,128 --duration "$duration" \
     --label "$backend $name ($timeout / $count, $(basename "$(dirname "$hb")") build)" --json > "$out/$backend-$name.json"
@@ -43,5 +51,7 @@ for backend in "${backends[@]}"; do
 done
 python3 bench/network/report.py "$out"
 echo "==> report: $out/report.md"
-# The EHR benchmark (clinical CLI on a fresh devnet) with the same build.
-HB="$hb" python3 bench/ehr/run.py
+# The EHR benchmark (clinical CLI on a fresh devnet) with the same build; on Fabric:
+# `HEALTHBLOCK_BACKEND=fabric python3 bench/ehr/run.py` (writes results/ehr-fabric/).
+# (run_setting exported HEALTHBLOCK_BACKEND: name the backend here rather than inherit it.)
+HB="$hb" HEALTHBLOCK_BACKEND=devnet python3 bench/ehr/run.py

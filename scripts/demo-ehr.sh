@@ -20,13 +20,30 @@ trap 'rm -rf "$work"' EXIT
 run=$(date +%s)
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# Runs a command that must fail, and shows its error.
+# expect_fail TEXT CMD...: CMD must fail, and its error must contain TEXT
+# (a failure for another reason, e.g. a bad flag or a lost network, stops the story).
 expect_fail() {
+    local want=$1
+    shift
     if "$@" 2>"$work/err"; then
         echo "UNEXPECTED: the command succeeded: $*" >&2
         exit 1
     fi
-    printf '   (failed as expected) %s\n' "$(tail -1 "$work/err")"
+    if ! grep -qF -- "$want" "$work/err"; then
+        printf 'UNEXPECTED: the command failed, but not with "%s": %s\n' "$want" "$*" >&2
+        cat "$work/err" >&2
+        exit 1
+    fi
+    printf '   (failed as expected) %s\n' "$(grep -F -- "$want" "$work/err" | tail -1)"
+}
+# same ORIGINAL DECRYPTED WHAT: stops the story unless the two files are byte-identical.
+# (Not `cmp a b && echo`: under `set -e` a failing command before `&&` does not stop a script.)
+same() {
+    if ! cmp "$1" "$2" >&2; then
+        echo "MISMATCH: $3: $2 differs from $1" >&2
+        exit 1
+    fi
+    echo "   $3: plaintext identical to the original"
 }
 user() { # user ORG NAME ROLE [PSEUDONYM]
     local extra=()
@@ -74,45 +91,48 @@ say "6. The Hospital2 doctor finds the records through the blind index (tokens, 
 "$hb" record list --as "$doc2@Hospital2" --type Observation
 "$hb" record get --as "$doc2@Hospital2" --record "$OBS" --out "$work/obs.out"
 "$hb" record get --as "$doc2@Hospital2" --record "$IMG" --out "$work/scan.out"
-cmp "$work/observation.json" "$work/obs.out" && cmp "$work/scan.dcm" "$work/scan.out" &&
-    echo "   decrypted files are identical to the originals"
+same "$work/observation.json" "$work/obs.out" "the Hospital2 doctor's Observation"
+same "$work/scan.dcm" "$work/scan.out" "the Hospital2 doctor's imaging file"
 
 say "7. A Hospital3 nurse has no consent: denied (and the denial is audited)"
-expect_fail "$hb" record get --as "$nurse3@Hospital3" --record "$OBS" --out "$work/denied.out"
+expect_fail "access denied" "$hb" record get --as "$nurse3@Hospital3" --record "$OBS" --out "$work/denied.out"
 
 say "8. A Hospital3 emergency doctor breaks the glass (reason required, time-limited, flagged for review)"
 BG=$("$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --reason "unconscious patient in the emergency room")
 echo "   break-glass id: $BG"
 echo "   the contract lets the doctor in, but only Hospital1 holds the data keys; until its custodian acts:"
-expect_fail "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
+expect_fail "holds no key wrap for you" "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
 say "8b. Hospital1's custodian pass wraps the patient's data keys for the doctor (recorded and audited on the ledger)"
 "$hb" breakglass fulfil --as Admin@Hospital1
 "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
-cmp "$work/observation.json" "$work/er.out" && echo "   the emergency doctor decrypted the record (plaintext identical)"
+same "$work/observation.json" "$work/er.out" "the emergency doctor's decryption"
 
 say "9. The patient revokes Hospital2; the doctor's wraps are deleted and the next version is re-keyed without them"
 "$hb" consent revoke --as "$pat@Hospital1" --patient "$P" --to-user "$doc2@Hospital2"
 sed 's/"value":72/"value":75/' "$work/observation.json" >"$work/observation-v2.json"
 "$hb" record put --as "$doc1@Hospital1" --patient "$P" --type Observation --record-id "$OBS" "$work/observation-v2.json" >/dev/null
-expect_fail "$hb" record get --as "$doc2@Hospital2" --record "$OBS" --out "$work/revoked.out"
-"$hb" record history --as "$doc1@Hospital1" --record "$OBS" --json >/dev/null && echo "   history: 2 versions of $OBS"
+expect_fail "was revoked" "$hb" record get --as "$doc2@Hospital2" --record "$OBS" --out "$work/revoked.out"
+# Distinct versions among the head key's changes (a wrap update rewrites the head too).
+versions=$("$hb" record history --as "$doc1@Hospital1" --record "$OBS" --json | grep -o '"version": [0-9]*' | sort -u | wc -l)
+[ "$((versions))" -eq 2 ] || { echo "MISMATCH: record history lists $versions versions of $OBS, not 2" >&2; exit 1; }
+echo "   history: 2 versions of $OBS"
 "$hb" record get --as "$doc1@Hospital1" --record "$OBS" --out "$work/obs-v2.out"
-cmp "$work/observation-v2.json" "$work/obs-v2.out" && echo "   Hospital1 still reads version 2"
+same "$work/observation-v2.json" "$work/obs-v2.out" "Hospital1's read of version 2"
 
 say "10. The auditor reviews the break-glass; the custodian's next pass closes it and withdraws the doctor's keys"
 "$hb" breakglass review --as "$aud@Hospital1" --patient "$P" --id "$BG" --note "justified: unconscious patient, no other source"
 "$hb" breakglass fulfil --as Admin@Hospital1
-expect_fail "$hb" access request --as "$doc3@Hospital3" --record "$OBS"
+expect_fail "was reviewed and is closed" "$hb" access request --as "$doc3@Hospital3" --record "$OBS"
 
 say "10b. The auditor prints the trail: every access, granted or denied, break-glass steps flagged"
 "$hb" audit --as "$aud@Hospital1" --patient "$P"
 
-say "11. Integrity: the imaging blob verifies, then a byte is flipped in storage and verify reports TAMPERED"
+say "11. Integrity: the imaging blob verifies, then a byte is flipped in storage and verify must catch it"
 "$hb" record verify --as "$doc1@Hospital1" --record "$IMG"
 hash=$("$hb" record verify --as "$doc1@Hospital1" --record "$IMG" --json | sed -n 's/.*"ledger_sha256": "\([0-9a-f]*\)".*/\1/p')
 blob="$home/store/blobs/$hash"
 [ -n "$hash" ] && [ -f "$blob" ] || { echo "cannot find the blob of $IMG" >&2; exit 1; }
 printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
-expect_fail "$hb" record verify --as "$doc1@Hospital1" --record "$IMG"
+expect_fail "TAMPERED: the stored blob of $IMG" "$hb" record verify --as "$doc1@Hospital1" --record "$IMG"
 
 say "Done: the story ran end to end."

@@ -31,5 +31,8 @@ else
   echo "SKIPPED: WBCB fuzz run: no nightly Rust toolchain on this machine (the bounded proptest in client/wbcb/tests/malformed.rs still runs)"
 fi
 
+echo "==> unit tests of the benchmark reports' shared percentile (bench/stats.py)"
+python3 -m unittest discover -s bench -p 'test_*.py'
+
 echo "==> cargo test --workspace"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The EHR benchmark (`make bench-ehr`): clinical CLI latencies on a fresh devnet.
+"""The EHR benchmark (`make bench-ehr`): clinical CLI latencies on a fresh network.
 
-A fresh three-hospital devnet (own HEALTHBLOCK_HOME, ports shifted by
+A fresh three-hospital network of the backend asked for (HEALTHBLOCK_BACKEND,
+devnet by default; the backend that actually ran is read back from
+`healthblock network status --json` and the run stops if it differs), own HEALTHBLOCK_HOME, ports shifted by
 BENCH_EHR_PORT_OFFSET, BatchTimeout 250 ms / MaxMessageCount 100, MAJORITY
 endorsement) with the `ehr` chaincode deployed as `make demo` does. Every
 timing is the wall time of one `healthblock` process, end to end (start,
@@ -18,9 +20,10 @@ runs it. Measured:
 - peak RSS of `record put` of a 1 GiB file (/usr/bin/time -v);
 - one timing of every other clinical command.
 
-Writes results/ehr/results.json and results/ehr/report.md. A benchmark, not a
-test: it asserts nothing about the numbers, but stops if a command fails.
-`--report-only` rewrites report.md from an existing results.json.
+Writes results/ehr/results.json and results/ehr/report.md (results/ehr-<backend>/
+for another backend). A benchmark, not a test: it asserts nothing about the
+numbers, but stops if a command fails. Every number the report prints comes
+from results.json. `--report-only` rewrites report.md from an existing results.json.
 """
 
 import json
@@ -28,7 +31,7 @@ import os
 import platform
 import re
 import shutil
-import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +39,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from stats import summarize  # noqa: E402  (the one shared percentile definition)
+
 HB = Path(os.environ.get("HB", ROOT / "target/debug/healthblock"))
 OFFSET = os.environ.get("BENCH_EHR_PORT_OFFSET", "27500")
 RUNS = int(os.environ.get("BENCH_EHR_RUNS", "25"))
@@ -43,8 +49,11 @@ WARMUP = 2
 LOAD_RECORDS = int(os.environ.get("BENCH_EHR_RECORDS", "100000"))
 LOAD_PATIENTS = int(os.environ.get("BENCH_EHR_PATIENTS", "1000"))
 BIG_MIB = int(os.environ.get("BENCH_EHR_BIG_MIB", "1024"))
-# The backend under test (HEALTHBLOCK_BACKEND, as for the CLI) and where results go.
-BACKEND = os.environ.get("HEALTHBLOCK_BACKEND", "devnet")
+LOAD_CONCURRENCY = 256
+# The backend asked for (HEALTHBLOCK_BACKEND, as for the CLI) and where results go.
+BACKEND = os.environ.get("HEALTHBLOCK_BACKEND") or "devnet"
+if BACKEND not in ("devnet", "fabric"):
+    raise SystemExit(f"HEALTHBLOCK_BACKEND={BACKEND!r}: expected devnet or fabric")
 OUT = Path(os.environ.get("BENCH_EHR_OUT", ROOT / ("results/ehr" if BACKEND == "devnet" else f"results/ehr-{BACKEND}")))
 
 # The listing measurement is named after the records actually loaded.
@@ -62,19 +71,20 @@ def log(msg):
 
 
 class Bench:
-    """The devnet under test and the timings taken on it."""
+    """The network under test and the timings taken on it."""
 
     def __init__(self, home, config):
         self.env = dict(os.environ)
+        # Every command names the backend asked for; `network status` says which runs.
         self.env.update(
             HEALTHBLOCK_HOME=str(home),
             HEALTHBLOCK_PORT_OFFSET=OFFSET,
+            HEALTHBLOCK_BACKEND=BACKEND,
         )
         # Only `network up` reads the description; later commands use the
         # running network's copy (with its port offset).
         self.config = config
         self.env.pop("HEALTHBLOCK_CONFIG", None)
-        self.env.pop("HEALTHBLOCK_BACKEND", None)
         self.singles = []
         self.series = {}
 
@@ -94,11 +104,12 @@ class Bench:
             raise SystemExit(f"`healthblock {' '.join(args)}` failed:\n{p.stdout}\n{p.stderr}")
         return dt, p
 
-    def once(self, label, args, check=True):
-        """Times one run of a command and records it."""
+    def once(self, label, args, check=True, commits=True):
+        """Times one run of a command and records it (`commits`: it submits a transaction)."""
         dt, p = self.run(args, check=check)
         self.singles.append(
-            {"command": label, "ms": round(dt * 1000, 1), "ok": p.returncode == 0, "cli": cli(args)}
+            {"command": label, "ms": round(dt * 1000, 1), "ok": p.returncode == 0,
+             "commits": commits, "cli": cli(args)}
         )
         log(f"{label}: {dt * 1000:.1f} ms")
         return p
@@ -111,7 +122,7 @@ class Bench:
         for i in range(runs):
             dt, _ = self.run(make_args(i))
             times.append(dt * 1000)
-        self.series[label] = summarize(times, cli(make_args(0)))
+        self.series[label] = summarize(times, warmup=WARMUP, cli=cli(make_args(0)))
         s = self.series[label]
         log(f"{label}: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms over {runs} runs")
 
@@ -123,25 +134,6 @@ def fmt_load(avg):
 
 def cli(args):
     return "healthblock " + " ".join(a if re.fullmatch(r"[\w@./:=,+-]+", a) else repr(a) for a in args)
-
-
-def percentile(sorted_values, q):
-    """Nearest-rank percentile."""
-    k = max(0, min(len(sorted_values) - 1, int(round(q * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[k]
-
-
-def summarize(times, command):
-    s = sorted(times)
-    return {
-        "runs": len(s),
-        "p50_ms": round(statistics.median(s), 1),
-        "p95_ms": round(percentile(s, 0.95), 1),
-        "min_ms": round(s[0], 1),
-        "max_ms": round(s[-1], 1),
-        "all_ms": [round(t, 1) for t in times],
-        "cli": command,
-    }
 
 
 def enroll(b, org, name, role, pseudonym=None):
@@ -182,25 +174,73 @@ def main():
     text = (ROOT / "network/consortium.yaml").read_text()
     text = re.sub(r"(?m)^  timeout: .*$", "  timeout: 250ms", text)
     text = re.sub(r"(?m)^  max_message_count: .*$", "  max_message_count: 100", text)
+    # The copy asks for the same backend as HEALTHBLOCK_BACKEND (never forces one).
+    text = re.sub(r"(?m)^backend: .*$", f"backend: {BACKEND}", text)
     config.write_text(text)
     b = Bench(home, config)
     results = {
+        "asked_backend": BACKEND,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loadavg_start": os.getloadavg(),
     }
     try:
         measure(b, work, results)
         results["loadavg_end"] = os.getloadavg()
+        results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     finally:
         b.run(["network", "down", "--purge"], check=False)
         shutil.rmtree(work, ignore_errors=True)
     write(results, b)
 
 
+def running_network(b, home):
+    """What runs, read back from the network: `network status --json` and the
+    description `network up` recorded. Stops unless it is the backend asked for."""
+    _, p = b.run(["network", "status", "--json"], check=False)
+    try:
+        status = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        raise SystemExit(f"`healthblock network status --json` printed no JSON:\n{p.stdout}\n{p.stderr}")
+    running = status.get("backend")
+    if running != BACKEND:
+        raise SystemExit(
+            f"asked for the {BACKEND} backend, but `network status` reports {running!r} running "
+            f"under {home}:\n{p.stderr.strip()}"
+        )
+    if p.returncode != 0:
+        raise SystemExit(f"`healthblock network status` failed on the fresh network:\n{p.stderr}")
+    nodes = status.get("nodes", [])
+    recorded = (home / "consortium.yaml").read_text()
+    def setting(pattern):
+        m = re.search(pattern, recorded, re.M)
+        return m.group(1).strip() if m else None
+    info = {
+        "backend": running,
+        "orderers": sum(1 for n in nodes if n.get("kind") == "orderer"),
+        "peers": sum(1 for n in nodes if n.get("kind") == "peer"),
+        "batch_timeout": setting(r"^  timeout: (.*)$"),
+        "max_message_count": setting(r"^  max_message_count: (.*)$"),
+        "endorsement": setting(r"^  endorsement: (.*)$"),
+    }
+    if running == "fabric":
+        peer = Path(os.environ.get("FABRIC_BIN", "")) / "peer"
+        v = subprocess.run([str(peer), "version"], capture_output=True, text=True)
+        m = re.search(r"Version: (\S+)", v.stdout)
+        info["fabric_version"] = m.group(1) if m else None
+        m = re.search(r"Commit SHA: (.+)", v.stdout)
+        info["fabric_commit"] = m.group(1).strip() if m else None
+    return info
+
+
 def measure(b, work, results):
-    log(f"fresh {BACKEND} network: HEALTHBLOCK_HOME={b.env['HEALTHBLOCK_HOME']} port offset {OFFSET}, batch 250ms/100")
+    home = Path(b.env["HEALTHBLOCK_HOME"])
+    log(f"fresh {BACKEND} network: HEALTHBLOCK_HOME={home} port offset {OFFSET}, batch 250ms/100")
     dt, p = b.run(["--config", str(b.config), "network", "up", "--json"])
     results["network_up_ms"] = round(dt * 1000, 1)
+    net = running_network(b, home)
+    results["backend"] = net["backend"]
+    results["network"] = net
+    log(f"running: {net}")
     ehrcc = HB.parent / "healthblock-ehrcc"
     b.run(["chaincode", "deploy", "--name", "ehr", "--binary", str(ehrcc)])
     doc1 = enroll(b, "Hospital1", "doc1", "doctor")
@@ -212,7 +252,7 @@ def measure(b, work, results):
     p = b.once("patient register", ["patient", "register", "--as", doc1, "--name", "Bench Patient"])
     pid = p.stdout.strip()
     enroll(b, "Hospital1", "pat", "patient", pid)
-    b.once("patient show", ["patient", "show", "--as", doc1, "--patient", pid])
+    b.once("patient show", ["patient", "show", "--as", doc1, "--patient", pid], commits=False)
 
     one_mib = work / "one.bin"
     one_mib.write_bytes(os.urandom(1 << 20))
@@ -231,11 +271,11 @@ def measure(b, work, results):
         raise SystemExit("the decrypted record differs from the original")
 
     b.once("record get 1 MiB", ["record", "get", "--as", doc1, "--record", rids[0], "--out", str(out)])
-    b.once("record history", ["record", "history", "--as", doc1, "--record", rids[0]])
-    b.once("record verify 1 MiB", ["record", "verify", "--as", doc1, "--record", rids[0]])
+    b.once("record history", ["record", "history", "--as", doc1, "--record", rids[0]], commits=False)
+    b.once("record verify 1 MiB", ["record", "verify", "--as", doc1, "--record", rids[0]], commits=False)
     b.once("consent grant (Hospital2, all records)",
            ["consent", "grant", "--as", "pat@Hospital1", "--patient", pid, "--to-org", "Hospital2"])
-    b.once("consent list", ["consent", "list", "--as", doc1, "--patient", pid])
+    b.once("consent list", ["consent", "list", "--as", doc1, "--patient", pid], commits=False)
     b.once("record get as grantee (Hospital2) 1 MiB",
            ["record", "get", "--as", doc2, "--record", rids[1], "--out", str(out)])
     b.once("consent revoke (Hospital2)",
@@ -245,7 +285,7 @@ def measure(b, work, results):
     p = b.once("breakglass (open)",
                ["breakglass", "--as", doc3, "--patient", pid, "--reason", "unconscious in the ER"])
     bg = p.stdout.strip()
-    b.once("breakglass --list", ["breakglass", "--list", "--as", doc1, "--patient", pid])
+    b.once("breakglass --list", ["breakglass", "--list", "--as", doc1, "--patient", pid], commits=False)
     b.once(f"breakglass fulfil (custodian, {RUNS + WARMUP} versions)",
            ["breakglass", "fulfil", "--as", "Admin@Hospital1"])
     b.once("access request + decrypt under break-glass 1 MiB",
@@ -254,15 +294,16 @@ def measure(b, work, results):
                                  "--note", "justified"])
     b.once("breakglass fulfil (custodian closes, withdraws wraps)",
            ["breakglass", "fulfil", "--as", "Admin@Hospital1"])
-    b.once("audit --patient", ["audit", "--as", aud, "--patient", pid])
-    b.once("audit --record", ["audit", "--as", aud, "--record", rids[0]])
-    b.once("record list --patient (before the load)", ["record", "list", "--as", doc1, "--patient", pid])
+    b.once("audit --patient", ["audit", "--as", aud, "--patient", pid], commits=False)
+    b.once("audit --record", ["audit", "--as", aud, "--record", rids[0]], commits=False)
+    b.once("record list --patient (before the load)", ["record", "list", "--as", doc1, "--patient", pid],
+           commits=False)
     b.once("record list --type Observation (before the load)",
-           ["record", "list", "--as", doc1, "--type", "Observation"])
+           ["record", "list", "--as", doc1, "--type", "Observation"], commits=False)
 
     log(f"loading {LOAD_RECORDS} records of {LOAD_PATIENTS} patients (record bench-load)")
     load_args = ["record", "bench-load", "--as", doc1, "--records", str(LOAD_RECORDS),
-                 "--patients", str(LOAD_PATIENTS), "--concurrency", "256"]
+                 "--patients", str(LOAD_PATIENTS), "--concurrency", str(LOAD_CONCURRENCY)]
     t0 = time.perf_counter()
     p = subprocess.run([str(HB), *load_args], env=b.env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
@@ -270,13 +311,15 @@ def measure(b, work, results):
     load = json.loads(p.stdout)
     load["wall_s"] = round(time.perf_counter() - t0, 1)
     load["cli"] = cli(load_args)
+    load["concurrency"] = LOAD_CONCURRENCY
     results["load"] = load
     sample = load["sample_patient"]["pseudonym"]
     b.repeat(
         LIST_MEASUREMENT,
         lambda i: ["record", "list", "--as", doc1, "--patient", sample],
     )
-    b.once("record list --patient (bench patient, after load)", ["record", "list", "--as", doc1, "--patient", pid])
+    b.once("record list --patient (bench patient, after load)", ["record", "list", "--as", doc1, "--patient", pid],
+           commits=False)
 
     big = work / "big.bin"
     log(f"writing a {BIG_MIB} MiB file")
@@ -305,8 +348,8 @@ def write(results, b):
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "kernel": platform.release(),
+        "host": socket.gethostname(),
         "port_offset": OFFSET,
-        "batch": "BatchTimeout 250ms, MaxMessageCount 100",
     }
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (OUT / "report.md").write_text(report(results))
@@ -314,21 +357,42 @@ def write(results, b):
 
 
 def report(r):
+    """report.md, every number and path taken from the results `r`."""
     env = r["environment"]
+    # Results written before the backend was read back lack these: say so, guess nothing.
+    net = r.get("network") or {}
+    backend = r.get("backend", "not recorded")
+    out = OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT
+    # As `peer version` reported it (a source build says `latest`).
+    version = f", `peer version`: {net['fabric_version']}" if net.get("fabric_version") else ""
+    warmup = next((s.get("warmup") for s in r["series"].values()), None)
     lines = [
-        f"# EHR benchmark ({BACKEND})",
+        f"# EHR benchmark ({backend})",
         "",
-        f"Run {r['started']} by `make bench-ehr` (`python3 bench/ehr/run.py`) with `{env['binary']}`",
-        f"on {env['cpus']} CPUs ({env['machine']}, Linux {env['kernel']}), a fresh three-hospital {BACKEND} network",
-        f"(ports + {env['port_offset']}, {env['batch']}, MAJORITY endorsement), the `ehr` chaincode deployed as",
-        "`make demo` does, the filesystem object store under `$HEALTHBLOCK_HOME/store`.",
+        f"Run {r['started']} to {r.get('finished', '?')} on host `{env.get('host', '?')}` by `python3 bench/ehr/run.py`",
+        f"with `{env['binary']}`, on {env['cpus']} CPUs ({env['machine']}, Linux {env['kernel']}).",
+        f"Backend: **{backend}{version}**, as `healthblock network status --json` reported it after `network up`",
+        f"(asked for: {r.get('asked_backend', 'not recorded')}): {net.get('orderers', '?')} orderer(s), "
+        f"{net.get('peers', '?')} peers,",
+        f"ports + {env['port_offset']}, BatchTimeout {net.get('batch_timeout', '?')}, "
+        f"MaxMessageCount {net.get('max_message_count', '?')},",
+        f"endorsement `{net.get('endorsement', '?')}` (read from the description the network was started with); the `ehr`",
+        "chaincode deployed as `make demo` does, the filesystem object store under `$HEALTHBLOCK_HOME/store`.",
         "Every time is the wall time of one `healthblock` process, start to exit, as a user runs it.",
-        f"Repeated commands: {WARMUP} unrecorded warm-up runs first; p95 is the nearest-rank 95th percentile.",
+        f"Repeated commands: {warmup} unrecorded warm-up runs first; p50 and p95 are nearest-rank",
+        "percentiles (bench/stats.py).",
         "The CPUs are shared with other jobs (1-minute load average "
         f"{fmt_load(r.get('loadavg_start'))} at the start, {fmt_load(r.get('loadavg_end'))} at the end).",
-        "A lone transaction waits for the 250 ms BatchTimeout before its block is cut, so every",
-        "command that commits costs at least ~260 ms (`make bench`, concurrency 1: p50 258 ms);",
-        "read-only commands answer in 10-40 ms.",
+    ]
+    committing = [s["ms"] for s in r["singles"] if s.get("commits") and s["ok"]]
+    reading = [s["ms"] for s in r["singles"] if s.get("commits") is False and s["ok"]]
+    if committing and reading:
+        lines += [
+            f"In the single runs below, commands that commit took {min(committing)}-{max(committing)} ms and",
+            f"read-only ones {min(reading)}-{max(reading)} ms; a lone transaction waits up to the",
+            f"{net.get('batch_timeout', '?')} BatchTimeout before its block is cut.",
+        ]
+    lines += [
         "",
         "## Targets",
         "",
@@ -363,8 +427,8 @@ def report(r):
             "",
             f"`{load['cli']}`: {load['committed']} of {load['records']} `put_record` transactions committed",
             f"({load['failed']} failed) for {load['patients']} patients in {load['seconds']:.1f} s, registering",
-            f"the patients included ({load['committed_per_second']:.0f} records/s, 256 transactions in flight over",
-            "4 Gateway connections, each waiting for its commit).",
+            f"the patients included ({load['committed_per_second']:.0f} records/s, {load.get('concurrency', '?')}"
+            " transactions in flight, each waiting for its commit).",
             "The loaded records carry **synthetic metadata** (hash of the record id, a `synthetic:` pointer,",
             "no blob, no wraps) and real blind-index tokens, so `record list --patient` resolves them exactly",
             f"like real records. The listed patient (`{load['sample_patient']['name']}`) has",
@@ -395,7 +459,7 @@ def report(r):
         "`update_wraps` batch for all covered versions); `breakglass fulfil` commits one",
         "`fulfil_break_glass` per 200 versions (or one `close_break_glass`).",
         "",
-        f"`network up` took {r.get('network_up_ms')} ms. Raw numbers: `results/ehr/results.json`.",
+        f"`network up` took {r.get('network_up_ms')} ms. Raw numbers: `{out}/results.json`.",
         "",
     ]
     return "\n".join(lines)

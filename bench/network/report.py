@@ -1,5 +1,7 @@
 """Turns the network benchmark's JSON files (one per backend and batch setting) into
-results/network/report.md and an SVG plot."""
+results/network/report.md and an SVG plot. The backend column is what
+`healthblock bench` recorded as running (from the network's processes), not the
+file name; a file whose recorded backend differs from its name stops the report."""
 import json
 import pathlib
 import sys
@@ -12,17 +14,22 @@ for backend in ("devnet", "fabric"):
         if not path.exists():
             continue
         report = json.loads(path.read_text())
+        ran = report.get("backend", "not recorded")
+        if ran not in (backend, "not recorded"):
+            raise SystemExit(f"{path}: named {backend} but ran on {ran}")
         up = json.loads((out / f"{backend}-{name}-up.json").read_text())
         up = up.get(backend, up)
         up_s = up["elapsed"]["secs"] + up["elapsed"]["nanos"] / 1e9
         for level in report["levels"]:
-            rows.append((report["label"], up_s, level))
+            rows.append((f'{report["label"]} [ran on: {ran}]', up_s, level))
 
 lines = [
     "# Network benchmark (both backends, one run)",
     "",
     "MAJORITY endorsement, `put` of a 100-byte value, load from `healthblock bench` on the same machine.",
-    "Peak RSS is per process kind (the largest process of that kind).",
+    "Each level: a warm-up, then the measured window; tx/s counts VALID commits inside the window,",
+    "latency percentiles (nearest rank) are over transactions submitted inside it, evaluate latency",
+    "is measured beside that level's load. Peak RSS is per process kind (the largest process of that kind).",
     "",
     "| backend, setting | network up (s) | concurrency | committed | failed | tx/s | p50 ms | p95 ms | p99 ms | evaluate p50 ms | peak RSS MiB |",
     "|---|---|---|---|---|---|---|---|---|---|---|",

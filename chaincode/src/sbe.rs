@@ -47,7 +47,6 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-
     /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
     fn vectors_dir() -> PathBuf {
         healthblock_test_support::fabric_vectors()

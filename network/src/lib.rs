@@ -1,22 +1,21 @@
 //! The HealthBlock consortium and how it runs.
 //!
-//! Owns: the declarative consortium description ([`consortium`]), identity
-//! material in Fabric's cryptogen layout ([`cryptogen`]), the home-directory
-//! layout ([`layout`]), the devnet's run configuration ([`devnet_config`]),
-//! the devnet background process ([`devnet_process`]) and the native Fabric
-//! processes of the fabric backend ([`fabric_process`]).
+//! Owns: identity material in Fabric's cryptogen layout ([`cryptogen`]), the
+//! hospitals' CA server processes ([`ca`]), the devnet background process
+//! ([`devnet_process`]), the native Fabric processes of the fabric backend
+//! ([`fabric_process`]), pid files ([`pid`]) and which backend actually runs ([`running`]). The consortium as data (its
+//! description, layout and the devnet's run configuration) is
+//! `healthblock-consortium`'s, re-exported here for the runner's callers;
+//! clients that only need the layout depend on that crate alone.
 
 pub mod ca;
-pub mod consortium;
 pub mod cryptogen;
-pub mod devnet_config;
 pub mod devnet_process;
 pub mod fabric_process;
 mod fsutil;
-pub mod layout;
 pub mod pid;
+pub mod running;
 
-pub use consortium::{Backend, Consortium, ConsortiumError};
-pub use devnet_config::devnet_config;
-pub use fsutil::IoError;
-pub use layout::Layout;
+// `devnet_config` names both the module and its mapping function.
+pub use healthblock_consortium::{consortium, devnet_config, layout};
+pub use healthblock_consortium::{Backend, Consortium, ConsortiumError, IoError, Layout};

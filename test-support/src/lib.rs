@@ -1,8 +1,13 @@
 //! Test-only helpers shared by every crate of the workspace.
 //!
 //! Owns: where the repository keeps its Fabric v3.1.5 golden vectors
-//! (`fabric/testdata/v3.1.5`, see its README for provenance). A missing
-//! vector is a failure, never a skip.
+//! (`fabric/testdata/v3.1.5`, see its README for provenance; a missing
+//! vector is a failure, never a skip), and the test certificate authorities
+//! ([`ca`]).
+
+pub mod ca;
+
+pub use ca::{Leaf, LeafBuilder, TestCa};
 
 use std::path::PathBuf;
 

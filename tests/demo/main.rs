@@ -5,12 +5,22 @@
 //! on any step that does not behave as the story says.
 
 use healthblock_network::consortium::Backend;
-use healthblock_tests::{bin_dir, fabric_unavailable, repo_root, report_fabric_skipped, TestNet};
+use healthblock_tests::{
+    bin_dir, fabric_unavailable, repo_root, report_fabric_skipped, skipped_trial, TestNet,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Ports of the story's network on each backend.
 const DEVNET_OFFSET: u16 = 24000;
 const FABRIC_OFFSET: u16 = 25000;
+/// The story's refusals (scripts/demo-ehr.sh `expect_fail`): the nurse, the
+/// emergency doctor before the custodian acts, the revoked doctor, the
+/// emergency doctor after the review, the tampered blob.
+const EXPECTED_REFUSALS: usize = 5;
+/// Of those, the ones the contract answers with "access denied".
+const EXPECTED_DENIALS: usize = 3;
+/// Decrypted files compared with their originals (`same` in the script).
+const PLAINTEXT_CHECKS: usize = 4;
 
 fn main() {
     let args = Arguments::from_args();
@@ -25,10 +35,9 @@ fn main() {
     .into_iter()
     .map(|(backend, offset)| {
         let name = format!("{backend}::demo::ehr_story_end_to_end");
-        if backend == Backend::Fabric && skip.is_some() {
-            Trial::test(name, || Ok(())).with_ignored_flag(true)
-        } else {
-            Trial::test(name, move || story(backend, offset))
+        match &skip {
+            Some(reason) if backend == Backend::Fabric => skipped_trial(name, reason.clone()),
+            _ => Trial::test(name, move || story(backend, offset)),
         }
     })
     .collect();
@@ -55,12 +64,61 @@ fn story(backend: Backend, offset: u16) -> Result<(), Failed> {
             String::from_utf8_lossy(&out.stderr)
         )));
     }
-    for step in ["access denied", "TAMPERED", "the story ran end to end"] {
-        if !stdout.contains(step) && !String::from_utf8_lossy(&out.stderr).contains(step) {
-            return Err(Failed::from(format!(
-                "the story's output lacks {step:?}:\n{stdout}"
-            )));
+    check_story(&stdout).map_err(|e| {
+        Failed::from(format!(
+            "{e}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}
+
+/// What the story's own commands printed, not its headings: `record verify`'s
+/// verdict lines, each expected refusal with its error, each plaintext check.
+fn check_story(stdout: &str) -> Result<(), String> {
+    let lines: Vec<&str> = stdout.lines().map(str::trim_end).collect();
+    let count = |pred: &dyn Fn(&str) -> bool| lines.iter().filter(|l| pred(l)).count();
+    let verdict = |v: &str| {
+        count(&|l: &str| {
+            l.strip_prefix("verdict:")
+                .is_some_and(|rest| rest.trim() == v)
+        })
+    };
+    // One verify of the intact blob, one of the tampered one.
+    if verdict("OK") != 1 || verdict("TAMPERED") != 1 {
+        return Err(format!(
+            "`record verify` printed {} OK and {} TAMPERED verdicts (want 1 and 1)",
+            verdict("OK"),
+            verdict("TAMPERED")
+        ));
+    }
+    let refused =
+        |text: &str| count(&|l: &str| l.contains("(failed as expected)") && l.contains(text));
+    for (text, want) in [
+        ("access denied", EXPECTED_DENIALS),
+        ("TAMPERED: the stored blob of", 1),
+    ] {
+        if refused(text) != want {
+            return Err(format!(
+                "{} expected refusals with {text:?} (want {want})",
+                refused(text)
+            ));
         }
+    }
+    let all_refusals = count(&|l: &str| l.contains("(failed as expected)"));
+    if all_refusals != EXPECTED_REFUSALS {
+        return Err(format!(
+            "{all_refusals} expected refusals (want {EXPECTED_REFUSALS})"
+        ));
+    }
+    let identical = count(&|l: &str| l.ends_with("plaintext identical to the original"));
+    if identical != PLAINTEXT_CHECKS {
+        return Err(format!(
+            "{identical} plaintext comparisons passed (want {PLAINTEXT_CHECKS})"
+        ));
+    }
+    // The script's last line: every step before it ran (set -e; the exit status is checked too).
+    if !stdout.contains("Done: the story ran end to end.") {
+        return Err("the story did not reach its end".into());
     }
     Ok(())
 }

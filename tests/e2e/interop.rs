@@ -42,8 +42,12 @@ async fn node_sdk(net: Net) -> Result<()> {
     .env("HB_RUST_VALUE", rust_value)
     .env("HB_NODE_KEY", &node_key)
     .env("HB_NODE_VALUE", node_value)
-    .output()
-    .await?;
+    // The timeout below drops the child: kill it rather than leave it running.
+    .kill_on_drop(true)
+    .output();
+    let output = tokio::time::timeout(NODE_TIMEOUT, output)
+        .await
+        .map_err(|_| anyhow::anyhow!("the Node SDK tests did not finish in {NODE_TIMEOUT:?}"))??;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -51,16 +55,53 @@ async fn node_sdk(net: Net) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    ensure!(
-        stdout.contains("# fail 0"),
-        "unexpected node test output:\n{stdout}"
-    );
+    let want = node_test_count()?;
+    check_tap_summary(&stdout, want)?;
     let read = contract.evaluate("get", [node_key.as_str()]).await?;
     ensure!(
         read == node_value.as_bytes(),
         "Rust read {:?} for the key Node wrote",
         String::from_utf8_lossy(&read)
     );
+    Ok(())
+}
+
+/// Bound on the whole Node run (each of its tests has its own 90 s bound).
+const NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(240);
+
+/// How many tests interop.test.mjs declares (top-level `test(` calls), so a
+/// test that silently stops running is noticed.
+fn node_test_count() -> Result<u64> {
+    let path = healthblock_tests::repo_root().join("tests/node/interop.test.mjs");
+    let text = std::fs::read_to_string(&path)?;
+    let n = text.lines().filter(|l| l.starts_with("test(")).count() as u64;
+    ensure!(n > 0, "no test( in {}", path.display());
+    Ok(n)
+}
+
+/// node:test's closing TAP summary: every declared test passed, none failed,
+/// was cancelled, skipped or left as todo.
+fn check_tap_summary(stdout: &str, want: u64) -> Result<()> {
+    let field = |name: &str| -> Option<u64> {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("# {name} ")))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    for (name, expected) in [
+        ("tests", want),
+        ("pass", want),
+        ("fail", 0),
+        ("cancelled", 0),
+        ("skipped", 0),
+        ("todo", 0),
+    ] {
+        ensure!(
+            field(name) == Some(expected),
+            "node test summary: `# {name}` is {:?}, want {expected}:\n{stdout}",
+            field(name)
+        );
+    }
     Ok(())
 }
 

@@ -39,7 +39,7 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
 }
 
 async fn colluding_overwrite(ctx: Ctx) -> Result<()> {
-    let (rid, stored) = put_record(&ctx, "attack", &[]).await?;
+    let (rid, stored) = put_record(&ctx, "attack").await?;
     let before = get_record(&ctx, &rid).await?;
     let txid = forge_overwrite(&ctx, &stored, &["Hospital2", "Hospital3"]).await?;
     expect_code_on_every_peer(&ctx, &txid, ENDORSEMENT_POLICY_FAILURE).await?;
@@ -52,7 +52,7 @@ async fn colluding_overwrite(ctx: Ctx) -> Result<()> {
 }
 
 async fn home_peer_control(ctx: Ctx) -> Result<()> {
-    let (rid, stored) = put_record(&ctx, "attack-control", &[]).await?;
+    let (rid, stored) = put_record(&ctx, "attack-control").await?;
     let txid = forge_overwrite(&ctx, &stored, &["Hospital1", "Hospital2"]).await?;
     expect_code_on_every_peer(&ctx, &txid, TxValidationCode::VALID.0).await?;
     let after = get_record(&ctx, &rid).await?;

@@ -1,10 +1,14 @@
 //! Ledger fixtures: the suite's patients and records, written by the home
-//! hospital's doctor through the Gateway as the clinical CLI would.
+//! hospital's doctor through the client SDK, exactly as the clinical CLI
+//! does: real plaintext encrypted into a real blob, its real hash on the
+//! ledger, and real key wraps (author, patient, home hospital) beside it.
 
 use crate::users::pseudonym;
 use crate::Ehr;
 use anyhow::{ensure, Context, Result};
-use serde_json::{json, Value};
+use healthblock_sdk::types::model::{PatientId, RecordId, ResourceType};
+use healthblock_sdk::{NewVersion, Plaintext, SdkError};
+use serde_json::Value;
 
 /// A second patient of Hospital1 with no CA identity: `patient1` must not manage their consent.
 pub fn other_patient() -> String {
@@ -13,13 +17,13 @@ pub fn other_patient() -> String {
 
 /// Registers `patient1` and the other patient at Hospital1 (by its doctor).
 pub async fn register_patients(ehr: &Ehr) -> Result<()> {
-    let contract = ehr.contract(&ehr.users.doctor1).await?;
+    let doctor = ehr.sdk(&ehr.users.doctor1).await?;
     for pid in [ehr.users.patient1_pid.clone(), other_patient()] {
-        let out = contract
-            .submit("register_patient", [pid.as_str()])
+        let registered = doctor
+            .register_patient(&PatientId::parse(&pid)?)
             .await
             .with_context(|| format!("register_patient {pid}"))?;
-        let patient: Value = serde_json::from_slice(&out)?;
+        let patient = serde_json::to_value(&registered.value)?;
         ensure!(
             patient["patient_id"] == pid.as_str() && patient["home_msp"] == "Hospital1MSP",
             "register_patient answered {patient}"
@@ -39,40 +43,40 @@ pub fn record_id(prefix: &str) -> String {
     )
 }
 
-/// A fake key fingerprint derived from a label (64 hex digits).
-pub fn fingerprint(label: &str) -> String {
-    pseudonym(&format!("fingerprint {label}"))
+/// The plaintext of a suite record: a FHIR Observation naming its record.
+pub fn observation(rid: &str) -> Vec<u8> {
+    format!(
+        "{{\"resourceType\":\"Observation\",\"id\":\"{rid}\",\"status\":\"final\",\
+         \"valueQuantity\":{{\"value\":72,\"unit\":\"beats/minute\"}}}}"
+    )
+    .into_bytes()
 }
 
-/// `put_record` arguments of version 1 of `rid` for `pid`, wrapped to `wraps`.
-pub fn put_args(rid: &str, pid: &str, wraps: &[String]) -> Value {
-    json!({
-        "record_id": rid,
-        "patient_id": pid,
-        "version": 1,
-        "resource_type": "Observation",
-        "ciphertext_sha256": pseudonym(&format!("ciphertext {rid}")),
-        "size": 1234,
-        "storage_pointer": format!("s3://healthblock/{rid}"),
-        "blind_index": [pseudonym(&format!("token {rid}"))[..32].to_owned()],
-        "wraps": wraps,
-    })
-}
-
-/// Hospital1's doctor stores version 1 of a new record of `patient1`;
-/// returns its id and the stored version (wraps included) as the contract answered.
-pub async fn put_record(ehr: &Ehr, prefix: &str, wraps: &[String]) -> Result<(String, Value)> {
+/// Hospital1's doctor stores version 1 of a new Observation of `patient1`
+/// ([`observation`]) through the SDK; returns its id and the stored version
+/// (wraps included) as the contract answered.
+pub async fn put_record(ehr: &Ehr, prefix: &str) -> Result<(String, Value)> {
     let rid = record_id(prefix);
-    let contract = ehr.contract(&ehr.users.doctor1).await?;
-    let args = put_args(&rid, &ehr.users.patient1_pid, wraps).to_string();
-    let out = contract
-        .submit("put_record", [args.as_str()])
+    let doctor = ehr.sdk(&ehr.users.doctor1).await?;
+    let stored = doctor
+        .put_record(NewVersion {
+            patient: PatientId::parse(&ehr.users.patient1_pid)?,
+            resource_type: ResourceType::parse("Observation")?,
+            record_id: Some(RecordId::parse(&rid)?),
+            plaintext: Plaintext::Bytes(observation(&rid)),
+        })
         .await
         .with_context(|| format!("put_record {rid}"))?;
-    let version: Value = serde_json::from_slice(&out)?;
+    let version = serde_json::to_value(&stored.record.value)?;
     ensure!(
         version["record_id"] == rid.as_str() && version["version"] == 1,
         "put_record answered {version}"
+    );
+    // Author, patient and home hospital each hold a wrap.
+    ensure!(
+        stored.wraps == 3 && version["wraps"].as_array().map(Vec::len) == Some(3),
+        "put_record wrapped for {} recipients: {version}",
+        stored.wraps
     );
     ehr.net.settle().await?;
     Ok((rid, version))
@@ -80,35 +84,13 @@ pub async fn put_record(ehr: &Ehr, prefix: &str, wraps: &[String]) -> Result<(St
 
 /// `get_record(rid)` as Hospital1's doctor: the record's metadata.
 pub async fn get_record(ehr: &Ehr, rid: &str) -> Result<Value> {
-    let contract = ehr.contract(&ehr.users.doctor1).await?;
-    let out = contract.evaluate("get_record", [rid]).await?;
-    Ok(serde_json::from_slice(&out)?)
+    let doctor = ehr.sdk(&ehr.users.doctor1).await?;
+    let meta = doctor.get_record(&RecordId::parse(rid)?, None).await?;
+    Ok(serde_json::to_value(meta)?)
 }
 
-/// The JSON answer of a submitted transaction.
-pub async fn submit_json(
-    contract: &fabric_client::contract::Contract,
-    function: &str,
-    args: &[&str],
-) -> Result<Value> {
-    let out = contract
-        .submit(function, args.iter().copied())
-        .await
-        .with_context(|| format!("{function} {args:?}"))?;
-    serde_json::from_slice(&out).with_context(|| format!("{function} answered non-JSON"))
-}
-
-/// The error text of a call that must fail.
-pub async fn submit_err(
-    contract: &fabric_client::contract::Contract,
-    function: &str,
-    args: &[&str],
-) -> Result<String> {
-    match contract.submit(function, args.iter().copied()).await {
-        Ok(out) => anyhow::bail!(
-            "{function} {args:?} succeeded ({}) but must be refused",
-            String::from_utf8_lossy(&out)
-        ),
-        Err(e) => Ok(format!("{e:#}")),
-    }
+/// The full text of an SDK error (message and causes), for assertions on
+/// the contract's reason.
+pub fn error_text(e: SdkError) -> String {
+    format!("{:#}", anyhow::Error::from(e))
 }

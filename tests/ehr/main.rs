@@ -15,11 +15,13 @@ mod node;
 mod roles;
 mod users;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use fabric_client::contract::Contract;
 use healthblock_network::consortium::Backend;
+use healthblock_sdk::{FsKeyStore, Options};
 use healthblock_tests::backends::{self, Case, Suite};
 use healthblock_tests::TestNet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 /// The contract's name on the channel.
 pub const EHR: &str = "ehr";
@@ -41,6 +43,40 @@ impl Ehr {
         let org = self.net.org(user.org)?;
         let gw = self.net.gateway_on(id, org, &org.peers[0]).await?;
         Ok(gw.network(&self.net.consortium.channel).contract(EHR))
+    }
+
+    /// The client SDK as `user`, through their hospital's first peer, with
+    /// the key material and object store the clinical CLI uses on this
+    /// network (`$HEALTHBLOCK_HOME/{secrets,store}` and the wallet), so the
+    /// SDK and the CLI see the same keys and blobs.
+    pub async fn sdk(&self, user: &users::User) -> Result<healthblock_sdk::Client> {
+        let id = healthblock_tests::wallet_identity(&self.net, user.name, user.org)?;
+        let org = self.net.org(user.org)?;
+        let gateway = self.net.gateway_on(id, org, &org.peers[0]).await?;
+        let home = self.net.home();
+        let store = healthblock_store::FsStore::open(home.join("store"))
+            .await
+            .context("opening the object store")?;
+        let orgs: BTreeMap<String, String> = self
+            .net
+            .consortium
+            .orgs
+            .iter()
+            .map(|o| (o.mspid.clone(), o.name.clone()))
+            .collect();
+        let wallet = healthblock_identity::Wallet::new(self.net.layout.wallet_dir());
+        let keys = FsKeyStore::new(
+            home.join("secrets"),
+            self.net.layout.wallet_dir(),
+            orgs,
+            Arc::new(move |cn: &str, org: &str| wallet.entry_dir(cn, org).ok()),
+        );
+        Ok(healthblock_sdk::Client::new(
+            gateway,
+            Options::new(self.net.consortium.channel.clone(), EHR),
+            Arc::new(store),
+            Arc::new(keys),
+        ))
     }
 }
 

@@ -28,7 +28,7 @@ pub fn needs_peer_binary(name: &str) -> bool {
 /// `peer chaincode query ... get_record` as the doctor, with an MSP directory
 /// built from the hospital's MSP and the doctor's wallet certificate and key.
 async fn peer_cli_reads_metadata(ctx: Ctx) -> Result<()> {
-    let (rid, _) = put_record(&ctx, "peer-cli", &[]).await?;
+    let (rid, _) = put_record(&ctx, "peer-cli").await?;
     let rust_read = get_record(&ctx, &rid).await?;
     let net = &ctx.net;
     let user = ctx.users.doctor1;
@@ -77,7 +77,7 @@ async fn peer_cli_reads_metadata(ctx: Ctx) -> Result<()> {
 }
 
 async fn node_reads_metadata(ctx: Ctx) -> Result<()> {
-    let (rid, _) = put_record(&ctx, "node", &[]).await?;
+    let (rid, _) = put_record(&ctx, "node").await?;
     let rust_read = get_record(&ctx, &rid).await?;
 
     let net = &ctx.net;

@@ -2,14 +2,20 @@
 //! doctors and only with a reason (a refused attempt is a committed, audited
 //! denial), consent managed by the patient for their
 //! own records only, auditors read trails but never key material, access
-//! without consent denied and audited, consent lets a grantee in and
-//! revocation shuts them out again.
+//! without consent denied and audited, consent lets a grantee in (they
+//! decrypt the record) and revocation shuts them out again (the contract
+//! denies, and the grant they held no longer decrypts: their wrap is gone).
+//! Every call goes through the client SDK, with real blobs, hashes and wraps.
 
-use crate::fixtures::{fingerprint, other_patient, put_record, submit_err, submit_json};
+use crate::fixtures::{error_text, observation, other_patient, put_record};
+use crate::users::User;
 use crate::{trial, Ctx, TestFn};
 use anyhow::{ensure, Result};
-use fabric_client::Contract;
-use serde_json::{json, Value};
+use healthblock_sdk::types::args::GrantArgs;
+use healthblock_sdk::types::code::ErrorCode;
+use healthblock_sdk::types::model::{Grantee, PatientId, RecordId, ResourceType, Scope};
+use healthblock_sdk::{RevokeFilter, SdkError, Sink};
+use serde_json::Value;
 
 pub fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
@@ -34,41 +40,42 @@ pub fn trials() -> Vec<(&'static str, TestFn)> {
     ]
 }
 
-/// `request_access(rid, latest, fingerprint)` as a submitted transaction.
-async fn request_access(contract: &Contract, rid: &str, fp: &str) -> Result<Value> {
-    submit_json(contract, "request_access", &[rid, "", fp]).await
+/// `request_access(rid, latest)` through the SDK as `user` (for their own
+/// key), as the contract answered it.
+async fn request_access(ctx: &Ctx, user: &User, rid: &str) -> Result<Value> {
+    let client = ctx.sdk(user).await?;
+    let answer = client.request_access(&RecordId::parse(rid)?, None).await?;
+    Ok(serde_json::to_value(answer.value)?)
+}
+
+/// The fingerprint of `user`'s own encryption key (the wrap name the
+/// contract hands them).
+async fn fingerprint(ctx: &Ctx, user: &User) -> Result<String> {
+    let key = ctx.sdk(user).await?.my_public_key()?;
+    Ok(key.fingerprint().to_hex())
+}
+
+/// `break_glass(pid, reason)` through the SDK as `user`.
+async fn break_glass(ctx: &Ctx, user: &User, pid: &str, reason: &str) -> Result<Value> {
+    let client = ctx.sdk(user).await?;
+    let answer = client.break_glass(&PatientId::parse(pid)?, reason).await?;
+    Ok(serde_json::to_value(answer.value)?)
 }
 
 /// Every entry of a record's audit trail, as the auditor reads it.
 async fn record_trail(ctx: &Ctx, rid: &str) -> Result<Vec<Value>> {
-    let auditor = ctx.contract(&ctx.users.auditor).await?;
-    let out = auditor.evaluate("audit_by_record", [rid, "500"]).await?;
-    let page: Value = serde_json::from_slice(&out)?;
-    ensure!(
-        page["bookmark"] == "",
-        "audit trail of {rid} is longer than one page: {page}"
-    );
-    Ok(page["items"].as_array().cloned().unwrap_or_default())
+    let auditor = ctx.sdk(&ctx.users.auditor).await?;
+    let trail = auditor.audit_by_record(&RecordId::parse(rid)?).await?;
+    Ok(serde_json::from_value(serde_json::to_value(trail)?)?)
 }
 
 /// Every entry of the patient's audit trail, as the auditor reads it (all
 /// pages: other trials write to the same patient's trail).
 async fn patient_trail(ctx: &Ctx, pid: &str) -> Result<Vec<Value>> {
     ctx.net.settle().await?;
-    let auditor = ctx.contract(&ctx.users.auditor).await?;
-    let mut items = Vec::new();
-    let mut bookmark = String::new();
-    loop {
-        let out = auditor
-            .evaluate("audit_by_patient", [pid, "500", bookmark.as_str()])
-            .await?;
-        let page: Value = serde_json::from_slice(&out)?;
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        bookmark = page["bookmark"].as_str().unwrap_or_default().to_owned();
-        if bookmark.is_empty() {
-            return Ok(items);
-        }
-    }
+    let auditor = ctx.sdk(&ctx.users.auditor).await?;
+    let trail = auditor.audit_by_patient(&PatientId::parse(pid)?).await?;
+    Ok(serde_json::from_value(serde_json::to_value(trail)?)?)
 }
 
 /// A refused break-glass attempt: status 200, `granted:false`, the exact
@@ -135,9 +142,8 @@ fn expect_denied(resp: &Value, reason: &str) -> Result<()> {
 }
 
 async fn nurse_cannot_break_glass(ctx: Ctx) -> Result<()> {
-    let nurse = ctx.contract(&ctx.users.nurse1).await?;
     let pid = ctx.users.patient1_pid.as_str();
-    let refused = submit_json(&nurse, "break_glass", &[pid, "patient collapsed"]).await?;
+    let refused = break_glass(&ctx, &ctx.users.nurse1, pid, "patient collapsed").await?;
     expect_break_glass_refused(
         &ctx,
         &refused,
@@ -156,20 +162,20 @@ async fn nurse_cannot_break_glass(ctx: Ctx) -> Result<()> {
 }
 
 async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
-    let (rid, stored) = put_record(&ctx, "breakglass", &[]).await?;
-    let doctor3 = ctx.contract(&ctx.users.doctor3).await?;
+    let (rid, stored) = put_record(&ctx, "breakglass").await?;
+    let doctor3 = ctx.users.doctor3;
     let pid = ctx.users.patient1_pid.as_str();
-    let refused = submit_json(&doctor3, "break_glass", &[pid, "  "]).await?;
+    let refused = break_glass(&ctx, &doctor3, pid, "  ").await?;
     expect_break_glass_refused(&ctx, &refused, pid, "break-glass needs a reason").await?;
     // A refused attempt opens nothing: no access under break-glass yet.
-    let before = request_access(&doctor3, &rid, &fingerprint("doctor3")).await?;
+    let before = request_access(&ctx, &doctor3, &rid).await?;
     ensure!(
         before["granted"] == false,
         "access after a refused break-glass: {before}"
     );
 
     let reason = "unconscious patient in the emergency room";
-    let opened = submit_json(&doctor3, "break_glass", &[pid, reason]).await?;
+    let opened = break_glass(&ctx, &doctor3, pid, reason).await?;
     ensure!(
         opened["granted"] == true
             && opened["tx_id"] == opened["break_glass_id"]
@@ -180,8 +186,7 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
             && opened["opened_by"]["role"] == "doctor",
         "break_glass answered {opened}"
     );
-    let fp = fingerprint("doctor3");
-    let access = request_access(&doctor3, &rid, &fp).await?;
+    let access = request_access(&ctx, &doctor3, &rid).await?;
     ensure!(
         access["granted"] == true
             && access["break_glass"] == true
@@ -194,15 +199,14 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
         "access under break-glass answered {access}"
     );
     // The patient sees the opening; the trail flags the access for review.
-    let patient = ctx.contract(&ctx.users.patient1).await?;
-    let listed: Value =
-        serde_json::from_slice(&patient.evaluate("list_break_glass", [pid, "500"]).await?)?;
-    let items = listed["items"].as_array().cloned().unwrap_or_default();
+    let patient = ctx.sdk(&ctx.users.patient1).await?;
+    let listed = patient.list_break_glass(&PatientId::parse(pid)?).await?;
+    let items: Vec<Value> = serde_json::from_value(serde_json::to_value(&listed)?)?;
     ensure!(
         items
             .iter()
             .any(|e| e["break_glass_id"] == opened["break_glass_id"]),
-        "the patient's break-glass list lacks {}: {listed}",
+        "the patient's break-glass list lacks {}: {items:?}",
         opened["break_glass_id"]
     );
     let trail = record_trail(&ctx, &rid).await?;
@@ -215,26 +219,46 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
 }
 
 async fn patient_consent(ctx: Ctx) -> Result<()> {
-    let patient = ctx.contract(&ctx.users.patient1).await?;
+    let patient = ctx.sdk(&ctx.users.patient1).await?;
     let own = ctx.users.patient1_pid.as_str();
     // A grant that no trial's record falls under (they are all Observations).
-    let grant = |pid: &str| {
-        json!({
-            "patient_id": pid,
-            "grantee": {"kind": "user", "user": ctx.users.doctor3.principal()},
-            "scope": {"kind": "type", "resource_type": "Immunization"},
+    let grant = |pid: &str| -> Result<GrantArgs> {
+        Ok(GrantArgs {
+            patient_id: PatientId::parse(pid)?,
+            grantee: Grantee::User {
+                user: ctx.users.doctor3.principal(),
+            },
+            scope: Scope::Type {
+                resource_type: ResourceType::parse("Immunization")?,
+            },
+            expires_at: None,
         })
-        .to_string()
     };
-    let consent = submit_json(&patient, "grant_consent", &[&grant(own)]).await?;
+    let granted = patient.grant_consent(grant(own)?).await?;
     ctx.net.settle().await?;
+    let consent = serde_json::to_value(&granted.consent.value)?;
     ensure!(
         consent["patient_id"] == own
             && consent["granted_by"]["user"] == format!("patient:{own}")
             && consent["revoked"].is_null(),
         "grant_consent answered {consent}"
     );
-    let err = submit_err(&patient, "grant_consent", &[&grant(&other_patient())]).await?;
+    ensure!(
+        granted.wrapped.is_empty() && granted.wrap_transactions == 0,
+        "a consent covering no record wrapped {:?}",
+        granted.wrapped
+    );
+    let refused = patient
+        .grant_consent(grant(&other_patient())?)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("a grant for another patient succeeded"))?;
+    ensure!(
+        refused.code() == Some(ErrorCode::PermissionDenied),
+        "grant for another patient: code {:?}",
+        refused.code()
+    );
+    let err = error_text(refused);
     ensure!(
         err.contains("a patient may grant or revoke consent only for their own records"),
         "grant for another patient: {err}"
@@ -243,17 +267,17 @@ async fn patient_consent(ctx: Ctx) -> Result<()> {
 }
 
 async fn auditor(ctx: Ctx) -> Result<()> {
-    let fp = fingerprint("auditor");
-    let (rid, _) = put_record(&ctx, "auditor", std::slice::from_ref(&fp)).await?;
-    let auditor = ctx.contract(&ctx.users.auditor).await?;
-    let resp = request_access(&auditor, &rid, &fp).await?;
+    let (rid, stored) = put_record(&ctx, "auditor").await?;
+    let auditor_user = ctx.users.auditor;
+    let fp = fingerprint(&ctx, &auditor_user).await?;
+    let resp = request_access(&ctx, &auditor_user, &rid).await?;
     expect_denied(
         &resp,
         "auditors read audit trails and metadata, never key material",
     )?;
     // Metadata yes, wraps no.
-    let meta: Value =
-        serde_json::from_slice(&auditor.evaluate("get_record", [rid.as_str()]).await?)?;
+    let auditor = ctx.sdk(&auditor_user).await?;
+    let meta = serde_json::to_value(auditor.get_record(&RecordId::parse(&rid)?, None).await?)?;
     ensure!(
         meta["record_id"] == rid.as_str() && meta.get("wraps").is_none(),
         "auditor's get_record: {meta}"
@@ -264,18 +288,21 @@ async fn auditor(ctx: Ctx) -> Result<()> {
         entry["granted"] == false && entry["actor"]["role"] == "auditor",
         "audit entry of the auditor's request: {entry}"
     );
+    // Neither the auditor's key nor any of the record's real wraps appears.
     let text = serde_json::to_string(&trail)?;
-    ensure!(
-        !text.contains(&fp),
-        "the audit trail carries key material: {text}"
-    );
+    let wraps: Vec<String> = serde_json::from_value(stored["wraps"].clone())?;
+    for key in std::iter::once(&fp).chain(&wraps) {
+        ensure!(
+            !text.contains(key.as_str()),
+            "the audit trail carries key material {key}: {text}"
+        );
+    }
     Ok(())
 }
 
 async fn nurse_denied(ctx: Ctx) -> Result<()> {
-    let (rid, _) = put_record(&ctx, "nurse3", &[]).await?;
-    let nurse3 = ctx.contract(&ctx.users.nurse3).await?;
-    let resp = request_access(&nurse3, &rid, &fingerprint("nurse3")).await?;
+    let (rid, _) = put_record(&ctx, "nurse3").await?;
+    let resp = request_access(&ctx, &ctx.users.nurse3, &rid).await?;
     let user = ctx.users.nurse3.principal();
     expect_denied(
         &resp,
@@ -293,34 +320,53 @@ async fn nurse_denied(ctx: Ctx) -> Result<()> {
 }
 
 async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
-    let fp = fingerprint("doctor2");
-    let (rid, stored) = put_record(&ctx, "consent", std::slice::from_ref(&fp)).await?;
-    let doctor2 = ctx.contract(&ctx.users.doctor2).await?;
-    let patient = ctx.contract(&ctx.users.patient1).await?;
-    let pid = ctx.users.patient1_pid.as_str();
+    let (rid, stored) = put_record(&ctx, "consent").await?;
+    let record = RecordId::parse(&rid)?;
+    let doctor2 = ctx.sdk(&ctx.users.doctor2).await?;
+    let patient = ctx.sdk(&ctx.users.patient1).await?;
+    let pid = PatientId::parse(&ctx.users.patient1_pid)?;
     let user = ctx.users.doctor2.principal();
+    let fp = fingerprint(&ctx, &ctx.users.doctor2).await?;
 
-    let before = request_access(&doctor2, &rid, &fp).await?;
+    let before = request_access(&ctx, &ctx.users.doctor2, &rid).await?;
     expect_denied(
         &before,
         &format!("no consent covers record {rid} for {user} (doctor at Hospital2MSP)"),
     )?;
 
-    let grant = json!({
-        "patient_id": pid,
-        "grantee": {"kind": "user", "user": user},
-        "scope": {"kind": "record", "record_id": rid},
-    })
-    .to_string();
-    let consent = submit_json(&patient, "grant_consent", &[&grant]).await?;
+    // The patient grants; the SDK wraps the record's data key for doctor2.
+    let granted_consent = patient
+        .grant_consent(GrantArgs {
+            patient_id: pid.clone(),
+            grantee: Grantee::User { user: user.clone() },
+            scope: Scope::Record {
+                record_id: record.clone(),
+            },
+            expires_at: None,
+        })
+        .await?;
     ctx.net.settle().await?;
-    let consent_id = consent["consent_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    ensure!(!consent_id.is_empty(), "grant_consent answered {consent}");
+    let consent_id = granted_consent.consent.value.consent_id.clone();
+    ensure!(!consent_id.is_empty(), "grant_consent answered no id");
+    ensure!(
+        granted_consent.wrapped.len() == 1 && granted_consent.wrap_transactions == 1,
+        "the grant wrapped {:?} in {} transaction(s)",
+        granted_consent.wrapped,
+        granted_consent.wrap_transactions
+    );
 
-    let granted = request_access(&doctor2, &rid, &fp).await?;
+    // Doctor2 reads and decrypts the record: the plaintext is the original.
+    let mut plaintext = Vec::new();
+    let read = doctor2
+        .read_record(&record, None, Sink::Writer(&mut plaintext))
+        .await?;
+    ensure!(
+        plaintext == observation(&rid) && read.bytes == plaintext.len() as u64,
+        "doctor2 decrypted {} bytes that differ from the original",
+        read.bytes
+    );
+    let grant_answer = read.access.value.clone();
+    let granted = serde_json::to_value(&grant_answer)?;
     ensure!(
         granted["granted"] == true
             && granted["reason"] == format!("consent {consent_id}")
@@ -331,14 +377,42 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
         "access with consent answered {granted}"
     );
 
-    let revoked = submit_json(&patient, "revoke_consent", &[pid, &consent_id]).await?;
+    // The patient revokes; the SDK deletes doctor2's wrap.
+    let revocation = patient
+        .revoke_consents(
+            &pid,
+            &RevokeFilter {
+                consent_id: Some(consent_id.clone()),
+                grantee: None,
+            },
+        )
+        .await?;
     ctx.net.settle().await?;
+    let revoked = serde_json::to_value(&revocation.revoked[0].value)?;
     ensure!(
-        revoked["revoked"].is_object(),
+        revocation.revoked.len() == 1 && revoked["revoked"].is_object(),
         "revoke_consent answered {revoked}"
     );
-    let after = request_access(&doctor2, &rid, &fp).await?;
+    ensure!(
+        revocation.wraps_deleted == 1,
+        "the revocation deleted {} wrap(s)",
+        revocation.wraps_deleted
+    );
+    let after = request_access(&ctx, &ctx.users.doctor2, &rid).await?;
     expect_denied(&after, &format!("consent {consent_id} was revoked"))?;
+
+    // Even with the grant it held before, doctor2 can no longer decrypt:
+    // its wrap is gone from the store.
+    let mut leaked = Vec::new();
+    match doctor2
+        .open_granted(&grant_answer, Sink::Writer(&mut leaked))
+        .await
+    {
+        Err(SdkError::NoWrap { record_id, .. }) if record_id == record => {}
+        Err(other) => anyhow::bail!("decryption after revocation failed otherwise: {other:?}"),
+        Ok(n) => anyhow::bail!("doctor2 decrypted {n} bytes after the revocation"),
+    }
+    ensure!(leaked.is_empty(), "plaintext leaked after the revocation");
 
     let trail = record_trail(&ctx, &rid).await?;
     for resp in [&before, &granted, &after] {

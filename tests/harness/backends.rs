@@ -6,7 +6,7 @@
 //! Each backend's fixture (its network) is started by the first trial that
 //! needs it and stopped before the process exits.
 
-use crate::{fabric_unavailable, report_fabric_skipped};
+use crate::{fabric_unavailable, report_fabric_skipped, skipped_trial};
 use anyhow::Result;
 use healthblock_network::consortium::Backend;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -60,14 +60,24 @@ pub fn run<T: Send + Sync + 'static>(suite: Suite<T>) -> ! {
         (Backend::Devnet, suite.devnet_offset),
         (Backend::Fabric, suite.fabric_offset),
     ] {
-        let skipped = backend == Backend::Fabric && fabric_skip.is_some();
+        let skipped = match &fabric_skip {
+            Some(reason) if backend == Backend::Fabric => Some(reason.clone()),
+            _ => None,
+        };
         let shared: Shared<T> = Arc::default();
         fixtures.push(shared.clone());
         for (name, f) in (suite.cases)() {
             let needs_peer = (suite.needs_peer_binary)(name);
             let name = format!("{backend}::{name}");
-            if skipped || (needs_peer && no_peer_binary) {
-                trials.push(Trial::test(name, || Ok(())).with_ignored_flag(true));
+            if let Some(reason) = &skipped {
+                trials.push(skipped_trial(name, reason.clone()));
+                continue;
+            }
+            if needs_peer && no_peer_binary {
+                trials.push(skipped_trial(
+                    name,
+                    "FABRIC_BIN is not set (Fabric's peer CLI is needed)",
+                ));
                 continue;
             }
             let (shared, runtime, start) = (shared.clone(), runtime.clone(), suite.start);

@@ -70,6 +70,17 @@ pub fn report_fabric_skipped(suite: &str, reason: &str) {
     println!("SKIPPED: {suite} on the fabric backend: {reason}");
 }
 
+/// A trial that cannot run here: listed as ignored, and failing with
+/// `skipped: <reason>` when forced (`--include-ignored`, `--ignored`), so a run
+/// that asked for it never reports it as passed.
+pub fn skipped_trial(name: impl Into<String>, reason: impl Into<String>) -> libtest_mimic::Trial {
+    let reason = reason.into();
+    libtest_mimic::Trial::test(name, move || {
+        Err(libtest_mimic::Failed::from(format!("skipped: {reason}")))
+    })
+    .with_ignored_flag(true)
+}
+
 impl TestNet {
     /// Starts a devnet with every port shifted by `offset`, and deploys the stand-in chaincode.
     pub fn start(offset: u16) -> Result<Self> {

@@ -29,6 +29,34 @@ function env(name) {
 }
 
 const utf8 = new TextDecoder();
+// Bound on waiting for one event: a stream that never delivers the wanted one fails the test.
+const EVENT_WAIT_MS = 30_000;
+// Bound on each test as a whole (node:test cancels and fails it after this).
+const TEST_TIMEOUT = { timeout: 90_000 };
+
+// The first item of `events` for which `wanted` holds; fails if the stream ends
+// without one or none arrives within EVENT_WAIT_MS. Closes the stream either way.
+async function firstWanted(events, wanted, what) {
+  let timer;
+  const timedOut = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: not received within ${EVENT_WAIT_MS} ms`)),
+      EVENT_WAIT_MS,
+    );
+  });
+  const search = (async () => {
+    for await (const item of events) {
+      if (wanted(item)) return item;
+    }
+    throw new Error(`${what}: the event stream ended without it`);
+  })();
+  try {
+    return await Promise.race([search, timedOut]);
+  } finally {
+    clearTimeout(timer);
+    events.close();
+  }
+}
 let client;
 let gateway;
 let contract;
@@ -57,12 +85,12 @@ after(() => {
   client?.close();
 });
 
-test('evaluate reads what the Rust client wrote', async () => {
+test('evaluate reads what the Rust client wrote', TEST_TIMEOUT, async () => {
   const value = await contract.evaluateTransaction('get', env('HB_RUST_KEY'));
   assert.equal(utf8.decode(value), env('HB_RUST_VALUE'));
 });
 
-test('submit commits and the value reads back', async () => {
+test('submit commits and the value reads back', TEST_TIMEOUT, async () => {
   const key = env('HB_NODE_KEY');
   const value = env('HB_NODE_VALUE');
   await contract.submitTransaction('put', key, value);
@@ -70,7 +98,7 @@ test('submit commits and the value reads back', async () => {
   assert.equal(utf8.decode(read), value);
 });
 
-test('submitAsync reports VALID with a block number', async () => {
+test('submitAsync reports VALID with a block number', TEST_TIMEOUT, async () => {
   const commit = await contract.submitAsync('put', { arguments: ['node-async-key', 'v1'] });
   const status = await commit.getStatus();
   assert.equal(status.successful, true, `commit status code ${status.code}`);
@@ -78,7 +106,7 @@ test('submitAsync reports VALID with a block number', async () => {
   assert.ok(status.blockNumber > 0n, 'block number should be positive');
 });
 
-test('a chaincode error carries the chaincode message', async () => {
+test('a chaincode error carries the chaincode message', TEST_TIMEOUT, async () => {
   await assert.rejects(
     contract.submitTransaction('fail', 'deliberate failure from node'),
     (err) => {
@@ -90,37 +118,28 @@ test('a chaincode error carries the chaincode message', async () => {
   );
 });
 
-test('chaincode events arrive for a committed transaction', async () => {
+test('chaincode events arrive for a committed transaction', TEST_TIMEOUT, async () => {
   const checkpointCommit = await contract.submitAsync('put', { arguments: ['node-event-setup', 'x'] });
   const start = (await checkpointCommit.getStatus()).blockNumber;
   const commit = await contract.submitAsync('putevent', { arguments: ['node-event-key', 'node-event-value'] });
   const status = await commit.getStatus();
   assert.equal(status.successful, true);
   const events = await network.getChaincodeEvents(env('HB_CHAINCODE'), { startBlock: start });
-  try {
-    for await (const event of events) {
-      if (event.transactionId !== commit.getTransactionId()) continue;
-      assert.equal(event.eventName, 'kv_put');
-      assert.equal(utf8.decode(event.payload), 'node-event-key=node-event-value');
-      assert.equal(event.blockNumber, status.blockNumber);
-      break;
-    }
-  } finally {
-    events.close();
-  }
+  const event = await firstWanted(
+    events,
+    (e) => e.transactionId === commit.getTransactionId(),
+    `the kv_put event of ${commit.getTransactionId()}`,
+  );
+  assert.equal(event.eventName, 'kv_put');
+  assert.equal(utf8.decode(event.payload), 'node-event-key=node-event-value');
+  assert.equal(event.blockNumber, status.blockNumber);
 });
 
-test('block events deliver committed blocks', async () => {
+test('block events deliver committed blocks', TEST_TIMEOUT, async () => {
   const commit = await contract.submitAsync('put', { arguments: ['node-block-key', 'b'] });
   const status = await commit.getStatus();
   const blocks = await network.getBlockEvents({ startBlock: status.blockNumber });
-  try {
-    for await (const block of blocks) {
-      assert.equal(BigInt(block.getHeader().getNumber()), status.blockNumber);
-      assert.ok(block.getData().getDataList().length >= 1);
-      break;
-    }
-  } finally {
-    blocks.close();
-  }
+  const block = await firstWanted(blocks, () => true, `block ${status.blockNumber}`);
+  assert.equal(BigInt(block.getHeader().getNumber()), status.blockNumber);
+  assert.ok(block.getData().getDataList().length >= 1);
 });

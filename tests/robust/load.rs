@@ -1,18 +1,22 @@
 //! A background load of `put` submissions that records the txid of every
-//! transaction whose VALID commit the client saw.
+//! transaction whose VALID commit the client saw, and counts the ones that
+//! failed (so a test can show an outage happened).
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use healthblock_tests::{TestNet, KV};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a submitter waits for one commit status.
 const STATUS_WAIT: Duration = Duration::from_secs(10);
+/// How long a stopped worker may take to notice: one submission plus its status wait.
+const STOP_WAIT: Duration = Duration::from_secs(60);
 
 pub struct Load {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<String>>>,
+    failed: Arc<AtomicUsize>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -21,11 +25,12 @@ impl Load {
     pub async fn start(net: &TestNet, workers: usize) -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let failed = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
         for w in 0..workers {
             let gw = net.gateway("User1@Hospital1").await?;
             let contract = gw.network(&net.consortium.channel).contract(KV);
-            let (stop, seen) = (stop.clone(), seen.clone());
+            let (stop, seen, failed) = (stop.clone(), seen.clone(), failed.clone());
             handles.push(tokio::spawn(async move {
                 let _gw = gw;
                 let mut i = 0u64;
@@ -35,14 +40,20 @@ impl Load {
                     let Ok(sub) = contract.submit_async("put", [k.as_str(), v.as_str()]).await
                     else {
                         // The orderer it went to may be the one just killed.
+                        failed.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_millis(200)).await;
                         continue;
                     };
                     // A transaction the killed orderer took but never replicated
-                    // never commits: give up on it rather than wait forever.
-                    if let Ok(Ok(status)) = tokio::time::timeout(STATUS_WAIT, sub.status()).await {
-                        if status.is_valid() {
-                            seen.lock().map(|mut s| s.push(status.txid.clone())).ok();
+                    // never commits: count it as failed rather than wait forever.
+                    match tokio::time::timeout(STATUS_WAIT, sub.status()).await {
+                        Ok(Ok(status)) if status.is_valid() => {
+                            if let Ok(mut s) = seen.lock() {
+                                s.push(status.txid.clone());
+                            }
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }
@@ -51,6 +62,7 @@ impl Load {
         Ok(Self {
             stop,
             seen,
+            failed,
             workers: handles,
         })
     }
@@ -60,12 +72,21 @@ impl Load {
         self.seen.lock().map(|s| s.len()).unwrap_or(0)
     }
 
-    /// Stops the submitters (bounded wait) and returns the txids of the commits seen.
-    pub async fn stop(self) -> Vec<String> {
+    /// Submissions (or commit-status waits) that failed so far.
+    pub fn failed(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Stops the submitters and returns the txids of the commits seen; fails
+    /// if a worker panicked or did not stop within STOP_WAIT.
+    pub async fn stop(self) -> Result<Vec<String>> {
         self.stop.store(true, Ordering::Relaxed);
-        for w in self.workers {
-            let _ = tokio::time::timeout(Duration::from_secs(30), w).await;
+        for (w, worker) in self.workers.into_iter().enumerate() {
+            tokio::time::timeout(STOP_WAIT, worker)
+                .await
+                .map_err(|_| anyhow!("load worker {w} did not stop within {STOP_WAIT:?}"))?
+                .map_err(|e| anyhow!("load worker {w} panicked: {e}"))?;
         }
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+        Ok(self.seen.lock().map(|s| s.clone()).unwrap_or_default())
     }
 }

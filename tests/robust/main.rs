@@ -11,8 +11,9 @@ mod load;
 
 use anyhow::{anyhow, ensure, Context, Result};
 use healthblock_network::consortium::Backend;
-use healthblock_network::fabric_process::{nodes, process::pid_file, FabricNode};
-use healthblock_tests::{fabric_unavailable, report_fabric_skipped, TestNet, KV};
+use healthblock_network::fabric_process::{nodes, probe, process::running_pid, FabricNode};
+use healthblock_network::pid;
+use healthblock_tests::{fabric_unavailable, report_fabric_skipped, skipped_trial, TestNet, KV};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -45,8 +46,8 @@ fn main() {
     let trials = cases()
         .into_iter()
         .map(|(name, case)| {
-            if skip.is_some() {
-                return Trial::test(name, || Ok(())).with_ignored_flag(true);
+            if let Some(reason) = &skip {
+                return skipped_trial(name, reason.clone());
             }
             let net = net.clone();
             Trial::test(name, move || {
@@ -81,15 +82,65 @@ fn node(net: &TestNet, name: &str) -> Result<FabricNode> {
         .ok_or_else(|| anyhow!("no node {name}"))
 }
 
-fn signal(net: &TestNet, node: &FabricNode, sig: &str) -> Result<()> {
-    let file = pid_file(&net.layout, node);
-    let pid = std::fs::read_to_string(&file)
-        .with_context(|| format!("no pid file {}", file.display()))?;
+/// Sends `sig` to the node's process (from its pid file) and returns that pid;
+/// fails unless `kill` succeeded.
+fn signal(net: &TestNet, node: &FabricNode, sig: &str) -> Result<u32> {
+    let pid = running_pid(&net.layout, node)?
+        .ok_or_else(|| anyhow!("{} has no running process to signal", node.name))?;
     let status = std::process::Command::new("kill")
-        .args([sig, pid.trim()])
+        .args([sig, &pid.to_string()])
         .status()?;
-    ensure!(status.success(), "kill {sig} {} failed", node.name);
+    ensure!(
+        status.success(),
+        "kill {sig} {pid} ({}) failed: {status}",
+        node.name
+    );
+    Ok(pid)
+}
+
+/// Polls `cond` every 200 ms until it holds; fails naming `what` after `limit`.
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut cond: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond().await {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     Ok(())
+}
+
+/// Waits until the node's old process `old` is gone and its gRPC port refuses.
+async fn wait_down(node: &FabricNode, old: u32) -> Result<()> {
+    wait_until(
+        &format!("{} (pid {old}) is down", node.name),
+        Duration::from_secs(60),
+        || async { !pid::is_alive(old) && !probe::accepts_tcp(&node.address).await },
+    )
+    .await
+}
+
+/// After `network up`: the node runs under a new pid (not `old`) and its port accepts.
+async fn check_restarted(net: &TestNet, node: &FabricNode, old: u32) -> Result<u32> {
+    let new = running_pid(&net.layout, node)?
+        .ok_or_else(|| anyhow!("{} does not run after `network up`", node.name))?;
+    ensure!(
+        new != old,
+        "{} still has pid {old} after `network up`",
+        node.name
+    );
+    ensure!(
+        probe::accepts_tcp(&node.address).await,
+        "{} (new pid {new}) does not accept on {}",
+        node.name,
+        node.address
+    );
+    Ok(new)
 }
 
 /// `healthblock network status --json`.
@@ -170,10 +221,24 @@ async fn restart_whole_network(net: &TestNet) -> Result<()> {
     let contract = gw.network(&net.consortium.channel).contract(KV);
     contract.submit("put", ["before-restart", "kept"]).await?;
     let before = wait_equal_heights(net, 1).await?;
+    let all = nodes(&net.consortium, &net.layout);
+    let mut old = Vec::new();
+    for n in &all {
+        old.push(
+            running_pid(&net.layout, n)?
+                .ok_or_else(|| anyhow!("{} is not running before the restart", n.name))?,
+        );
+    }
     net.cli_ok(&["network", "down"])?;
+    for (n, pid) in all.iter().zip(&old) {
+        wait_down(n, *pid).await?;
+    }
     let started = std::time::Instant::now();
     net.cli_ok(&["network", "up"])?;
     eprintln!("whole-network restart: ready in {:.1?}", started.elapsed());
+    for (n, pid) in all.iter().zip(&old) {
+        check_restarted(net, n, *pid).await?;
+    }
     let after = wait_equal_heights(net, before).await?;
     ensure!(
         after == before,
@@ -196,24 +261,47 @@ async fn kill_orderer_under_load(net: &TestNet) -> Result<()> {
         .ok_or_else(|| anyhow!("status --json names no Raft leader"))?;
     let victim = node(net, &leader)?;
     let load = load::Load::start(net, 8).await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let before_kill = load.seen();
-    signal(net, &victim, "-KILL")?;
-    eprintln!("killed the Raft leader {leader} after {before_kill} commits");
-    // Raft elects a new leader within its election timeout (a few seconds);
-    // submitters stuck on a lost transaction give up after 10 s.
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    let seen = load.stop().await;
-    ensure!(
-        before_kill > 0,
-        "no commit before the kill: the load did not run"
-    );
-    ensure!(
-        seen.len() > before_kill,
-        "no commit after the leader was killed ({before_kill} before, {} in all)",
+    wait_until(
+        "20 commits before the kill",
+        Duration::from_secs(60),
+        || async { load.seen() >= 20 },
+    )
+    .await?;
+    let (before_kill, failed_before) = (load.seen(), load.failed());
+    let old = signal(net, &victim, "-KILL")?;
+    eprintln!("killed the Raft leader {leader} (pid {old}) after {before_kill} commits");
+    wait_down(&victim, old).await?;
+    // Raft elects a new leader among the two left within its election timeout.
+    wait_until(
+        "another orderer leads the channel",
+        Duration::from_secs(60),
+        || async {
+            status(net).is_ok_and(|st| {
+                st["nodes"].as_array().is_some_and(|nodes| {
+                    nodes.iter().any(|n| {
+                        n["leader"] == true
+                            && n["up"] == true
+                            && n["name"].as_str() != Some(&leader)
+                    })
+                })
+            })
+        },
+    )
+    .await?;
+    wait_until(
+        "commits resume after the kill",
+        Duration::from_secs(90),
+        || async { load.seen() >= before_kill + 20 },
+    )
+    .await?;
+    let failed = load.failed() - failed_before;
+    let seen = load.stop().await?;
+    eprintln!(
+        "{} commits in all, {failed} submissions failed after the kill",
         seen.len()
     );
     net.cli_ok(&["network", "up"])?;
+    check_restarted(net, &victim, old).await?;
     let st = status(net)?;
     ensure!(
         st["nodes"]
@@ -244,7 +332,9 @@ async fn one_peer_down(net: &TestNet) -> Result<()> {
     let h1 = net.org("Hospital1")?;
     let (peer0, peer1) = (&h1.peers[0], &h1.peers[1]);
     let victim = node(net, &h1.fqdn(peer0))?;
-    signal(net, &victim, "-TERM")?;
+    let old = signal(net, &victim, "-TERM")?;
+    // Submit only once the peer is really down: its process gone, its port refusing.
+    wait_down(&victim, old).await?;
     let gw = net
         .gateway_on(net.identity("User1@Hospital1")?, h1, peer1)
         .await?;
@@ -263,7 +353,34 @@ async fn one_peer_down(net: &TestNet) -> Result<()> {
             })?;
         ensure!(contract.evaluate("get", [k.as_str()]).await? == b"served");
     }
+    let height = peer_height(net, h1, peer1).await?;
     net.cli_ok(&["network", "up"])?;
-    wait_equal_heights(net, 1).await?;
+    check_restarted(net, &victim, old).await?;
+    // The stopped peer catches up with what was committed while it was down.
+    wait_equal_heights(net, height).await?;
+    let gw0 = net
+        .gateway_on(net.identity("User1@Hospital1")?, h1, peer0)
+        .await?;
+    let back = gw0.network(&net.consortium.channel).contract(KV);
+    for i in 0..5 {
+        let k = format!("peer-down-{i}");
+        ensure!(
+            back.evaluate("get", [k.as_str()]).await? == b"served",
+            "{} lacks {k} after catching up",
+            h1.fqdn(peer0)
+        );
+    }
     Ok(())
+}
+
+/// One peer's height, through its own Deliver.
+async fn peer_height(
+    net: &TestNet,
+    org: &healthblock_network::consortium::PeerOrg,
+    peer: &healthblock_network::consortium::PeerNode,
+) -> Result<u64> {
+    let gw = net
+        .gateway_on(net.identity(&format!("Admin@{}", org.name))?, org, peer)
+        .await?;
+    Ok(gw.network(&net.consortium.channel).block_height().await?)
 }

@@ -2,12 +2,17 @@
 //! break-glass attempt (opened or refused) and step, and consent change,
 //! indexed by patient and by record in time order.
 //!
+//! Every access decision and refused break-glass attempt is also announced
+//! as an `access` chaincode event ([`emit_access_event`]).
+//!
 //! Entries are written once under fresh keys (time + txid) and never
 //! updated, so no key-level policy is attached: the chaincode-level policy
 //! (MAJORITY) governs them and no single hospital can rewrite the trail.
 //! Entries never hold key material (no wrap names or key fingerprints).
 
 use fabric_shim::ChaincodeStub;
+use healthblock_ehr_types::functions::ACCESS_EVENT;
+use healthblock_ehr_types::results::AccessEvent;
 
 use super::clock;
 use super::error::{denied, EhrError, EhrResult};
@@ -64,6 +69,24 @@ pub async fn log_patient_event(
 ) -> EhrResult<()> {
     let entry = patient_entry(stub, caller, patient, action, true, reason)?;
     write(stub, &entry).await
+}
+
+/// Emits the `access` event ([`ACCESS_EVENT`]) of a decision already
+/// written as `entry`: access decisions and refused break-glass attempts.
+pub fn emit_access_event(stub: &mut dyn ChaincodeStub, entry: &AuditEntry) -> EhrResult<()> {
+    let event = AccessEvent {
+        tx_id: entry.tx_id.clone(),
+        action: entry.action,
+        patient_id: entry.patient_id.clone(),
+        record_id: entry.record_id.clone(),
+        version: entry.version,
+        actor: entry.actor.clone(),
+        granted: entry.granted,
+        reason: entry.reason.clone(),
+        break_glass: entry.break_glass,
+    };
+    stub.set_event(ACCESS_EVENT, serde_json::to_vec(&event)?)?;
+    Ok(())
 }
 
 /// The patient, the home hospital's administrators and doctors, and

@@ -26,71 +26,25 @@
 //! and takes it off the reviewers' work list ([`worklist`](super::worklist)).
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
 
-use super::access;
 use super::audit;
 use super::clock;
 use super::error::{denied, invalid, EhrError, EhrResult};
 use super::keys;
 use super::model::{
-    AuditAction, BreakGlass, BreakGlassReview, Patient, PatientId, Role, Timestamp,
+    AuditAction, BreakGlass, BreakGlassReview, OpenEntry, Patient, PatientId, Role, Timestamp,
 };
 use super::patient;
 use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
-use super::worklist;
-
-/// The work-list entry of an open break-glass (value of its open-list key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OpenEntry {
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// The break-glass.
-    pub break_glass_id: String,
-}
 
 /// How long a break-glass opening lasts.
 pub const BREAK_GLASS_SECONDS: i64 = 3600;
 /// Longest reason accepted (bytes). The reason is free text typed by the
 /// clinician; it should state the emergency, not clinical details.
 pub const MAX_REASON_LEN: usize = 500;
-/// Event emitted when the glass is broken.
-pub const BREAK_GLASS_EVENT: &str = "breakglass";
-
-/// The answer to `break_glass`: `granted` and the transaction id, then
-/// either the opened event or the refusal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BreakGlassAnswer {
-    /// True when the glass was broken.
-    pub granted: bool,
-    /// The transaction (and audit entry) id; the break-glass id when opened.
-    pub tx_id: String,
-    /// The event, or why the attempt was refused.
-    #[serde(flatten)]
-    pub outcome: BreakGlassOutcome,
-}
-
-/// What a break-glass attempt produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum BreakGlassOutcome {
-    /// The glass was broken: the stored event (its `reason` is the stated one).
-    Opened(BreakGlass),
-    /// The attempt was refused and audited.
-    Refused(BreakGlassRefusal),
-}
-
-/// A refused break-glass attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BreakGlassRefusal {
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// Why it was refused (also the audit entry's reason).
-    pub reason: String,
-    /// Always true: the attempt's audit entry is flagged for review.
-    pub flagged_for_review: bool,
-}
+pub use healthblock_ehr_types::functions::BREAK_GLASS_EVENT;
+pub use healthblock_ehr_types::results::{BreakGlassAnswer, BreakGlassOutcome, BreakGlassRefusal};
 
 /// `break_glass(pid, reason)`: doctors only, with a reason. Other attempts
 /// on a registered patient are refused, audited and answered with
@@ -131,7 +85,7 @@ async fn refuse(
 ) -> EhrResult<BreakGlassAnswer> {
     let entry = audit::patient_entry(stub, caller, patient, AuditAction::BreakGlass, false, &why)?;
     audit::write(stub, &entry).await?;
-    access::emit(stub, &entry)?;
+    audit::emit_access_event(stub, &entry)?;
     Ok(BreakGlassAnswer {
         granted: false,
         tx_id: entry.tx_id,
@@ -168,7 +122,7 @@ async fn open_checked(
         break_glass_id: event.break_glass_id.clone(),
     };
     store::put_owned_json(stub, &open_key, &entry, &patient.home_msp).await?;
-    worklist::add(stub, &patient.home_msp, &event).await?;
+    add_unreviewed(stub, &patient.home_msp, &event).await?;
     audit::log_patient_event(stub, caller, patient, AuditAction::BreakGlass, reason).await?;
     stub.set_event(BREAK_GLASS_EVENT, serde_json::to_vec(&event)?)?;
     Ok(BreakGlassAnswer {
@@ -191,6 +145,40 @@ fn checked_text<'a>(text: &'a str, what: &str) -> EhrResult<&'a str> {
         )));
     }
     Ok(text)
+}
+
+fn unreviewed_key(home_msp: &str, event: &BreakGlass) -> EhrResult<String> {
+    keys::break_glass_unreviewed(
+        home_msp,
+        &clock::sortable(event.opened_at),
+        &event.patient_id,
+        &event.break_glass_id,
+    )
+}
+
+/// Puts a newly opened event on the reviewers' work list
+/// ([`worklist`](super::worklist)).
+async fn add_unreviewed(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    event: &BreakGlass,
+) -> EhrResult<()> {
+    let entry = OpenEntry {
+        patient_id: event.patient_id.clone(),
+        break_glass_id: event.break_glass_id.clone(),
+    };
+    store::put_json(stub, &unreviewed_key(home_msp, event)?, &entry).await
+}
+
+/// Takes a reviewed event off the reviewers' work list (a no-op for an event opened before
+/// the list existed).
+async fn remove_unreviewed(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    event: &BreakGlass,
+) -> EhrResult<()> {
+    stub.del_state(&unreviewed_key(home_msp, event)?).await?;
+    Ok(())
 }
 
 /// Loads one break-glass event of a patient.
@@ -252,7 +240,7 @@ pub async fn review(
     };
     let key = keys::break_glass_review(&patient.patient_id, id)?;
     store::put_json(stub, &key, &review).await?;
-    worklist::remove(stub, &patient.home_msp, &event).await?;
+    remove_unreviewed(stub, &patient.home_msp, &event).await?;
     let reason = format!("break-glass {id} reviewed: {note}");
     audit::log_patient_event(
         stub,

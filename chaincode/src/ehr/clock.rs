@@ -24,8 +24,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use fabric_shim::ChaincodeStub;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+pub use healthblock_ehr_types::time::{parse_instant, rfc3339};
 
 use super::error::{invalid, EhrError, EhrResult};
 use super::model::Timestamp;
@@ -129,32 +128,6 @@ fn describe(seconds: i64) -> String {
     }
 }
 
-/// Parses an expiry given as unix seconds or RFC 3339.
-pub fn parse_instant(s: &str) -> EhrResult<Timestamp> {
-    let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s
-            .parse::<i64>()
-            .map(Timestamp)
-            .map_err(|_| invalid(format!("time {s:?} is out of range")));
-    }
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| Timestamp(t.unix_timestamp()))
-        .map_err(|_| {
-            invalid(format!(
-                "time {s:?} is neither unix seconds nor RFC 3339 (e.g. 2030-01-31T12:00:00Z)"
-            ))
-        })
-}
-
-/// RFC 3339 (UTC) of unix seconds; empty if out of the representable range.
-pub fn rfc3339(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 /// Zero-padded seconds for composite-key components that must sort by time.
 /// Negative times (before 1970) sort first as 0.
 pub fn sortable(t: Timestamp) -> String {
@@ -164,25 +137,6 @@ pub fn sortable(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_unix_seconds_and_rfc3339() {
-        assert_eq!(
-            parse_instant("1700000000").unwrap(),
-            Timestamp(1_700_000_000)
-        );
-        assert_eq!(
-            parse_instant("2023-11-14T22:13:20Z").unwrap(),
-            Timestamp(1_700_000_000)
-        );
-        assert_eq!(
-            parse_instant("2023-11-14T23:13:20+01:00").unwrap(),
-            Timestamp(1_700_000_000)
-        );
-        assert!(parse_instant("tomorrow").is_err());
-        assert!(parse_instant("").is_err());
-        assert!(parse_instant("99999999999999999999999").is_err());
-    }
 
     #[test]
     fn the_bound_is_inclusive_and_names_the_skew() {
@@ -213,8 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn formats_and_sorts() {
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    fn sorts() {
         assert_eq!(sortable(Timestamp(42)), "00000000000000000042");
         assert!(sortable(Timestamp(9)) < sortable(Timestamp(10)));
     }

@@ -7,7 +7,6 @@
 //! policy, like the records they govern.
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
 
 use super::audit;
 use super::clock;
@@ -15,7 +14,7 @@ use super::error::{denied, invalid, EhrError, EhrResult};
 use super::keys;
 use super::model::{
     AuditAction, Consent, Grantee, Patient, PatientId, RecordId, ResourceType, Revocation, Role,
-    Scope, Timestamp,
+    Timestamp,
 };
 use super::patient;
 use super::roles::Caller;
@@ -24,20 +23,9 @@ use super::store::{self, Page, PageRequest};
 /// Longest MSP id or user id accepted in a grantee.
 const MAX_GRANTEE_LEN: usize = 256;
 
-/// Arguments of `grant_consent` (JSON).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantArgs {
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// To whom.
-    pub grantee: Grantee,
-    /// Which records.
-    pub scope: Scope,
-    /// Optional expiry: RFC 3339 text or unix seconds (number or text).
-    #[serde(default)]
-    pub expires_at: Option<serde_json::Value>,
-}
+pub use healthblock_ehr_types::args::GrantArgs;
+pub use healthblock_ehr_types::consent::{status, ConsentStatus};
+pub use healthblock_ehr_types::results::ConsentView;
 
 /// Only the patient themself or their home hospital's administrator
 /// manages consent.
@@ -80,7 +68,7 @@ fn parse_expiry(value: &serde_json::Value) -> EhrResult<Timestamp> {
             .as_i64()
             .map(Timestamp)
             .ok_or_else(|| invalid("expires_at must be whole unix seconds")),
-        serde_json::Value::String(s) => clock::parse_instant(s),
+        serde_json::Value::String(s) => Ok(clock::parse_instant(s)?),
         _ => Err(invalid("expires_at must be RFC 3339 text or unix seconds")),
     }
 }
@@ -179,46 +167,6 @@ pub async fn list(
             .collect(),
         bookmark: page.bookmark,
     })
-}
-
-/// A consent with its status at the time of the call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsentView {
-    /// The stored consent.
-    #[serde(flatten)]
-    pub consent: Consent,
-    /// `active`, `expired` or `revoked`.
-    pub status: ConsentStatus,
-}
-
-impl ConsentView {
-    fn new(consent: Consent, now: Timestamp) -> Self {
-        let status = status(&consent, now);
-        ConsentView { consent, status }
-    }
-}
-
-/// Whether a consent currently allows anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ConsentStatus {
-    /// In force.
-    Active,
-    /// Past its expiry.
-    Expired,
-    /// Revoked.
-    Revoked,
-}
-
-/// Status of `consent` at `now`; a revocation wins over an expiry.
-pub fn status(consent: &Consent, now: Timestamp) -> ConsentStatus {
-    if consent.revoked.is_some() {
-        ConsentStatus::Revoked
-    } else if consent.expires_at.is_some_and(|t| now >= t) {
-        ConsentStatus::Expired
-    } else {
-        ConsentStatus::Active
-    }
 }
 
 /// True when the consent is addressed to this caller. Consent lets

@@ -19,16 +19,15 @@
 use std::collections::BTreeSet;
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
+use healthblock_ehr_types::consent::{self, ConsentStatus};
 
 use super::audit;
-use super::breakglass::{self, OpenEntry};
+use super::breakglass;
 use super::clock;
-use super::consent::{self, ConsentStatus};
 use super::error::{denied, invalid, EhrError, EhrResult};
 use super::keys;
 use super::model::{
-    AuditAction, BreakGlass, BreakGlassGrant, BreakGlassReview, Consent, Grantee, KeyFingerprint,
+    AuditAction, BreakGlass, BreakGlassGrant, BreakGlassReview, Consent, Grantee, OpenEntry,
     Patient, PatientId, RecordVersion, Revocation, Role, Timestamp, VersionRef,
 };
 use super::patient;
@@ -37,63 +36,8 @@ use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
 use super::wraps::{self, WrapArgs};
 
-/// Where a break-glass stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BreakGlassStatus {
-    /// In force: the custodian should deliver wraps.
-    Active,
-    /// Past its expiry: the custodian should close it.
-    Expired,
-    /// Reviewed (closed early): the custodian should close it.
-    Reviewed,
-}
-
-/// One entry of the custodian's open list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OpenBreakGlass {
-    /// The event.
-    pub event: BreakGlass,
-    /// Its status at the time of the call.
-    pub status: BreakGlassStatus,
-    /// The delivery so far, if any.
-    pub grant: Option<BreakGlassGrant>,
-    /// The review, if any.
-    pub review: Option<BreakGlassReview>,
-}
-
-/// Arguments of `fulfil_break_glass` (JSON).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FulfilArgs {
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// The break-glass served.
-    pub break_glass_id: String,
-    /// Fingerprint of the doctor's encryption key (the wrap name).
-    pub key_fingerprint: KeyFingerprint,
-    /// Versions wrapped for the doctor beside their blobs.
-    pub versions: Vec<VersionRef>,
-}
-
-/// What `close_break_glass` answers: the versions whose wrap for the doctor
-/// the custodian must now delete from the store, and those kept because an
-/// active consent to the doctor still covers them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Closure {
-    /// The break-glass closed.
-    pub break_glass_id: String,
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// Why it closed.
-    pub status: BreakGlassStatus,
-    /// The doctor's wrap name, when wraps had been delivered.
-    pub key_fingerprint: Option<KeyFingerprint>,
-    /// Versions whose wrap for the doctor was withdrawn.
-    pub removed: Vec<VersionRef>,
-    /// Versions whose wrap stays (an active consent covers them).
-    pub kept: Vec<VersionRef>,
-}
+pub use healthblock_ehr_types::args::FulfilArgs;
+pub use healthblock_ehr_types::results::{BreakGlassStatus, Closure, OpenBreakGlass};
 
 /// Only an administrator of the home hospital acts as its custodian.
 fn require_custodian(caller: &Caller, patient: &Patient) -> EhrResult<()> {

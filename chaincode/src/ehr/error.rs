@@ -3,6 +3,8 @@
 //! never carry health data or key material.
 
 use fabric_shim::ShimError;
+use healthblock_ehr_types::code::ErrorCode;
+use healthblock_ehr_types::TypeError;
 use thiserror::Error;
 
 /// A failed EHR call.
@@ -41,6 +43,28 @@ pub enum EhrError {
     Json(#[from] serde_json::Error),
 }
 
+impl EhrError {
+    /// The failure code a client reads back from this error's message
+    /// (every message of a coded variant opens with the code's words).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            EhrError::Argument(_) => Some(ErrorCode::InvalidArgument),
+            EhrError::Identity(_) => Some(ErrorCode::Identity),
+            EhrError::Denied(_) => Some(ErrorCode::PermissionDenied),
+            EhrError::NotFound(_) => Some(ErrorCode::NotFound),
+            EhrError::Conflict(_) => Some(ErrorCode::Conflict),
+            EhrError::Arity { .. } | EhrError::Ledger(_) | EhrError::Json(_) => None,
+        }
+    }
+}
+
+/// A value refused while parsing reads like any other invalid argument.
+impl From<TypeError> for EhrError {
+    fn from(e: TypeError) -> Self {
+        EhrError::Argument(e.reason)
+    }
+}
+
 /// Result of an EHR operation.
 pub type EhrResult<T> = Result<T, EhrError>;
 
@@ -52,4 +76,31 @@ pub(crate) fn denied(reason: impl Into<String>) -> EhrError {
 /// Shorthand for a malformed argument.
 pub(crate) fn invalid(reason: impl Into<String>) -> EhrError {
     EhrError::Argument(reason.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_coded_message_opens_with_its_code() {
+        let errors = [
+            EhrError::Argument("x".into()),
+            EhrError::Identity("x".into()),
+            EhrError::Denied("x".into()),
+            EhrError::NotFound("x".into()),
+            EhrError::Conflict("x".into()),
+        ];
+        for e in errors {
+            let code = e.code().expect("coded variant");
+            let text = e.to_string();
+            assert_eq!(text, format!("{}: x", code.prefix()));
+            assert_eq!(ErrorCode::find(&text), Some(code));
+            // As the peer wraps it for the client.
+            assert_eq!(
+                ErrorCode::find(&format!("chaincode response 500, {text}")),
+                Some(code)
+            );
+        }
+    }
 }

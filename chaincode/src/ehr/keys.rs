@@ -164,5 +164,5 @@ pub fn audit_by_record(rid: &RecordId, time: &str, tx_id: &str) -> EhrResult<Str
 
 /// The record id stored as the value (and last attribute) of an index key.
 pub fn indexed_record(value: &[u8]) -> EhrResult<RecordId> {
-    RecordId::parse(&String::from_utf8_lossy(value))
+    Ok(RecordId::parse(&String::from_utf8_lossy(value))?)
 }

@@ -3,7 +3,7 @@
 //!
 //! The ledger holds only what proves and governs a record: ciphertext hash,
 //! size and location, pseudonymous patient ids, consent, and the audit trail
-//! (see `docs/design.md`, "Security invariants"). Roles come from the Fabric CA
+//! (see `docs/design.md`, section 5 "Security goals"). Roles come from the Fabric CA
 //! attributes of the caller's certificate ([`roles`]).
 //!
 //! Arguments are strings (JSON where structured); every result is JSON;
@@ -69,7 +69,6 @@ pub mod consent;
 pub mod custodian;
 pub mod error;
 pub mod keys;
-pub mod model;
 pub mod patient;
 pub mod policy;
 pub mod record;
@@ -78,8 +77,13 @@ pub mod store;
 pub mod worklist;
 pub mod wraps;
 
+/// The contract's stored documents and identifiers, shared with clients.
+pub use healthblock_ehr_types::model;
+
 use async_trait::async_trait;
 use fabric_shim::{error as error_response, success, Chaincode, ChaincodeStub, Response};
+use healthblock_ehr_types::functions as f;
+use healthblock_ehr_types::results::WhoAmI;
 use serde::Serialize;
 
 use error::{EhrError, EhrResult};
@@ -113,16 +117,6 @@ impl Chaincode for EhrContract {
     }
 }
 
-/// The `whoami` answer.
-#[derive(Debug, Serialize)]
-struct WhoAmI<'a> {
-    mspid: &'a str,
-    user: &'a str,
-    role: model::Role,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pseudonym: Option<&'a model::PatientId>,
-}
-
 fn json<T: Serialize>(value: &T) -> EhrResult<Vec<u8>> {
     Ok(serde_json::to_vec(value)?)
 }
@@ -131,11 +125,11 @@ fn json<T: Serialize>(value: &T) -> EhrResult<Vec<u8>> {
 /// clock): the only ones exempt from the time bound. Every other function,
 /// including any added later, has its timestamp checked first.
 pub const TIME_FREE_FUNCTIONS: &[&str] = &[
-    "whoami",
-    "get_patient",
-    "list_break_glass",
-    "audit_by_patient",
-    "audit_by_record",
+    f::WHOAMI,
+    f::GET_PATIENT,
+    f::LIST_BREAK_GLASS,
+    f::AUDIT_BY_PATIENT,
+    f::AUDIT_BY_RECORD,
 ];
 
 async fn dispatch(
@@ -150,102 +144,102 @@ async fn dispatch(
     }
     let a = Params::new(function, p);
     match function {
-        "whoami" => {
+        f::WHOAMI => {
             a.arity(0, 0)?;
             json(&WhoAmI {
-                mspid: &caller.mspid,
-                user: &caller.user,
+                mspid: caller.mspid.clone(),
+                user: caller.user.clone(),
                 role: caller.role,
-                pseudonym: caller.pseudonym.as_ref(),
+                pseudonym: caller.pseudonym.clone(),
             })
         }
-        "register_patient" => {
+        f::REGISTER_PATIENT => {
             a.arity(1, 1)?;
             json(&patient::register(stub, &caller, a.get(0)).await?)
         }
-        "get_patient" => {
+        f::GET_PATIENT => {
             a.arity(1, 1)?;
             json(&patient::get(stub, a.get(0)).await?)
         }
-        "put_record" => {
+        f::PUT_RECORD => {
             a.arity(1, 1)?;
             json(&record::put(stub, &caller, a.get(0)).await?)
         }
-        "update_wraps" => {
+        f::UPDATE_WRAPS => {
             a.arity(1, 1)?;
             json(&wraps::update(stub, &caller, a.get(0)).await?)
         }
-        "get_record" => {
+        f::GET_RECORD => {
             a.arity(1, 2)?;
             json(&record::get(stub, &caller, a.get(0), a.opt(1)).await?)
         }
-        "list_records_by_patient" => {
+        f::LIST_RECORDS_BY_PATIENT => {
             let page = a.paged()?;
             json(&record::list_by_patient(stub, &caller, a.get(0), &page).await?)
         }
-        "list_records_by_token" => {
+        f::LIST_RECORDS_BY_TOKEN => {
             let page = a.paged()?;
             json(&record::list_by_token(stub, &caller, a.get(0), &page).await?)
         }
-        "record_history" => {
+        f::RECORD_HISTORY => {
             a.arity(1, 1)?;
             json(&record::history(stub, &caller, a.get(0)).await?)
         }
-        "verify_record" => {
+        f::VERIFY_RECORD => {
             a.arity(2, 2)?;
             json(&record::verify(stub, &caller, a.get(0), a.get(1)).await?)
         }
-        "grant_consent" => {
+        f::GRANT_CONSENT => {
             a.arity(1, 1)?;
             json(&consent::grant(stub, &caller, a.get(0)).await?)
         }
-        "revoke_consent" => {
+        f::REVOKE_CONSENT => {
             a.arity(2, 2)?;
             json(&consent::revoke(stub, &caller, a.get(0), a.get(1)).await?)
         }
-        "list_consents" => {
+        f::LIST_CONSENTS => {
             let page = a.paged()?;
             json(&consent::list(stub, &caller, a.get(0), &page).await?)
         }
-        "request_access" => {
+        f::REQUEST_ACCESS => {
             a.arity(3, 3)?;
             json(&access::request(stub, &caller, a.get(0), a.opt(1), a.get(2)).await?)
         }
-        "break_glass" => {
+        f::BREAK_GLASS => {
             a.arity(2, 2)?;
             json(&breakglass::open(stub, &caller, a.get(0), a.get(1)).await?)
         }
-        "review_break_glass" => {
+        f::REVIEW_BREAK_GLASS => {
             a.arity(3, 3)?;
             json(&breakglass::review(stub, &caller, a.get(0), a.get(1), a.get(2)).await?)
         }
-        "list_unreviewed_break_glass" => {
+        f::LIST_UNREVIEWED_BREAK_GLASS => {
             a.arity(0, 3)?;
             let page = PageRequest::parse(a.opt(1), a.opt(2))?;
             json(&worklist::list(stub, &caller, a.opt(0), &page).await?)
         }
-        "list_open_break_glass" => {
+        f::LIST_OPEN_BREAK_GLASS => {
             a.arity(0, 2)?;
             let page = PageRequest::parse(a.opt(0), a.opt(1))?;
             json(&custodian::list_open(stub, &caller, &page).await?)
         }
-        "fulfil_break_glass" => {
+        f::FULFIL_BREAK_GLASS => {
             a.arity(1, 1)?;
             json(&custodian::fulfil(stub, &caller, a.get(0)).await?)
         }
-        "close_break_glass" => {
+        f::CLOSE_BREAK_GLASS => {
             a.arity(2, 2)?;
             json(&custodian::close(stub, &caller, a.get(0), a.get(1)).await?)
         }
-        "list_break_glass" => {
+        f::LIST_BREAK_GLASS => {
             let page = a.paged()?;
             json(&breakglass::list(stub, &caller, a.get(0), &page).await?)
         }
-        "audit_by_patient" => {
+        f::AUDIT_BY_PATIENT => {
             let page = a.paged()?;
             json(&audit::by_patient(stub, &caller, a.get(0), &page).await?)
         }
-        "audit_by_record" => {
+        f::AUDIT_BY_RECORD => {
             let page = a.paged()?;
             json(&audit::by_record(stub, &caller, a.get(0), &page).await?)
         }

@@ -10,50 +10,22 @@
 use std::collections::{BTreeSet, HashMap};
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
 
 use super::clock;
 use super::error::{denied, invalid, EhrError, EhrResult};
 use super::keys;
 use super::model::{
-    IndexToken, KeyFingerprint, PatientId, PreviousVersion, RecordId, RecordMetadata,
-    RecordVersion, ResourceType, Role, Sha256Hex, StoragePointer, Timestamp,
+    IndexToken, PatientId, PreviousVersion, RecordId, RecordMetadata, RecordVersion, Role,
+    Timestamp,
 };
 use super::patient;
 use super::policy::PatientAccess;
 use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
-use super::wraps::MAX_WRAPS;
 
-/// Most blind-index tokens per version.
-pub const MAX_TOKENS: usize = 64;
-
-/// Arguments of `put_record` (JSON).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutArgs {
-    /// Record id (client-chosen).
-    pub record_id: RecordId,
-    /// Owner.
-    pub patient_id: PatientId,
-    /// The version being written: 1 for a new record, else latest + 1. The
-    /// client binds it into the encryption, so it names it explicitly.
-    pub version: u64,
-    /// FHIR resource type.
-    pub resource_type: ResourceType,
-    /// SHA-256 of the ciphertext.
-    pub ciphertext_sha256: Sha256Hex,
-    /// Ciphertext size.
-    pub size: u64,
-    /// Where the ciphertext lives.
-    pub storage_pointer: StoragePointer,
-    /// Blind-index tokens.
-    #[serde(default)]
-    pub blind_index: Vec<IndexToken>,
-    /// Fingerprints of the keys the data key is wrapped to.
-    #[serde(default)]
-    pub wraps: Vec<KeyFingerprint>,
-}
+pub use healthblock_ehr_types::args::PutArgs;
+pub use healthblock_ehr_types::functions::{MAX_TOKENS, MAX_WRAPS};
+pub use healthblock_ehr_types::results::{HistoryEntry, Verification};
 
 /// Roles that write records (at the home hospital only).
 pub(super) const WRITERS: [Role; 3] = [Role::Doctor, Role::Nurse, Role::Admin];
@@ -319,19 +291,6 @@ pub async fn list_by_token(
     Ok(Page { items, bookmark })
 }
 
-/// One entry of a record's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    /// Transaction that changed the head.
-    pub tx_id: String,
-    /// Its time, when the ledger reports it.
-    pub timestamp: Option<Timestamp>,
-    /// True for a delete (the contract never deletes heads).
-    pub is_delete: bool,
-    /// The version written.
-    pub record: Option<RecordMetadata>,
-}
-
 /// `record_history(rid)`: every committed change of the head key, newest
 /// first, from the ledger's history database.
 pub async fn history(
@@ -359,25 +318,6 @@ pub async fn history(
             })
         })
         .collect()
-}
-
-/// What `verify_record` returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verification {
-    /// Record id.
-    pub record_id: RecordId,
-    /// Version.
-    pub version: u64,
-    /// The hash the ledger holds; compare with the SHA-256 of the blob.
-    pub ciphertext_sha256: Sha256Hex,
-    /// Size the ledger holds.
-    pub size: u64,
-    /// Where the blob lives.
-    pub storage_pointer: StoragePointer,
-    /// Transaction that wrote this version.
-    pub tx_id: String,
-    /// Its time.
-    pub tx_time: Timestamp,
 }
 
 /// `verify_record(rid, version)`: the stored hash and the writing txid. The

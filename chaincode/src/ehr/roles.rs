@@ -2,8 +2,7 @@
 //! read from the creator certificate.
 //!
 //! Roles come from the Fabric CA attribute extension (OID
-//! `1.2.3.4.5.6.7.8.1`). Fabric CA stores the attributes as raw JSON bytes
-//! directly in the extension value (not DER-wrapped):
+//! `1.2.3.4.5.6.7.8.1`, read by `fabric_msp::fabric_ca_attributes`):
 //! `{"attrs":{"hb.role":"doctor","hb.pseudonym":"<64 hex>",...}}`.
 //! MSP membership alone is not a role: an identity without `hb.role` is
 //! refused, except an organisation administrator (NodeOU `OU=admin` in the
@@ -12,10 +11,9 @@
 //! The peer has already checked the certificate against the channel's MSPs
 //! before the chaincode runs, so the contract trusts what it reads here.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use fabric_shim::ChaincodeStub;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::parse_x509_pem;
@@ -24,11 +22,11 @@ use super::error::{denied, EhrError, EhrResult};
 use super::model::{PatientId, Principal, Role};
 
 /// OID of Fabric CA's attribute extension.
-pub const ATTRIBUTE_OID: &str = "1.2.3.4.5.6.7.8.1";
-/// Attribute naming the caller's role.
-pub const ROLE_ATTRIBUTE: &str = "hb.role";
+pub use fabric_msp::FABRIC_CA_ATTRIBUTES_OID as ATTRIBUTE_OID;
 /// Attribute naming a patient's pseudonym.
-pub const PSEUDONYM_ATTRIBUTE: &str = "hb.pseudonym";
+pub use healthblock_roles::PSEUDONYM_ATTR as PSEUDONYM_ATTRIBUTE;
+/// Attribute naming the caller's role.
+pub use healthblock_roles::ROLE_ATTR as ROLE_ATTRIBUTE;
 /// NodeOU of organisation administrators.
 const ADMIN_OU: &str = "admin";
 
@@ -62,7 +60,9 @@ impl Caller {
         let cert = pem.parse_x509().map_err(|_| {
             EhrError::Identity("creator certificate is not a valid X.509 certificate".into())
         })?;
-        let attrs = fabric_ca_attributes(&cert)?;
+        let attrs = fabric_msp::fabric_ca_attributes(&cert).map_err(|_| {
+            EhrError::Identity("the Fabric CA attribute extension is not the expected JSON".into())
+        })?;
         let role = match attrs.get(ROLE_ATTRIBUTE) {
             Some(value) => Role::parse(value).ok_or_else(|| {
                 EhrError::Identity(format!(
@@ -121,28 +121,7 @@ impl Caller {
     }
 }
 
-#[derive(Deserialize)]
-struct AttributeExtension {
-    #[serde(default)]
-    attrs: HashMap<String, String>,
-}
-
-/// The attributes of Fabric CA's extension; empty when there is none.
-fn fabric_ca_attributes(cert: &X509Certificate<'_>) -> EhrResult<HashMap<String, String>> {
-    let Some(extension) = cert
-        .extensions()
-        .iter()
-        .find(|e| e.oid.to_id_string() == ATTRIBUTE_OID)
-    else {
-        return Ok(HashMap::new());
-    };
-    let parsed: AttributeExtension = serde_json::from_slice(extension.value).map_err(|_| {
-        EhrError::Identity("the Fabric CA attribute extension is not the expected JSON".into())
-    })?;
-    Ok(parsed.attrs)
-}
-
-fn patient_pseudonym(attrs: &HashMap<String, String>) -> EhrResult<PatientId> {
+fn patient_pseudonym(attrs: &BTreeMap<String, String>) -> EhrResult<PatientId> {
     let value = attrs.get(PSEUDONYM_ATTRIBUTE).ok_or_else(|| {
         EhrError::Identity("a patient identity needs the hb.pseudonym attribute".into())
     })?;

@@ -4,15 +4,15 @@
 
 use fabric_shim::ChaincodeStub;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::error::{invalid, EhrError, EhrResult};
 use crate::sbe;
 
 /// Page size when the caller gives none.
 pub const DEFAULT_PAGE_SIZE: i32 = 50;
-/// Largest page a caller may ask for.
-pub const MAX_PAGE_SIZE: i32 = 500;
+pub use healthblock_ehr_types::functions::MAX_PAGE_SIZE;
+pub use healthblock_ehr_types::results::Page;
 
 /// Reads and decodes a JSON value; `None` when the key is absent.
 pub async fn get_json<T: DeserializeOwned>(
@@ -87,15 +87,6 @@ impl PageRequest {
             bookmark: bookmark.unwrap_or_default().to_owned(),
         })
     }
-}
-
-/// One page of results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Pass this bookmark to get the next page; empty when nothing follows.
-    pub bookmark: String,
 }
 
 /// One page of the raw values under a partial composite key.

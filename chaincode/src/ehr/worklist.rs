@@ -3,7 +3,8 @@
 //! Every opening is flagged for review, and this index is how reviewers find
 //! the ones still waiting. `break_glass` adds an event under
 //! `breakglass~unreviewed(home MSP, opened at, pid, id)` and
-//! `review_break_glass` removes it; closing a break-glass (the custodian's
+//! `review_break_glass` removes it (both in
+//! [`breakglass`](super::breakglass), which writes the index); closing a break-glass (the custodian's
 //! withdrawal of keys) does not, so an expired event stays here until
 //! someone reviews it. `list_unreviewed_break_glass` reads one hospital's
 //! range (oldest first) or, for an auditor, the whole index: a range over
@@ -17,60 +18,16 @@
 //! them with `list_break_glass` per patient.
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
+use healthblock_ehr_types::results::BreakGlassStatus;
+pub use healthblock_ehr_types::results::UnreviewedBreakGlass;
 
-use super::breakglass::{self, OpenEntry};
+use super::breakglass;
 use super::clock;
-use super::custodian::BreakGlassStatus;
 use super::error::{denied, EhrResult};
 use super::keys;
-use super::model::{BreakGlass, Role, Timestamp};
+use super::model::{BreakGlass, OpenEntry, Role, Timestamp};
 use super::roles::Caller;
-use super::store::{self, Page, PageRequest};
-
-/// One entry of the work list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnreviewedBreakGlass {
-    /// The patient's home hospital (whose administrators may review it).
-    pub home_msp: String,
-    /// `active` (still in force) or `expired`, at the time of the call.
-    pub status: BreakGlassStatus,
-    /// The event.
-    pub event: BreakGlass,
-}
-
-fn key_of(home_msp: &str, event: &BreakGlass) -> EhrResult<String> {
-    keys::break_glass_unreviewed(
-        home_msp,
-        &clock::sortable(event.opened_at),
-        &event.patient_id,
-        &event.break_glass_id,
-    )
-}
-
-/// Puts a newly opened event on the list.
-pub async fn add(
-    stub: &mut dyn ChaincodeStub,
-    home_msp: &str,
-    event: &BreakGlass,
-) -> EhrResult<()> {
-    let entry = OpenEntry {
-        patient_id: event.patient_id.clone(),
-        break_glass_id: event.break_glass_id.clone(),
-    };
-    store::put_json(stub, &key_of(home_msp, event)?, &entry).await
-}
-
-/// Takes a reviewed event off the list (a no-op for an event opened before
-/// the list existed).
-pub async fn remove(
-    stub: &mut dyn ChaincodeStub,
-    home_msp: &str,
-    event: &BreakGlass,
-) -> EhrResult<()> {
-    stub.del_state(&key_of(home_msp, event)?).await?;
-    Ok(())
-}
+use super::store::{Page, PageRequest};
 
 /// Which hospital's range the caller reads: an auditor any one (or all,
 /// `None`); an administrator only their own.

@@ -12,40 +12,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fabric_shim::ChaincodeStub;
-use serde::{Deserialize, Serialize};
 
 use super::error::{denied, invalid, EhrResult};
 use super::model::{KeyFingerprint, RecordId, RecordVersion, VersionRef};
 use super::record::{self, WRITERS};
 use super::roles::Caller;
 
-/// Most wraps per version.
-pub const MAX_WRAPS: usize = 256;
-/// Most versions one `update_wraps` (or custodian) transaction may change.
-pub const MAX_WRAP_UPDATES: usize = 500;
-
-/// One version's change (JSON); `update_wraps` takes one or an array.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WrapArgs {
-    /// Record.
-    pub record_id: RecordId,
-    /// Version whose wraps change.
-    pub version: u64,
-    /// Fingerprints of wraps added beside the blob.
-    #[serde(default)]
-    pub add: Vec<KeyFingerprint>,
-    /// Fingerprints of wraps deleted (e.g. after a revocation).
-    #[serde(default)]
-    pub remove: Vec<KeyFingerprint>,
-}
-
-/// What a batch `update_wraps` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchResult {
-    /// Versions whose wrap lists were written.
-    pub updated: usize,
-}
+pub use healthblock_ehr_types::args::WrapArgs;
+pub use healthblock_ehr_types::functions::{MAX_WRAPS, MAX_WRAP_UPDATES};
+pub use healthblock_ehr_types::results::BatchResult;
 
 /// `update_wraps(json)`: the home hospital's writers or the patient record
 /// the wraps they added or deleted beside versions' blobs (a consent grant

@@ -9,6 +9,7 @@
 mod cmd;
 mod context;
 mod output;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use context::GlobalOpts;

@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::role::Role;
 use crate::users::{self, Hospital, NewUser};
 use crate::wallet::Wallet;
-use healthblock_network::consortium::Consortium;
-use healthblock_network::layout::Layout;
+use healthblock_consortium::consortium::Consortium;
+use healthblock_consortium::layout::Layout;
 
 /// What the user commands need from the CLI.
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +92,7 @@ async fn register(ctx: &UserContext<'_>, a: RegisterArgs) -> Result<()> {
             done.name,
             done.org,
             done.role,
-            healthblock_network::ca::url(h.consortium, h.org)
+            healthblock_consortium::ca::url(h.consortium, h.org)
         );
         println!("enrollment secret: {}", done.secret);
         println!(

@@ -41,7 +41,7 @@ pub enum IdentityError {
     #[error(transparent)]
     Msp(#[from] fabric_msp::MspError),
     #[error(transparent)]
-    Ca(#[from] healthblock_network::ca::CaError),
+    Ca(#[from] healthblock_consortium::ca::RegistrarError),
 }
 
 impl IdentityError {

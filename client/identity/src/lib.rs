@@ -7,7 +7,8 @@
 //! hospital's users ([`users`]); the local wallet ([`wallet`]); and the
 //! `healthblock user` commands ([`cli`]).
 //!
-//! The CA servers themselves are `healthblock_network::ca`'s.
+//! The CA servers themselves are run by `healthblock_network::ca`; where they
+//! are and their registrar credentials are `healthblock_consortium::ca`'s.
 
 pub mod cli;
 pub mod client;

@@ -14,9 +14,9 @@ use crate::error::{IdentityError, Result};
 use crate::role::{Role, PSEUDONYM_ATTR, ROLE_ATTR};
 use crate::wallet::{validate_name, Wallet, WalletId};
 use fabric_msp::{Identity, Msp, SigningIdentity};
-use healthblock_network::ca;
-use healthblock_network::consortium::{Consortium, PeerOrg};
-use healthblock_network::layout::Layout;
+use healthblock_consortium::ca;
+use healthblock_consortium::consortium::{Consortium, PeerOrg};
+use healthblock_consortium::layout::Layout;
 use serde::Serialize;
 
 /// Fabric CA identity type of every HealthBlock user: NodeOU `client`.

@@ -4,9 +4,11 @@
 //! blob's wraps live beside it (`<hash>.wraps/<fingerprint>`) so one
 //! recipient's access, or the whole record, can be deleted. Two backends share
 //! one trait and one test suite: [`FsStore`] (local directory) and
-//! [`S3Store`] (any S3-compatible service). Both stream: neither holds a whole
+//! [`S3Store`] (any S3-compatible service), chosen by configuration
+//! ([`StoreSpec`]). Both stream: neither holds a whole
 //! blob in memory.
 
+mod config;
 mod error;
 mod fs;
 mod names;
@@ -18,6 +20,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
+pub use config::StoreSpec;
 pub use error::{Result, StoreError};
 pub use fs::FsStore;
 pub use names::{BlobHash, WrapName};

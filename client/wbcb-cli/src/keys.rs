@@ -1,11 +1,11 @@
 //! `keys gen` and `keys fingerprint`: encryption key pairs on disk. The
 //! private key is created with mode 0600 from the start (never widened).
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use healthblock_sdk::keys::write_private;
 use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
 
 pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
@@ -22,6 +22,19 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
             pub_path.display()
         );
     }
+    if force {
+        // Replacing is what --force asks for; write_private itself never
+        // overwrites a private key.
+        for path in [&key_path, &pub_path] {
+            match fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
+                }
+            }
+        }
+    }
     let secret = EncryptionSecretKey::generate()?;
     write_private(&key_path, secret.to_pem()?.as_bytes())?;
     let public = secret.public_key();
@@ -30,21 +43,6 @@ pub fn generate(dir: &Path, name: &str, force: bool) -> Result<()> {
     println!("private key: {} (mode 0600)", key_path.display());
     println!("public key:  {}", pub_path.display());
     println!("fingerprint: {}", public.fingerprint());
-    Ok(())
-}
-
-fn write_private(path: &Path, pem: &[u8]) -> Result<()> {
-    let _ = fs::remove_file(path);
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(pem)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all()?;
     Ok(())
 }
 

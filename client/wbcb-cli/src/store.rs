@@ -3,34 +3,26 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use healthblock_store::{BlobHash, FsStore, ObjectStore, S3Config, S3Store, WrapName};
+use anyhow::{Context, Result};
+use healthblock_store::{BlobHash, ObjectStore, StoreSpec, WrapName};
 use tokio::io::AsyncWriteExt;
 
 use crate::crypt::wraps_dir;
 use crate::progress::bar;
 use crate::{StoreArgs, StoreCommand};
 
-async fn open_store(args: &StoreArgs) -> Result<Box<dyn ObjectStore>> {
-    if args.store == "s3" {
-        let config = match &args.s3_env_file {
-            Some(path) => S3Config::from_env_file(path)?,
-            None => S3Config::from_env()
-                .context("for --store s3, set HEALTHBLOCK_S3_* or pass --s3-env-file")?,
-        };
-        return Ok(Box::new(S3Store::new(&config)?));
-    }
-    let dir = args.store.strip_prefix("file:").unwrap_or(&args.store);
-    if dir.is_empty() || dir.contains("://") {
-        bail!(
-            "--store must be `file:DIR`, a directory, or `s3` (got {:?})",
-            args.store
-        );
-    }
-    let store = FsStore::open(dir)
+async fn open_store(args: &StoreArgs) -> Result<std::sync::Arc<dyn ObjectStore>> {
+    let spec = StoreSpec::parse(&args.store)?;
+    let context = match &spec {
+        StoreSpec::S3 if args.s3_env_file.is_none() => {
+            "for --store s3, set HEALTHBLOCK_S3_* or pass --s3-env-file".to_owned()
+        }
+        StoreSpec::S3 => "cannot open the S3 store".to_owned(),
+        StoreSpec::Dir(dir) => format!("cannot open store directory {}", dir.display()),
+    };
+    spec.open(args.s3_env_file.as_deref())
         .await
-        .with_context(|| format!("cannot open store directory {dir}"))?;
-    Ok(Box::new(store))
+        .context(context)
 }
 
 pub async fn run(cmd: StoreCommand) -> Result<()> {

@@ -10,13 +10,16 @@
 //! - `rsa-3072-oaep-hybrid`: fresh data key wrapped with RSA-3072-OAEP
 //!   (SHA-256), payload in one-shot AES-256-GCM.
 //!
-//! WBCB streams into a reused output buffer (as it streams into a file in
-//! use); the baselines' one-shot APIs allocate their output per operation.
+//! Buffers, the same for every scheme: each operation allocates its output
+//! once, at its final size, and nothing is reused across iterations (so no
+//! scheme is measured on warm pages another is not). Encryption of the
+//! baselines copies the plaintext into that buffer and seals it in place, as
+//! WBCB copies each chunk into its output while sealing it.
 //! Results are read by bench/wbcb/run.sh from Criterion's output directory.
 
 use std::time::Duration;
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
@@ -92,55 +95,59 @@ impl Keys {
     }
 }
 
-/// WBCB streams into `out` (reused across iterations, as a file would be),
-/// so the measurement is the cipher, not fresh page faults.
-fn wbcb_encrypt_into(
-    keys: &Keys,
-    algorithm: Algorithm,
-    plain: &[u8],
-    out: &mut Vec<u8>,
-) -> Vec<u8> {
-    out.clear();
+/// Room for WBCB's header and per-chunk tags: generous, so the output never
+/// reallocates (one allocation per operation, as for every scheme).
+fn sealed_capacity(len: usize) -> usize {
+    len + len / 1024 + 4096
+}
+
+/// WBCB encryption of `plain` into a fresh buffer allocated once; returns (ciphertext, wrap).
+fn wbcb_encrypt(keys: &Keys, algorithm: Algorithm, plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut out = Vec::with_capacity(sealed_capacity(plain.len()));
     let key = DataKey::generate();
     let opts = EncryptOptions {
         algorithm,
         ..EncryptOptions::default()
     };
-    encrypt_stream(&key, &ctx(), opts, plain, &mut *out).expect("encrypt");
-    KeyWrap::seal(&key, &ctx(), keys.recipient.public_key())
+    encrypt_stream(&key, &ctx(), opts, plain, &mut out).expect("encrypt");
+    let wrap = KeyWrap::seal(&key, &ctx(), keys.recipient.public_key())
         .expect("wrap")
-        .to_bytes()
-}
-
-fn wbcb_encrypt(keys: &Keys, algorithm: Algorithm, plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mut out = Vec::new();
-    let wrap = wbcb_encrypt_into(keys, algorithm, plain, &mut out);
+        .to_bytes();
     (out, wrap)
 }
 
-fn wbcb_decrypt_into(keys: &Keys, sealed: &(Vec<u8>, Vec<u8>), out: &mut Vec<u8>) {
-    out.clear();
+/// WBCB decryption into a fresh buffer allocated once at the plaintext's size.
+fn wbcb_decrypt(keys: &Keys, sealed: &(Vec<u8>, Vec<u8>), plain_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(plain_len);
     let key = KeyWrap::from_bytes(&sealed.1)
         .expect("parse")
         .open(&keys.recipient, &ctx())
         .expect("unwrap");
-    decrypt_stream(&key, sealed.0.as_slice(), &mut *out, Some(&ctx())).expect("decrypt");
+    decrypt_stream(&key, sealed.0.as_slice(), &mut out, Some(&ctx())).expect("decrypt");
+    out
 }
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// IV || CBC ciphertext || HMAC, in one buffer allocated once: the plaintext
+/// is copied in and encrypted in place.
 fn cbc_hmac_encrypt(keys: &Keys, plain: &[u8]) -> Vec<u8> {
     let mut iv = [0u8; 16];
     OsRng.fill_bytes(&mut iv);
-    let ct = cbc::Encryptor::<aes::Aes256>::new(&keys.enc_key.into(), &iv.into())
-        .encrypt_padded_vec_mut::<Pkcs7>(plain);
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(&keys.mac_key).expect("hmac key");
-    mac.update(&iv);
-    mac.update(&ct);
-    let mut out = Vec::with_capacity(16 + ct.len() + 32);
+    let padded = (plain.len() / 16 + 1) * 16;
+    let mut out = Vec::with_capacity(16 + padded + 32);
     out.extend_from_slice(&iv);
-    out.extend_from_slice(&ct);
-    out.extend_from_slice(&mac.finalize().into_bytes());
+    out.extend_from_slice(plain);
+    out.resize(16 + padded, 0);
+    let ct_len = cbc::Encryptor::<aes::Aes256>::new(&keys.enc_key.into(), &iv.into())
+        .encrypt_padded_mut::<Pkcs7>(&mut out[16..], plain.len())
+        .expect("padding room")
+        .len();
+    out.truncate(16 + ct_len);
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(&keys.mac_key).expect("hmac key");
+    mac.update(&out);
+    let tag = mac.finalize().into_bytes();
+    out.extend_from_slice(&tag);
     out
 }
 
@@ -165,9 +172,14 @@ fn rsa_hybrid_encrypt(keys: &Keys, plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
         .rsa_public
         .encrypt(&mut OsRng, Oaep::new::<Sha256>(), &data_key)
         .expect("rsa");
-    let cipher = Aes256Gcm::new(&data_key.into());
-    let mut out = nonce.to_vec();
-    out.extend(cipher.encrypt(&Nonce::from(nonce), plain).expect("gcm"));
+    // nonce || ciphertext || tag in one buffer allocated once, sealed in place.
+    let mut out = Vec::with_capacity(12 + plain.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plain);
+    let tag = Aes256Gcm::new(&data_key.into())
+        .encrypt_in_place_detached(&Nonce::from(nonce), b"", &mut out[12..])
+        .expect("gcm");
+    out.extend_from_slice(&tag);
     (out, wrapped)
 }
 
@@ -191,12 +203,11 @@ fn bench_records(c: &mut Criterion) {
         let mut enc = c.benchmark_group("encrypt");
         tune(&mut enc, len);
         enc.throughput(Throughput::Bytes(len as u64));
-        let mut out = Vec::with_capacity(len + len / 1024 + 4096);
         enc.bench_function(BenchmarkId::new("wbcb-aes-256-gcm", label), |b| {
-            b.iter(|| wbcb_encrypt_into(&keys, Algorithm::Aes256Gcm, &plain, &mut out))
+            b.iter(|| wbcb_encrypt(&keys, Algorithm::Aes256Gcm, &plain))
         });
         enc.bench_function(BenchmarkId::new("wbcb-chacha20-poly1305", label), |b| {
-            b.iter(|| wbcb_encrypt_into(&keys, Algorithm::ChaCha20Poly1305, &plain, &mut out))
+            b.iter(|| wbcb_encrypt(&keys, Algorithm::ChaCha20Poly1305, &plain))
         });
         enc.bench_function(BenchmarkId::new("aes-256-cbc-hmac-sha256", label), |b| {
             b.iter(|| cbc_hmac_encrypt(&keys, &plain))
@@ -214,10 +225,10 @@ fn bench_records(c: &mut Criterion) {
         tune(&mut dec, len);
         dec.throughput(Throughput::Bytes(len as u64));
         dec.bench_function(BenchmarkId::new("wbcb-aes-256-gcm", label), |b| {
-            b.iter(|| wbcb_decrypt_into(&keys, &sealed_gcm, &mut out))
+            b.iter(|| wbcb_decrypt(&keys, &sealed_gcm, len))
         });
         dec.bench_function(BenchmarkId::new("wbcb-chacha20-poly1305", label), |b| {
-            b.iter(|| wbcb_decrypt_into(&keys, &sealed_chacha, &mut out))
+            b.iter(|| wbcb_decrypt(&keys, &sealed_chacha, len))
         });
         dec.bench_function(BenchmarkId::new("aes-256-cbc-hmac-sha256", label), |b| {
             b.iter(|| cbc_hmac_decrypt(&keys, &sealed_cbc))
@@ -323,7 +334,6 @@ fn bench_aead_only(c: &mut Criterion) {
     let rc = Aes256Gcm::new(&key.into());
     group.bench_function(BenchmarkId::new("rustcrypto-aes-256-gcm", "16KiB"), |b| {
         b.iter(|| {
-            use aes_gcm::aead::AeadInPlace;
             rc.encrypt_in_place_detached(&Nonce::from([1u8; 12]), b"", &mut buf)
                 .expect("seal")
         })

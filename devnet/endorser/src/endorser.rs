@@ -7,10 +7,11 @@
 //! semantics, and which failures are gRPC errors versus status-500 responses.
 
 use crate::chaincode::{ChaincodeSupport, Invocation, DEFAULT_EXECUTE_TIMEOUT};
+use crate::error::{EndorserError, Result};
 use crate::lifecycle::registry::LifecycleRegistry;
 use crate::lifecycle::state::{self, Committed, LIFECYCLE};
 use crate::lifecycle::{LifecycleCall, SYSCC_VERSION};
-use crate::package::{ConnectionInfo, PackageStore};
+use crate::package::{CcaasConnection, PackageStore};
 use crate::proposal::{self, UnpackedProposal};
 use crate::response::{self, Simulated, ERROR_THRESHOLD};
 use crate::simulator::TxSimulator;
@@ -30,7 +31,7 @@ struct Resolved {
     version: String,
     init_required: bool,
     package_id: String,
-    connection: ConnectionInfo,
+    connection: CcaasConnection,
 }
 
 pub(crate) struct Inner {
@@ -39,7 +40,7 @@ pub(crate) struct Inner {
     support: ChaincodeSupport,
     registry: Arc<LifecycleRegistry>,
     /// package id -> connection.json, so a package is unpacked once.
-    connections: Mutex<HashMap<String, ConnectionInfo>>,
+    connections: Mutex<HashMap<String, CcaasConnection>>,
 }
 
 fn unix_now() -> i64 {
@@ -93,9 +94,10 @@ impl Inner {
         sp: &SignedProposal,
     ) -> Result<ProposalResponse, Refusal> {
         let now = unix_now();
+        // The gRPC edge: errors become Fabric's words here.
         crate::filter::check_expiration(sp, &self.ctx.msps, now)
             .and_then(|()| crate::filter::check_timewindow(sp, unix_now_nanos()))
-            .map_err(|e| Refusal::Filtered(tonic::Status::unknown(e)))?;
+            .map_err(|e| Refusal::Filtered(tonic::Status::unknown(e.to_string())))?;
         self.process_filtered(sp, now)
             .await
             .map_err(Refusal::Rejected)
@@ -107,7 +109,7 @@ impl Inner {
         sp: &SignedProposal,
         now: i64,
     ) -> Result<ProposalResponse, tonic::Status> {
-        let up = proposal::unpack(sp).map_err(tonic::Status::unknown)?;
+        let up = proposal::unpack(sp).map_err(|e| tonic::Status::unknown(e.to_string()))?;
         let channel = up.channel_id().to_string();
         if !channel.is_empty() && channel != self.ctx.channel {
             return Ok(response::failure(format!("channel '{channel}' not found")));
@@ -119,9 +121,9 @@ impl Inner {
         }
         match self.process_checked(&up, &creator).await {
             Ok(resp) => Ok(resp),
-            Err(message) => {
-                tracing::warn!(txid = %up.txid(), chaincode = %up.chaincode_name, "proposal failed: {message}");
-                Ok(response::failure(message))
+            Err(error) => {
+                tracing::warn!(txid = %up.txid(), chaincode = %up.chaincode_name, "proposal failed: {error}");
+                Ok(response::failure(error.to_string()))
             }
         }
     }
@@ -165,16 +167,16 @@ impl Inner {
         &self,
         up: &UnpackedProposal,
         creator: &Identity,
-    ) -> Result<ProposalResponse, String> {
+    ) -> Result<ProposalResponse> {
         let channel_less = up.channel_id().is_empty();
         let simulated = if up.chaincode_name == LIFECYCLE {
             self.run_lifecycle(up, creator, channel_less)?
         } else {
             if channel_less {
-                return Err(format!(
+                return Err(EndorserError::refused(format!(
                     "chaincode {} cannot be invoked without a channel",
                     up.chaincode_name
-                ));
+                )));
             }
             self.run_user_chaincode(up).await?
         };
@@ -191,7 +193,7 @@ impl Inner {
         up: &UnpackedProposal,
         creator: &Identity,
         channel_less: bool,
-    ) -> Result<Simulated, String> {
+    ) -> Result<Simulated> {
         let mut sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
         let response = LifecycleCall {
             channel: up.channel_id(),
@@ -223,19 +225,19 @@ impl Inner {
 
     /// Fabric's ChaincodeEndorsementInfo: the committed definition (recording the read of
     /// its Sequence), this org's approval of it, and the installed package.
-    fn resolve(&self, sim: &mut TxSimulator, name: &str) -> Result<Resolved, String> {
+    fn resolve(&self, sim: &mut TxSimulator, name: &str) -> Result<Resolved> {
         let channel = &self.ctx.channel;
-        let undefined = |e: String| {
-            format!("make sure the chaincode {name} has been successfully defined on channel {channel} and try again: {e}")
+        let undefined = |e: EndorserError| {
+            e.context(format!("make sure the chaincode {name} has been successfully defined on channel {channel} and try again"))
         };
         let sequence = state::current_sequence(sim, name).map_err(undefined)?;
         let mut committed = Committed(&self.ctx.ledger);
         let definition = match state::definition(&mut committed, name).map_err(undefined)? {
             Some(def) if sequence > 0 => def,
             _ => {
-                return Err(undefined(format!(
+                return Err(undefined(EndorserError::refused(format!(
                     "could not find chaincode with name '{name}'"
-                )))
+                ))))
             }
         };
         let approved =
@@ -243,15 +245,15 @@ impl Inner {
         let package_id = match approved {
             Some((params, package_id)) if params == definition.params => package_id,
             _ => {
-                return Err(undefined(format!(
+                return Err(undefined(EndorserError::refused(format!(
                     "chaincode definition for '{name}' at sequence {sequence} on channel '{channel}' has not yet been approved by this org"
-                )))
+                ))))
             }
         };
         let not_installed = || {
-            undefined(format!(
+            undefined(EndorserError::refused(format!(
                 "chaincode definition for '{name}' exists, but chaincode is not installed"
-            ))
+            )))
         };
         if package_id.is_empty() {
             return Err(not_installed());
@@ -267,7 +269,7 @@ impl Inner {
         })
     }
 
-    fn connection_info(&self, package_id: &str) -> Result<Option<ConnectionInfo>, String> {
+    fn connection_info(&self, package_id: &str) -> Result<Option<CcaasConnection>> {
         let mut cache = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(info) = cache.get(package_id) {
             return Ok(Some(info.clone()));
@@ -276,12 +278,15 @@ impl Inner {
             return Ok(None);
         };
         let info = package.connection.ok_or_else(|| {
-            format!("package {package_id} is not a chaincode-as-a-service package; the devnet runs only ccaas chaincode")
+            EndorserError::refused(format!("package {package_id} is not a chaincode-as-a-service package; the devnet runs only ccaas chaincode"))
         })?;
         // Fabric's CCaaS builder renders the templates with this peer's config.
         let info = info
             .rendered(&self.ctx.ccaas_builder_config)
-            .map_err(|e| format!("chaincode package {package_id}: {e}"))?;
+            .map_err(|source| EndorserError::Template {
+                context: format!("chaincode package {package_id}"),
+                source,
+            })?;
         cache.insert(package_id.to_string(), info.clone());
         Ok(Some(info))
     }
@@ -292,13 +297,13 @@ impl Inner {
         sim: &mut TxSimulator,
         up: &UnpackedProposal,
         cc: &Resolved,
-    ) -> Result<bool, String> {
+    ) -> Result<bool> {
         let name = &up.chaincode_name;
-        let invalid = |e: String| {
-            format!(
-                "error in simulation: failed to execute transaction {}: invalid invocation: {e}",
+        let invalid = |message: String| {
+            EndorserError::Refused(message).context(format!(
+                "error in simulation: failed to execute transaction {}: invalid invocation",
                 up.txid()
-            )
+            ))
         };
         let needs_init = cc.init_required
             && sim.get_state(name, INITIALIZED_KEY)?.as_deref() != Some(cc.version.as_bytes());
@@ -324,7 +329,7 @@ impl Inner {
         Ok(false)
     }
 
-    async fn run_user_chaincode(&self, up: &UnpackedProposal) -> Result<Simulated, String> {
+    async fn run_user_chaincode(&self, up: &UnpackedProposal) -> Result<Simulated> {
         let name = &up.chaincode_name;
         let mut sim = TxSimulator::new(self.ctx.ledger.clone(), up.txid());
         let cc = self.resolve(&mut sim, name)?;
@@ -347,7 +352,7 @@ impl Inner {
                 self.ctx.ledger.clone(),
             )
             .await
-            .map_err(|e| format!("error in simulation: {e}"))?;
+            .map_err(|e| e.context("error in simulation"))?;
         // Fabric drops the event of a response it will not endorse.
         let event = if outcome.response.status >= ERROR_THRESHOLD {
             None

@@ -8,6 +8,7 @@
 //! unavailable peer and tries the next one, so the caller sees every peer's
 //! refusal.
 
+use crate::error::{EndorserError, Result};
 use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{ChannelHeader, Header, SignatureHeader};
 use fabric_proto::protos::{Proposal, SignedProposal};
@@ -25,13 +26,12 @@ pub const EXPIRED: &str = "proposal client identity expired";
 /// Refuses a proposal whose creator expired before `now`. A creator valid in
 /// its MSP is known not to have expired (one cache lookup); only the rest is
 /// parsed. Undecodable proposals fail with Fabric's parsing messages.
-pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<(), String> {
-    let proposal = Proposal::decode(sp.proposal_bytes.as_slice())
-        .map_err(|e| format!("failed parsing proposal: {e}"))?;
-    let header = Header::decode(proposal.header.as_slice())
-        .map_err(|e| format!("failed parsing header: {e}"))?;
+pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Result<()> {
+    let parse = |what| move |source| EndorserError::Parse { what, source };
+    let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(parse("proposal"))?;
+    let header = Header::decode(proposal.header.as_slice()).map_err(parse("header"))?;
     let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
-        .map_err(|e| format!("failed parsing signature header: {e}"))?;
+        .map_err(parse("signature header"))?;
     let creator = signature_header.creator;
     if msps.validate_serialized(&creator, now).is_ok() {
         return Ok(());
@@ -39,7 +39,7 @@ pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Res
     // Like Fabric, a creator whose certificate cannot be read has no expiry here:
     // the endorser's own checks refuse it.
     match Identity::from_serialized(&creator) {
-        Ok(id) if now > id.not_after => Err(EXPIRED.to_owned()),
+        Ok(id) if now > id.not_after => Err(EndorserError::refused(EXPIRED)),
         _ => Ok(()),
     }
 }
@@ -47,23 +47,22 @@ pub fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64) -> Res
 /// Refuses a proposal whose channel header timestamp is more than the time
 /// window away from `now_nanos` (Unix nanoseconds). A missing timestamp reads
 /// as the Unix epoch, as Go's `AsTime` of a nil timestamp does.
-pub fn check_timewindow(sp: &SignedProposal, now_nanos: i128) -> Result<(), String> {
-    let proposal = Proposal::decode(sp.proposal_bytes.as_slice())
-        .map_err(|e| format!("failed parsing proposal: {e}"))?;
-    let header = Header::decode(proposal.header.as_slice())
-        .map_err(|e| format!("failed parsing header: {e}"))?;
-    let chdr = ChannelHeader::decode(header.channel_header.as_slice())
-        .map_err(|e| format!("failed parsing channel header: {e}"))?;
+pub fn check_timewindow(sp: &SignedProposal, now_nanos: i128) -> Result<()> {
+    let parse = |what| move |source| EndorserError::Parse { what, source };
+    let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(parse("proposal"))?;
+    let header = Header::decode(proposal.header.as_slice()).map_err(parse("header"))?;
+    let chdr =
+        ChannelHeader::decode(header.channel_header.as_slice()).map_err(parse("channel header"))?;
     let ts = chdr.timestamp.unwrap_or_default();
     let proposed = i128::from(ts.seconds) * NANOS + i128::from(ts.nanos);
     let window = i128::from(TIME_WINDOW_SECS) * NANOS;
     if proposed + window < now_nanos || proposed - window > now_nanos {
-        return Err(format!(
+        return Err(EndorserError::refused(format!(
             "{INCORRECT_TIMESTAMP} {}, peer time {}, peer.authentication.timewindow {}",
             rfc3339(proposed),
             rfc3339(now_nanos),
             go_duration(TIME_WINDOW_SECS)
-        ));
+        )));
     }
     Ok(())
 }
@@ -140,7 +139,9 @@ mod tests {
 
     #[test]
     fn empty_proposal_is_refused_for_its_epoch_timestamp() {
-        let err = check_timewindow(&SignedProposal::default(), NOW).unwrap_err();
+        let err = check_timewindow(&SignedProposal::default(), NOW)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "request unauthorized due to incorrect timestamp 1970-01-01T00:00:00Z, \
@@ -161,7 +162,9 @@ mod tests {
         assert!(check_timewindow(&at(-TIME_WINDOW_SECS, 123), NOW).is_ok());
         assert!(check_timewindow(&at(TIME_WINDOW_SECS, 123), NOW).is_ok());
         assert!(check_timewindow(&at(-TIME_WINDOW_SECS, 122), NOW).is_err());
-        let err = check_timewindow(&at(TIME_WINDOW_SECS, 124), NOW).unwrap_err();
+        let err = check_timewindow(&at(TIME_WINDOW_SECS, 124), NOW)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with(
                 "request unauthorized due to incorrect timestamp 2023-11-14T22:28:20Z, "
@@ -178,6 +181,7 @@ mod tests {
         };
         assert!(check_timewindow(&sp, NOW)
             .unwrap_err()
+            .to_string()
             .starts_with("failed parsing proposal: "));
         let proposal = Proposal {
             header: Header {
@@ -193,6 +197,7 @@ mod tests {
         };
         assert!(check_timewindow(&sp, NOW)
             .unwrap_err()
+            .to_string()
             .starts_with("failed parsing channel header: "));
     }
 

@@ -5,20 +5,27 @@
 //! Fabric read/write sets, signing proposal responses, the ChaincodeInterest,
 //! and the `_lifecycle` system chaincode that installs, approves and commits
 //! chaincode definitions (kept in the `_lifecycle` namespace of world state).
+//!
+//! The public surface is [`Endorser`] and what it needs; failures inside are
+//! [`EndorserError`]s, turned into Fabric's words only where they leave the
+//! peer (gRPC statuses and proposal responses).
 
-pub mod ccaas_template;
-pub mod chaincode;
+mod chaincode;
 mod endorser;
-pub mod filter;
-pub mod lifecycle;
-pub mod package;
-pub mod policy;
-pub mod proposal;
-pub mod range;
-pub mod response;
-pub mod rwset;
-pub mod simulator;
+mod error;
+mod filter;
+mod lifecycle;
+mod package;
+mod policy;
+mod proposal;
+mod range;
+mod response;
+mod rwset;
+mod simulator;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use error::EndorserError;
 pub use lifecycle::registry::LifecycleRegistry;
 
 use fabric_proto::protos::{ProposalResponse, SignedProposal};
@@ -53,7 +60,7 @@ pub struct PeerContext {
     /// This peer's CCaaS builder configuration (Fabric's
     /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`): the values a package's
     /// `connection.json` templates name, such as `{{.peername}}`.
-    pub ccaas_builder_config: ccaas_template::BuilderConfig,
+    pub ccaas_builder_config: fabric_package::ccaas_template::BuilderConfig,
 }
 
 /// A committed chaincode definition (what `_lifecycle` holds for a chaincode).

@@ -5,6 +5,7 @@
 //! signature policy, or a reference to a channel policy such as
 //! `/Channel/Application/Endorsement`) against the channel's policies.
 
+use crate::error::{EndorserError, Result};
 use crate::ChannelPolicies;
 use fabric_policy::EndorsementPolicy;
 use fabric_proto::common::{application_policy, ApplicationPolicy, SignaturePolicyEnvelope};
@@ -25,29 +26,38 @@ pub fn default_validation_parameter() -> Vec<u8> {
 
 impl ChannelPolicies {
     /// Each org's own Endorsement sub-policy, parsed.
-    fn org_envelopes(&self) -> Result<Vec<SignaturePolicyEnvelope>, String> {
+    fn org_envelopes(&self) -> Result<Vec<SignaturePolicyEnvelope>> {
         self.org_policies
             .iter()
             .map(|(mspid, text)| {
-                fabric_policy::parse(text)
-                    .map_err(|e| format!("Endorsement policy of {mspid} ('{text}'): {e}"))
+                fabric_policy::parse(text).map_err(|source| EndorserError::Policy {
+                    context: format!("Endorsement policy of {mspid} ('{text}')"),
+                    source,
+                })
             })
             .collect()
     }
 
     /// A channel policy string (`MAJORITY Endorsement` or a signature policy) as an endorsement policy.
-    pub fn resolve_str(&self, text: &str) -> Result<EndorsementPolicy, String> {
-        EndorsementPolicy::from_str_with_orgs(text, &self.org_envelopes()?)
-            .map_err(|e| format!("channel policy '{text}': {e}"))
+    pub fn resolve_str(&self, text: &str) -> Result<EndorsementPolicy> {
+        EndorsementPolicy::from_str_with_orgs(text, &self.org_envelopes()?).map_err(|source| {
+            EndorserError::Policy {
+                context: format!("channel policy '{text}'"),
+                source,
+            }
+        })
     }
 
     /// The policy an org's own peers must satisfy (its Endorsement sub-policy).
-    pub fn org_policy(&self, mspid: &str) -> Option<Result<EndorsementPolicy, String>> {
+    pub fn org_policy(&self, mspid: &str) -> Option<Result<EndorsementPolicy>> {
         let (_, text) = self.org_policies.iter().find(|(id, _)| id == mspid)?;
         Some(
             fabric_policy::parse(text)
                 .map(EndorsementPolicy::Signature)
-                .map_err(|e| format!("Endorsement policy of {mspid} ('{text}'): {e}")),
+                .map_err(|source| EndorserError::Policy {
+                    context: format!("Endorsement policy of {mspid} ('{text}')"),
+                    source,
+                }),
         )
     }
 
@@ -57,9 +67,11 @@ impl ChannelPolicies {
     }
 
     /// Resolves a serialized ApplicationPolicy (a chaincode's validation parameter).
-    pub fn resolve_application_policy(&self, bytes: &[u8]) -> Result<EndorsementPolicy, String> {
-        let policy = ApplicationPolicy::decode(bytes)
-            .map_err(|e| format!("invalid validation parameter: {e}"))?;
+    pub fn resolve_application_policy(&self, bytes: &[u8]) -> Result<EndorsementPolicy> {
+        let policy = ApplicationPolicy::decode(bytes).map_err(|source| EndorserError::Decode {
+            context: "invalid validation parameter".into(),
+            source,
+        })?;
         match policy.r#type {
             Some(application_policy::Type::SignaturePolicy(env)) => {
                 Ok(EndorsementPolicy::Signature(env))
@@ -68,10 +80,14 @@ impl ChannelPolicies {
                 match reference.as_str() {
                     ENDORSEMENT_REF => self.resolve_str(&self.endorsement),
                     LIFECYCLE_ENDORSEMENT_REF => self.resolve_str(&self.lifecycle),
-                    other => Err(format!("unknown channel policy reference '{other}'")),
+                    other => Err(EndorserError::refused(format!(
+                        "unknown channel policy reference '{other}'"
+                    ))),
                 }
             }
-            None => Err("validation parameter holds no policy".into()),
+            None => Err(EndorserError::refused(
+                "validation parameter holds no policy",
+            )),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! the proposal hash (transient map stripped), and the header, txid, creator and
 //! signature checks (Fabric's `UnpackProposal` and `Validate`).
 
+use crate::error::{EndorserError, Result};
 use fabric_msp::{Identity, MspError, MspManager};
 use fabric_proto::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use fabric_proto::protos::{
@@ -18,7 +19,6 @@ use prost::Message;
 #[derive(Debug, Clone)]
 pub struct UnpackedProposal {
     pub signed: SignedProposal,
-    pub proposal: Proposal,
     pub channel_header: ChannelHeader,
     pub signature_header: SignatureHeader,
     pub chaincode_name: String,
@@ -42,12 +42,12 @@ impl UnpackedProposal {
     }
 }
 
-fn decode<M: Message + Default>(bytes: &[u8], what: &str) -> Result<M, String> {
-    M::decode(bytes).map_err(|e| format!("error unmarshalling {what}: {e}"))
+fn decode<M: Message + Default>(bytes: &[u8], what: &'static str) -> Result<M> {
+    M::decode(bytes).map_err(|source| EndorserError::Unmarshal { what, source })
 }
 
 /// Decodes a signed proposal (Fabric's `UnpackProposal`); every error is a client error.
-pub fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal, String> {
+pub fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal> {
     let proposal: Proposal = decode(&signed.proposal_bytes, "Proposal")?;
     let header: Header = decode(&proposal.header, "Header")?;
     let channel_header: ChannelHeader = decode(&header.channel_header, "ChannelHeader")?;
@@ -56,22 +56,23 @@ pub fn unpack(signed: &SignedProposal) -> Result<UnpackedProposal, String> {
         decode(&channel_header.extension, "ChaincodeHeaderExtension")?;
     let chaincode_id = extension
         .chaincode_id
-        .ok_or("ChaincodeHeaderExtension.ChaincodeId is nil")?;
+        .ok_or_else(|| EndorserError::refused("ChaincodeHeaderExtension.ChaincodeId is nil"))?;
     if chaincode_id.name.is_empty() {
-        return Err("ChaincodeHeaderExtension.ChaincodeId.Name is empty".into());
+        return Err(EndorserError::refused(
+            "ChaincodeHeaderExtension.ChaincodeId.Name is empty",
+        ));
     }
     let payload: ChaincodeProposalPayload = decode(&proposal.payload, "ChaincodeProposalPayload")?;
     let spec: ChaincodeInvocationSpec = decode(&payload.input, "ChaincodeInvocationSpec")?;
-    let spec = spec
-        .chaincode_spec
-        .ok_or("chaincode invocation spec did not contain chaincode spec")?;
+    let spec = spec.chaincode_spec.ok_or_else(|| {
+        EndorserError::refused("chaincode invocation spec did not contain chaincode spec")
+    })?;
     let input = spec
         .input
-        .ok_or("chaincode input did not contain any input")?;
+        .ok_or_else(|| EndorserError::refused("chaincode input did not contain any input"))?;
     let proposal_hash = proposal_hash(&header, &payload.input);
     Ok(UnpackedProposal {
         signed: signed.clone(),
-        proposal,
         channel_header,
         signature_header,
         chaincode_name: chaincode_id.name,
@@ -100,35 +101,38 @@ pub fn proposal_hash(header: &Header, invocation_spec: &[u8]) -> [u8; 32] {
 /// Fabric's `UnpackedProposal.Validate`: header type, epoch, nonce, creator, txid,
 /// creator validity in its MSP at `now`, and the creator's signature (low-S).
 /// Returns the validated creator.
-pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Identity, String> {
+pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Identity> {
     let kind = up.channel_header.r#type;
     if kind != HeaderType::EndorserTransaction as i32 && kind != HeaderType::Config as i32 {
         let name = HeaderType::try_from(kind)
             .map(|t| t.as_str_name().to_string())
             .unwrap_or_else(|_| kind.to_string());
-        return Err(format!("invalid header type {name}"));
+        return Err(EndorserError::refused(format!(
+            "invalid header type {name}"
+        )));
     }
     if up.channel_header.epoch != 0 {
-        return Err("epoch is non-zero".into());
+        return Err(EndorserError::refused("epoch is non-zero"));
     }
     if up.signature_header.nonce.is_empty() {
-        return Err("nonce is empty".into());
+        return Err(EndorserError::refused("nonce is empty"));
     }
     if up.signature_header.creator.is_empty() {
-        return Err("creator is empty".into());
+        return Err(EndorserError::refused("creator is empty"));
     }
-    let expected = compute_txid(&up.signature_header.nonce, &up.signature_header.creator);
+    let expected =
+        fabric_block::compute_txid(&up.signature_header.nonce, &up.signature_header.creator);
     if up.txid() != expected {
-        return Err(format!(
+        return Err(EndorserError::refused(format!(
             "incorrectly computed txid '{}' -- expected '{expected}'",
             up.txid()
-        ));
+        )));
     }
     if up.signed.proposal_bytes.is_empty() {
-        return Err("empty proposal bytes".into());
+        return Err(EndorserError::refused("empty proposal bytes"));
     }
     if up.signed.signature.is_empty() {
-        return Err("empty signature bytes".into());
+        return Err(EndorserError::refused("empty signature bytes"));
     }
     let creator = validated_creator(up, msps, now)?;
     msps.verify(&creator, &up.signed.proposal_bytes, &up.signed.signature)
@@ -145,11 +149,7 @@ pub fn validate(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Id
 /// The creator, valid in its MSP at `now`. The common case (a known, valid
 /// creator) costs one memo lookup; only a rejection parses the certificate
 /// again, to name the claimed org in the error.
-fn validated_creator(
-    up: &UnpackedProposal,
-    msps: &MspManager,
-    now: i64,
-) -> Result<Identity, String> {
+fn validated_creator(up: &UnpackedProposal, msps: &MspManager, now: i64) -> Result<Identity> {
     let rejection = match msps.validate_serialized(up.creator(), now) {
         Ok(creator) => return Ok(creator),
         Err(e) => e,
@@ -157,7 +157,9 @@ fn validated_creator(
     let channel = up.channel_id();
     let malformed = || {
         tracing::warn!(txid = %up.txid(), "access denied: creator is malformed: {rejection}");
-        format!("access denied: channel [{channel}] creator org unknown, creator is malformed")
+        EndorserError::refused(format!(
+            "access denied: channel [{channel}] creator org unknown, creator is malformed"
+        ))
     };
     // Fabric's MSP cannot even deserialize a creator of an unknown MSP, an
     // unreadable certificate, or one that does not chain to the claimed MSP
@@ -176,18 +178,10 @@ fn validated_creator(
 
 /// Fabric answers with a generic "access denied" (an attacker learns nothing
 /// about why) and logs the reason; the devnet does the same, word for word.
-fn denied(up: &UnpackedProposal, mspid: &str, reason: String) -> String {
+fn denied(up: &UnpackedProposal, mspid: &str, reason: String) -> EndorserError {
     tracing::warn!(txid = %up.txid(), mspid, "access denied: {reason}");
-    format!(
+    EndorserError::refused(format!(
         "access denied: channel [{}] creator org [{mspid}]",
         up.channel_id()
-    )
-}
-
-/// hex(SHA-256(nonce || creator)): how Fabric derives a transaction id.
-pub fn compute_txid(nonce: &[u8], creator: &[u8]) -> String {
-    let mut bytes = Vec::with_capacity(nonce.len() + creator.len());
-    bytes.extend_from_slice(nonce);
-    bytes.extend_from_slice(creator);
-    hex::encode(fabric_msp::sha256(&bytes))
+    ))
 }

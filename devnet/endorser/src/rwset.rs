@@ -139,29 +139,6 @@ impl RwSetBuilder {
             .insert(key.to_string(), value);
     }
 
-    /// True if the transaction wrote anything (value or metadata) in `namespace`.
-    pub fn writes_to(&self, namespace: &str) -> bool {
-        self.namespaces
-            .get(namespace)
-            .is_some_and(|ns| !ns.writes.is_empty() || !ns.metadata_writes.is_empty())
-    }
-
-    /// The keys written (values or metadata) in `namespace`, sorted.
-    pub fn written_keys(&self, namespace: &str) -> Vec<String> {
-        let Some(ns) = self.namespaces.get(namespace) else {
-            return Vec::new();
-        };
-        let mut keys: Vec<String> = ns
-            .writes
-            .keys()
-            .chain(ns.metadata_writes.keys())
-            .cloned()
-            .collect();
-        keys.sort();
-        keys.dedup();
-        keys
-    }
-
     /// Namespaces with anything recorded, sorted.
     pub fn namespaces(&self) -> Vec<String> {
         self.namespaces.keys().cloned().collect()
@@ -298,7 +275,6 @@ mod tests {
             ("VALIDATION_PARAMETER".to_string(), vec![1]),
         ]);
         b.add_metadata_write("cc", "k", &md);
-        assert!(b.writes_to("cc"));
         let cc = kv(&b.build().ns_rwset[0]);
         let names: Vec<_> = cc.metadata_writes[0]
             .entries

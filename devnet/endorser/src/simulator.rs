@@ -8,6 +8,7 @@
 //! (no writes after a paginated query), and the key-level policies of written
 //! keys that go into the ChaincodeInterest.
 
+use crate::error::{EndorserError, Result};
 use crate::range::RangeRecord;
 use crate::rwset::{kv_read, RwSetBuilder};
 use devnet_ledger::{Ledger, VersionedValue};
@@ -87,19 +88,22 @@ impl TxSimulator {
         }
     }
 
-    fn committed(&self, ns: &str, key: &str) -> Result<Option<VersionedValue>, String> {
+    fn committed(&self, ns: &str, key: &str) -> Result<Option<VersionedValue>> {
         self.ledger
             .try_get_state(ns, key)
-            .map_err(|e| format!("could not read state of {ns}/{key}: {e}"))
+            .map_err(|source| EndorserError::Ledger {
+                context: format!("could not read state of {ns}/{key}"),
+                source,
+            })
     }
 
     /// The committed value of a key; records the read (without version if the key is missing).
-    pub fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    pub fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.get_versioned(ns, key)?.map(|v| v.value))
     }
 
     /// Like [`Self::get_state`], with the version and metadata.
-    pub fn get_versioned(&mut self, ns: &str, key: &str) -> Result<Option<VersionedValue>, String> {
+    pub fn get_versioned(&mut self, ns: &str, key: &str) -> Result<Option<VersionedValue>> {
         let value = self.committed(ns, key)?;
         self.rwset
             .add_read(ns, key, value.as_ref().map(|v| v.version));
@@ -107,33 +111,29 @@ impl TxSimulator {
     }
 
     /// The committed metadata of a key; records a read of the key, as Fabric does.
-    pub fn get_state_metadata(
-        &mut self,
-        ns: &str,
-        key: &str,
-    ) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    pub fn get_state_metadata(&mut self, ns: &str, key: &str) -> Result<BTreeMap<String, Vec<u8>>> {
         Ok(self
             .get_versioned(ns, key)?
             .map(|v| v.metadata)
             .unwrap_or_default())
     }
 
-    fn check_write(&mut self, key: &str) -> Result<(), String> {
+    fn check_write(&mut self, key: &str) -> Result<()> {
         if self.paginated_query_performed {
-            return Err(format!(
+            return Err(EndorserError::refused(format!(
                 "txid [{}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed",
                 self.txid
-            ));
+            )));
         }
         if key.is_empty() {
-            return Err("key must not be an empty string".into());
+            return Err(EndorserError::refused("key must not be an empty string"));
         }
         self.write_performed = true;
         Ok(())
     }
 
     /// Notes the committed key-level policy (if any) of a written key.
-    fn note_written(&mut self, ns: &str, key: &str) -> Result<(), String> {
+    fn note_written(&mut self, ns: &str, key: &str) -> Result<()> {
         let policy = self
             .committed(ns, key)?
             .and_then(|v| v.metadata.get(VALIDATION_PARAMETER).cloned());
@@ -146,7 +146,7 @@ impl TxSimulator {
     }
 
     /// Writes a value; an empty value deletes the key (Fabric's rule).
-    pub fn set_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), String> {
+    pub fn set_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<()> {
         self.check_write(key)?;
         self.rwset.add_write(ns, key, value);
         self.note_written(ns, key)
@@ -158,7 +158,7 @@ impl TxSimulator {
         ns: &str,
         key: &str,
         metadata: BTreeMap<String, Vec<u8>>,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         self.check_write(key)?;
         self.rwset.add_metadata_write(ns, key, &metadata);
         self.note_written(ns, key)
@@ -171,7 +171,7 @@ impl TxSimulator {
         collection: &str,
         key: &str,
         value: Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         self.check_write(key)?;
         self.rwset.add_private_write(ns, collection, key, value);
         Ok(())
@@ -185,23 +185,26 @@ impl TxSimulator {
         start: &str,
         end: &str,
         page_size: i32,
-    ) -> Result<RangeIter, String> {
+    ) -> Result<RangeIter> {
         let page_limit = if page_size > 0 {
             if self.write_performed {
-                return Err(format!(
+                return Err(EndorserError::refused(format!(
                     "txid [{}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction",
                     self.txid
-                ));
+                )));
             }
             self.paginated_query_performed = true;
             Some(page_size as usize)
         } else {
             None
         };
-        let items = self
-            .ledger
-            .try_range(ns, start, end)
-            .map_err(|e| format!("range query on {ns} failed: {e}"))?;
+        let items =
+            self.ledger
+                .try_range(ns, start, end)
+                .map_err(|source| EndorserError::Ledger {
+                    context: format!("range query on {ns} failed"),
+                    source,
+                })?;
         self.ranges
             .push((ns.to_string(), RangeRecord::new(start, end)));
         Ok(RangeIter {
@@ -241,13 +244,8 @@ impl TxSimulator {
         rwset.build()
     }
 
-    /// The rwset builder (for tests and the lifecycle's own bookkeeping).
-    pub fn rwset(&self) -> &RwSetBuilder {
-        &self.rwset
-    }
-
     /// Fabric's ChaincodeInterest for this simulation (`buildChaincodeInterest`).
-    pub fn interest(&self) -> Result<ChaincodeInterest, String> {
+    pub fn interest(&self) -> Result<ChaincodeInterest> {
         let mut chaincodes = Vec::new();
         let mut namespaces = self.rwset.namespaces();
         namespaces.extend(self.ranges.iter().map(|(ns, _)| ns.clone()));
@@ -263,9 +261,14 @@ impl TxSimulator {
                     let mut required = false;
                     for (key, policy) in keys {
                         match policy {
-                            Some(bytes) => policies.push(SignaturePolicyEnvelope::decode(bytes.as_slice()).map_err(
-                                |e| format!("key-level endorsement policy of {ns}/{key} is not a SignaturePolicyEnvelope: {e}"),
-                            )?),
+                            Some(bytes) => policies.push(
+                                SignaturePolicyEnvelope::decode(bytes.as_slice()).map_err(|source| {
+                                    EndorserError::Decode {
+                                        context: format!("key-level endorsement policy of {ns}/{key} is not a SignaturePolicyEnvelope"),
+                                        source,
+                                    }
+                                })?,
+                            ),
                             None => required = true,
                         }
                     }

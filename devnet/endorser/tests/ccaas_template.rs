@@ -5,8 +5,8 @@
 
 mod support;
 
-use devnet_endorser::ccaas_template::parse_config;
-use devnet_endorser::package::build_ccaas_package;
+use fabric_package::ccaas_template::parse_config;
+use fabric_package::{build_ccaas_package, CcaasConnection};
 use fabric_proto::lifecycle::{InstallChaincodeArgs, InstallChaincodeResult};
 use prost::Message;
 use std::time::Duration;
@@ -51,9 +51,11 @@ async fn put(peer: &Peer, net: &Net, value: &str) -> (i32, String) {
 #[tokio::test]
 async fn each_peer_dials_the_server_its_config_names() {
     let net = Net::new(2);
-    let json =
-        r#"{"address":"{{.host}}:{{.ccport}}","dial_timeout":"{{.timeout}}","tls_required":false}"#;
-    let package = build_ccaas_package("kvcc_1.0", json).unwrap();
+    let connection = CcaasConnection {
+        dial_timeout: "{{.timeout}}".into(),
+        ..CcaasConnection::plaintext("{{.host}}:{{.ccport}}")
+    };
+    let package = build_ccaas_package("kvcc_1.0", &connection).unwrap().bytes;
     let (port_a, port_b) = (free_port(), free_port());
     let config = |port: u16| {
         parse_config(&format!(
@@ -90,8 +92,8 @@ async fn each_peer_dials_the_server_its_config_names() {
 #[tokio::test]
 async fn a_template_key_the_peer_lacks_fails_the_proposal() {
     let net = Net::new(2);
-    let json = r#"{"address":"{{.peername}}.kv:9999","tls_required":false}"#;
-    let package = build_ccaas_package("kvcc_1.0", json).unwrap();
+    let connection = CcaasConnection::plaintext("{{.peername}}.kv:9999");
+    let package = build_ccaas_package("kvcc_1.0", &connection).unwrap().bytes;
     let peer = net.peer_with(
         0,
         Duration::from_secs(30),

@@ -3,8 +3,8 @@
 
 mod support;
 
-use devnet_endorser::package::build_ccaas_package;
 use devnet_endorser::Refusal;
+use fabric_package::{build_ccaas_package, CcaasConnection};
 use fabric_proto::kvrwset::{range_query_info::ReadsInfo, Version};
 use fabric_proto::lifecycle::{
     chaincode_source, ApproveChaincodeDefinitionForMyOrgArgs, ChaincodeSource,
@@ -67,8 +67,11 @@ async fn running_chaincode(net: &Net, timeout: Duration) -> (Peer, FakeChaincode
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
-    let json = format!(r#"{{"address":"{addr}","dial_timeout":"3s","tls_required":false}}"#);
-    let package = build_ccaas_package("kvcc_1.0", &json).unwrap();
+    let connection = CcaasConnection {
+        dial_timeout: "3s".into(),
+        ..CcaasConnection::plaintext(addr.to_string())
+    };
+    let package = build_ccaas_package("kvcc_1.0", &connection).unwrap().bytes;
     let package_id = install(&peer, &net.orgs[0].admin, &package).await;
     let server = FakeChaincode::start(&package_id, &addr.to_string()).await;
     define_chaincode(&peer.ledger, net, CC, &package_id);
@@ -483,7 +486,9 @@ async fn lifecycle_install_approve_commit_and_invoke() {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
-    let package = build_ccaas_package("kvcc_1.0", &format!(r#"{{"address":"{addr}"}}"#)).unwrap();
+    let package = build_ccaas_package("kvcc_1.0", &CcaasConnection::plaintext(addr.to_string()))
+        .unwrap()
+        .bytes;
 
     // Install on both peers (admins only; idempotent).
     let package_id = install(&peers[0], &net.orgs[0].admin, &package).await;
@@ -792,15 +797,14 @@ async fn dials_a_tls_chaincode_server() {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
-    let json = serde_json::json!({
-        "address": addr.to_string(),
-        "dial_timeout": "3s",
-        "tls_required": true,
-        "root_cert": ca.pem(),
-        "domain": "kvcc.example.com",
-    })
-    .to_string();
-    let package = build_ccaas_package("kvcc_1.0", &json).unwrap();
+    let connection = CcaasConnection {
+        dial_timeout: "3s".into(),
+        tls_required: true,
+        root_cert: Some(ca.pem()),
+        domain: Some("kvcc.example.com".into()),
+        ..CcaasConnection::plaintext(addr.to_string())
+    };
+    let package = build_ccaas_package("kvcc_1.0", &connection).unwrap().bytes;
     let package_id = install(&peer, &net.orgs[0].admin, &package).await;
     let tls = Some((server_cert.pem(), server_key.serialize_pem()));
     let _server = FakeChaincode::start_with_tls(&package_id, &addr.to_string(), tls).await;

@@ -32,8 +32,6 @@ use fabric_proto::protos::TxValidationCode as Code;
 use stateless::Stateless;
 use std::collections::{BTreeMap, HashSet};
 
-pub use mvcc::merkle_summary;
-
 /// Where the validator finds a chaincode's endorsement policy.
 pub trait ChaincodeRegistry: Send + Sync {
     /// The committed endorsement policy of chaincode `name`, or None if it is not defined.

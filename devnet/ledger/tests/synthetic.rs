@@ -18,11 +18,8 @@ use fabric_proto::protos::{
     ChaincodeId, Endorsement, ProposalResponsePayload, Transaction, TransactionAction,
 };
 use fabric_proto::rwset::{NsReadWriteSet, TxReadWriteSet};
+use healthblock_test_support::TestCa;
 use prost::Message;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-    PKCS_ECDSA_P256_SHA256,
-};
 use std::collections::HashMap;
 
 const CHANNEL: &str = "ch";
@@ -33,40 +30,26 @@ const TX_TIME: i64 = 1_811_808_000;
 
 struct Org {
     mspid: String,
-    ca: CertifiedIssuer<'static, KeyPair>,
+    ca: TestCa,
 }
 
 impl Org {
     fn new(n: u32) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("ca.org{n}"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         Self {
             mspid: format!("Org{n}MSP"),
-            ca: CertifiedIssuer::self_signed(params, key).unwrap(),
+            ca: TestCa::root_valid_years(&format!("ca.org{n}"), None, (2020, 2040)),
         }
     }
 
     /// An identity with NodeOU `ou`, valid from `from` to `to` (years), claiming `mspid`.
     fn identity_as(&self, mspid: &str, ou: &str, from: i32, to: i32) -> SigningIdentity {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationalUnitName, ou);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{ou}.{}", self.mspid));
-        params.not_before = rcgen::date_time_ymd(from, 1, 1);
-        params.not_after = rcgen::date_time_ymd(to, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        SigningIdentity::from_pem(mspid, cert.pem().as_bytes(), key.serialize_pem().as_bytes())
-            .unwrap()
+        let leaf = self
+            .ca
+            .leaf(&format!("{ou}.{}", self.mspid))
+            .ou(ou)
+            .valid_years(from, to)
+            .issue();
+        SigningIdentity::from_pem(mspid, leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap()
     }
 
     fn identity(&self, ou: &str) -> SigningIdentity {
@@ -784,8 +767,7 @@ fn merkle_hashed_range_reads() {
         .rwset("cc", writes(&pairs))
         .envelope()]);
     let results: Vec<KvRead> = keys.iter().map(|k| read(k, Some((1, 0)))).collect();
-    let summary =
-        devnet_ledger::validator::merkle_summary(&results, 2).expect("10 results exceed degree 2");
+    let summary = fabric_block::merkle_summary(&results, 2).expect("10 results exceed degree 2");
     assert!(summary.max_level >= 2);
     let hashed = |summary| KvrwSet {
         range_queries_info: vec![RangeQueryInfo {

@@ -16,7 +16,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-
 /// The Fabric v3.1.5 golden vectors kept in the repository (`fabric/testdata/`).
 fn vectors_dir() -> PathBuf {
     healthblock_test_support::fabric_vectors()

@@ -6,13 +6,13 @@ use crate::auth::IdentityCache;
 use crate::chain::ChainView;
 use crate::config::{DevnetConfig, PeerConfig};
 use crate::deliver::DeliverSource;
+use crate::error::StartError;
 use crate::gateway::GatewayService;
 use crate::network::Network;
 use crate::orderer::Orderer;
 use crate::peer::{Peer, PeerParts};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
 use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
-use anyhow::Context;
 use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
 use devnet_ledger::{BatchConfig, Ledger, StateUpdates};
 use fabric_msp::{Msp, MspManager, SigningIdentity};
@@ -58,7 +58,7 @@ pub async fn run(config: DevnetConfig, shutdown: impl Future) -> anyhow::Result<
 impl Devnet {
     /// Loads identities, opens ledgers, writes the genesis block if needed and starts serving.
     /// Returns once every listener is bound and serving.
-    pub async fn start(config: DevnetConfig) -> anyhow::Result<Self> {
+    pub async fn start(config: DevnetConfig) -> Result<Self, StartError> {
         let msps = Arc::new(load_msps(&config)?);
         let ids = Arc::new(IdentityCache::new(msps.clone()));
         let (stop, stop_rx) = watch::channel(false);
@@ -98,16 +98,16 @@ impl Devnet {
             ids: ids.clone(),
             orderer: orderer.clone(),
             peers: peers.clone(),
-            endorsement: EndorsementPolicy::from_str_with_orgs(
+            endorsement: channel_policy(
+                "channel endorsement policy",
                 &config.endorsement_policy,
                 &org_policies,
-            )
-            .with_context(|| format!("channel endorsement policy {}", config.endorsement_policy))?,
-            lifecycle: EndorsementPolicy::from_str_with_orgs(
+            )?,
+            lifecycle: channel_policy(
+                "channel lifecycle policy",
                 &config.lifecycle_policy,
                 &org_policies,
-            )
-            .with_context(|| format!("channel lifecycle policy {}", config.lifecycle_policy))?,
+            )?,
             shutdown: starter.stop_rx.clone(),
         });
 
@@ -120,7 +120,7 @@ impl Devnet {
             .iter()
             .zip(&net.peers)
             .map(|(p, peer)| Ok((p.name.clone(), parse_addr(&peer.address)?)))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, StartError>>()?;
         tracing::info!(channel = %config.channel, orderer = %orderer.address, peers = peers.len(), "devnet started");
         Ok(Self {
             peers,
@@ -159,10 +159,25 @@ impl Devnet {
     }
 }
 
-fn parse_addr(address: &str) -> anyhow::Result<SocketAddr> {
-    address
-        .parse()
-        .with_context(|| format!("bad listen address {address}"))
+fn parse_addr(address: &str) -> Result<SocketAddr, StartError> {
+    address.parse().map_err(|source| StartError::Address {
+        address: address.to_owned(),
+        source,
+    })
+}
+
+fn channel_policy(
+    what: &str,
+    policy: &str,
+    org_policies: &[fabric_proto::common::SignaturePolicyEnvelope],
+) -> Result<EndorsementPolicy, StartError> {
+    EndorsementPolicy::from_str_with_orgs(policy, org_policies).map_err(|source| {
+        StartError::Policy {
+            what: what.to_owned(),
+            policy: policy.to_owned(),
+            source,
+        }
+    })
 }
 
 /// Spawns tasks and reports their failures.
@@ -202,7 +217,7 @@ impl Starter {
         listener: Listener,
         orderer: &Arc<Orderer>,
         ids: &Arc<IdentityCache>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StartError> {
         let source = DeliverSource {
             channel: config.channel.clone(),
             ids: ids.clone(),
@@ -232,7 +247,7 @@ impl Starter {
         listener: Listener,
         peer: &Arc<Peer>,
         net: &Arc<Network>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StartError> {
         let source = DeliverSource {
             channel: net.channel.clone(),
             ids: net.ids.clone(),
@@ -267,45 +282,48 @@ impl Starter {
 }
 
 /// Every org's verifying MSP plus the orderer org's.
-fn load_msps(config: &DevnetConfig) -> anyhow::Result<MspManager> {
+fn load_msps(config: &DevnetConfig) -> Result<MspManager, StartError> {
+    let load = |mspid: &str, dir: &Path| {
+        Msp::from_dir(mspid, dir).map_err(|source| StartError::Msp {
+            mspid: mspid.to_owned(),
+            dir: dir.to_owned(),
+            source,
+        })
+    };
     let mut msps = Vec::new();
     for org in &config.orgs {
-        msps.push(Msp::from_dir(&org.mspid, &org.msp_dir).with_context(|| {
-            format!("loading MSP {} from {}", org.mspid, org.msp_dir.display())
-        })?);
+        msps.push(load(&org.mspid, &org.msp_dir)?);
     }
     let o = &config.orderer;
-    msps.push(
-        Msp::from_dir(&o.mspid, &o.org_msp_dir)
-            .with_context(|| format!("loading MSP {} from {}", o.mspid, o.org_msp_dir.display()))?,
-    );
+    msps.push(load(&o.mspid, &o.org_msp_dir)?);
     Ok(MspManager::new(msps))
 }
 
 fn org_policies(
     config: &DevnetConfig,
-) -> anyhow::Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>> {
+) -> Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>, StartError> {
     config
         .orgs
         .iter()
         .map(|o| {
-            fabric_policy::parse(&o.endorsement_policy).with_context(|| {
-                format!(
-                    "endorsement policy of {}: {}",
-                    o.mspid, o.endorsement_policy
-                )
+            fabric_policy::parse(&o.endorsement_policy).map_err(|source| StartError::Policy {
+                what: format!("endorsement policy of {}:", o.mspid),
+                policy: o.endorsement_policy.clone(),
+                source,
             })
         })
         .collect()
 }
 
-fn open_ledger(path: &Path) -> anyhow::Result<Arc<Ledger>> {
+fn open_ledger(path: &Path) -> Result<Arc<Ledger>, StartError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| StartError::CreateDir(dir.to_owned(), e))?;
     }
-    Ok(Arc::new(Ledger::open(path).with_context(|| {
-        format!("opening ledger {}", path.display())
-    })?))
+    let ledger = Ledger::open(path).map_err(|source| StartError::OpenLedger {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Arc::new(ledger))
 }
 
 /// Opens the orderer's chain (writing the genesis block on first start) and starts block cutting.
@@ -315,18 +333,24 @@ fn start_orderer(
     peer_addresses: &[(String, String)],
     ids: Arc<IdentityCache>,
     starter: &mut Starter,
-) -> anyhow::Result<Arc<Orderer>> {
+) -> Result<Arc<Orderer>, StartError> {
     let chain = open_ledger(&config.data_dir.join("orderer").join("chain.redb"))?;
-    if chain.try_height()? == 0 {
-        let genesis = crate::genesis::genesis_block(config, &listener.address, peer_addresses)?;
+    if chain.try_height().map_err(StartError::ReadChain)? == 0 {
+        let genesis = crate::genesis::genesis_block(config, &listener.address, peer_addresses)
+            .map_err(|e| StartError::Genesis(e.into()))?;
         chain
             .commit(&genesis, &StateUpdates::default())
-            .context("writing the genesis block")?;
+            .map_err(StartError::WriteGenesis)?;
         tracing::info!(channel = %config.channel, "wrote the genesis block");
     }
     let o = &config.orderer;
-    let signer = SigningIdentity::from_msp_dir(&o.mspid, &o.msp_dir)
-        .with_context(|| format!("loading the orderer identity from {}", o.msp_dir.display()))?;
+    let signer = SigningIdentity::from_msp_dir(&o.mspid, &o.msp_dir).map_err(|source| {
+        StartError::Identity {
+            node: format!("orderer {}", o.name),
+            dir: o.msp_dir.clone(),
+            source,
+        }
+    })?;
     let batch = BatchConfig {
         max_message_count: config.batch.max_message_count,
         absolute_max_bytes: config.batch.absolute_max_bytes,
@@ -354,15 +378,15 @@ fn start_peer(
     msps: &Arc<MspManager>,
     orderer: &Arc<Orderer>,
     starter: &mut Starter,
-) -> anyhow::Result<Arc<Peer>> {
+) -> Result<Arc<Peer>, StartError> {
     let dir = config.data_dir.join(&p.name);
     let ledger = open_ledger(&dir.join("ledger.redb"))?;
-    let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir).with_context(|| {
-        format!(
-            "loading the identity of {} from {}",
-            p.name,
-            p.msp_dir.display()
-        )
+    let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir).map_err(|source| {
+        StartError::Identity {
+            node: p.name.clone(),
+            dir: p.msp_dir.clone(),
+            source,
+        }
     })?;
     let public = identity.identity.clone();
     let endorser = Endorser::new(PeerContext {

@@ -12,6 +12,7 @@ pub mod config;
 mod deliver;
 mod devnet;
 mod envelope;
+mod error;
 mod events;
 mod gateway;
 mod genesis;
@@ -26,4 +27,5 @@ mod waiters;
 
 pub use config::{BatchSettings, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
 pub use devnet::{run, Devnet};
+pub use error::StartError;
 pub use server::MAX_MESSAGE_BYTES;

@@ -2,6 +2,7 @@
 //! known, including ephemeral ones) and then serves its services on it.
 
 use crate::config::TlsFiles;
+use crate::error::StartError;
 use anyhow::Context;
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -20,11 +21,13 @@ pub struct Listener {
 }
 
 /// Binds `listen` (`host:port`; port 0 picks a free port).
-pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let local = listener.local_addr()?;
+pub async fn bind(listen: &str) -> Result<Listener, StartError> {
+    let failed = |source| StartError::Listen {
+        address: listen.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(failed)?;
+    let local = listener.local_addr().map_err(failed)?;
     let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or(listen);
     let host = if host.is_empty() || host == "0.0.0.0" {
         "127.0.0.1"
@@ -38,15 +41,20 @@ pub async fn bind(listen: &str) -> anyhow::Result<Listener> {
 }
 
 /// A server builder with the node's TLS certificate (no client authentication, as Fabric's default).
-pub fn builder(tls: &TlsFiles) -> anyhow::Result<Server> {
-    let cert = std::fs::read(&tls.cert)
-        .with_context(|| format!("reading TLS certificate {}", tls.cert.display()))?;
-    let key = std::fs::read(&tls.key)
-        .with_context(|| format!("reading TLS key {}", tls.key.display()))?;
+pub fn builder(tls: &TlsFiles) -> Result<Server, StartError> {
+    let read = |what, path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|source| StartError::TlsFile {
+            what,
+            path: path.clone(),
+            source,
+        })
+    };
+    let cert = read("certificate", &tls.cert)?;
+    let key = read("key", &tls.key)?;
     let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
     Ok(Server::builder()
         .tls_config(config)
-        .context("invalid TLS configuration")?
+        .map_err(StartError::Tls)?
         .tcp_nodelay(true))
 }
 

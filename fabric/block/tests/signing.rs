@@ -3,40 +3,28 @@
 use fabric_block::{new_block, sign_block, verify_block_signature, verify_chain};
 use fabric_msp::{Msp, MspManager, NodeOus, SigningIdentity};
 use fabric_proto::common::{Metadata, OrdererBlockMetadata, SignatureHeader};
+use healthblock_test_support::TestCa;
 use prost::Message;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 struct Org {
-    ca: CertifiedIssuer<'static, KeyPair>,
+    ca: TestCa,
     mspid: &'static str,
 }
 
 impl Org {
     fn new(mspid: &'static str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("ca.{mspid}"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         Self {
-            ca: CertifiedIssuer::self_signed(params, key).unwrap(),
+            ca: TestCa::root(&format!("ca.{mspid}"), None),
             mspid,
         }
     }
 
     fn member(&self, cn: &str, ou: &str) -> SigningIdentity {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationalUnitName, ou);
-        params.distinguished_name.push(DnType::CommonName, cn);
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
+        let leaf = self.ca.leaf(cn).ou(ou).issue();
         SigningIdentity::from_pem(
             self.mspid,
-            cert.pem().as_bytes(),
-            key.serialize_pem().as_bytes(),
+            leaf.cert_pem.as_bytes(),
+            leaf.key_pem.as_bytes(),
         )
         .unwrap()
     }

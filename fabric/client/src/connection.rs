@@ -69,13 +69,18 @@ impl Endpoint {
 
     /// Opens the connection now, so that a bad address or TLS setup fails here.
     pub async fn connect(&self) -> Result<Channel> {
-        let connect_err = |reason: String| Error::Connect {
-            endpoint: self.address.clone(),
-            reason,
-        };
+        let connect_err =
+            |problem: &'static str, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+                Error::Connect {
+                    endpoint: self.address.clone(),
+                    problem,
+                    source,
+                }
+            };
         if self.address.contains("://") {
             return Err(connect_err(
-                "expected host:port without a scheme (TLS is always used)".into(),
+                "expected host:port without a scheme (TLS is always used)",
+                None,
             ));
         }
         let mut tls =
@@ -87,9 +92,9 @@ impl Endpoint {
             tls = tls.identity(Identity::from_pem(&client.cert_pem, &client.key_pem));
         }
         let endpoint = tonic::transport::Endpoint::from_shared(format!("https://{}", self.address))
-            .map_err(|e| connect_err(format!("invalid address: {e}")))?
+            .map_err(|e| connect_err("invalid address", Some(e.into())))?
             .tls_config(tls)
-            .map_err(|e| connect_err(format!("TLS configuration: {e}")))?
+            .map_err(|e| connect_err("TLS configuration", Some(e.into())))?
             .connect_timeout(self.connect_timeout)
             // Keepalives let long event streams notice a dead peer.
             .http2_keep_alive_interval(Duration::from_secs(30))
@@ -98,7 +103,7 @@ impl Endpoint {
         endpoint
             .connect()
             .await
-            .map_err(|e| connect_err(error_chain(&e)))
+            .map_err(|e| connect_err("dial failed", Some(e.into())))
     }
 
     /// SHA-256 of the client TLS certificate (DER), which Fabric's deliver

@@ -6,7 +6,7 @@
 //! decoded from `grpc-status-details-bin`, a `google.rpc.Status`).
 
 use crate::commit::TxValidationCode;
-use prost::Message;
+use fabric_proto::rpc_status;
 use std::fmt;
 use std::time::Duration;
 
@@ -95,35 +95,11 @@ impl fmt::Display for RpcError {
     }
 }
 
-/// `google.rpc.Status`, the message carried (binary) in `grpc-status-details-bin`.
-/// Defined here because only this client needs it; field numbers are gRPC's.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
-const ERROR_DETAIL_TYPE: &str = "gateway.ErrorDetail";
-
-/// Decodes the `gateway.ErrorDetail` entries of a serialized `google.rpc.Status`.
-/// Details of other types, and undecodable bytes, are ignored: they are
-/// diagnostics, and the call has already failed for its own reason.
+/// Decodes the `gateway.ErrorDetail` entries of a serialized `google.rpc.Status`
+/// (see [`fabric_proto::rpc_status`]); other details and undecodable bytes are ignored.
 pub fn decode_error_details(status_details: &[u8]) -> Vec<ErrorDetail> {
-    if status_details.is_empty() {
-        return Vec::new();
-    }
-    let Ok(status) = RpcStatus::decode(status_details) else {
-        return Vec::new();
-    };
-    status
-        .details
-        .iter()
-        .filter(|any| any.type_url.rsplit('/').next() == Some(ERROR_DETAIL_TYPE))
-        .filter_map(|any| fabric_proto::gateway::ErrorDetail::decode(any.value.as_slice()).ok())
+    rpc_status::decode_error_details(status_details)
+        .into_iter()
         .map(|d| ErrorDetail {
             address: d.address,
             msp_id: d.msp_id,
@@ -134,30 +110,29 @@ pub fn decode_error_details(status_details: &[u8]) -> Vec<ErrorDetail> {
 
 /// Encodes error details the way the Fabric Gateway does (used by tests and by servers that imitate it).
 pub fn encode_error_details(code: tonic::Code, message: &str, details: &[ErrorDetail]) -> Vec<u8> {
-    RpcStatus {
-        code: code as i32,
-        message: message.to_owned(),
-        details: details
-            .iter()
-            .map(|d| prost_types::Any {
-                type_url: format!("type.googleapis.com/{ERROR_DETAIL_TYPE}"),
-                value: fabric_proto::gateway::ErrorDetail {
-                    address: d.address.clone(),
-                    msp_id: d.msp_id.clone(),
-                    message: d.message.clone(),
-                }
-                .encode_to_vec(),
-            })
-            .collect(),
-    }
-    .encode_to_vec()
+    let details: Vec<_> = details
+        .iter()
+        .map(|d| fabric_proto::gateway::ErrorDetail {
+            address: d.address.clone(),
+            msp_id: d.msp_id.clone(),
+            message: d.message.clone(),
+        })
+        .collect();
+    rpc_status::encode_error_details(code, message, &details)
 }
 
 /// Everything the client can fail with. Each variant names its stage.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot connect to {endpoint}: {reason}")]
-    Connect { endpoint: String, reason: String },
+    /// The connection could not be opened: `problem` names the step, the
+    /// cause (a bad URI, a TLS set-up or dial error) is the source.
+    #[error("cannot connect to {endpoint}: {problem}")]
+    Connect {
+        endpoint: String,
+        problem: &'static str,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     #[error("endorse of transaction {txid} failed: {rpc}")]
     Endorse { txid: String, rpc: RpcError },
     #[error("submit of transaction {txid} failed: {rpc}")]
@@ -215,8 +190,29 @@ pub enum Error {
     Timeout { stage: Stage, after: Duration },
     #[error("malformed {what}: {msg}")]
     Malformed { what: &'static str, msg: String },
+    /// Bytes that do not decode as the message they must be.
+    #[error("malformed {what}")]
+    Decode {
+        what: &'static str,
+        #[source]
+        source: prost::DecodeError,
+    },
+    /// The channel participation client could not be set up, or a request not built.
+    #[error("orderer admin client, {what}")]
+    HttpSetup {
+        what: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An address that does not resolve.
+    #[error("{address} does not resolve")]
+    Resolve {
+        address: String,
+        #[source]
+        source: Option<std::io::Error>,
+    },
     #[error("chaincode package: {0}")]
-    Package(String),
+    Package(#[from] fabric_package::PackageError),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 }
@@ -239,7 +235,11 @@ impl Error {
             Error::Broadcast { .. } | Error::BroadcastRejected { .. } => Stage::Broadcast,
             Error::Participation { .. } => Stage::Participation,
             Error::Timeout { stage, .. } => *stage,
-            Error::Malformed { .. } | Error::Package(_) | Error::InvalidArgument(_) => Stage::Local,
+            Error::Malformed { .. }
+            | Error::Decode { .. }
+            | Error::Package(_)
+            | Error::InvalidArgument(_) => Stage::Local,
+            Error::HttpSetup { .. } | Error::Resolve { .. } => Stage::Participation,
         }
     }
 
@@ -274,6 +274,11 @@ impl Error {
             Error::Commit { code, .. } => Some(*code),
             _ => None,
         }
+    }
+
+    /// A decode failure of `what`, cause kept.
+    pub(crate) fn decode(what: &'static str) -> impl FnOnce(prost::DecodeError) -> Self {
+        move |source| Error::Decode { what, source }
     }
 
     pub(crate) fn malformed(what: &'static str, err: impl fmt::Display) -> Self {
@@ -319,30 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn other_detail_types_and_garbage_are_ignored() {
-        let status = RpcStatus {
-            code: 2,
-            message: "x".into(),
-            details: vec![
-                prost_types::Any {
-                    type_url: "type.googleapis.com/google.rpc.DebugInfo".into(),
-                    value: vec![1, 2, 3],
-                },
-                prost_types::Any {
-                    type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
-                    value: fabric_proto::gateway::ErrorDetail {
-                        address: "a".into(),
-                        msp_id: "M".into(),
-                        message: "m".into(),
-                    }
-                    .encode_to_vec(),
-                },
-            ],
-        };
-        assert_eq!(
-            decode_error_details(&status.encode_to_vec()),
-            vec![detail("a", "M", "m")]
-        );
+    fn garbage_details_are_ignored() {
         assert!(decode_error_details(&[0xff, 0xff, 0xff]).is_empty());
         assert!(decode_error_details(&[]).is_empty());
     }

@@ -11,7 +11,9 @@ use crate::error::{Error, Result, RpcError, Stage};
 use crate::network::Network;
 use fabric_msp::SigningIdentity;
 use fabric_proto::common::Envelope;
-use fabric_proto::gateway::{EndorseRequest, EvaluateRequest, SubmitRequest};
+use fabric_proto::gateway::{
+    EndorseRequest, EvaluateRequest, SignedCommitStatusRequest, SubmitRequest,
+};
 use fabric_proto::protos::SignedProposal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,6 +190,17 @@ impl Gateway {
     /// Gateway.CommitStatus: waits for the transaction's commit and returns its validation code and block.
     pub async fn commit_status(&self, channel: &str, txid: &str) -> Result<CommitStatus> {
         let request = commit_status_request(&self.identity, channel, txid);
+        self.commit_status_signed(txid, request).await
+    }
+
+    /// Gateway.CommitStatus with a request signed elsewhere (a signer other
+    /// than the connection's identity: an HSM, a remote or offline signer).
+    /// The request names the channel and transaction; `txid` labels errors.
+    pub async fn commit_status_signed(
+        &self,
+        txid: &str,
+        request: SignedCommitStatusRequest,
+    ) -> Result<CommitStatus> {
         let call = async {
             let response = gateway_client(self.grpc_channel())
                 .commit_status(request)

@@ -2,12 +2,6 @@
 
 use fabric_proto::common::{Block, Envelope};
 use prost::Message;
-use std::path::PathBuf;
-
-/// The vectors directory; panics with a clear message if it is missing (a missing vector is a failure, not a skip).
-pub(crate) fn dir() -> PathBuf {
-    healthblock_test_support::fabric_vectors()
-}
 
 pub(crate) fn read(relative: &str) -> Vec<u8> {
     healthblock_test_support::read_vector(relative)

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 /// The proposal payload as it is written to the ledger: the same input, no transient map.
 pub fn strip_transient(chaincode_proposal_payload: &[u8]) -> Result<Vec<u8>> {
     let payload = ChaincodeProposalPayload::decode(chaincode_proposal_payload)
-        .map_err(|e| Error::malformed("chaincode proposal payload", e))?;
+        .map_err(Error::decode("chaincode proposal payload"))?;
     Ok(ChaincodeProposalPayload {
         input: payload.input,
         transient_map: Default::default(),
@@ -81,8 +81,8 @@ pub fn assemble_payload(proposal: &Proposal, responses: &[ProposalResponse]) -> 
             "the proposal responses carry no endorsement".into(),
         ));
     }
-    let header = Header::decode(proposal.header.as_slice())
-        .map_err(|e| Error::malformed("proposal header", e))?;
+    let header =
+        Header::decode(proposal.header.as_slice()).map_err(Error::decode("proposal header"))?;
     let action_payload = ChaincodeActionPayload {
         chaincode_proposal_payload: strip_transient(&proposal.payload)?,
         action: Some(ChaincodeEndorsedAction {
@@ -109,10 +109,10 @@ pub fn signed_transaction(
     responses: &[ProposalResponse],
     signer: &SigningIdentity,
 ) -> Result<Envelope> {
-    let header = Header::decode(proposal.header.as_slice())
-        .map_err(|e| Error::malformed("proposal header", e))?;
+    let header =
+        Header::decode(proposal.header.as_slice()).map_err(Error::decode("proposal header"))?;
     let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
-        .map_err(|e| Error::malformed("signature header", e))?;
+        .map_err(Error::decode("signature header"))?;
     if signature_header.creator != signer.serialize() {
         return Err(Error::InvalidArgument(
             "the signer must be the creator named in the proposal header".into(),
@@ -135,14 +135,14 @@ pub struct PreparedParts {
 /// Reads channel, txid and chaincode result from a prepared transaction envelope.
 pub fn parse_prepared(envelope: &Envelope) -> Result<PreparedParts> {
     let payload = Payload::decode(envelope.payload.as_slice())
-        .map_err(|e| Error::malformed("transaction payload", e))?;
+        .map_err(Error::decode("transaction payload"))?;
     let header = payload
         .header
         .ok_or_else(|| Error::malformed("transaction payload", "no header"))?;
     let channel_header = ChannelHeader::decode(header.channel_header.as_slice())
-        .map_err(|e| Error::malformed("channel header", e))?;
-    let transaction = Transaction::decode(payload.data.as_slice())
-        .map_err(|e| Error::malformed("transaction", e))?;
+        .map_err(Error::decode("channel header"))?;
+    let transaction =
+        Transaction::decode(payload.data.as_slice()).map_err(Error::decode("transaction"))?;
     let mut problems = Vec::new();
     for action in &transaction.actions {
         match action_result(action) {
@@ -164,15 +164,15 @@ pub fn parse_prepared(envelope: &Envelope) -> Result<PreparedParts> {
 
 fn action_result(action: &TransactionAction) -> Result<Vec<u8>> {
     let payload = ChaincodeActionPayload::decode(action.payload.as_slice())
-        .map_err(|e| Error::malformed("chaincode action payload", e))?;
+        .map_err(Error::decode("chaincode action payload"))?;
     let endorsed = payload
         .action
         .ok_or_else(|| Error::malformed("chaincode action payload", "no action"))?;
     let response_payload =
         ProposalResponsePayload::decode(endorsed.proposal_response_payload.as_slice())
-            .map_err(|e| Error::malformed("proposal response payload", e))?;
+            .map_err(Error::decode("proposal response payload"))?;
     let chaincode_action = ChaincodeAction::decode(response_payload.extension.as_slice())
-        .map_err(|e| Error::malformed("chaincode action", e))?;
+        .map_err(Error::decode("chaincode action"))?;
     Ok(chaincode_action
         .response
         .map(|r| r.payload)

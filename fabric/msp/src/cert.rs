@@ -14,7 +14,7 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
 /// OID of the extension in which Fabric CA stores enrollment attributes.
-const FABRIC_ATTRS_OID: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 1];
+pub const FABRIC_CA_ATTRIBUTES_OID: &str = "1.2.3.4.5.6.7.8.1";
 /// ecdsa-with-SHA256.
 const ECDSA_SHA256_OID: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
 
@@ -92,7 +92,7 @@ pub(crate) fn parse(der: &[u8]) -> Result<CertInfo, MspError> {
         not_before: validity.not_before.timestamp(),
         not_after: validity.not_after.timestamp(),
         public_key: cert.public_key().subject_public_key.data.to_vec(),
-        attrs: fabric_attrs(&cert)?,
+        attrs: fabric_ca_attributes(&cert)?,
         is_ca: cert.is_ca(),
     })
 }
@@ -106,8 +106,12 @@ fn attr_string(
         .map_err(|e| MspError::BadCertificate(format!("subject {what} is not a string: {e}")))
 }
 
-/// Reads Fabric CA's attribute extension: JSON `{"attrs":{"name":"value",..}}`.
-fn fabric_attrs(cert: &X509Certificate<'_>) -> Result<BTreeMap<String, String>, MspError> {
+/// The attributes Fabric CA wrote into a certificate (empty when it has none).
+/// Fabric CA stores them as raw JSON `{"attrs":{"name":"value",..}}` directly
+/// in the extension value (not DER-wrapped).
+pub fn fabric_ca_attributes(
+    cert: &X509Certificate<'_>,
+) -> Result<BTreeMap<String, String>, MspError> {
     #[derive(serde::Deserialize)]
     struct Attrs {
         #[serde(default)]
@@ -116,7 +120,7 @@ fn fabric_attrs(cert: &X509Certificate<'_>) -> Result<BTreeMap<String, String>, 
     let Some(ext) = cert
         .extensions()
         .iter()
-        .find(|e| oid_is(&e.oid, FABRIC_ATTRS_OID))
+        .find(|e| e.oid.to_id_string() == FABRIC_CA_ATTRIBUTES_OID)
     else {
         return Ok(BTreeMap::new());
     };

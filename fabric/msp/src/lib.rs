@@ -18,6 +18,7 @@ pub mod signer;
 mod validated;
 mod verified;
 
+pub use cert::{fabric_ca_attributes, FABRIC_CA_ATTRIBUTES_OID};
 pub use error::MspError;
 pub use identity::{Identity, Role};
 pub use msp::{Msp, MspManager, NodeOus};

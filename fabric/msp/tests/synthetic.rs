@@ -3,79 +3,50 @@
 //! intermediates, expiry, wrong-org claims and NodeOU roles.
 
 use fabric_msp::{Identity, Msp, MspError, MspManager, NodeOus, Role, SigningIdentity};
+use healthblock_test_support::TestCa;
 use p256::elliptic_curve::bigint::{Encoding, U256};
 use p256::elliptic_curve::Curve;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType, IsCa, KeyPair,
-    PKCS_ECDSA_P256_SHA256,
-};
 
 /// 2026-01-01T00:00:00Z.
 const JAN_2026: i64 = 1_767_225_600;
 
+/// Validity of the fixture CAs; a test relies on them expiring before their leaves.
+const CA_YEARS: (i32, i32) = (2025, 2035);
+
 struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
+    ca: TestCa,
 }
 
 impl Ca {
     fn root(org: &str) -> Self {
-        Self::build(org, None)
+        Self {
+            ca: TestCa::root_valid_years(&format!("ca.{org}"), Some(org), CA_YEARS),
+        }
     }
 
     fn intermediate(org: &str, parent: &Ca) -> Self {
-        Self::build(org, Some(parent))
-    }
-
-    fn build(org: &str, parent: Option<&Ca>) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        let cn = match parent {
-            Some(_) => format!("ica.{org}"),
-            None => format!("ca.{org}"),
-        };
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, org);
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let issuer = match parent {
-            Some(p) => CertifiedIssuer::signed_by(params, key, &p.issuer).unwrap(),
-            None => CertifiedIssuer::self_signed(params, key).unwrap(),
-        };
-        Self { issuer }
+        Self {
+            ca: parent
+                .ca
+                .intermediate_valid_years(&format!("ica.{org}"), Some(org), CA_YEARS),
+        }
     }
 
     fn pem(&self) -> Vec<u8> {
-        self.issuer.pem().into_bytes()
+        self.ca.pem().into_bytes()
     }
 
     /// A leaf certificate (PEM) and its PKCS#8 key (PEM).
     fn leaf(&self, cn: &str, ous: &[&str], years: (i32, i32)) -> (Vec<u8>, String) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        // rcgen keeps one value per attribute type, so further OUs are added
-        // under the same OID spelled as a custom type (encodes identically).
-        for (i, ou) in ous.iter().enumerate() {
-            let ty = match i {
-                0 => DnType::OrganizationalUnitName,
-                _ => DnType::CustomDnType(vec![2, 5, 4, 11]),
-            };
-            params.distinguished_name.push(ty, *ou);
-        }
-        assert!(ous.len() <= 2, "fixture supports at most two OUs");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.not_before = rcgen::date_time_ymd(years.0, 1, 1);
-        params.not_after = rcgen::date_time_ymd(years.1, 1, 1);
-        params
-            .custom_extensions
-            .push(CustomExtension::from_oid_content(
-                &[1, 2, 3, 4, 5, 6, 7, 8, 1],
+        let leaf = ous
+            .iter()
+            .fold(self.ca.leaf(cn), |leaf, ou| leaf.ou(ou))
+            .valid_years(years.0, years.1)
+            .fabric_ca_extension(
                 br#"{"attrs":{"role":"doctor","hf.EnrollmentID":"alice"}}"#.to_vec(),
-            ));
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem().into_bytes(), key.serialize_pem())
+            )
+            .issue();
+        (leaf.cert_pem.into_bytes(), leaf.key_pem)
     }
 
     fn msp(&self, mspid: &str) -> Msp {

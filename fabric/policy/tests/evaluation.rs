@@ -4,36 +4,24 @@
 
 use fabric_msp::{Identity, Msp, MspManager, NodeOus};
 use fabric_policy::{evaluate, parse, EndorsementPolicy, MetaRule, PolicyError};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use healthblock_test_support::TestCa;
 
 struct Org {
     mspid: &'static str,
-    ca: CertifiedIssuer<'static, KeyPair>,
+    ca: TestCa,
 }
 
 impl Org {
     fn new(mspid: &'static str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("ca.{mspid}"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         Self {
             mspid,
-            ca: CertifiedIssuer::self_signed(params, key).unwrap(),
+            ca: TestCa::root(&format!("ca.{mspid}"), None),
         }
     }
 
     fn id(&self, cn: &str, ou: &str) -> Identity {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationalUnitName, ou);
-        params.distinguished_name.push(DnType::CommonName, cn);
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        Identity::from_pem(self.mspid, cert.pem().as_bytes()).unwrap()
+        let leaf = self.ca.leaf(cn).ou(ou).issue();
+        Identity::from_pem(self.mspid, leaf.cert_pem.as_bytes()).unwrap()
     }
 
     fn msp(&self) -> Msp {

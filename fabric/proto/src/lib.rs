@@ -4,6 +4,8 @@
 //! messages: field numbers and types are wire facts taken from Fabric, the
 //! files and comments are ours. Each protobuf package becomes a module with
 //! the same name, so generated cross-references (`super::common::...`) resolve.
+//! [`rpc_status`] adds gRPC's own `google.rpc.Status`, which carries the
+//! Gateway's error details.
 
 #![allow(clippy::all, missing_docs)]
 
@@ -35,6 +37,8 @@ pub mod gateway {
 pub mod lifecycle {
     include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
 }
+
+pub mod rpc_status;
 
 pub use prost;
 pub use prost_types;

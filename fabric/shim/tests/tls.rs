@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use fabric_proto::protos::chaincode_message::Type;
 use fabric_shim::{ServerConfig, TlsConfig};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use healthblock_test_support::TestCa;
 use tokio::net::TcpListener;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
@@ -16,22 +16,15 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key")).expect("ca");
-    let leaf = |names: Vec<String>| {
-        let key = KeyPair::generate().expect("key");
-        let cert = CertificateParams::new(names)
-            .expect("params")
-            .signed_by(&key, &ca)
-            .expect("sign");
-        (cert.pem(), key.serialize_pem())
+    let ca = TestCa::root("tlsca.test", None);
+    let leaf = |names: &[&str]| {
+        let leaf = ca.leaf(names[0]).sans(names).issue();
+        (leaf.cert_pem, leaf.key_pem)
     };
     Pki {
         ca_pem: ca.pem(),
-        server: leaf(vec!["localhost".into(), "127.0.0.1".into()]),
-        client: leaf(vec!["peer0.org1.example.com".into()]),
+        server: leaf(&["localhost", "127.0.0.1"]),
+        client: leaf(&["peer0.org1.example.com"]),
     }
 }
 

@@ -2,7 +2,7 @@
 //! native Fabric backend. `network up` links it as `<builder>/bin/{detect,build,release}`;
 //! the peer runs those, and the name it is called by selects the phase.
 
-use devnet_endorser::ccaas_template::CONFIG_ENV;
+use fabric_package::ccaas_template::CONFIG_ENV;
 use healthblock_network::fabric_process::ccaas_builder::{self, Outcome, Phase};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -18,15 +18,16 @@
 //! is not kept). Later starts do not need it: the server's database has it.
 
 mod files;
-mod paths;
 mod probe;
 mod process;
 mod registrar;
 mod tls;
 
-pub use paths::{identity_ca, process_name, tls_ca, CaPaths, OrgCaFiles};
+pub use healthblock_consortium::ca::{
+    ca_name, identity_ca, process_name, registrar, tls_ca, tls_root_cert, url, CaPaths, OrgCaFiles,
+    Registrar, RegistrarError, PROCESS_PREFIX, REGISTRAR_NAME,
+};
 pub use probe::CaInfo;
-pub use registrar::{Registrar, REGISTRAR_NAME};
 
 use crate::consortium::{Consortium, PeerOrg};
 use crate::fsutil::IoError;
@@ -89,8 +90,8 @@ pub enum CaError {
     Signal { pid: u32, message: String },
     #[error("TLS certificate of the CA server: {0}")]
     Tls(String),
-    #[error("no registrar credentials at {0}: the CA has never been started (run `healthblock network up`)")]
-    NoRegistrar(PathBuf),
+    #[error(transparent)]
+    Registrar(#[from] RegistrarError),
     #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },
 }
@@ -114,26 +115,6 @@ pub struct CaStatus {
     /// Time from the start call to readiness (zero for `status`).
     pub elapsed: Duration,
     pub log: PathBuf,
-}
-
-/// The CA server's URL: `https://<host>:<ca_port>`.
-pub fn url(c: &Consortium, org: &PeerOrg) -> String {
-    format!("https://{}", c.address(org.ca_port))
-}
-
-/// The CA's name (`--ca.name`): `ca.<domain>`, the common name of the org's identity root.
-pub fn ca_name(org: &PeerOrg) -> String {
-    format!("ca.{}", org.domain)
-}
-
-/// The certificate clients trust the CA server's TLS with: the org's TLS root.
-pub fn tls_root_cert(layout: &Layout, org: &PeerOrg) -> PathBuf {
-    layout.org_tls_ca_cert(org)
-}
-
-/// The bootstrap admin of the org's CA (exists once the CA has been started).
-pub fn registrar(layout: &Layout, org: &PeerOrg) -> Result<Registrar, CaError> {
-    registrar::load(&CaPaths::new(layout, org))
 }
 
 /// Starts every hospital's CA (those already running are left alone) and waits
@@ -432,7 +413,7 @@ fn ca_processes(layout: &Layout) -> Result<Vec<String>, CaError> {
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter_map(|n| n.strip_suffix(".pid").map(str::to_owned))
-        .filter(|n| n.starts_with(paths::PROCESS_PREFIX))
+        .filter(|n| n.starts_with(PROCESS_PREFIX))
         .collect();
     names.sort();
     Ok(names)

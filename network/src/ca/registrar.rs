@@ -1,60 +1,23 @@
 //! The CA server's bootstrap admin: the registrar of the hospital's users.
 //!
 //! Owns: creating its credentials once, before the server's first start (a
-//! random secret from the OS, never a well-known default), and reading them
-//! back for whoever registers users. Fabric CA stores the identity in its own
-//! database on the first start; the file here is the only other copy (0600).
+//! random secret from the OS, never a well-known default). Reading them back
+//! is `healthblock_consortium::ca`'s, for whoever registers users. Fabric CA
+//! stores the identity in its own database on the first start; the file here
+//! is the only other copy (0600).
 
 use super::files;
-use super::paths::CaPaths;
 use super::CaError;
-use crate::fsutil;
+use healthblock_consortium::ca::{CaPaths, Registrar, REGISTRAR_NAME};
 use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
 
-/// Enrollment id of every hospital CA's bootstrap admin.
-pub const REGISTRAR_NAME: &str = "ca-admin";
 /// Random bytes in a generated secret (hex-encoded in the file).
 const SECRET_BYTES: usize = 18;
-
-/// The bootstrap admin's enrollment id and secret.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Registrar {
-    pub name: String,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for Registrar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registrar")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Registrar {
-    /// `name:secret`, Fabric CA's bootstrap form (`-b`).
-    pub(crate) fn boot_value(&self) -> String {
-        format!("{}:{}", self.name, self.secret)
-    }
-}
-
-/// Reads the registrar of a CA that has been started at least once.
-pub fn load(paths: &CaPaths) -> Result<Registrar, CaError> {
-    if !paths.registrar_file.exists() {
-        return Err(CaError::NoRegistrar(paths.registrar_file.clone()));
-    }
-    let text = fsutil::read_text(&paths.registrar_file)?;
-    serde_json::from_str(&text).map_err(|e| CaError::Corrupt {
-        path: paths.registrar_file.clone(),
-        message: e.to_string(),
-    })
-}
 
 /// The registrar, created with a fresh secret when the CA has never run.
 pub(crate) fn load_or_create(paths: &CaPaths) -> Result<Registrar, CaError> {
     if paths.registrar_file.exists() {
-        return load(paths);
+        return Ok(Registrar::load(paths)?);
     }
     if paths.server_config().exists() {
         // The server's database already holds a bootstrap admin whose secret we do not know.

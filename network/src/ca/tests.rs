@@ -111,7 +111,7 @@ fn registrar_secret_is_random_private_and_stable() {
     let p2 = CaPaths::new(&layout, &c.orgs[1]);
     assert!(matches!(
         registrar(&layout, &c.orgs[0]),
-        Err(CaError::NoRegistrar(_))
+        Err(RegistrarError::NoRegistrar(_))
     ));
     let r1 = registrar::load_or_create(&p1).unwrap();
     let r2 = registrar::load_or_create(&p2).unwrap();

@@ -7,8 +7,8 @@
 //! consortium's host), `localhost` and `ca.<domain>`.
 
 use super::files;
-use super::paths::OrgCaFiles;
 use super::CaError;
+use super::OrgCaFiles;
 use crate::fsutil;
 use rand_core::{OsRng, RngCore};
 use rcgen::{

@@ -10,13 +10,8 @@ use super::CryptogenError;
 use crate::fsutil::{create_dir, create_private_dir, write_new, write_private};
 use std::path::{Path, PathBuf};
 
-/// File name of a private key in a keystore or CA folder.
-pub const KEY_FILE: &str = "priv_sk";
-
-/// cryptogen's certificate file name: `<name>-cert.pem`.
-pub fn cert_file(name: &str) -> String {
-    format!("{name}-cert.pem")
-}
+/// cryptogen's file names, kept with the rest of the layout.
+pub use healthblock_consortium::layout::{cert_file, KEY_FILE};
 
 /// What an identity is; decides its NodeOU and its TLS file names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,7 +74,8 @@ async fn up_is_idempotent_and_down_stops() {
         pid::read(&env.layout.devnet_pid_file()).unwrap(),
         Some(first.pid)
     );
-    let cfg = devnet::DevnetConfig::from_json_file(&env.layout.devnet_config_file()).unwrap();
+    let cfg = crate::devnet_config::DevnetConfig::from_json_file(&env.layout.devnet_config_file())
+        .unwrap();
     assert_eq!(cfg.peers.len(), 4);
 
     let st = status(&env.consortium, &env.layout).await;

@@ -14,7 +14,7 @@
 //! Also owns installing the builder: `<builder>/bin/{detect,build,release}`
 //! as symlinks to the executable.
 
-use devnet_endorser::ccaas_template::{self, BuilderConfig, TemplateError};
+use fabric_package::ccaas_template::{self, BuilderConfig, TemplateError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

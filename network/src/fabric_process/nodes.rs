@@ -260,7 +260,7 @@ fn peer(c: &Consortium, layout: &Layout, org: &PeerOrg, node: &PeerNode) -> Fabr
     // What the builder renders connection.json templates with (propagated to it above).
     set(
         &mut env,
-        devnet_endorser::ccaas_template::CONFIG_ENV,
+        fabric_package::ccaas_template::CONFIG_ENV,
         serde_json::Value::Object(org.ccaas_builder_config(node)).to_string(),
     );
     set(

@@ -1,18 +1,30 @@
 //! `healthblock bench`: the load generator. Submits `put` transactions at
-//! several concurrency levels against the running network and reports
-//! committed tx/s, submit-to-commit latency percentiles, evaluate latency and
-//! the devnet's resident memory. A benchmark, not a test: it asserts nothing.
+//! several concurrency levels against the running network and reports, per
+//! level, committed tx/s, submit-to-commit latency percentiles, failures,
+//! evaluate latency measured while that level's load runs, and the network's
+//! resident memory. A benchmark, not a test: it asserts nothing.
+//!
+//! Owns: the measurement window of each level. The load runs for `--warmup`
+//! and then `--duration`; only the window after the warm-up counts:
+//! throughput is the VALID commits seen inside the window divided by its
+//! length, latency percentiles are over the transactions submitted inside it
+//! (each to its commit, even one that lands in the drain after the window),
+//! failures are those that ended inside it. The warm-up and the drain (waiting
+//! for the last in-flight transactions) are excluded from every figure.
+//! Percentiles are nearest-rank ([`crate::stats`]). The report names the
+//! backend that actually ran (from its processes, not the description).
 
 use crate::context::Context;
 use crate::output;
+use crate::stats::percentile_of_sorted;
 use anyhow::{anyhow, Result};
 use fabric_client::contract::Contract;
-use hdrhistogram::Histogram;
 use healthblock_network::consortium::Backend;
 use healthblock_network::fabric_process;
+use healthblock_network::running::running_backend;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,9 +39,12 @@ pub struct BenchArgs {
     /// Concurrency levels (in-flight transactions), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
     pub concurrency: Vec<usize>,
-    /// How long each level runs.
+    /// How long each level is measured (after its warm-up).
     #[arg(long, default_value = "10s", value_parser = humantime_duration)]
     pub duration: Duration,
+    /// Load before each level's measurement window; not counted.
+    #[arg(long, default_value = "2s", value_parser = humantime_duration)]
+    pub warmup: Duration,
     /// Bytes per value.
     #[arg(long, default_value_t = 100)]
     pub value_size: usize,
@@ -59,17 +74,29 @@ fn humantime_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Results of one concurrency level.
+/// Results of one concurrency level (all over its measurement window).
 #[derive(Serialize, Debug)]
 pub struct Level {
     pub concurrency: usize,
+    /// VALID commits seen inside the window.
     pub committed: u64,
+    /// Submissions that failed (endorsement, ordering, or an invalid commit) inside the window.
     pub failed: u64,
+    /// Failure messages by count (the first line of each, at most 8 kinds).
+    pub errors: BTreeMap<String, u64>,
+    /// Length of the window.
     pub seconds: f64,
+    /// Unmeasured load before the window.
+    pub warmup_seconds: f64,
     pub tps: f64,
+    /// Transactions submitted inside the window that committed VALID: the latency samples.
+    pub latency_samples: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// Evaluate calls made inside the window, while this level's load ran.
+    pub evaluate_samples: usize,
+    pub evaluate_failed: u64,
     pub evaluate_p50_ms: f64,
     pub evaluate_p95_ms: f64,
     /// Peak RSS during the level per process kind (`devnet`, or `peer` / `orderer`:
@@ -80,6 +107,8 @@ pub struct Level {
 #[derive(Serialize, Debug)]
 struct Report {
     label: String,
+    /// The backend whose processes ran the benchmark.
+    backend: Backend,
     chaincode: String,
     batch_timeout_ms: u128,
     max_message_count: u32,
@@ -87,7 +116,27 @@ struct Report {
     levels: Vec<Level>,
 }
 
+/// How long the drain after a level may take before the run is declared hung.
+const DRAIN_LIMIT: Duration = Duration::from_secs(120);
+/// Pause between one evaluator's calls: a probe of latency, not extra load.
+const EVALUATE_PAUSE: Duration = Duration::from_millis(20);
+/// At most this many distinct failure messages are kept per level.
+const MAX_ERROR_KINDS: usize = 8;
+
 pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
+    let backend = running_backend(&ctx.consortium, &ctx.layout).ok_or_else(|| {
+        anyhow!(
+            "no network runs under {}: start one with `healthblock network up`",
+            ctx.layout.home().display()
+        )
+    })?;
+    if backend != ctx.consortium.backend {
+        return Err(anyhow!(
+            "the network under {} runs the {backend} backend, not {} as asked",
+            ctx.layout.home().display(),
+            ctx.consortium.backend
+        ));
+    }
     let mut contracts = Vec::new();
     for _ in 0..args.connections.max(1) {
         let gw = crate::cmd::tx::connect(ctx, &args.who, None).await?;
@@ -101,13 +150,13 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
         .evaluate("get", ["bench-probe"])
         .await
         .map_err(|e| anyhow!("the network does not answer {}.get: {e}", args.chaincode))?;
-    let processes = network_processes(ctx);
+    let processes = network_processes(ctx, backend);
     let mut levels = Vec::new();
     for &c in &args.concurrency {
         if !args.json {
             output::step(format!(
-                "concurrency {c}: submitting for {:?}",
-                args.duration
+                "concurrency {c}: warm-up {:?}, then measuring for {:?}",
+                args.warmup, args.duration
             ));
         }
         let level = run_level(&contracts, c, &args, &processes).await?;
@@ -118,6 +167,7 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
     }
     let report = Report {
         label: args.label.clone(),
+        backend,
         chaincode: args.chaincode.clone(),
         batch_timeout_ms: ctx.consortium.batch.timeout.as_millis(),
         max_message_count: ctx.consortium.batch.max_message_count,
@@ -132,7 +182,7 @@ pub async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
 
 fn print_level(l: &Level) {
     println!(
-        "  c={:<4} committed {:>7} failed {:>4}  {:>8.1} tx/s  p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  eval p50 {:>5.1} ms  rss {}",
+        "  c={:<4} committed {:>7} failed {:>4}  {:>8.1} tx/s  p50 {:>7.1} ms  p95 {:>7.1} ms  p99 {:>7.1} ms  eval p50 {:>5.1} ms (n={}, failed {})  rss {}",
         l.concurrency,
         l.committed,
         l.failed,
@@ -141,20 +191,25 @@ fn print_level(l: &Level) {
         l.p95_ms,
         l.p99_ms,
         l.evaluate_p50_ms,
+        l.evaluate_samples,
+        l.evaluate_failed,
         l.peak_rss_mib
             .iter()
             .map(|(kind, r)| format!("{kind} {r:.0} MiB"))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    for (message, n) in &l.errors {
+        println!("         {n} x {message}");
+    }
 }
 
 /// The network's processes as (kind, pid): the devnet process, or every Fabric peer and orderer.
-fn network_processes(ctx: &Context) -> Vec<(String, u32)> {
+fn network_processes(ctx: &Context, backend: Backend) -> Vec<(String, u32)> {
     let read = |file: std::path::PathBuf| -> Option<u32> {
         std::fs::read_to_string(file).ok()?.trim().parse().ok()
     };
-    match ctx.consortium.backend {
+    match backend {
         Backend::Devnet => read(ctx.layout.devnet_pid_file())
             .map(|pid| ("devnet".to_owned(), pid))
             .into_iter()
@@ -180,18 +235,34 @@ fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// One finished call: when it started and ended (since the level began) and
+/// its outcome (`Err` holds the first line of the failure).
+struct Sample {
+    start: Duration,
+    end: Duration,
+    outcome: Result<(), String>,
+}
+
+/// The samples a level's tasks push, shared with the level.
+type Samples = Arc<Mutex<Vec<Sample>>>;
+
+fn first_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or("").to_owned()
+}
+
 async fn run_level(
     contracts: &[Contract],
     concurrency: usize,
     args: &BenchArgs,
     processes: &[(String, u32)],
 ) -> Result<Level> {
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
-    let (committed, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let submits: Samples = Arc::default();
+    let evaluates: Samples = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let value = "x".repeat(args.value_size);
     let run_id = std::process::id();
-    let start = Instant::now();
+    let t0 = Instant::now();
+    let window = (args.warmup, args.warmup + args.duration);
     let peak_rss: Arc<Mutex<BTreeMap<String, f64>>> = Arc::default();
     let sampler = {
         let (stop, peak, processes) = (stop.clone(), peak_rss.clone(), processes.to_vec());
@@ -207,98 +278,145 @@ async fn run_level(
             }
         })
     };
-    let mut workers = Vec::new();
+    let mut tasks = Vec::new();
     for w in 0..concurrency {
         let contract = contracts[w % contracts.len()].clone();
-        let (hist, committed, failed, stop, value) = (
-            hist.clone(),
-            committed.clone(),
-            failed.clone(),
-            stop.clone(),
-            value.clone(),
-        );
-        workers.push(tokio::spawn(async move {
+        let (submits, stop, value) = (submits.clone(), stop.clone(), value.clone());
+        tasks.push(tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let key = format!("bench-{run_id}-{concurrency}-{w}-{i}");
                 i += 1;
-                let t0 = Instant::now();
+                let start = t0.elapsed();
                 let outcome = async {
                     let sub = contract
                         .submit_async("put", [key.as_str(), value.as_str()])
-                        .await?;
-                    sub.status().await
+                        .await
+                        .map_err(|e| first_line(&e))?;
+                    let status = sub.status().await.map_err(|e| first_line(&e))?;
+                    if status.is_valid() {
+                        Ok(())
+                    } else {
+                        Err(format!("committed with validation code {:?}", status.code))
+                    }
                 }
                 .await;
-                match outcome {
-                    Ok(s) if s.is_valid() => {
-                        committed.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(mut h) = hist.lock() {
-                            let _ = h.record(t0.elapsed().as_micros() as u64);
-                        }
-                    }
-                    _ => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
+                let end = t0.elapsed();
+                if let Ok(mut s) = submits.lock() {
+                    s.push(Sample {
+                        start,
+                        end,
+                        outcome,
+                    });
                 }
             }
         }));
     }
-    tokio::time::sleep(args.duration).await;
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        let _ = w.await;
+    // One evaluator, running beside the load, so its latency is the latency
+    // under this level's load.
+    {
+        let contract = contracts[0].clone();
+        let (evaluates, stop) = (evaluates.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let start = t0.elapsed();
+                let outcome = contract
+                    .evaluate("get", ["bench-probe"])
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| first_line(&e));
+                let end = t0.elapsed();
+                if let Ok(mut s) = evaluates.lock() {
+                    s.push(Sample {
+                        start,
+                        end,
+                        outcome,
+                    });
+                }
+                tokio::time::sleep(EVALUATE_PAUSE).await;
+            }
+        }));
     }
-    let seconds = start.elapsed().as_secs_f64();
-    let _ = sampler.await;
-    let eval = evaluate_latency(&contracts[0], concurrency.min(32)).await?;
-    let h = hist
-        .lock()
-        .map_err(|_| anyhow!("histogram lock poisoned"))?;
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    let committed = committed.load(Ordering::Relaxed);
+    tokio::time::sleep(window.1).await;
+    stop.store(true, Ordering::Relaxed);
+    // The drain: the calls in flight at the end of the window finish (their
+    // latency counts when they were submitted inside the window; nothing else
+    // about the drain does).
+    for task in tasks {
+        tokio::time::timeout(DRAIN_LIMIT, task)
+            .await
+            .map_err(|_| {
+                anyhow!("a load task did not finish within {DRAIN_LIMIT:?} after the level")
+            })?
+            .map_err(|e| anyhow!("a load task failed: {e}"))?;
+    }
+    sampler
+        .await
+        .map_err(|e| anyhow!("the memory sampler failed: {e}"))?;
+    let submits = std::mem::take(
+        &mut *submits
+            .lock()
+            .map_err(|_| anyhow!("samples lock poisoned"))?,
+    );
+    let evaluates = std::mem::take(
+        &mut *evaluates
+            .lock()
+            .map_err(|_| anyhow!("samples lock poisoned"))?,
+    );
+    let inside = |t: Duration| t >= window.0 && t < window.1;
+
+    let committed = submits
+        .iter()
+        .filter(|s| s.outcome.is_ok() && inside(s.end))
+        .count() as u64;
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failed = 0u64;
+    for s in submits.iter().filter(|s| inside(s.end)) {
+        if let Err(e) = &s.outcome {
+            failed += 1;
+            if errors.len() < MAX_ERROR_KINDS || errors.contains_key(e) {
+                *errors.entry(e.clone()).or_default() += 1;
+            }
+        }
+    }
+    let latencies = sorted_micros(&submits, inside);
+    let eval_latencies = sorted_micros(&evaluates, inside);
+    let evaluate_failed = evaluates
+        .iter()
+        .filter(|s| s.outcome.is_err() && inside(s.start))
+        .count() as u64;
+    let ms = |sorted: &[u64], p: f64| {
+        percentile_of_sorted(sorted, p).map_or(0.0, |us| us as f64 / 1000.0)
+    };
+    let seconds = args.duration.as_secs_f64();
     let peak = peak_rss.lock().map(|p| p.clone()).unwrap_or_default();
     Ok(Level {
         concurrency,
         committed,
-        failed: failed.load(Ordering::Relaxed),
+        failed,
+        errors,
         seconds,
+        warmup_seconds: args.warmup.as_secs_f64(),
         tps: committed as f64 / seconds,
-        p50_ms: ms(0.50),
-        p95_ms: ms(0.95),
-        p99_ms: ms(0.99),
-        evaluate_p50_ms: eval.0,
-        evaluate_p95_ms: eval.1,
+        latency_samples: latencies.len(),
+        p50_ms: ms(&latencies, 50.0),
+        p95_ms: ms(&latencies, 95.0),
+        p99_ms: ms(&latencies, 99.0),
+        evaluate_samples: eval_latencies.len(),
+        evaluate_failed,
+        evaluate_p50_ms: ms(&eval_latencies, 50.0),
+        evaluate_p95_ms: ms(&eval_latencies, 95.0),
         peak_rss_mib: peak,
     })
 }
 
-/// p50 and p95 of 200 evaluate calls spread over `concurrency` tasks.
-async fn evaluate_latency(contract: &Contract, concurrency: usize) -> Result<(f64, f64)> {
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
-    let per_task = 200 / concurrency.max(1);
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (contract, hist) = (contract.clone(), hist.clone());
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..per_task.max(1) {
-                let t0 = Instant::now();
-                if contract.evaluate("get", ["bench-probe"]).await.is_ok() {
-                    if let Ok(mut h) = hist.lock() {
-                        let _ = h.record(t0.elapsed().as_micros() as u64);
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let h = hist
-        .lock()
-        .map_err(|_| anyhow!("histogram lock poisoned"))?;
-    Ok((
-        h.value_at_quantile(0.5) as f64 / 1000.0,
-        h.value_at_quantile(0.95) as f64 / 1000.0,
-    ))
+/// Latencies (µs, ascending) of the successful calls that started inside the window.
+fn sorted_micros(samples: &[Sample], inside: impl Fn(Duration) -> bool) -> Vec<u64> {
+    let mut v: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.outcome.is_ok() && inside(s.start))
+        .map(|s| (s.end - s.start).as_micros() as u64)
+        .collect();
+    v.sort_unstable();
+    v
 }

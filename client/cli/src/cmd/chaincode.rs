@@ -166,22 +166,13 @@ fn ensure_tls(ctx: &Context, files: &ServerFiles, name: &str) -> Result<Vec<u8>>
     let cert = params.signed_by(&key, &issuer)?;
     std::fs::create_dir_all(files.dir.join("tls"))?;
     std::fs::write(files.cert(), cert.pem())?;
-    write_private(&files.key(), key.serialize_pem().as_bytes())?;
+    // A key left behind without its certificate is stale: the pair is issued afresh.
+    match std::fs::remove_file(files.key()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    healthblock_sdk::keys::write_private(&files.key(), key.serialize_pem().as_bytes())?;
     Ok(ca_cert_pem.into_bytes())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
 }
 
 fn find_file(dir: &Path, pred: impl Fn(&str) -> bool) -> Result<PathBuf> {

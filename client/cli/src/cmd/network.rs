@@ -5,6 +5,7 @@ use crate::output;
 use anyhow::{anyhow, Context as _, Result};
 use healthblock_network::consortium::Backend;
 use healthblock_network::fabric_process::{self, FabricInstall};
+use healthblock_network::running::running_backend;
 use healthblock_network::{ca, cryptogen, devnet_process};
 use std::time::Duration;
 
@@ -246,7 +247,10 @@ fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
 }
 
 async fn status(ctx: &Context, json: bool) -> Result<()> {
-    let mut status = match ctx.consortium.backend {
+    // What runs, told by its processes: the description and HEALTHBLOCK_BACKEND
+    // only say what was asked for.
+    let running = running_backend(&ctx.consortium, &ctx.layout);
+    let mut status = match running.unwrap_or(ctx.consortium.backend) {
         Backend::Fabric => fabric_process::status(&ctx.consortium, &ctx.layout).await,
         Backend::Devnet => devnet_process::status(&ctx.consortium, &ctx.layout).await,
     };
@@ -254,6 +258,10 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
     let cas = ca::status(&ctx.consortium, &ctx.layout).await;
     if json {
         let mut value = serde_json::to_value(&status)?;
+        // `backend`: the one running (null when nothing runs); `asked_backend`: the
+        // description's or HEALTHBLOCK_BACKEND's.
+        value["backend"] = serde_json::to_value(running)?;
+        value["asked_backend"] = serde_json::to_value(ctx.consortium.backend)?;
         value["cas"] = serde_json::to_value(&cas)?;
         output::json(&value)?;
     } else {
@@ -262,10 +270,8 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
             None if ctx.consortium.backend == Backend::Devnet => "  devnet not running".to_owned(),
             None => String::new(),
         };
-        println!(
-            "backend {}  channel {}{process}",
-            status.backend, status.channel
-        );
+        let backend = running.map_or_else(|| "none running".to_owned(), |b| b.to_string());
+        println!("backend {backend}  channel {}{process}", status.channel);
         println!(
             "{:<8} {:<14} {:<40} {:<18} {:<5} HEIGHT",
             "KIND", "ORG", "NAME", "ADDRESS", "UP"
@@ -298,10 +304,18 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
             );
         }
     }
-    if status.all_up() {
-        Ok(())
-    } else {
-        Err(anyhow!("some nodes are down"))
+    match running {
+        Some(b) if b != ctx.consortium.backend => Err(anyhow!(
+            "the network under {} runs the {b} backend, not {} as asked",
+            ctx.layout.home().display(),
+            ctx.consortium.backend
+        )),
+        None => Err(anyhow!(
+            "no network runs under {}",
+            ctx.layout.home().display()
+        )),
+        Some(_) if !status.all_up() => Err(anyhow!("some nodes are down")),
+        Some(_) => Ok(()),
     }
 }
 

@@ -6,7 +6,8 @@
 //! belongs to, by (channel id, txid). When the stream ends every waiting
 //! transaction is told so; the next invocation dials again.
 
-use crate::package::ConnectionInfo;
+use crate::error::{EndorserError, Result};
+use crate::package::CcaasConnection;
 use fabric_proto::protos::chaincode_client::ChaincodeClient;
 use fabric_proto::protos::chaincode_message::Type as MsgType;
 use fabric_proto::protos::{ChaincodeId, ChaincodeMessage};
@@ -30,6 +31,9 @@ const OUTBOUND_QUEUE: usize = 256;
 
 type Route = mpsc::UnboundedSender<ChaincodeMessage>;
 
+/// Fabric's words for a send on a stream that has ended.
+pub(crate) const STREAM_TERMINATED: &str = "chaincode stream terminated";
+
 /// A live stream to a chaincode server.
 #[derive(Debug)]
 pub struct Connection {
@@ -52,10 +56,6 @@ impl Drop for RouteGuard {
 }
 
 impl Connection {
-    pub fn package_id(&self) -> &str {
-        &self.package_id
-    }
-
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst) || self.outbound.is_closed()
     }
@@ -71,16 +71,18 @@ impl Connection {
         self: &Arc<Self>,
         channel: &str,
         txid: &str,
-    ) -> Result<(RouteGuard, mpsc::UnboundedReceiver<ChaincodeMessage>), String> {
+    ) -> Result<(RouteGuard, mpsc::UnboundedReceiver<ChaincodeMessage>)> {
         let key = (channel.to_string(), txid.to_string());
         let (tx, rx) = mpsc::unbounded_channel();
         {
             let mut routes = self.lock_routes();
             if routes.contains_key(&key) {
-                return Err(format!("txid: {txid}({channel}) exists"));
+                return Err(EndorserError::refused(format!(
+                    "txid: {txid}({channel}) exists"
+                )));
             }
             if self.is_closed() {
-                return Err("chaincode stream terminated".into());
+                return Err(EndorserError::refused(STREAM_TERMINATED));
             }
             routes.insert(key.clone(), tx);
         }
@@ -94,11 +96,11 @@ impl Connection {
     }
 
     /// Queues a message to the chaincode (all sends go through one queue, so they never interleave).
-    pub async fn send(&self, msg: ChaincodeMessage) -> Result<(), String> {
+    pub async fn send(&self, msg: ChaincodeMessage) -> Result<()> {
         self.outbound
             .send(msg)
             .await
-            .map_err(|_| "chaincode stream terminated".to_string())
+            .map_err(|_| EndorserError::refused(STREAM_TERMINATED))
     }
 
     fn route(&self, msg: ChaincodeMessage) {
@@ -125,51 +127,59 @@ impl Connection {
     }
 }
 
-async fn endpoint(info: &ConnectionInfo) -> Result<Endpoint, String> {
+async fn endpoint(info: &CcaasConnection) -> Result<Endpoint> {
     let timeout = info.dial_timeout()?;
     let scheme = if info.tls_required { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", info.address))
-        .map_err(|e| format!("invalid chaincode address '{}': {e}", info.address))?
+        .map_err(|e| {
+            EndorserError::transport(format!("invalid chaincode address '{}'", info.address), e)
+        })?
         .connect_timeout(timeout)
         .tcp_nodelay(true);
     if info.tls_required {
-        if info.root_cert.is_empty() {
-            return Err("connection.json: tls_required is set but root_cert is empty".into());
-        }
+        // Fabric treats an empty field like an absent one.
+        let set = |field: &Option<String>| field.clone().filter(|v| !v.is_empty());
+        let Some(root_cert) = set(&info.root_cert) else {
+            return Err(EndorserError::refused(
+                "connection.json: tls_required is set but root_cert is empty",
+            ));
+        };
         let mut tls =
-            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(info.root_cert.as_bytes()));
-        let domain = if info.domain.is_empty() {
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(root_cert.as_bytes()));
+        let domain = set(&info.domain).unwrap_or_else(|| {
             info.address
                 .rsplit_once(':')
                 .map(|(h, _)| h)
                 .unwrap_or(&info.address)
                 .to_string()
-        } else {
-            info.domain.clone()
-        };
+        });
         tls = tls.domain_name(domain);
-        if info.client_auth_required || !info.client_cert.is_empty() {
-            if info.client_cert.is_empty() || info.client_key.is_empty() {
-                return Err(
-                    "connection.json: client_auth_required needs client_cert and client_key".into(),
-                );
-            }
-            tls = tls.identity(Identity::from_pem(&info.client_cert, &info.client_key));
+        let (client_cert, client_key) = (set(&info.client_cert), set(&info.client_key));
+        if info.client_auth_required || client_cert.is_some() {
+            let (Some(cert), Some(key)) = (client_cert, client_key) else {
+                return Err(EndorserError::refused(
+                    "connection.json: client_auth_required needs client_cert and client_key",
+                ));
+            };
+            tls = tls.identity(Identity::from_pem(cert, key));
         }
         endpoint = endpoint
             .tls_config(tls)
-            .map_err(|e| format!("chaincode TLS configuration: {e}"))?;
+            .map_err(|e| EndorserError::transport("chaincode TLS configuration", e))?;
     }
     Ok(endpoint)
 }
 
 /// Dials the chaincode server, waits for REGISTER naming `package_id`, answers REGISTERED and READY.
-pub async fn connect(package_id: &str, info: &ConnectionInfo) -> Result<Arc<Connection>, String> {
+pub async fn connect(package_id: &str, info: &CcaasConnection) -> Result<Arc<Connection>> {
     let endpoint = endpoint(info).await?;
     let channel = endpoint.connect().await.map_err(|e| {
-        format!(
-            "could not connect to chaincode {package_id} at {}: {e}",
-            info.address
+        EndorserError::transport(
+            format!(
+                "could not connect to chaincode {package_id} at {}",
+                info.address
+            ),
+            e,
         )
     })?;
     let mut client = ChaincodeClient::new(channel)
@@ -182,55 +192,52 @@ pub async fn connect(package_id: &str, info: &ConnectionInfo) -> Result<Arc<Conn
     )
     .await
     .map_err(|_| {
-        format!(
+        EndorserError::refused(format!(
             "chaincode {package_id} at {} did not open the stream in time",
             info.address
-        )
+        ))
     })?
-    .map_err(|e| {
-        format!(
-            "could not open the chaincode stream to {}: {}",
-            info.address,
-            e.message()
-        )
+    .map_err(|status| EndorserError::Stream {
+        context: format!("could not open the chaincode stream to {}", info.address),
+        status,
     })?;
     let mut inbound = response.into_inner();
 
     let first = tokio::time::timeout(REGISTER_TIMEOUT, inbound.message())
         .await
         .map_err(|_| {
-            format!(
+            EndorserError::refused(format!(
                 "chaincode at {} did not register within {REGISTER_TIMEOUT:?}",
                 info.address
-            )
+            ))
         })?
-        .map_err(|e| {
-            format!(
-                "chaincode stream to {} failed: {}",
-                info.address,
-                e.message()
-            )
+        .map_err(|status| EndorserError::Stream {
+            context: format!("chaincode stream to {} failed", info.address),
+            status,
         })?
         .ok_or_else(|| {
-            format!(
+            EndorserError::refused(format!(
                 "chaincode at {} closed the stream before registering",
                 info.address
-            )
+            ))
         })?;
     if first.r#type != MsgType::Register as i32 {
-        return Err(format!(
+        return Err(EndorserError::refused(format!(
             "chaincode at {} sent {:?} before REGISTER",
             info.address,
             MsgType::try_from(first.r#type).unwrap_or(MsgType::Undefined)
-        ));
+        )));
     }
-    let id = ChaincodeId::decode(first.payload.as_slice())
-        .map_err(|e| format!("could not unmarshal the REGISTER payload: {e}"))?;
+    let id =
+        ChaincodeId::decode(first.payload.as_slice()).map_err(|source| EndorserError::Decode {
+            context: "could not unmarshal the REGISTER payload".into(),
+            source,
+        })?;
     if id.name != package_id {
-        return Err(format!(
+        return Err(EndorserError::refused(format!(
             "chaincode at {} registered as '{}' but this peer expects package id '{package_id}'",
             info.address, id.name
-        ));
+        )));
     }
     let reply = |kind: MsgType| ChaincodeMessage {
         r#type: kind as i32,
@@ -240,7 +247,7 @@ pub async fn connect(package_id: &str, info: &ConnectionInfo) -> Result<Arc<Conn
         out_tx
             .send(reply(kind))
             .await
-            .map_err(|_| "chaincode stream closed during registration".to_string())?;
+            .map_err(|_| EndorserError::refused("chaincode stream closed during registration"))?;
     }
 
     let conn = Arc::new(Connection {

@@ -5,6 +5,7 @@
 //! simulator, the open query iterators of the transaction, and Fabric's
 //! batching of query results (100 per response, at most 10 000 per query).
 
+use crate::error::{EndorserError, Result};
 use crate::simulator::{RangeIter, TxSimulator};
 use devnet_ledger::Ledger;
 use fabric_proto::protos::chaincode_message::Type as MsgType;
@@ -26,6 +27,8 @@ pub const TOTAL_QUERY_LIMIT: usize = 10_000;
 pub const PRIVATE_DATA_UNSUPPORTED: &str = "private data is not supported on the devnet";
 pub const RICH_QUERY_UNSUPPORTED: &str =
     "rich queries are not supported on the devnet (no CouchDB)";
+/// Fabric's words for a query id the transaction does not hold.
+const QUERY_NOT_FOUND: &str = "query iterator not found";
 
 enum Source {
     Range(RangeIter),
@@ -50,15 +53,18 @@ pub struct TxContext<'a> {
     next_query: u64,
 }
 
-fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, String> {
-    M::decode(payload).map_err(|e| format!("unmarshal failed: {e}"))
+fn decode<M: Message + Default>(payload: &[u8]) -> Result<M> {
+    M::decode(payload).map_err(|source| EndorserError::Decode {
+        context: "unmarshal failed".into(),
+        source,
+    })
 }
 
-fn no_private_data(collection: &str) -> Result<(), String> {
+fn no_private_data(collection: &str) -> Result<()> {
     if collection.is_empty() {
         Ok(())
     } else {
-        Err(PRIVATE_DATA_UNSUPPORTED.to_string())
+        Err(EndorserError::refused(PRIVATE_DATA_UNSUPPORTED))
     }
 }
 
@@ -97,7 +103,7 @@ impl<'a> TxContext<'a> {
         }
     }
 
-    fn dispatch(&mut self, kind: MsgType, payload: &[u8]) -> Result<Vec<u8>, String> {
+    fn dispatch(&mut self, kind: MsgType, payload: &[u8]) -> Result<Vec<u8>> {
         let ns = self.namespace.clone();
         match kind {
             MsgType::GetState => {
@@ -131,7 +137,9 @@ impl<'a> TxContext<'a> {
             MsgType::PutStateMetadata => {
                 let req: PutStateMetadata = decode(payload)?;
                 no_private_data(&req.collection)?;
-                let md = req.metadata.ok_or("PutStateMetadata carries no metadata")?;
+                let md = req.metadata.ok_or_else(|| {
+                    EndorserError::refused("PutStateMetadata carries no metadata")
+                })?;
                 self.sim.set_state_metadata(
                     &ns,
                     &req.key,
@@ -142,17 +150,19 @@ impl<'a> TxContext<'a> {
             MsgType::GetStateByRange => self.open_range(&ns, decode(payload)?),
             MsgType::GetHistoryForKey => {
                 let req: GetHistoryForKey = decode(payload)?;
-                let items = self
-                    .ledger
-                    .try_history(&ns, &req.key)
-                    .map_err(|e| format!("history query failed: {e}"))?;
+                let items = self.ledger.try_history(&ns, &req.key).map_err(|source| {
+                    EndorserError::Ledger {
+                        context: "history query failed".into(),
+                        source,
+                    }
+                })?;
                 let id = self.open(Source::History(items.into()), false, TOTAL_QUERY_LIMIT);
                 self.respond(&id)
             }
             MsgType::QueryStateNext => {
                 let req: QueryStateNext = decode(payload)?;
                 if !self.queries.contains_key(&req.id) {
-                    return Err("query iterator not found".into());
+                    return Err(EndorserError::refused(QUERY_NOT_FOUND));
                 }
                 self.respond(&req.id)
             }
@@ -166,17 +176,17 @@ impl<'a> TxContext<'a> {
                 }
                 .encode_to_vec())
             }
-            MsgType::GetQueryResult => Err(RICH_QUERY_UNSUPPORTED.into()),
+            MsgType::GetQueryResult => Err(EndorserError::refused(RICH_QUERY_UNSUPPORTED)),
             MsgType::GetPrivateDataHash | MsgType::PurgePrivateData => {
-                Err(PRIVATE_DATA_UNSUPPORTED.into())
+                Err(EndorserError::refused(PRIVATE_DATA_UNSUPPORTED))
             }
-            MsgType::InvokeChaincode => {
-                Err("chaincode-to-chaincode invocation is not supported on the devnet".into())
-            }
-            other => Err(format!(
+            MsgType::InvokeChaincode => Err(EndorserError::refused(
+                "chaincode-to-chaincode invocation is not supported on the devnet",
+            )),
+            other => Err(EndorserError::refused(format!(
                 "Fabric side handler cannot handle message ({}) while in ready state",
                 other.as_str_name()
-            )),
+            ))),
         }
     }
 
@@ -196,7 +206,7 @@ impl<'a> TxContext<'a> {
         id
     }
 
-    fn open_range(&mut self, ns: &str, req: GetStateByRange) -> Result<Vec<u8>, String> {
+    fn open_range(&mut self, ns: &str, req: GetStateByRange) -> Result<Vec<u8>> {
         no_private_data(&req.collection)?;
         let metadata = if req.metadata.is_empty() {
             None
@@ -250,16 +260,17 @@ impl<'a> TxContext<'a> {
 
     /// Fabric's `BuildQueryResponse`: batches of 100, `has_more` while results remain,
     /// the iterator is dropped once it is finished.
-    fn respond(&mut self, id: &str) -> Result<Vec<u8>, String> {
+    fn respond(&mut self, id: &str) -> Result<Vec<u8>> {
         loop {
-            let query = self.queries.get(id).ok_or("query iterator not found")?;
+            let not_found = || EndorserError::refused(QUERY_NOT_FOUND);
+            let query = self.queries.get(id).ok_or_else(not_found)?;
             if query.returned >= query.limit {
                 return Ok(self.finish(id));
             }
             let Some(result) = self.next_result(id) else {
                 return Ok(self.finish(id));
             };
-            let query = self.queries.get_mut(id).ok_or("query iterator not found")?;
+            let query = self.queries.get_mut(id).ok_or_else(not_found)?;
             query.returned += 1;
             if !query.paginated && query.pending.len() == MAX_RESULTS_PER_RESPONSE {
                 let batch = std::mem::replace(&mut query.pending, vec![result]);

@@ -8,7 +8,8 @@
 pub mod connection;
 pub mod handler;
 
-use crate::package::ConnectionInfo;
+use crate::error::{EndorserError, Result};
+use crate::package::CcaasConnection;
 use crate::simulator::TxSimulator;
 use connection::Connection;
 use devnet_ledger::Ledger;
@@ -60,8 +61,8 @@ impl ChaincodeSupport {
     async fn connection(
         &self,
         package_id: &str,
-        info: &ConnectionInfo,
-    ) -> Result<Arc<Connection>, String> {
+        info: &CcaasConnection,
+    ) -> Result<Arc<Connection>> {
         // Holding the map lock while dialling keeps concurrent first calls from opening two streams.
         let mut conns = self.connections.lock().await;
         if let Some(conn) = conns.get(package_id) {
@@ -80,13 +81,14 @@ impl ChaincodeSupport {
     pub async fn execute(
         &self,
         package_id: &str,
-        info: &ConnectionInfo,
+        info: &CcaasConnection,
         namespace: &str,
         inv: Invocation<'_>,
         sim: &mut TxSimulator,
         ledger: Arc<Ledger>,
-    ) -> Result<Outcome, String> {
-        let failed = |e: String| format!("failed to execute transaction {}: {e}", inv.txid);
+    ) -> Result<Outcome> {
+        let failed =
+            |e: EndorserError| e.context(format!("failed to execute transaction {}", inv.txid));
         let conn = self.connection(package_id, info).await.map_err(failed)?;
         let (_guard, mut inbound) = conn.register(inv.channel, inv.txid).map_err(failed)?;
         let kind = if inv.is_init {
@@ -103,29 +105,32 @@ impl ChaincodeSupport {
             ..Default::default()
         })
         .await
-        .map_err(|e| failed(format!("error sending: {e}")))?;
+        .map_err(|e| failed(e.context("error sending")))?;
 
         let mut ctx = TxContext::new(sim, namespace, ledger);
         let deadline = tokio::time::Instant::now() + self.execute_timeout;
         loop {
             let msg = match tokio::time::timeout_at(deadline, inbound.recv()).await {
                 Err(_) => {
-                    return Err(failed(
-                        "error sending: timeout expired while executing transaction".into(),
-                    ))
+                    return Err(failed(EndorserError::refused(
+                        "error sending: timeout expired while executing transaction",
+                    )))
                 }
                 Ok(None) => {
-                    return Err(failed("error sending: chaincode stream terminated".into()))
+                    return Err(failed(
+                        EndorserError::refused(connection::STREAM_TERMINATED)
+                            .context("error sending"),
+                    ))
                 }
                 Ok(Some(msg)) => msg,
             };
             match MsgType::try_from(msg.r#type).unwrap_or(MsgType::Undefined) {
                 MsgType::Completed => return completed(msg, namespace, inv.txid),
                 MsgType::Error => {
-                    return Err(format!(
+                    return Err(EndorserError::refused(format!(
                         "transaction returned with failure: {}",
                         String::from_utf8_lossy(&msg.payload)
-                    ))
+                    )))
                 }
                 _ => {
                     let reply = ctx.handle(&msg);
@@ -137,9 +142,12 @@ impl ChaincodeSupport {
 }
 
 /// Decodes COMPLETED: the payload is the chaincode's Response; its event gets the peer's ids.
-fn completed(msg: ChaincodeMessage, namespace: &str, txid: &str) -> Result<Outcome, String> {
-    let response = Response::decode(msg.payload.as_slice())
-        .map_err(|e| format!("failed to unmarshal response for transaction {txid}: {e}"))?;
+fn completed(msg: ChaincodeMessage, namespace: &str, txid: &str) -> Result<Outcome> {
+    let response =
+        Response::decode(msg.payload.as_slice()).map_err(|source| EndorserError::Decode {
+            context: format!("failed to unmarshal response for transaction {txid}"),
+            source,
+        })?;
     let event = msg.chaincode_event.map(|mut e| {
         e.chaincode_id = namespace.to_string();
         e.tx_id = txid.to_string();

@@ -10,6 +10,7 @@
 pub mod registry;
 pub mod state;
 
+use crate::error::{EndorserError, Result};
 use crate::package::PackageStore;
 use crate::policy::default_validation_parameter;
 use crate::simulator::TxSimulator;
@@ -35,14 +36,22 @@ pub const SYSCC_VERSION: &str = "syscc";
 const SYSTEM_CHAINCODE_NAMES: [&str; 5] = ["cscc", "escc", "lscc", "qscc", "vscc"];
 
 /// A failed lifecycle call: Fabric answers 404 for "not defined / not found", 500 otherwise.
+/// This is the `_lifecycle` edge: the error's text becomes the response message.
 enum Failure {
     NotFound(String),
-    Error(String),
+    Error(EndorserError),
 }
 
-impl From<String> for Failure {
-    fn from(e: String) -> Self {
+impl From<EndorserError> for Failure {
+    fn from(e: EndorserError) -> Self {
         Failure::Error(e)
+    }
+}
+
+/// A refusal in Fabric's words, with no underlying error.
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Error(EndorserError::Refused(message))
     }
 }
 
@@ -77,8 +86,12 @@ fn error(status: i32, message: String) -> Response {
 }
 
 fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Failure> {
-    M::decode(bytes)
-        .map_err(|e| Failure::Error(format!("failed to decode input arg to function: {e}")))
+    M::decode(bytes).map_err(|source| {
+        Failure::Error(EndorserError::Decode {
+            context: "failed to decode input arg to function".into(),
+            source,
+        })
+    })
 }
 
 /// Fabric's chaincode name rule: `^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$`.
@@ -101,7 +114,7 @@ fn validate_input(
     name: &str,
     version: &str,
     collections: &Option<CollectionConfigPackage>,
-) -> Result<(), String> {
+) -> Result<()> {
     let result = if !valid_name(name) {
         Err(format!("invalid chaincode name '{name}'. Names can only consist of alphanumerics, '_', and '-' and can only begin with alphanumerics"))
     } else if SYSTEM_CHAINCODE_NAMES.contains(&name) {
@@ -115,7 +128,7 @@ fn validate_input(
     } else {
         Ok(())
     };
-    result.map_err(|e| format!("error validating chaincode definition: {e}"))
+    result.map_err(|e| EndorserError::Refused(e).context("error validating chaincode definition"))
 }
 
 /// The definition parameters with Fabric's defaults filled in (escc, vscc, the channel's Endorsement policy).
@@ -193,25 +206,25 @@ impl LifecycleCall<'_> {
 
     /// Install and approve need an admin of this peer's org; the channel-wide
     /// functions need a member of one of the channel's orgs (Fabric's Writers).
-    fn check_acl(&self, function: &str) -> Result<(), String> {
+    fn check_acl(&self, function: &str) -> Result<()> {
         match function {
             "InstallChaincode"
             | "QueryInstalledChaincodes"
             | "ApproveChaincodeDefinitionForMyOrg" => {
                 if self.creator.mspid != self.mspid || self.role() != Role::Admin {
-                    return Err(format!(
+                    return Err(EndorserError::refused(format!(
                         "the identity {} of {} is not an admin under this peer's MSP [{}]",
                         self.creator.subject_cn, self.creator.mspid, self.mspid
-                    ));
+                    )));
                 }
                 Ok(())
             }
             _ => {
                 if !self.policies.org_ids().contains(&self.creator.mspid) {
-                    return Err(format!(
+                    return Err(EndorserError::refused(format!(
                         "the creator's org {} is not an application org of channel '{}'",
                         self.creator.mspid, self.channel
-                    ));
+                    )));
                 }
                 Ok(())
             }
@@ -233,14 +246,14 @@ impl LifecycleCall<'_> {
                 let _: QueryChaincodeDefinitionsArgs = decode(arg)?;
                 self.query_definitions()
             }
-            other => Err(Failure::Error(format!("unknown function '{other}'"))),
+            other => Err(format!("unknown function '{other}'").into()),
         }
     }
 
     fn sim(&mut self) -> Result<&mut TxSimulator, Failure> {
         let channel = self.channel;
         self.sim.as_deref_mut().ok_or_else(|| {
-            Failure::Error(format!("this function needs a channel (got '{channel}')"))
+            Failure::from(format!("this function needs a channel (got '{channel}')"))
         })
     }
 
@@ -248,7 +261,7 @@ impl LifecycleCall<'_> {
         let package = self
             .packages
             .install(&args.chaincode_install_package)
-            .map_err(|e| Failure::Error(format!("could not install chaincode: {e}")))?;
+            .map_err(|e| Failure::Error(e.context("could not install chaincode")))?;
         tracing::info!(package_id = %package.package_id, "chaincode installed");
         Ok(InstallChaincodeResult {
             package_id: package.package_id,
@@ -513,5 +526,10 @@ impl LifecycleCall<'_> {
 fn decode_collections(bytes: &[u8]) -> Result<Option<CollectionConfigPackage>, Failure> {
     CollectionConfigPackage::decode(bytes)
         .map(Some)
-        .map_err(|e| Failure::Error(format!("corrupt collection config: {e}")))
+        .map_err(|source| {
+            Failure::Error(EndorserError::Decode {
+                context: "corrupt collection config".into(),
+                source,
+            })
+        })
 }

@@ -5,6 +5,7 @@
 //! public [`crate::ChaincodeDefinition`] lookup.
 
 use super::state::{self, Committed, IMPLICIT_ORG_PREFIX, LIFECYCLE};
+use crate::error::Result;
 use crate::{ChaincodeDefinition, ChannelPolicies};
 use devnet_ledger::{ChaincodeRegistry, Ledger};
 use fabric_policy::EndorsementPolicy;
@@ -22,7 +23,7 @@ impl LifecycleRegistry {
     }
 
     /// The committed definition of a user chaincode, with its policy resolved.
-    pub fn definition(&self, name: &str) -> Result<Option<ChaincodeDefinition>, String> {
+    pub fn definition(&self, name: &str) -> Result<Option<ChaincodeDefinition>> {
         let Some(def) = state::definition(&mut Committed(&self.ledger), name)? else {
             return Ok(None);
         };
@@ -41,7 +42,7 @@ impl LifecycleRegistry {
         }))
     }
 
-    fn policy(&self, name: &str) -> Result<Option<EndorsementPolicy>, String> {
+    fn policy(&self, name: &str) -> Result<Option<EndorsementPolicy>> {
         if name == LIFECYCLE {
             return self
                 .policies

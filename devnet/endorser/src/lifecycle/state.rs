@@ -17,6 +17,7 @@
 //! validator applies that org's own endorsement policy, as Fabric does, to
 //! both the `_lifecycle` namespace and the public approval namespace.
 
+use crate::error::{EndorserError, Result};
 use crate::simulator::TxSimulator;
 use devnet_ledger::Ledger;
 use fabric_proto::lifecycle::{state_data, StateData, StateMetadata};
@@ -83,8 +84,8 @@ impl Parameters {
         ]
     }
 
-    fn from_fields(fields: &BTreeMap<String, Vec<u8>>) -> Result<Self, String> {
-        let get = |name: &str| -> Result<Vec<u8>, String> {
+    fn from_fields(fields: &BTreeMap<String, Vec<u8>>) -> Result<Self> {
+        let get = |name: &str| -> Result<Vec<u8>> {
             match fields.get(name) {
                 Some(v) => field_bytes(v),
                 None => Ok(Vec::new()),
@@ -92,9 +93,9 @@ impl Parameters {
         };
         Ok(Self {
             endorsement: ChaincodeEndorsementInfo::decode(get("EndorsementInfo")?.as_slice())
-                .map_err(|e| format!("corrupt EndorsementInfo: {e}"))?,
+                .map_err(corrupt("EndorsementInfo"))?,
             validation: ChaincodeValidationInfo::decode(get("ValidationInfo")?.as_slice())
-                .map_err(|e| format!("corrupt ValidationInfo: {e}"))?,
+                .map_err(corrupt("ValidationInfo"))?,
             collections: get("Collections")?,
         })
     }
@@ -128,17 +129,27 @@ fn string_field(value: &str) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn decode_field(bytes: &[u8]) -> Result<Option<state_data::Type>, String> {
-    StateData::decode(bytes)
-        .map(|d| d.r#type)
-        .map_err(|e| format!("corrupt lifecycle field: {e}"))
+/// A decode failure of stored lifecycle state: `corrupt <what>: <cause>`.
+fn corrupt(what: &'static str) -> impl Fn(prost::DecodeError) -> EndorserError {
+    move |source| EndorserError::Decode {
+        context: format!("corrupt {what}"),
+        source,
+    }
 }
 
-fn field_bytes(bytes: &[u8]) -> Result<Vec<u8>, String> {
+fn decode_field(bytes: &[u8]) -> Result<Option<state_data::Type>> {
+    StateData::decode(bytes)
+        .map(|d| d.r#type)
+        .map_err(corrupt("lifecycle field"))
+}
+
+fn field_bytes(bytes: &[u8]) -> Result<Vec<u8>> {
     match decode_field(bytes)? {
         Some(state_data::Type::Bytes(b)) => Ok(b),
         None => Ok(Vec::new()),
-        Some(other) => Err(format!("expected a bytes field, found {other:?}")),
+        Some(other) => Err(EndorserError::refused(format!(
+            "expected a bytes field, found {other:?}"
+        ))),
     }
 }
 
@@ -157,11 +168,11 @@ pub fn private_name(name: &str, sequence: i64) -> String {
 
 /// Reads lifecycle state either through a simulator (recording reads) or from committed state.
 pub trait StateReader {
-    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
+    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>>;
 }
 
 impl StateReader for TxSimulator {
-    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         self.get_state(ns, key)
     }
 }
@@ -170,11 +181,14 @@ impl StateReader for TxSimulator {
 pub struct Committed<'a>(pub &'a Ledger);
 
 impl StateReader for Committed<'_> {
-    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>> {
         self.0
             .try_get_state(ns, key)
             .map(|v| v.map(|v| v.value))
-            .map_err(|e| format!("could not read {ns}/{key}: {e}"))
+            .map_err(|source| EndorserError::Ledger {
+                context: format!("could not read {ns}/{key}"),
+                source,
+            })
     }
 }
 
@@ -183,11 +197,14 @@ fn read_metadata(
     ns: &str,
     prefix: &str,
     name: &str,
-) -> Result<Option<StateMetadata>, String> {
+) -> Result<Option<StateMetadata>> {
     match state.get(ns, &metadata_key(prefix, name))? {
         Some(bytes) if !bytes.is_empty() => StateMetadata::decode(bytes.as_slice())
             .map(Some)
-            .map_err(|e| format!("could not deserialize metadata for {prefix}/{name}: {e}")),
+            .map_err(|source| EndorserError::Decode {
+                context: format!("could not deserialize metadata for {prefix}/{name}"),
+                source,
+            }),
         _ => Ok(None),
     }
 }
@@ -199,12 +216,15 @@ fn read_fields(
     prefix: &str,
     name: &str,
     datatype: &str,
-) -> Result<Option<BTreeMap<String, Vec<u8>>>, String> {
+) -> Result<Option<BTreeMap<String, Vec<u8>>>> {
     let Some(metadata) = read_metadata(state, ns, prefix, name)? else {
         return Ok(None);
     };
     if metadata.datatype != datatype {
-        return Err(format!("not a {datatype} type: {}", metadata.datatype));
+        return Err(EndorserError::refused(format!(
+            "not a {datatype} type: {}",
+            metadata.datatype
+        )));
     }
     let mut fields = BTreeMap::new();
     for field in &metadata.fields {
@@ -217,21 +237,21 @@ fn read_fields(
 
 /// The committed sequence of a chaincode (0 when it was never defined): one read of
 /// `namespaces/fields/<name>/Sequence`, the read every invocation records.
-pub fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64, String> {
+pub fn current_sequence(state: &mut dyn StateReader, name: &str) -> Result<i64> {
     match state.get(LIFECYCLE, &field_key(NAMESPACES, name, "Sequence"))? {
         None => Ok(0),
         Some(bytes) => match decode_field(&bytes)? {
             Some(state_data::Type::Int64(v)) => Ok(v),
             None => Ok(0),
-            Some(other) => Err(format!(
+            Some(other) => Err(EndorserError::refused(format!(
                 "could not get current sequence for chaincode '{name}': unexpected {other:?}"
-            )),
+            ))),
         },
     }
 }
 
 /// The committed definition of `name`, if any.
-pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Definition>, String> {
+pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Definition>> {
     let Some(fields) = read_fields(state, LIFECYCLE, NAMESPACES, name, DEFINITION_TYPE)? else {
         return Ok(None);
     };
@@ -251,11 +271,14 @@ pub fn definition(state: &mut dyn StateReader, name: &str) -> Result<Option<Defi
 }
 
 /// The names of all committed chaincode definitions, sorted.
-pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>, String> {
+pub fn defined_names(ledger: &Ledger) -> Result<Vec<String>> {
     let prefix = format!("{NAMESPACES}/metadata/");
     let entries = ledger
         .try_range(LIFECYCLE, &prefix, &format!("{NAMESPACES}/metadata0"))
-        .map_err(|e| format!("could not list chaincode definitions: {e}"))?;
+        .map_err(|source| EndorserError::Ledger {
+            context: "could not list chaincode definitions".into(),
+            source,
+        })?;
     let mut names = Vec::new();
     for (key, value) in entries {
         let is_definition = StateMetadata::decode(value.value.as_slice())
@@ -273,7 +296,7 @@ pub fn approval(
     mspid: &str,
     name: &str,
     sequence: i64,
-) -> Result<Option<(Parameters, String)>, String> {
+) -> Result<Option<(Parameters, String)>> {
     let ns = org_namespace(mspid);
     let private = private_name(name, sequence);
     let Some(fields) = read_fields(state, &ns, NAMESPACES, &private, PARAMETERS_TYPE)? else {
@@ -303,7 +326,7 @@ pub fn mismatches(
     name: &str,
     sequence: i64,
     proposed: &Parameters,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>> {
     let ns = org_namespace(mspid);
     let approved = read_fields(
         state,
@@ -323,7 +346,7 @@ pub fn mismatches(
 /// Writes a key; a write to an org's approval namespace is also recorded as a hashed
 /// write to `_lifecycle`'s implicit collection of that org, as Fabric records approvals,
 /// so the validator applies the org's own policy to `_lifecycle` for it.
-fn put(sim: &mut TxSimulator, ns: &str, key: &str, value: Vec<u8>) -> Result<(), String> {
+fn put(sim: &mut TxSimulator, ns: &str, key: &str, value: Vec<u8>) -> Result<()> {
     if ns.starts_with(IMPLICIT_ORG_PREFIX) {
         sim.add_private_write(LIFECYCLE, ns, key, value.clone())?;
     }
@@ -339,7 +362,7 @@ fn serialize(
     name: &str,
     datatype: &str,
     fields: Vec<(&str, Vec<u8>)>,
-) -> Result<(), String> {
+) -> Result<()> {
     let existing_metadata = read_metadata(sim, ns, prefix, name)?;
     let mut existing: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
     if let Some(md) = &existing_metadata {
@@ -381,7 +404,7 @@ fn serialize(
 }
 
 /// Writes a committed definition into `_lifecycle`.
-pub fn write_definition(sim: &mut TxSimulator, name: &str, def: &Definition) -> Result<(), String> {
+pub fn write_definition(sim: &mut TxSimulator, name: &str, def: &Definition) -> Result<()> {
     let mut fields = vec![("Sequence", int_field(def.sequence))];
     fields.extend(def.params.fields());
     serialize(sim, LIFECYCLE, NAMESPACES, name, DEFINITION_TYPE, fields)
@@ -395,7 +418,7 @@ pub fn write_approval(
     sequence: i64,
     params: &Parameters,
     package_id: &str,
-) -> Result<(), String> {
+) -> Result<()> {
     let ns = org_namespace(mspid);
     let private = private_name(name, sequence);
     serialize(

@@ -6,8 +6,6 @@
 
 pub mod fake_chaincode;
 
-use devnet_endorser::lifecycle::state;
-use devnet_endorser::simulator::TxSimulator;
 use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
 use devnet_ledger::{Ledger, StateUpdates, ValidationContext, Validator, WriteOp};
 use fabric_msp::{Msp, MspManager, NodeOus, SigningIdentity};
@@ -141,7 +139,7 @@ impl Net {
         &self,
         org: usize,
         timeout: std::time::Duration,
-        ccaas_builder_config: devnet_endorser::ccaas_template::BuilderConfig,
+        ccaas_builder_config: fabric_package::ccaas_template::BuilderConfig,
     ) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.redb")).unwrap());
@@ -189,8 +187,7 @@ pub fn proposal_with(
     let creator = signer.serialize();
     let mut nonce = vec![0u8; 24];
     rand_core::OsRng.fill_bytes(&mut nonce);
-    let txid =
-        txid_override.unwrap_or_else(|| devnet_endorser::proposal::compute_txid(&nonce, &creator));
+    let txid = txid_override.unwrap_or_else(|| fabric_block::compute_txid(&nonce, &creator));
     let chaincode_id = ChaincodeId {
         name: chaincode.into(),
         ..Default::default()
@@ -366,32 +363,10 @@ pub fn seed(ledger: &Ledger, ns: &str, kvs: &[(&str, &[u8])]) {
 /// Defines chaincode `name` (sequence 1, default policy) approved by every org with
 /// `package_id`, written straight into state.
 pub fn define_chaincode(ledger: &Arc<Ledger>, net: &Net, name: &str, package_id: &str) {
-    let mut sim = TxSimulator::new(ledger.clone(), "define");
-    let params = state::Parameters {
-        endorsement: state::ChaincodeEndorsementInfo {
-            version: "1.0".into(),
-            init_required: false,
-            endorsement_plugin: "escc".into(),
-        },
-        validation: state::ChaincodeValidationInfo {
-            validation_plugin: "vscc".into(),
-            validation_parameter: devnet_endorser::policy::default_validation_parameter(),
-        },
-        collections: Vec::new(),
-    };
-    for org in &net.orgs {
-        state::write_approval(&mut sim, &org.mspid, name, 1, &params, package_id).unwrap();
-    }
-    state::write_definition(
-        &mut sim,
-        name,
-        &state::Definition {
-            sequence: 1,
-            params,
-        },
-    )
-    .unwrap();
-    apply_rwset(ledger, &sim.results());
+    let mspids: Vec<String> = net.orgs.iter().map(|o| o.mspid.clone()).collect();
+    let rwset =
+        devnet_endorser::testing::chaincode_definition(ledger, &mspids, name, package_id).unwrap();
+    apply_rwset(ledger, &rwset);
 }
 
 /// The rwset of an endorsed response.

@@ -9,15 +9,15 @@
 //! - a range query is re-run over committed state merged with the block's earlier
 //!   writes, over `[start, end)` plus `end` itself when the iterator was not
 //!   exhausted, and must give the same keys and versions (raw reads) or the same
-//!   Merkle summary (hashed reads).
+//!   Merkle summary (hashed reads), recomputed with `fabric_block::merkle_summary`.
 
 use super::envelope::NsRwSet;
 use crate::store::apply_write;
 use crate::{Ledger, LedgerError, Version, VersionedValue, WriteOp};
+use fabric_block::merkle_summary;
 use fabric_proto::kvrwset::range_query_info::ReadsInfo;
-use fabric_proto::kvrwset::{KvRead, QueryReads, QueryReadsMerkleSummary, RangeQueryInfo};
+use fabric_proto::kvrwset::{KvRead, RangeQueryInfo};
 use fabric_proto::protos::TxValidationCode as Code;
-use prost::Message;
 use std::collections::BTreeMap;
 
 /// The state written by the block's valid transactions so far; `None` = deleted.
@@ -161,91 +161,5 @@ fn kv_read(key: String, (block_num, tx_num): Version) -> KvRead {
     KvRead {
         key,
         version: Some(fabric_proto::kvrwset::Version { block_num, tx_num }),
-    }
-}
-
-/// Fabric's Merkle summary of range results (rwsetutil RangeQueryResultsHelper):
-/// results are hashed in chunks of `max_degree + 1` serialized `QueryReads`, and
-/// hashes are combined level by level whenever a level exceeds `max_degree`.
-/// None when the results are too few to have been hashed, or the degree is invalid.
-pub fn merkle_summary(results: &[KvRead], max_degree: u32) -> Option<QueryReadsMerkleSummary> {
-    if max_degree < 2 {
-        return None;
-    }
-    let chunk = max_degree as usize + 1;
-    if results.len() < chunk {
-        return None;
-    }
-    let mut tree = MerkleTree::new(max_degree as usize);
-    let mut chunks = results.chunks(chunk);
-    for c in chunks.by_ref() {
-        tree.update(hash_reads(c));
-    }
-    Some(tree.done())
-}
-
-fn hash_reads(reads: &[KvRead]) -> Vec<u8> {
-    fabric_msp::sha256(
-        &QueryReads {
-            kv_reads: reads.to_vec(),
-        }
-        .encode_to_vec(),
-    )
-    .to_vec()
-}
-
-fn combined_hash(hashes: &[Vec<u8>]) -> Vec<u8> {
-    fabric_msp::sha256(&hashes.concat()).to_vec()
-}
-
-/// Levels of hashes, level 1 = leaves (index 0 here).
-struct MerkleTree {
-    levels: Vec<Vec<Vec<u8>>>,
-    max_degree: usize,
-}
-
-impl MerkleTree {
-    fn new(max_degree: usize) -> Self {
-        Self {
-            levels: vec![Vec::new()],
-            max_degree,
-        }
-    }
-
-    fn update(&mut self, leaf: Vec<u8>) {
-        self.levels[0].push(leaf);
-        let mut level = 0;
-        while self.levels[level].len() > self.max_degree {
-            let combined = combined_hash(&std::mem::take(&mut self.levels[level]));
-            if self.levels.len() == level + 1 {
-                self.levels.push(Vec::new());
-            }
-            self.levels[level + 1].push(combined);
-            level += 1;
-        }
-    }
-
-    fn done(mut self) -> QueryReadsMerkleSummary {
-        let top = self.levels.len() - 1;
-        for level in 0..top {
-            let hashes = std::mem::take(&mut self.levels[level]);
-            let h = match hashes.len() {
-                0 => continue,
-                1 => hashes.into_iter().next().unwrap_or_default(),
-                _ => combined_hash(&hashes),
-            };
-            self.levels[level + 1].push(h);
-        }
-        let mut max_level = self.levels.len();
-        let mut top_hashes = std::mem::take(&mut self.levels[top]);
-        if top_hashes.len() > self.max_degree {
-            top_hashes = vec![combined_hash(&top_hashes)];
-            max_level += 1;
-        }
-        QueryReadsMerkleSummary {
-            max_degree: self.max_degree as u32,
-            max_level: max_level as u32,
-            max_level_hashes: top_hashes,
-        }
     }
 }

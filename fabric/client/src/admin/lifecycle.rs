@@ -146,7 +146,7 @@ async fn query<R: Message + Default>(
 ) -> Result<R> {
     let response = peer.endorse(&proposal.txid, proposal.sign(admin)).await?;
     let payload = response.response.map(|r| r.payload).unwrap_or_default();
-    R::decode(payload.as_slice()).map_err(|e| Error::malformed("lifecycle result", e))
+    R::decode(payload.as_slice()).map_err(Error::decode("lifecycle result"))
 }
 
 /// Installs a chaincode package on `peer`; returns the package id and label the peer computed.

@@ -151,8 +151,9 @@ pub struct ParticipationClient {
 
 impl ParticipationClient {
     pub fn new(endpoint: &ParticipationEndpoint) -> Result<Self> {
-        let bad = |what: &str, e: reqwest::Error| {
-            Error::InvalidArgument(format!("orderer admin client, {what}: {e}"))
+        let bad = |what: &str, source: reqwest::Error| Error::HttpSetup {
+            what: what.to_owned(),
+            source,
         };
         let ca =
             reqwest::Certificate::from_pem(&endpoint.tls_ca_pem).map_err(|e| bad("TLS CA", e))?;
@@ -175,10 +176,14 @@ impl ParticipationClient {
                 let addr = endpoint
                     .address
                     .to_socket_addrs()
-                    .map_err(|e| Error::InvalidArgument(format!("{}: {e}", endpoint.address)))?
+                    .map_err(|e| Error::Resolve {
+                        address: endpoint.address.clone(),
+                        source: Some(e),
+                    })?
                     .next()
-                    .ok_or_else(|| {
-                        Error::InvalidArgument(format!("{} does not resolve", endpoint.address))
+                    .ok_or_else(|| Error::Resolve {
+                        address: endpoint.address.clone(),
+                        source: None,
                     })?;
                 builder = builder.resolve(name, addr);
                 format!("{name}:{}", addr.port())
@@ -210,7 +215,10 @@ impl ParticipationClient {
             .header(reqwest::header::CONTENT_TYPE, body.content_type())
             .body(body.bytes)
             .build()
-            .map_err(|e| Error::InvalidArgument(format!("join request: {e}")))
+            .map_err(|source| Error::HttpSetup {
+                what: "join request".into(),
+                source,
+            })
     }
 
     /// Joins the orderer to the channel of `config_block` (a serialized config `common.Block`).
@@ -250,7 +258,10 @@ impl ParticipationClient {
         self.http
             .request(method, self.url(channel)?)
             .build()
-            .map_err(|e| Error::InvalidArgument(format!("{operation} request: {e}")))
+            .map_err(|source| Error::HttpSetup {
+                what: format!("{operation} request"),
+                source,
+            })
     }
 
     async fn send(

@@ -3,10 +3,11 @@
 //! granted version into a file.
 
 use anyhow::Result;
+use healthblock_sdk::types::model::RecordId;
+use healthblock_sdk::Sink;
 use serde_json::json;
 
-use super::record::{my_keys, open_granted, request_access};
-use super::{Actor, Session};
+use super::{connect, Actor};
 use crate::context::Context;
 use crate::output;
 
@@ -34,37 +35,28 @@ pub async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
         version,
         out,
     } = cmd;
-    let session = Session::open(ctx, &actor).await?;
-    // With --out, the caller's keys are looked up while the request commits.
-    let (a, mine) = if out.is_some() {
-        tokio::try_join!(
-            request_access(&session, &record, version),
-            my_keys(&session)
-        )?
-    } else {
-        (
-            request_access(&session, &record, version).await?,
-            Vec::new(),
-        )
-    };
+    let rid = RecordId::parse(&record)?;
+    let client = connect(ctx, &actor).await?;
+    let a = client.request_access(&rid, version).await?.value;
     // The answer is printed whatever happens next, so a script always learns
     // the audited transaction id.
     let decrypted = match (&out, a.granted) {
-        (Some(path), true) => Some(open_granted(&session, &a, &mine, Some(path)).await),
+        (Some(path), true) => Some(client.open_granted(&a, Sink::File(path)).await),
         _ => None,
     };
     let decrypt_error = match &decrypted {
-        Some(Err(e)) => Some(format!("{e:#}")),
+        Some(Err(e)) => Some(output::with_causes(e)),
         _ => None,
     };
+    let grant = a.grant.as_ref();
     output::json(&json!({
         "granted": a.granted,
         "reason": a.reason,
         "tx_id": a.tx_id,
         "record_id": a.record_id,
         "version": a.version,
-        "break_glass": a.break_glass,
-        "wrap": a.wrap,
+        "break_glass": grant.is_some_and(|g| g.break_glass),
+        "wrap": grant.and_then(|g| g.wrap.as_ref()),
         "decrypted_bytes": decrypted.as_ref().and_then(|d| d.as_ref().ok()),
         "decrypt_error": decrypt_error,
         "out": out.as_ref().filter(|_| decrypted.is_some()).map(|p| p.display().to_string()),
@@ -73,7 +65,7 @@ pub async fn run(ctx: &Context, cmd: AccessCmd) -> Result<()> {
         anyhow::bail!("access denied: {}", a.reason);
     }
     if let Some(Err(e)) = decrypted {
-        return Err(e);
+        return Err(e.into());
     }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! `healthblock audit`: the audit trail of a patient or a record.
 
 use anyhow::{bail, Result};
-use serde_json::Value;
+use healthblock_sdk::types::model::{AuditEntry, RecordId};
 
-use super::{all_pages, check_pseudonym, Actor, Session};
+use super::{connect, pseudonym, Actor};
 use crate::context::Context;
 use crate::output;
 
@@ -18,10 +18,10 @@ pub struct AuditArgs {
 }
 
 pub async fn run(ctx: &Context, a: AuditArgs) -> Result<()> {
-    let session = Session::open(ctx, &a.actor).await?;
-    let entries: Vec<Value> = match (&a.patient, &a.record) {
-        (Some(p), _) => all_pages(&session, "audit_by_patient", &check_pseudonym(p)?).await?,
-        (None, Some(r)) => all_pages(&session, "audit_by_record", r).await?,
+    let client = connect(ctx, &a.actor).await?;
+    let entries = match (&a.patient, &a.record) {
+        (Some(p), _) => client.audit_by_patient(&pseudonym(p)?).await?,
+        (None, Some(r)) => client.audit_by_record(&RecordId::parse(r)?).await?,
         (None, None) => bail!("give --patient or --record"),
     };
     if a.actor.json {
@@ -32,30 +32,32 @@ pub async fn run(ctx: &Context, a: AuditArgs) -> Result<()> {
         "TIME", "ACTION", "ACTOR", "RESULT", "RECORD"
     );
     for e in &entries {
-        let record = match (e["record_id"].as_str(), e["version"].as_u64()) {
-            (Some(r), Some(v)) => format!("{r} v{v}"),
-            (Some(r), None) => r.to_owned(),
-            _ => "-".to_owned(),
-        };
-        let flag = if e["break_glass"] == true {
-            " [BREAK-GLASS, review]"
-        } else {
-            ""
-        };
-        println!(
-            "{:<20} {:<13} {:<26} {:<8} {:<22} {}{flag}",
-            e["time"]["rfc3339"].as_str().unwrap_or("?"),
-            e["action"].as_str().unwrap_or("?"),
-            e["actor"]["user"].as_str().unwrap_or("?"),
-            if e["granted"] == true {
-                "granted"
-            } else {
-                "DENIED"
-            },
-            record,
-            e["reason"].as_str().unwrap_or(""),
-        );
+        println!("{}", line(e)?);
     }
     output::step(format!("{} audit entr(ies)", entries.len()));
     Ok(())
+}
+
+/// One line of the trail; break-glass steps are flagged for review.
+fn line(e: &AuditEntry) -> Result<String> {
+    let record = match (&e.record_id, e.version) {
+        (Some(r), Some(v)) => format!("{r} v{v}"),
+        (Some(r), None) => r.to_string(),
+        _ => "-".to_owned(),
+    };
+    let flag = if e.break_glass {
+        " [BREAK-GLASS, review]"
+    } else {
+        ""
+    };
+    let action = serde_json::to_value(e.action)?;
+    Ok(format!(
+        "{:<20} {:<13} {:<26} {:<8} {:<22} {}{flag}",
+        healthblock_sdk::types::time::rfc3339(e.time.0),
+        action.as_str().unwrap_or("?"),
+        e.actor.user,
+        if e.granted { "granted" } else { "DENIED" },
+        record,
+        e.reason,
+    ))
 }

@@ -11,9 +11,11 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use healthblock_sdk::types::results::{BreakGlassOutcome, UnreviewedBreakGlass};
+use healthblock_sdk::types::time::rfc3339;
+use serde_json::json;
 
-use super::{check_pseudonym, custodian, Actor, Session};
+use super::{connect, custodian, pseudonym, Actor};
 use crate::context::Context;
 use crate::output;
 
@@ -87,30 +89,35 @@ pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     let (Some(actor), Some(patient)) = (a.actor, a.patient) else {
         anyhow::bail!("give --as USER@ORG and --patient PSEUDONYM");
     };
-    let pid = check_pseudonym(&patient)?;
-    let session = Session::open(ctx, &actor).await?;
+    let pid = pseudonym(&patient)?;
+    let client = connect(ctx, &actor).await?;
     if a.list {
-        let events: Vec<Value> = super::all_pages(&session, "list_break_glass", &pid).await?;
-        return output::json(&events);
+        return output::json(&client.list_break_glass(&pid).await?);
     }
     // An empty reason goes to the contract too: it refuses the attempt and
     // records it in the patient's audit trail.
     let reason = a.reason.unwrap_or_default();
-    let (opened, committed): (Value, _) =
-        session.submit_json("break_glass", &[pid, reason]).await?;
+    let answer = client.break_glass(&pid, &reason).await?;
     if actor.json {
-        output::json(
-            &json!({"txid": committed.txid, "block": committed.block, "break_glass": opened}),
-        )?;
+        output::json(&json!({
+            "txid": answer.txid,
+            "block": answer.block,
+            "break_glass": answer.value,
+        }))?;
     }
-    if opened["granted"] != true {
-        anyhow::bail!(
+    let opened = match &answer.value.outcome {
+        BreakGlassOutcome::Opened(event) if answer.value.granted => event,
+        BreakGlassOutcome::Refused(refusal) => anyhow::bail!(
             "break-glass refused: {} (the attempt is recorded in the patient's audit trail, tx {} in block {})",
-            opened["reason"].as_str().unwrap_or("no reason given"),
-            committed.txid,
-            committed.block
-        );
-    }
+            refusal.reason,
+            answer.txid,
+            answer.block
+        ),
+        BreakGlassOutcome::Opened(_) => anyhow::bail!(
+            "break-glass answered granted: false with an opened event (tx {})",
+            answer.txid
+        ),
+    };
     if actor.json {
         return Ok(());
     }
@@ -118,70 +125,61 @@ pub async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
         "glass broken by {} until {} (tx {} in block {}), flagged for review; \
          the home hospital's custodian delivers the keys (`breakglass fulfil`)",
         actor.who,
-        opened["expires_at"]["rfc3339"].as_str().unwrap_or("?"),
-        committed.txid,
-        committed.block
+        rfc3339(opened.expires_at.0),
+        answer.txid,
+        answer.block
     ));
-    println!("{}", opened["break_glass_id"].as_str().unwrap_or("?"));
+    println!("{}", opened.break_glass_id);
     Ok(())
 }
 
 async fn unreviewed(ctx: &Context, actor: &Actor, hospital: Option<&str>) -> Result<()> {
-    let mspid = match hospital {
-        Some(h) => ctx.org(h)?.mspid.clone(),
-        None => String::new(),
-    };
-    let session = Session::open(ctx, actor).await?;
-    let items: Vec<Value> =
-        super::all_pages(&session, "list_unreviewed_break_glass", &mspid).await?;
+    let mspid = hospital
+        .map(|h| ctx.org(h).map(|o| o.mspid.clone()))
+        .transpose()?;
+    let client = connect(ctx, actor).await?;
+    let items = client.unreviewed_break_glass(mspid.as_deref()).await?;
     if actor.json {
         return output::json(&items);
     }
     output::step(format!(
         "{} break-glass event(s) await review{}",
         items.len(),
-        if mspid.is_empty() {
-            String::new()
-        } else {
-            format!(" at {mspid}")
-        }
+        mspid.map(|m| format!(" at {m}")).unwrap_or_default()
     ));
     for item in &items {
-        println!("{}", describe_unreviewed(item));
+        println!("{}", describe_unreviewed(item)?);
     }
     Ok(())
 }
 
 /// One line of the work list: id, hospital, patient, who, when, status, reason.
-fn describe_unreviewed(item: &Value) -> String {
-    let event = &item["event"];
-    let text = |v: &Value| v.as_str().unwrap_or("?").to_owned();
-    format!(
+fn describe_unreviewed(item: &UnreviewedBreakGlass) -> Result<String> {
+    let event = &item.event;
+    Ok(format!(
         "{}  {}  patient {}  opened by {} at {} ({})  reason: {}",
-        text(&event["break_glass_id"]),
-        text(&item["home_msp"]),
-        text(&event["patient_id"]),
-        text(&event["opened_by"]["user"]),
-        text(&event["opened_at"]["rfc3339"]),
-        text(&item["status"]),
-        text(&event["reason"]),
-    )
+        event.break_glass_id,
+        item.home_msp,
+        event.patient_id,
+        event.opened_by.user,
+        rfc3339(event.opened_at.0),
+        serde_json::to_value(item.status)?.as_str().unwrap_or("?"),
+        event.reason,
+    ))
 }
 
 async fn review(ctx: &Context, actor: &Actor, patient: &str, id: &str, note: &str) -> Result<()> {
-    let pid = check_pseudonym(patient)?;
-    let session = Session::open(ctx, actor).await?;
-    let (review, committed): (Value, _) = session
-        .submit_json("review_break_glass", &[pid, id.to_owned(), note.to_owned()])
-        .await?;
+    let pid = pseudonym(patient)?;
+    let client = connect(ctx, actor).await?;
+    let review = client.review_break_glass(&pid, id, note).await?;
     if actor.json {
         return output::json(
-            &json!({"txid": committed.txid, "block": committed.block, "review": review}),
+            &json!({"txid": review.txid, "block": review.block, "review": review.value}),
         );
     }
     output::step(format!(
         "break-glass {id} reviewed by {} (tx {} in block {}); it no longer grants access",
-        actor.who, committed.txid, committed.block
+        actor.who, review.txid, review.block
     ));
     Ok(())
 }
@@ -251,20 +249,26 @@ mod tests {
 
     #[test]
     fn a_work_list_line_names_the_event() {
-        let item = json!({
+        let item: UnreviewedBreakGlass = serde_json::from_value(json!({
             "home_msp": "Hospital1MSP",
             "status": "expired",
             "event": {
                 "break_glass_id": "abc",
-                "patient_id": "p1",
-                "opened_by": {"user": "dr@Hospital3MSP"},
-                "opened_at": {"unix": 1, "rfc3339": "1970-01-01T00:00:01Z"},
+                "patient_id": "ab".repeat(32),
+                "opened_by": {"mspid": "Hospital3MSP", "user": "dr@Hospital3MSP", "role": "doctor"},
                 "reason": "ER",
+                "opened_at": {"unix": 1, "rfc3339": "1970-01-01T00:00:01Z"},
+                "expires_at": {"unix": 3601},
+                "flagged_for_review": true,
             },
-        });
+        }))
+        .unwrap();
         assert_eq!(
-            describe_unreviewed(&item),
-            "abc  Hospital1MSP  patient p1  opened by dr@Hospital3MSP at 1970-01-01T00:00:01Z (expired)  reason: ER"
+            describe_unreviewed(&item).unwrap(),
+            format!(
+                "abc  Hospital1MSP  patient {}  opened by dr@Hospital3MSP at 1970-01-01T00:00:01Z (expired)  reason: ER",
+                "ab".repeat(32)
+            )
         );
     }
 }

@@ -17,13 +17,19 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use fabric_client::contract::Contract;
+use healthblock_sdk::keys::{index_key, pseudonym};
+use healthblock_sdk::types::args::PutArgs;
+use healthblock_sdk::types::code::ErrorCode;
+use healthblock_sdk::types::functions as f;
+use healthblock_sdk::types::model::{
+    IndexToken, PatientId, RecordId, ResourceType, Sha256Hex, StoragePointer,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use wbcb::SearchField;
 
-use super::{keys, Actor};
+use super::{key_store, Actor};
 use crate::cmd::tx;
 use crate::context::Context;
 use crate::output;
@@ -78,7 +84,7 @@ struct Work {
     next: AtomicU64,
     committed: AtomicU64,
     failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    first_error: Mutex<Option<(String, Option<ErrorCode>)>>,
     bar: ProgressBar,
 }
 
@@ -100,7 +106,8 @@ impl Work {
         })
     }
 
-    fn record(&self, outcome: Result<()>) {
+    /// Counts one transaction; a failure keeps its text and the contract's code.
+    fn record(&self, outcome: Result<(), (String, Option<ErrorCode>)>) {
         match outcome {
             Ok(()) => {
                 self.committed.fetch_add(1, Ordering::Relaxed);
@@ -108,7 +115,7 @@ impl Work {
             Err(e) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut first) = self.first_error.lock() {
-                    first.get_or_insert_with(|| format!("{e:#}"));
+                    first.get_or_insert(e);
                 }
             }
         }
@@ -131,18 +138,22 @@ pub async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
     let names: Vec<String> = (0..a.patients)
         .map(|n| format!("{} patient {n}", a.prefix))
         .collect();
+    let keys = key_store(ctx);
     let pids = names
         .iter()
-        .map(|name| keys::pseudonym(ctx, name))
-        .collect::<Result<Vec<_>>>()?;
-    let index = keys::index_key(ctx)?;
-    let month = index.token(SearchField::DateMonth, "2026-01")?;
-    let rtype = "Observation";
-    let type_token = index.token(SearchField::RecordType, rtype)?;
+        .map(|name| pseudonym(&keys, name))
+        .collect::<Result<Vec<PatientId>, _>>()?;
+    let index = index_key(&keys)?;
+    let token = |field, term: &str| -> Result<IndexToken> {
+        Ok(IndexToken::parse(&index.token(field, term)?)?)
+    };
+    let month = token(SearchField::DateMonth, "2026-01")?;
+    let rtype = ResourceType::parse("Observation")?;
+    let type_token = token(SearchField::RecordType, rtype.as_str())?;
     let patient_tokens = pids
         .iter()
-        .map(|p| index.token(SearchField::PatientPseudonym, p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| token(SearchField::PatientPseudonym, p.as_str()))
+        .collect::<Result<Vec<_>>>()?;
 
     // Patients first (an existing one is fine: the loader may resume).
     let pids = Arc::new(pids);
@@ -150,16 +161,17 @@ pub async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
     let started = Instant::now();
     spawn_workers(&contracts, a.concurrency, a.patients, &register, {
         let pids = pids.clone();
-        move |n| {
-            let pid = pids[n as usize].clone();
-            (String::from("register_patient"), pid)
-        }
+        move |n| Ok((f::REGISTER_PATIENT, pids[n as usize].to_string()))
     })
     .await;
     register.bar.finish();
     if register.committed.load(Ordering::Relaxed) == 0 {
         if let Ok(first) = register.first_error.lock() {
-            if let Some(e) = first.as_ref().filter(|e| !e.contains("already registered")) {
+            // Patients registered by an earlier run are a conflict, which is fine.
+            if let Some((e, _)) = first
+                .as_ref()
+                .filter(|(_, code)| *code != Some(ErrorCode::Conflict))
+            {
                 bail!("no patient could be registered: {e}");
             }
         }
@@ -173,18 +185,18 @@ pub async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
         move |n| {
             let p = (n % patients) as usize;
             let rid = format!("{prefix}-r{n}");
-            let args = json!({
-                "record_id": rid,
-                "patient_id": pids[p],
-                "version": 1,
-                "resource_type": rtype,
-                "ciphertext_sha256": hex::encode(Sha256::digest(rid.as_bytes())),
-                "size": 1u64 << 20,
-                "storage_pointer": format!("synthetic:{rid}"),
-                "blind_index": [tokens[p], type_token, month],
-                "wraps": [],
-            });
-            (String::from("put_record"), args.to_string())
+            let args = PutArgs {
+                record_id: RecordId::parse(&rid)?,
+                patient_id: pids[p].clone(),
+                version: 1,
+                resource_type: rtype.clone(),
+                ciphertext_sha256: Sha256Hex::parse(&hex::encode(Sha256::digest(rid.as_bytes())))?,
+                size: 1u64 << 20,
+                storage_pointer: StoragePointer::parse(&format!("synthetic:{rid}"))?,
+                blind_index: vec![tokens[p].clone(), type_token.clone(), month.clone()],
+                wraps: Vec::new(),
+            };
+            Ok((f::PUT_RECORD, serde_json::to_string(&args)?))
         }
     })
     .await;
@@ -199,10 +211,14 @@ pub async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
         failed: load.failed.load(Ordering::Relaxed),
         seconds,
         committed_per_second: committed as f64 / seconds,
-        first_error: load.first_error.lock().ok().and_then(|e| e.clone()),
+        first_error: load
+            .first_error
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().map(|(text, _)| text.clone())),
         sample_patient: SamplePatient {
             name: names[0].clone(),
-            pseudonym: pids[0].clone(),
+            pseudonym: pids[0].to_string(),
             records: a.records.div_ceil(a.patients),
         },
     };
@@ -227,7 +243,7 @@ async fn spawn_workers<F>(
     work: &Arc<Work>,
     make: F,
 ) where
-    F: Fn(u64) -> (String, String) + Send + Sync + 'static,
+    F: Fn(u64) -> Result<(&'static str, String)> + Send + Sync + 'static,
 {
     let make = Arc::new(make);
     let mut tasks = Vec::new();
@@ -240,13 +256,18 @@ async fn spawn_workers<F>(
                 if n >= total {
                     return;
                 }
-                let (function, arg) = make(n);
-                let outcome = async {
-                    let submitted = contract.submit_async(&function, [arg.as_str()]).await?;
-                    submitted.status().await?.ensure_valid()?;
-                    Ok(())
-                }
-                .await;
+                let outcome = match make(n) {
+                    Ok((function, arg)) => async {
+                        let submitted = contract.submit_async(function, [arg.as_str()]).await?;
+                        submitted.status().await?.ensure_valid()?;
+                        Ok(())
+                    }
+                    .await
+                    .map_err(|e: fabric_client::Error| {
+                        (e.to_string(), healthblock_sdk::code_of(&e))
+                    }),
+                    Err(e) => Err((format!("{e:#}"), None)),
+                };
                 work.record(outcome);
             }
         }));

@@ -1,11 +1,11 @@
-//! `healthblock patient register`: a patient enters the ledger under a
+//! `healthblock patient register|show`: a patient enters the ledger under a
 //! pseudonym; the name never leaves this machine.
 
 use anyhow::Result;
 use clap::Subcommand;
-use serde_json::Value;
+use serde_json::json;
 
-use super::{keys, Actor, Session};
+use super::{connect, pseudonym, Actor};
 use crate::context::Context;
 use crate::output;
 
@@ -33,36 +33,30 @@ pub enum PatientCmd {
 
 pub async fn run(ctx: &Context, cmd: PatientCmd) -> Result<()> {
     match cmd {
-        PatientCmd::Register { actor, name } => register(ctx, &actor, &name).await,
+        PatientCmd::Register { actor, name } => {
+            let client = connect(ctx, &actor).await?;
+            let pid = client.pseudonym(&name)?;
+            let registered = client.register_patient(&pid).await?;
+            if actor.json {
+                return output::json(&json!({
+                    "pseudonym": pid,
+                    "txid": registered.txid,
+                    "block": registered.block,
+                    "patient": registered.value,
+                }));
+            }
+            output::step(format!(
+                "registered patient at {} (tx {} in block {})",
+                client.mspid(),
+                registered.txid,
+                registered.block
+            ));
+            println!("{pid}");
+            Ok(())
+        }
         PatientCmd::Show { actor, patient } => {
-            let session = Session::open(ctx, &actor).await?;
-            let pid = super::check_pseudonym(&patient)?;
-            let value: Value = session.evaluate_json("get_patient", &[pid]).await?;
-            output::json(&value)
+            let client = connect(ctx, &actor).await?;
+            output::json(&client.get_patient(&pseudonym(&patient)?).await?)
         }
     }
-}
-
-async fn register(ctx: &Context, actor: &Actor, name: &str) -> Result<()> {
-    let pid = keys::pseudonym(ctx, name)?;
-    let session = Session::open(ctx, actor).await?;
-    let (patient, committed): (Value, _) = session
-        .submit_json("register_patient", std::slice::from_ref(&pid))
-        .await?;
-    // The patient's own key pair (see keys.rs on how keys are distributed).
-    keys::patient_key(ctx, &pid)?;
-    if actor.json {
-        return output::json(&serde_json::json!({
-            "pseudonym": pid,
-            "txid": committed.txid,
-            "block": committed.block,
-            "patient": patient,
-        }));
-    }
-    output::step(format!(
-        "registered patient at {} (tx {} in block {})",
-        session.mspid, committed.txid, committed.block
-    ));
-    println!("{pid}");
-    Ok(())
 }

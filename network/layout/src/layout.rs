@@ -23,6 +23,14 @@ pub const HOME_ENV: &str = "HEALTHBLOCK_HOME";
 /// The home directory's name under the current directory when [`HOME_ENV`] is unset.
 pub const DEFAULT_HOME_DIR: &str = ".healthblock";
 
+/// File name of a private key in a keystore or CA folder (cryptogen's name).
+pub const KEY_FILE: &str = "priv_sk";
+
+/// cryptogen's certificate file name: `<name>-cert.pem`.
+pub fn cert_file(name: &str) -> String {
+    format!("{name}-cert.pem")
+}
+
 /// Paths of one network's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {

@@ -1,7 +1,7 @@
 use super::*;
 
 fn shipped_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("consortium.yaml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../consortium.yaml")
 }
 
 fn shipped() -> Consortium {

@@ -6,7 +6,8 @@
 //! `address` and `dial_timeout` always, `root_cert`, `client_key` and
 //! `client_cert` when `tls_required` is set; so one package can name a
 //! different chaincode server per peer (`"address": "{{.peername}}_kv:9999"`).
-//! Used by the devnet's peers and by our external builder for Fabric's.
+//! Used by the devnet's peers (through [`crate::CcaasConnection::rendered`])
+//! and by our external builder for Fabric's.
 //!
 //! Fabric runs Go's `text/template` with `missingkey=error`; the subset here
 //! is what a connection.json needs: `{{.key}}` (and `.a.b` into nested

@@ -1,6 +1,9 @@
 //! The EHR contract's data: validated identifiers (newtypes), roles, FHIR
 //! resource types, and the JSON documents stored on the ledger.
 //!
+//! Owns: the shape and validation of every identifier and stored document,
+//! so the contract and its clients parse them the same way.
+//!
 //! Nothing here holds plaintext health data or key material: records are
 //! described by the hash, size and location of their ciphertext, patients by
 //! a pseudonym the client computes (a keyed hash), and wraps by the
@@ -11,7 +14,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{invalid, EhrResult};
+use crate::error::{invalid, TypeError};
+use crate::time::rfc3339;
+
+type Parsed<T> = Result<T, TypeError>;
 
 /// Longest record id, storage pointer component or user id accepted.
 const MAX_ID_LEN: usize = 128;
@@ -21,7 +27,7 @@ const MAX_POINTER_LEN: usize = 1024;
 const MAX_TOKEN_LEN: usize = 128;
 
 /// Checks `s` is exactly 64 hex digits and returns it in lower case.
-fn hex64(s: &str, what: &str) -> EhrResult<String> {
+fn hex64(s: &str, what: &str) -> Parsed<String> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_ascii_lowercase())
     } else {
@@ -37,7 +43,7 @@ pub struct PatientId(String);
 
 impl PatientId {
     /// Validates a pseudonym.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         hex64(s.trim(), "a patient id (pseudonym)").map(PatientId)
     }
 
@@ -55,7 +61,7 @@ pub struct RecordId(String);
 
 impl RecordId {
     /// Validates a record id.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
         if s.is_empty() || s.len() > MAX_ID_LEN || !s.chars().all(ok_char) {
             return Err(invalid(
@@ -78,7 +84,7 @@ pub struct Sha256Hex(String);
 
 impl Sha256Hex {
     /// Validates a hash.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         hex64(s, "a ciphertext SHA-256").map(Sha256Hex)
     }
 
@@ -96,7 +102,7 @@ pub struct KeyFingerprint(String);
 
 impl KeyFingerprint {
     /// Validates a fingerprint.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         hex64(s.trim(), "a key fingerprint").map(KeyFingerprint)
     }
 
@@ -113,7 +119,7 @@ pub struct IndexToken(String);
 
 impl IndexToken {
     /// Validates a token: 16 to 128 hex digits, even length.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         let s = s.trim();
         // Decoding checks both the digits and the even length.
         let hex = hex::decode(s).is_ok();
@@ -139,7 +145,7 @@ pub struct StoragePointer(String);
 
 impl StoragePointer {
     /// Validates a pointer.
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         let printable = s.bytes().all(|b| (0x21..0x7f).contains(&b));
         if s.is_empty() || s.len() > MAX_POINTER_LEN || !printable {
             return Err(invalid(
@@ -187,7 +193,7 @@ pub struct ResourceType(String);
 
 impl ResourceType {
     /// Validates a resource type (exact, case-sensitive FHIR name).
-    pub fn parse(s: &str) -> EhrResult<Self> {
+    pub fn parse(s: &str) -> Parsed<Self> {
         if FHIR_RESOURCE_TYPES.contains(&s) {
             Ok(ResourceType(s.to_owned()))
         } else {
@@ -207,8 +213,8 @@ impl ResourceType {
 macro_rules! string_newtype_conversions {
     ($($name:ident),*) => {$(
         impl TryFrom<String> for $name {
-            type Error = super::error::EhrError;
-            fn try_from(s: String) -> EhrResult<Self> {
+            type Error = TypeError;
+            fn try_from(s: String) -> Parsed<Self> {
                 $name::parse(&s)
             }
         }
@@ -235,57 +241,9 @@ string_newtype_conversions!(
     ResourceType
 );
 
-/// A caller's role, from the `hb.role` attribute of its certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A physician; may write records and break the glass.
-    Doctor,
-    /// A nurse; may write records at home, reads elsewhere only by consent.
-    Nurse,
-    /// A patient; acts on their own records only.
-    Patient,
-    /// Reads audit trails and metadata, never key material.
-    Auditor,
-    /// A hospital administrator.
-    Admin,
-}
-
-impl Role {
-    /// Parses an `hb.role` value.
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "doctor" => Some(Role::Doctor),
-            "nurse" => Some(Role::Nurse),
-            "patient" => Some(Role::Patient),
-            "auditor" => Some(Role::Auditor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The attribute value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Doctor => "doctor",
-            Role::Nurse => "nurse",
-            Role::Patient => "patient",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Doctors and nurses.
-    pub fn is_clinician(self) -> bool {
-        matches!(self, Role::Doctor | Role::Nurse)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A caller's role, from the `hb.role` attribute of its certificate (one
+/// definition, shared with the clients that enroll users).
+pub use healthblock_roles::Role;
 
 /// Who did something, as the ledger records it: organisation, user id and
 /// role. For a patient the user id is `patient:<pseudonym>`, never the
@@ -331,7 +289,7 @@ impl From<Timestamp> for TimestampJson {
     fn from(t: Timestamp) -> Self {
         TimestampJson {
             unix: t.0,
-            rfc3339: super::clock::rfc3339(t.0),
+            rfc3339: rfc3339(t.0),
         }
     }
 }
@@ -434,17 +392,6 @@ pub enum Scope {
         /// The record.
         record_id: RecordId,
     },
-}
-
-impl Scope {
-    /// True when the scope covers a record of this id and type.
-    pub fn covers(&self, record_id: &RecordId, resource_type: &ResourceType) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Type { resource_type: t } => t == resource_type,
-            Scope::Record { record_id: r } => r == record_id,
-        }
-    }
 }
 
 /// A revocation of a consent.
@@ -608,4 +555,14 @@ pub struct AuditEntry {
     pub reason: String,
     /// True when break-glass was involved; such entries are flagged for review.
     pub break_glass: bool,
+}
+
+/// The work-list entry of an open break-glass: the value of its keys on the
+/// custodian's open list and on the reviewers' unreviewed list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenEntry {
+    /// Whose records.
+    pub patient_id: PatientId,
+    /// The break-glass.
+    pub break_glass_id: String,
 }

@@ -14,12 +14,11 @@
 //! ```
 
 use crate::consortium::PeerOrg;
-use crate::cryptogen::KEY_FILE;
-use crate::layout::Layout;
+use crate::layout::{cert_file, Layout, KEY_FILE};
 use std::path::{Path, PathBuf};
 
 /// Prefix of the process name of every CA server (`ca-<domain>`).
-pub(crate) const PROCESS_PREFIX: &str = "ca-";
+pub const PROCESS_PREFIX: &str = "ca-";
 
 /// The files of one org's CA server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +40,7 @@ impl CaPaths {
     }
 
     /// From the process name (`ca-<domain>`), as found in the run directory.
-    pub(crate) fn for_process(layout: &Layout, process: &str) -> Self {
+    pub fn for_process(layout: &Layout, process: &str) -> Self {
         let domain = process.strip_prefix(PROCESS_PREFIX).unwrap_or(process);
         let server_home = layout.home().join("ca").join(domain);
         let tls = server_home.join("tls");
@@ -102,7 +101,7 @@ fn org_ca(dir: &Path, default_common_name: &str) -> OrgCaFiles {
         .unwrap_or_default();
     let cert = match certs.as_slice() {
         [one] => one.clone(),
-        _ => dir.join(crate::cryptogen::cert_file(default_common_name)),
+        _ => dir.join(cert_file(default_common_name)),
     };
     OrgCaFiles {
         cert,

@@ -1,0 +1,181 @@
+//! Owns: the [`Client`]: one caller's handle on the EHR contract, holding
+//! the Gateway connection, the signer, the object store and the key store
+//! chosen by the application, and what it learns once about the caller
+//! (`whoami`) and their keys.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fabric_client::Gateway;
+use healthblock_ehr_types::functions as f;
+use healthblock_ehr_types::model::{Patient, PatientId, Role};
+use healthblock_ehr_types::results::WhoAmI;
+use healthblock_store::ObjectStore;
+use tokio::sync::OnceCell;
+use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
+
+use crate::contract::{Committed, EhrContract};
+use crate::error::Result;
+use crate::keys::{KeyOwner, KeyStore};
+use crate::signer::Signer;
+
+/// Where the contract is and where the SDK may put temporary files.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The channel the contract runs on.
+    pub channel: String,
+    /// The contract's chaincode name (`ehr` in the consortium's deployment).
+    pub chaincode: String,
+    /// Directory for temporary ciphertext and plaintext files (large
+    /// records are streamed through it). Defaults to the system's.
+    pub scratch_dir: PathBuf,
+}
+
+impl Options {
+    /// The contract `chaincode` on `channel`, temporary files in the
+    /// system's temporary directory.
+    pub fn new(channel: impl Into<String>, chaincode: impl Into<String>) -> Self {
+        Options {
+            channel: channel.into(),
+            chaincode: chaincode.into(),
+            scratch_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// One caller's handle on the EHR contract and the consortium's object
+/// store. Cheap to clone; calls may run concurrently.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) contract: EhrContract,
+    pub(crate) gateway: Gateway,
+    pub(crate) options: Options,
+    pub(crate) signer: Arc<dyn Signer>,
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) keys: Arc<dyn KeyStore>,
+    me: Arc<OnceCell<WhoAmI>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("gateway", &self.gateway.endpoint())
+            .field("options", &self.options)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client over `gateway`, signing with the gateway's own identity.
+    pub fn new(
+        gateway: Gateway,
+        options: Options,
+        store: Arc<dyn ObjectStore>,
+        keys: Arc<dyn KeyStore>,
+    ) -> Self {
+        let signer: Arc<dyn Signer> = Arc::new(gateway.identity().clone());
+        Client {
+            contract: EhrContract::new(
+                &gateway,
+                &options.channel,
+                &options.chaincode,
+                signer.clone(),
+            ),
+            gateway,
+            options,
+            signer,
+            store,
+            keys,
+            me: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The same client, signing proposals, transactions and commit-status
+    /// requests with `signer` (an HSM, a remote or offline signer) instead
+    /// of the gateway's identity.
+    pub fn with_signer(self, signer: Arc<dyn Signer>) -> Self {
+        Client {
+            contract: EhrContract::new(
+                &self.gateway,
+                &self.options.channel,
+                &self.options.chaincode,
+                signer.clone(),
+            ),
+            signer,
+            me: Arc::new(OnceCell::new()),
+            ..self
+        }
+    }
+
+    /// The Gateway connection.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &dyn ObjectStore {
+        self.store.as_ref()
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> &dyn KeyStore {
+        self.keys.as_ref()
+    }
+
+    /// MSP id of the caller's organisation.
+    pub fn mspid(&self) -> &str {
+        self.signer.mspid()
+    }
+
+    /// The caller as the key store names users: `CN@MSPID`.
+    pub fn user(&self) -> String {
+        format!("{}@{}", self.signer.common_name(), self.signer.mspid())
+    }
+
+    /// Who the contract says the caller is (asked once, then remembered).
+    pub async fn whoami(&self) -> Result<WhoAmI> {
+        self.me
+            .get_or_try_init(|| self.contract.evaluate(f::WHOAMI, &[]))
+            .await
+            .cloned()
+    }
+
+    /// The caller's own public key (the one `request_access` names).
+    pub fn my_public_key(&self) -> Result<EncryptionPublicKey> {
+        Ok(self.keys.public_key(KeyOwner::User(&self.user()))?)
+    }
+
+    /// The keys the caller may open wraps with: their own, their patient
+    /// key if they are a patient, their hospital's key if they are staff.
+    pub async fn my_keys(&self) -> Result<Vec<EncryptionSecretKey>> {
+        let me = self.whoami().await?;
+        let mut keys = vec![self.keys.secret_key(KeyOwner::User(&self.user()))?];
+        if let (Role::Patient, Some(pid)) = (me.role, &me.pseudonym) {
+            keys.push(self.keys.secret_key(KeyOwner::Patient(pid))?);
+        }
+        if matches!(me.role, Role::Doctor | Role::Nurse | Role::Admin) {
+            keys.push(self.keys.secret_key(KeyOwner::Hospital(self.mspid()))?);
+        }
+        Ok(keys)
+    }
+
+    /// Registers a patient at the caller's hospital (their home hospital)
+    /// under `pid`, and provisions the patient's key pair through the key
+    /// store.
+    pub async fn register_patient(&self, pid: &PatientId) -> Result<Committed<Patient>> {
+        let registered = self
+            .contract
+            .submit(f::REGISTER_PATIENT, &[pid.to_string()])
+            .await?;
+        self.keys.public_key(KeyOwner::Patient(pid))?;
+        Ok(registered)
+    }
+
+    /// A registered patient.
+    pub async fn get_patient(&self, pid: &PatientId) -> Result<Patient> {
+        self.contract
+            .evaluate(f::GET_PATIENT, &[pid.to_string()])
+            .await
+    }
+}

@@ -1,0 +1,440 @@
+//! Owns: the key material clinical operations use, behind the [`KeyStore`]
+//! trait: each party's encryption key pair (users, hospitals, patients) and
+//! the consortium's two secrets (the pseudonym key and the blind-index key);
+//! the patient pseudonym derived from a name; and the one way a private key
+//! file is written ([`write_private`]: created 0600, never overwritten).
+//!
+//! [`FsKeyStore`] keeps everything on local disk, as the demo's single
+//! machine does: pairs beside the wallet, generated on first use, other
+//! parties' public keys read from the same wallet. In production each party
+//! generates its own pair and publishes only the public key, and a
+//! [`KeyStore`] of its own (an HSM, a key service) answers these calls.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use healthblock_ehr_types::model::PatientId;
+use hmac::{Hmac, Mac};
+use rand_core::{OsRng, RngCore};
+use sha2::Sha256;
+use wbcb::{EncryptionPublicKey, EncryptionSecretKey, IndexKey, WbcbError};
+use zeroize::Zeroizing;
+
+/// Whose encryption key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner<'a> {
+    /// A user, as the contract names them: `CN@MSPID`.
+    User(&'a str),
+    /// A hospital, by MSP id.
+    Hospital(&'a str),
+    /// A patient, by pseudonym.
+    Patient(&'a PatientId),
+}
+
+impl std::fmt::Display for KeyOwner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyOwner::User(u) => write!(f, "user {u}"),
+            KeyOwner::Hospital(h) => write!(f, "hospital {h}"),
+            KeyOwner::Patient(p) => write!(f, "patient {p}"),
+        }
+    }
+}
+
+/// The consortium's shared secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsortiumSecret {
+    /// HMAC key turning a patient's name into a pseudonym.
+    Pseudonym,
+    /// The WBCB blind-index key.
+    BlindIndex,
+}
+
+impl ConsortiumSecret {
+    fn file_stem(self) -> &'static str {
+        match self {
+            ConsortiumSecret::Pseudonym => "pseudonym",
+            ConsortiumSecret::BlindIndex => "blind-index",
+        }
+    }
+}
+
+/// Why key material is unavailable.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A key file could not be read or written.
+    #[error("{}: cannot {what}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file does not hold a key.
+    #[error("{}: not a valid key", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: WbcbError,
+    },
+    /// A consortium secret is not 64 hex digits.
+    #[error("{}: must hold 64 hex digits", path.display())]
+    MalformedSecret {
+        /// The file.
+        path: PathBuf,
+    },
+    /// This store holds no key for the owner, and knows no way to get one.
+    #[error("no key for {owner}: {reason}")]
+    Unknown {
+        /// Whose key.
+        owner: String,
+        /// Why.
+        reason: String,
+    },
+    /// A key could not be generated or encoded.
+    #[error("cannot {what}")]
+    Crypto {
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: WbcbError,
+    },
+    /// A patient's name normalises to nothing.
+    #[error("the patient's name is empty")]
+    EmptyName,
+}
+
+/// Where the SDK finds key material.
+pub trait KeyStore: Send + Sync {
+    /// The secret key of an owner this client acts for (the caller, their
+    /// hospital, the patient themself).
+    fn secret_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionSecretKey, KeyError>;
+    /// The public key of any party (to seal a wrap for them).
+    fn public_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionPublicKey, KeyError>;
+    /// One of the consortium's 32-byte secrets.
+    fn consortium_secret(&self, which: ConsortiumSecret) -> Result<Zeroizing<[u8; 32]>, KeyError>;
+}
+
+/// Creates `path` with mode 0600 and writes `bytes`; fails if it exists, so
+/// a private key is never replaced by accident (delete it first, on
+/// purpose, to replace it). The file is synced before this returns.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|source| KeyError::File {
+            path: dir.to_path_buf(),
+            what: "create the directory",
+            source,
+        })?;
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file_error = |what, source| KeyError::File {
+        path: path.to_path_buf(),
+        what,
+        source,
+    };
+    let mut file = options
+        .open(path)
+        .map_err(|e| file_error("create the private key file", e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| file_error("write the private key file", e))
+}
+
+/// The patient pseudonym of a name: HMAC-SHA256 under the consortium's
+/// pseudonym key of the normalised name (trimmed, single spaces, lower
+/// case, so "Jane  Doe" and "jane doe" are one patient), as hex.
+pub fn pseudonym(keys: &dyn KeyStore, name: &str) -> Result<PatientId, KeyError> {
+    let key = keys.consortium_secret(ConsortiumSecret::Pseudonym)?;
+    keyed_pseudonym(&key, name)
+}
+
+fn keyed_pseudonym(key: &[u8; 32], name: &str) -> Result<PatientId, KeyError> {
+    let normal = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let normal = normal.to_lowercase();
+    if normal.is_empty() {
+        return Err(KeyError::EmptyName);
+    }
+    // HMAC takes keys of any length, so this cannot fail for 32 bytes.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| KeyError::Unknown {
+        owner: "the consortium".into(),
+        reason: "the pseudonym key was refused by HMAC".into(),
+    })?;
+    mac.update(b"healthblock/patient-pseudonym/v1\0");
+    mac.update(normal.as_bytes());
+    let hex = hex::encode(mac.finalize().into_bytes());
+    PatientId::parse(&hex).map_err(|e| KeyError::Unknown {
+        owner: "the consortium".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// The consortium's blind-index key.
+pub fn index_key(keys: &dyn KeyStore) -> Result<IndexKey, KeyError> {
+    let secret = keys.consortium_secret(ConsortiumSecret::BlindIndex)?;
+    IndexKey::from_hex(&hex::encode(secret.as_ref())).map_err(|source| KeyError::Crypto {
+        what: "use the blind-index key",
+        source,
+    })
+}
+
+/// Finds a user's wallet folder from the certificate CN and the
+/// organisation's name (the wallet's own naming; see `healthblock-identity`).
+pub type UserDirs = Arc<dyn Fn(&str, &str) -> Option<PathBuf> + Send + Sync>;
+
+const SECRET_KEY_FILE: &str = "encryption.key.pem";
+const PUBLIC_KEY_FILE: &str = "encryption.pub.pem";
+
+/// Key material on local disk:
+///
+/// - consortium secrets: `<secrets>/pseudonym.key`, `<secrets>/blind-index.key`
+///   (64 hex digits from the OS random source, created on first use);
+/// - user pairs beside their wallet identity:
+///   `<user dir>/encryption.{key,pub}.pem`;
+/// - hospital pairs: `<wallet>/hospitals/<Org name>/...`;
+/// - patient pairs: `<wallet>/patients/<pseudonym>/...`.
+///
+/// Pairs are generated on first use.
+#[derive(Clone)]
+pub struct FsKeyStore {
+    secrets_dir: PathBuf,
+    wallet_dir: PathBuf,
+    /// MSP id -> organisation name.
+    orgs: BTreeMap<String, String>,
+    user_dirs: UserDirs,
+}
+
+impl std::fmt::Debug for FsKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsKeyStore")
+            .field("secrets_dir", &self.secrets_dir)
+            .field("wallet_dir", &self.wallet_dir)
+            .field("orgs", &self.orgs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FsKeyStore {
+    /// A store over `secrets_dir` and `wallet_dir`; `orgs` maps MSP ids to
+    /// organisation names, `user_dirs` finds a user's wallet folder.
+    pub fn new(
+        secrets_dir: impl Into<PathBuf>,
+        wallet_dir: impl Into<PathBuf>,
+        orgs: BTreeMap<String, String>,
+        user_dirs: UserDirs,
+    ) -> Self {
+        FsKeyStore {
+            secrets_dir: secrets_dir.into(),
+            wallet_dir: wallet_dir.into(),
+            orgs,
+            user_dirs,
+        }
+    }
+
+    fn org_name(&self, mspid: &str, owner: KeyOwner<'_>) -> Result<&str, KeyError> {
+        self.orgs
+            .get(mspid)
+            .map(String::as_str)
+            .ok_or_else(|| KeyError::Unknown {
+                owner: owner.to_string(),
+                reason: format!("organisation {mspid} is not in the consortium"),
+            })
+    }
+
+    fn dir_of(&self, owner: KeyOwner<'_>) -> Result<PathBuf, KeyError> {
+        match owner {
+            KeyOwner::User(user) => {
+                let unknown = |reason: String| KeyError::Unknown {
+                    owner: owner.to_string(),
+                    reason,
+                };
+                let (cn, msp) = user
+                    .rsplit_once('@')
+                    .ok_or_else(|| unknown("a user is named CN@MSPID".into()))?;
+                let org = self.org_name(msp, owner)?;
+                (self.user_dirs)(cn, org)
+                    .ok_or_else(|| unknown(format!("{cn} is not a valid wallet name")))
+            }
+            KeyOwner::Hospital(msp) => Ok(self
+                .wallet_dir
+                .join("hospitals")
+                .join(self.org_name(msp, owner)?)),
+            KeyOwner::Patient(pid) => Ok(self.wallet_dir.join("patients").join(pid.as_str())),
+        }
+    }
+}
+
+/// A key pair in a directory, generated on first use.
+fn load_or_create(dir: &Path) -> Result<EncryptionSecretKey, KeyError> {
+    let secret_path = dir.join(SECRET_KEY_FILE);
+    if secret_path.exists() {
+        let text =
+            Zeroizing::new(
+                fs::read_to_string(&secret_path).map_err(|source| KeyError::File {
+                    path: secret_path.clone(),
+                    what: "read the private key",
+                    source,
+                })?,
+            );
+        return EncryptionSecretKey::from_pem(&text).map_err(|source| KeyError::Malformed {
+            path: secret_path,
+            source,
+        });
+    }
+    let crypto = |what| move |source| KeyError::Crypto { what, source };
+    let secret = EncryptionSecretKey::generate().map_err(crypto("generate a key pair"))?;
+    let pem = secret.to_pem().map_err(crypto("encode a private key"))?;
+    write_private(&secret_path, pem.as_bytes())?;
+    let public_path = dir.join(PUBLIC_KEY_FILE);
+    let public = secret
+        .public_key()
+        .to_pem()
+        .map_err(crypto("encode a public key"))?;
+    fs::write(&public_path, public).map_err(|source| KeyError::File {
+        path: public_path,
+        what: "write the public key",
+        source,
+    })?;
+    Ok(secret)
+}
+
+impl KeyStore for FsKeyStore {
+    fn secret_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionSecretKey, KeyError> {
+        load_or_create(&self.dir_of(owner)?)
+    }
+
+    fn public_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionPublicKey, KeyError> {
+        // One machine holds every party's pair in the demo; see the module docs.
+        Ok(self.secret_key(owner)?.public_key().clone())
+    }
+
+    fn consortium_secret(&self, which: ConsortiumSecret) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+        let path = self.secrets_dir.join(format!("{}.key", which.file_stem()));
+        if !path.exists() {
+            let mut fresh = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(fresh.as_mut());
+            let text = Zeroizing::new(hex::encode(fresh.as_ref()));
+            // Another process may have created it meanwhile: then read theirs.
+            if let Err(e) = write_private(&path, text.as_bytes()) {
+                if !path.exists() {
+                    return Err(e);
+                }
+            }
+        }
+        let text = Zeroizing::new(fs::read_to_string(&path).map_err(|source| KeyError::File {
+            path: path.clone(),
+            what: "read the consortium secret",
+            source,
+        })?);
+        let mut key = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(text.trim(), key.as_mut())
+            .map_err(|_| KeyError::MalformedSecret { path })?;
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> FsKeyStore {
+        let wallet = dir.join("wallet");
+        let users = wallet.clone();
+        FsKeyStore::new(
+            dir.join("secrets"),
+            wallet,
+            BTreeMap::from([("Hospital1MSP".to_owned(), "Hospital1".to_owned())]),
+            Arc::new(move |cn: &str, org: &str| Some(users.join(format!("{cn}@{org}")))),
+        )
+    }
+
+    #[test]
+    fn pseudonyms_ignore_case_and_spacing_but_not_the_key() {
+        let key = [7u8; 32];
+        let a = keyed_pseudonym(&key, "Jane Doe").unwrap();
+        assert_eq!(a.as_str().len(), 64);
+        assert_eq!(a, keyed_pseudonym(&key, "  jane   DOE ").unwrap());
+        assert_ne!(a, keyed_pseudonym(&key, "John Doe").unwrap());
+        assert_ne!(a, keyed_pseudonym(&[8u8; 32], "Jane Doe").unwrap());
+        assert!(matches!(
+            keyed_pseudonym(&key, "   "),
+            Err(KeyError::EmptyName)
+        ));
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/secret.key");
+        write_private(&path, b"one").unwrap();
+        let again = write_private(&path, b"two").unwrap_err();
+        assert!(
+            matches!(&again, KeyError::File { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists),
+            "{again:?}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn pairs_are_created_once_and_found_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = store(dir.path());
+        let alice = keys
+            .secret_key(KeyOwner::User("alice@Hospital1MSP"))
+            .unwrap();
+        let again = keys
+            .public_key(KeyOwner::User("alice@Hospital1MSP"))
+            .unwrap();
+        assert_eq!(alice.public_key().fingerprint(), again.fingerprint());
+        assert!(dir
+            .path()
+            .join("wallet/alice@Hospital1/encryption.key.pem")
+            .is_file());
+        let h1 = keys.public_key(KeyOwner::Hospital("Hospital1MSP")).unwrap();
+        assert_ne!(h1.fingerprint(), again.fingerprint());
+        assert!(dir.path().join("wallet/hospitals/Hospital1").is_dir());
+        let unknown = keys.public_key(KeyOwner::Hospital("Nowhere")).unwrap_err();
+        assert!(matches!(unknown, KeyError::Unknown { .. }), "{unknown:?}");
+        assert!(keys.public_key(KeyOwner::User("no-msp")).is_err());
+    }
+
+    #[test]
+    fn consortium_secrets_are_stable_and_distinct() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = store(dir.path());
+        let p1 = keys.consortium_secret(ConsortiumSecret::Pseudonym).unwrap();
+        let p2 = keys.consortium_secret(ConsortiumSecret::Pseudonym).unwrap();
+        let b = keys
+            .consortium_secret(ConsortiumSecret::BlindIndex)
+            .unwrap();
+        assert_eq!(*p1, *p2);
+        assert_ne!(*p1, *b);
+        assert_eq!(
+            pseudonym(&keys, "Jane Doe").unwrap(),
+            keyed_pseudonym(&p1, "jane doe").unwrap()
+        );
+        fs::write(dir.path().join("secrets/pseudonym.key"), "zz").unwrap();
+        assert!(matches!(
+            keys.consortium_secret(ConsortiumSecret::Pseudonym),
+            Err(KeyError::MalformedSecret { .. })
+        ));
+    }
+}
