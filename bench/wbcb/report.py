@@ -54,11 +54,13 @@ def fmt_tput(size, ns):
     return "–" if ns is None else f"{size / (ns / 1e9) / MIB:.1f}"
 
 
-def svg_lines(title, series, x_labels, y_label, path: Path, log_y=True):
-    """A small line chart: series = [(name, [value or None per x])]."""
+def svg_lines(title, series, x_labels, y_label, path: Path, log_y=True, where=""):
+    """A small line chart: series = [(name, [value or None per x])]; `where`
+    (machine and date) is printed under the title."""
     import math
+    from xml.sax.saxutils import escape
 
-    w, h, left, right, top, bottom = 760, 420, 80, 230, 40, 50
+    w, h, left, right, top, bottom = 760, 440, 80, 230, 60, 50
     values = [v for _, vs in series for v in vs if v]
     if not values:
         return
@@ -79,6 +81,7 @@ def svg_lines(title, series, x_labels, y_label, path: Path, log_y=True):
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>',
              f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>',
+             f'<text x="{w / 2}" y="42" text-anchor="middle" font-size="11" fill="#555">{escape(where)}</text>',
              f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="black"/>',
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="black"/>',
              f'<text x="18" y="{top + ph / 2}" transform="rotate(-90 18 {top + ph / 2})" text-anchor="middle">{y_label}</text>']
@@ -110,10 +113,17 @@ def svg_lines(title, series, x_labels, y_label, path: Path, log_y=True):
 def main():
     criterion, out = Path(sys.argv[1]), Path(sys.argv[2])
     lines = ["# WBCB benchmark report", ""]
-    cpu = (out / "cpu.txt").read_text().strip().replace("\n", "; ") if (out / "cpu.txt").exists() else "unknown"
+    facts = {}
+    cpu_lines = (out / "cpu.txt").read_text().strip().splitlines() if (out / "cpu.txt").exists() else []
+    for line in cpu_lines[1:]:
+        key, _, value = line.partition(":")
+        facts[key.strip()] = value.strip()
+    model = cpu_lines[0] if cpu_lines else "unknown CPU"
+    where = (f"measured on {model} (AES-NI: {facts.get('AES-NI', '?')}), nproc {facts.get('nproc', '?')}, "
+             f"{facts.get('date', 'date unknown')}")
     import os
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    lines += [f"Machine: {cpu}, {os.cpu_count()} CPUs, load average at report time {load} "
+    lines += [f"Machine: {where}; load average at report time {load} "
               "(a shared machine: a load above the CPU count inflates every time below).",
               "Release profile, Criterion mean per operation. A filtered run (WBCB_BENCH_FILTER) refreshes",
               "only the matching rows; the others come from the previous full run.", "",
@@ -134,8 +144,8 @@ def main():
             lines.append(f"| {scheme} | " + " | ".join(cells) + " |")
             series.append((scheme, tputs))
         lines.append("")
-        svg_lines(f"{group} throughput", series, SIZES, "MiB/s (log)", out / f"{group}-throughput.svg")
-        lines += [f"![{group} throughput]({group}-throughput.svg)", ""]
+        svg_lines(f"{group} throughput", series, SIZES, "MiB/s (log)", out / f"{group}-throughput.svg", where=where)
+        lines += [f"![{group} throughput]({group}-throughput.svg)", "", f"_{where}_", ""]
 
     lines += ["## Key wrap (total for N recipients)", "", "| operation | 1 | 10 | 100 |", "|---|---|---|---|"]
     wrap_series = []
@@ -143,8 +153,9 @@ def main():
         vals = [mean_ns(criterion, "keywrap", op, str(n)) for n in (1, 10, 100)]
         lines.append(f"| {op} | " + " | ".join(fmt_time(v) for v in vals) + " |")
         wrap_series.append((op, [v / 1e6 if v else None for v in vals]))
-    svg_lines("key wrap time vs recipients", wrap_series, ["1", "10", "100"], "ms (log)", out / "keywrap.svg")
-    lines += ["", "![key wrap](keywrap.svg)", ""]
+    svg_lines("key wrap time vs recipients", wrap_series, ["1", "10", "100"], "ms (log)", out / "keywrap.svg",
+              where=where)
+    lines += ["", "![key wrap](keywrap.svg)", "", f"_{where}_", ""]
 
     lines += ["## Targets", "", "| target | measured | goal | met |", "|---|---|---|---|"]
     ssl = openssl_16k(out)
@@ -156,6 +167,16 @@ def main():
                      f"{ours / MIB:.0f} MiB/s vs {ssl / MIB:.0f} MiB/s = {ratio:.0%} | >= 80% | {'yes' if ratio >= 0.8 else 'no'} |")
     else:
         lines.append("| AES-256-GCM @16 MiB vs openssl | not measured | >= 80% | – |")
+    for scheme in ("wbcb-aes-256-gcm", "wbcb-chacha20-poly1305"):
+        enc = mean_ns(criterion, "encrypt", scheme, "16MiB")
+        dec = mean_ns(criterion, "decrypt", scheme, "16MiB")
+        if enc and dec:
+            ratio = enc / dec  # throughput ratio decrypt / encrypt
+            lines.append(f"| {scheme} decrypt vs encrypt throughput @16 MiB (same run) | "
+                         f"{fmt_tput(SIZE_BYTES['16MiB'], dec)} vs {fmt_tput(SIZE_BYTES['16MiB'], enc)} MiB/s "
+                         f"= {ratio:.2f} | >= 0.95 | {'yes' if ratio >= 0.95 else 'no'} |")
+        else:
+            lines.append(f"| {scheme} decrypt vs encrypt @16 MiB | not measured | >= 0.95 | – |")
     for lib in ("ring-aes-256-gcm", "rustcrypto-aes-256-gcm"):
         ns = mean_ns(criterion, "aead-only", lib, "16KiB")
         if ssl and ns:

@@ -22,6 +22,9 @@ cd "$ROOT"
 echo "== CPU"
 grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' | tee "$OUT/cpu.txt"
 if grep -qw aes /proc/cpuinfo; then echo "AES-NI: yes" | tee -a "$OUT/cpu.txt"; else echo "AES-NI: no" | tee -a "$OUT/cpu.txt"; fi
+# Where and when the figures were measured (the report prints it under each one).
+echo "nproc: $(nproc)" | tee -a "$OUT/cpu.txt"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)" | tee -a "$OUT/cpu.txt"
 
 echo "== Criterion (release profile)"
 # A filtered run refreshes only the matching results and keeps the rest.

@@ -6,6 +6,7 @@
 //! are set, and is otherwise reported as skipped, with the reason.
 
 mod client;
+mod conformance;
 mod interop;
 mod peer_cli;
 mod semantics;
@@ -22,6 +23,7 @@ fn all_trials() -> Vec<Case<TestNet>> {
     client::trials()
         .into_iter()
         .chain(semantics::trials())
+        .chain(conformance::trials())
         .chain(interop::trials())
         .chain(peer_cli::trials())
         .collect()

@@ -172,7 +172,12 @@ pub struct Decryptor<R: Read> {
     cipher: PayloadCipher,
     header: Header,
     header_bytes: Vec<u8>,
+    /// `[plaintext area: chunk_size | sealed chunk]`: a chunk opens from the
+    /// back half into the front half, so its ciphertext outlives a failed
+    /// open (see [`Decryptor::diagnose`]).
     buf: Vec<u8>,
+    /// Length of the plaintext area, where the sealed chunk starts.
+    sealed_at: usize,
     lookahead: Option<u8>,
     counter: u64,
     done: bool,
@@ -191,10 +196,14 @@ impl<R: Read> Decryptor<R> {
                 });
             }
         }
+        let sealed_at = header.chunk_size as usize;
+        let mut buf = Vec::with_capacity(2 * sealed_at + TAG_LEN + 1);
+        buf.resize(sealed_at, 0);
         Ok(Self {
             cipher: PayloadCipher::new(key, header.algorithm, &header.nonce_prefix)
                 .map_err(|_| WbcbError::ChunkSeal)?,
-            buf: Vec::with_capacity(header.chunk_size as usize + TAG_LEN + 1),
+            buf,
+            sealed_at,
             reader,
             header,
             header_bytes,
@@ -216,34 +225,36 @@ impl<R: Read> Decryptor<R> {
             return Ok(None);
         }
         let last = self.fill_chunk()?;
-        if self.buf.len() < TAG_LEN {
+        if self.buf.len() - self.sealed_at < TAG_LEN {
             return Err(WbcbError::Truncated);
         }
         let index = self.counter;
         let counter = u32::try_from(index).map_err(|_| WbcbError::TooManyChunks)?;
         let nonce = chunk_nonce(&self.header.nonce_prefix, counter, last);
-        if self
-            .cipher
-            .open(&nonce, &self.header_bytes, &mut self.buf)
-            .is_err()
-        {
-            return Err(self.diagnose(counter, last));
-        }
+        let plain_len =
+            match self
+                .cipher
+                .open_within(&nonce, &self.header_bytes, &mut self.buf, self.sealed_at)
+            {
+                Ok(n) => n,
+                Err(_) => return Err(self.diagnose(counter, last)),
+            };
         self.counter += 1;
         self.done = last;
-        Ok(Some(&self.buf))
+        Ok(Some(&self.buf[..plain_len]))
     }
 
-    /// Reads one ciphertext chunk into `buf`; returns whether it is the last.
+    /// Reads one sealed chunk into the back of `buf`; returns whether it is
+    /// the last.
     fn fill_chunk(&mut self) -> Result<bool> {
         let enc_len = self.header.chunk_size as usize + TAG_LEN;
-        self.buf.clear();
+        self.buf.truncate(self.sealed_at);
         self.buf.extend(self.lookahead.take());
-        let missing = enc_len - self.buf.len();
+        let missing = enc_len - (self.buf.len() - self.sealed_at);
         (&mut self.reader)
             .take(missing as u64)
             .read_to_end(&mut self.buf)?;
-        if self.buf.len() < enc_len {
+        if self.buf.len() - self.sealed_at < enc_len {
             return Ok(true);
         }
         let mut next = [0u8; 1];
@@ -255,14 +266,13 @@ impl<R: Read> Decryptor<R> {
     }
 
     /// Explains a failed chunk: if it opens with the opposite last-flag the
-    /// stream was cut short or extended; otherwise it was altered. Both AEAD
-    /// crates verify the tag before touching the buffer, so after a failed
-    /// `open` the buffer still holds the ciphertext.
+    /// stream was cut short or extended; otherwise it was altered. A failed
+    /// open writes only the plaintext area, so the sealed chunk is intact.
     fn diagnose(&mut self, counter: u32, last: bool) -> WbcbError {
         let nonce = chunk_nonce(&self.header.nonce_prefix, counter, !last);
         if self
             .cipher
-            .open(&nonce, &self.header_bytes, &mut self.buf)
+            .open_within(&nonce, &self.header_bytes, &mut self.buf, self.sealed_at)
             .is_ok()
         {
             if last {

@@ -50,6 +50,13 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+fn unix_now_nanos() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
 impl Inner {
     pub(crate) fn new(ctx: PeerContext, execute_timeout: Duration) -> Self {
         Self {
@@ -89,6 +96,7 @@ impl Inner {
         let now = unix_now();
         // The gRPC edge: errors become Fabric's words here.
         crate::filter::check_expiration(sp, &self.ctx.msps, now)
+            .and_then(|()| crate::filter::check_timewindow(sp, unix_now_nanos()))
             .map_err(|e| Refusal::Filtered(tonic::Status::unknown(e.to_string())))?;
         self.process_filtered(sp, now)
             .await
@@ -272,6 +280,13 @@ impl Inner {
         let info = package.connection.ok_or_else(|| {
             EndorserError::refused(format!("package {package_id} is not a chaincode-as-a-service package; the devnet runs only ccaas chaincode"))
         })?;
+        // Fabric's CCaaS builder renders the templates with this peer's config.
+        let info = info
+            .rendered(&self.ctx.ccaas_builder_config)
+            .map_err(|source| EndorserError::Template {
+                context: format!("chaincode package {package_id}"),
+                source,
+            })?;
         cache.insert(package_id.to_string(), info.clone());
         Ok(Some(info))
     }

@@ -36,6 +36,14 @@ pub enum EndorserError {
     /// An install package that is not a valid one.
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// A package's `connection.json` template that this peer's CCaaS builder
+    /// configuration cannot render.
+    #[error("{context}: {source}")]
+    Template {
+        context: String,
+        #[source]
+        source: fabric_package::ccaas_template::TemplateError,
+    },
     /// A package id that cannot name a file of the package store.
     #[error("invalid package id '{0}'")]
     InvalidPackageId(String),

@@ -57,6 +57,10 @@ pub struct PeerContext {
     /// This peer's data directory; installed packages live in `packages/`.
     pub data_dir: std::path::PathBuf,
     pub policies: ChannelPolicies,
+    /// This peer's CCaaS builder configuration (Fabric's
+    /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`): the values a package's
+    /// `connection.json` templates name, such as `{{.peername}}`.
+    pub ccaas_builder_config: fabric_package::ccaas_template::BuilderConfig,
 }
 
 /// A committed chaincode definition (what `_lifecycle` holds for a chaincode).

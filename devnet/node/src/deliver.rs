@@ -70,7 +70,17 @@ async fn handle<T, F>(
             _ = tx.closed() => return,
             _ = crate::chain::stopped(&mut shutdown) => return,
         };
-        let Ok(Some(env)) = next else { return };
+        let env = match next {
+            Ok(Some(env)) => env,
+            Ok(None) => return,
+            Err(status) => {
+                // The client learns why its stream ended (Fabric: INTERNAL).
+                let _ = tx
+                    .send(Err(crate::recv::request_stream_error(status)))
+                    .await;
+                return;
+            }
+        };
         let Some(status) = deliver_blocks(&mut source, &env, &tx, &wrap).await else {
             return;
         };

@@ -406,6 +406,7 @@ fn start_peer(
                 .map(|o| (o.mspid.clone(), o.endorsement_policy.clone()))
                 .collect(),
         },
+        ccaas_builder_config: p.ccaas_builder_config.clone(),
     });
     let orderer_chain: ChainView = orderer.chain();
     let (peer, commits) = Peer::new(PeerParts {

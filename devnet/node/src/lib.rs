@@ -19,6 +19,7 @@ mod genesis;
 mod network;
 mod orderer;
 mod peer;
+mod recv;
 pub mod rpc_error;
 mod server;
 mod services;

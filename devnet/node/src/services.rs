@@ -124,7 +124,17 @@ impl AtomicBroadcast for BroadcastService {
         let orderer = self.orderer.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
-            while let Ok(Some(env)) = messages.message().await {
+            loop {
+                let env = match messages.message().await {
+                    Ok(Some(env)) => env,
+                    Ok(None) => return,
+                    Err(status) => {
+                        let _ = tx
+                            .send(Err(crate::recv::request_stream_error(status)))
+                            .await;
+                        return;
+                    }
+                };
                 let response = orderer.broadcast(&env).await;
                 let success = response.status == DeliverStatus::Success as i32;
                 if tx.send(Ok(response)).await.is_err() || !success {

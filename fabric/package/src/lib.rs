@@ -8,6 +8,8 @@
 //! a package as a peer does on install. The client builds packages with it;
 //! the devnet's peers parse them with it.
 
+pub mod ccaas_template;
+
 use flate2::read::GzDecoder;
 use flate2::{Compression, GzBuilder};
 use serde::{Deserialize, Serialize};
@@ -130,6 +132,38 @@ impl CcaasConnection {
             client_key: None,
             domain: None,
         }
+    }
+
+    /// The connection as one peer uses it: the fields Fabric's CCaaS builder
+    /// templates rendered with the peer's builder configuration (the rules of
+    /// [`ccaas_template::render_connection`]: the client TLS fields only with
+    /// `tls_required`). `domain`, a devnet addition, is kept as is.
+    pub fn rendered(
+        &self,
+        config: &ccaas_template::BuilderConfig,
+    ) -> Result<Self, ccaas_template::TemplateError> {
+        use ccaas_template::{render, TemplateError};
+        let field = |field: &'static str, text: &str| {
+            render(text, config).map_err(|e| TemplateError::Field {
+                field,
+                source: Box::new(e),
+            })
+        };
+        // Without TLS Fabric's builder drops these fields rather than rendering them.
+        let tls = |name: &'static str, text: &Option<String>| match text {
+            Some(text) if self.tls_required => field(name, text).map(Some),
+            _ => Ok(None),
+        };
+        Ok(Self {
+            address: field("address", &self.address)?,
+            dial_timeout: field("dial_timeout", &self.dial_timeout)?,
+            tls_required: self.tls_required,
+            client_auth_required: self.tls_required && self.client_auth_required,
+            root_cert: tls("root_cert", &self.root_cert)?,
+            client_cert: tls("client_cert", &self.client_cert)?,
+            client_key: tls("client_key", &self.client_key)?,
+            domain: self.domain.clone(),
+        })
     }
 
     /// The dial timeout (Go duration syntax; 3 s when absent, as Fabric).
@@ -480,6 +514,25 @@ mod tests {
             parse_package(&no_address.bytes),
             Err(PackageError::EmptyAddress)
         ));
+    }
+
+    #[test]
+    fn rendering_fills_templates_and_drops_tls_fields_without_tls() {
+        let config = ccaas_template::parse_config(r#"{"peername":"peer0hospital1"}"#).unwrap();
+        let mut conn = CcaasConnection::plaintext("{{.peername}}.kv:9999");
+        conn.root_cert = Some("{{.missing}}".into());
+        conn.client_auth_required = true;
+        conn.domain = Some("{{.peername}}".into());
+        let out = conn.rendered(&config).unwrap();
+        assert_eq!(out.address, "peer0hospital1.kv:9999");
+        assert_eq!(out.dial_timeout, "10s");
+        assert_eq!(out.root_cert, None);
+        assert!(!out.client_auth_required);
+        // `domain` is a devnet addition, not one of Fabric's templated fields.
+        assert_eq!(out.domain.as_deref(), Some("{{.peername}}"));
+        conn.tls_required = true;
+        let err = conn.rendered(&config).unwrap_err().to_string();
+        assert!(err.starts_with("the root_cert field template: "), "{err}");
     }
 
     #[test]

@@ -166,6 +166,23 @@ impl PeerOrg {
     pub fn fqdn(&self, node: &PeerNode) -> String {
         format!("{}.{}", node.name, self.domain)
     }
+
+    /// A peer's CCaaS builder configuration (Fabric's
+    /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`), the same on both backends:
+    /// `peername` as Fabric's test network names peers (`peer0org1`), here
+    /// the peer's name and the org's name in lower case, e.g. `peer0hospital1`.
+    pub fn ccaas_builder_config(
+        &self,
+        node: &PeerNode,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let org: String = (self.name.chars())
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let mut config = serde_json::Map::new();
+        config.insert("peername".into(), format!("{}{org}", node.name).into());
+        config
+    }
 }
 
 impl Consortium {

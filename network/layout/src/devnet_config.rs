@@ -44,6 +44,11 @@ pub struct PeerConfig {
     /// The peer's own signing MSP directory (signcerts/, keystore/).
     pub msp_dir: PathBuf,
     pub tls: TlsFiles,
+    /// The peer's CCaaS builder configuration (Fabric's
+    /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`), rendered into packages'
+    /// `connection.json` templates such as `{{.peername}}`.
+    #[serde(default)]
+    pub ccaas_builder_config: fabric_package::ccaas_template::BuilderConfig,
 }
 
 /// The solo orderer.
@@ -133,6 +138,7 @@ pub fn devnet_config(c: &Consortium, layout: &Layout) -> DevnetConfig {
             listen: c.address(p.ports.listen),
             msp_dir: layout.peer_msp_dir(org, p),
             tls: server_tls(&layout.peer_tls_dir(org, p)),
+            ccaas_builder_config: org.ccaas_builder_config(p),
         })
         .collect();
     let oo = &c.orderer_org;

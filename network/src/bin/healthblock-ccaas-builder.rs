@@ -2,6 +2,7 @@
 //! native Fabric backend. `network up` links it as `<builder>/bin/{detect,build,release}`;
 //! the peer runs those, and the name it is called by selects the phase.
 
+use fabric_package::ccaas_template::CONFIG_ENV;
 use healthblock_network::fabric_process::ccaas_builder::{self, Outcome, Phase};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,19 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let dirs: Vec<PathBuf> = args.map(PathBuf::from).collect();
-    match ccaas_builder::run(phase, &dirs) {
+    // The peer passes its builder configuration through (propagateEnvironment).
+    let config = match std::env::var(CONFIG_ENV) {
+        Ok(text) => text,
+        Err(std::env::VarError::NotPresent) => String::new(),
+        Err(e) => {
+            eprintln!(
+                "healthblock-ccaas-builder {}: {CONFIG_ENV}: {e}",
+                phase.file_name()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match ccaas_builder::run(phase, &dirs, &config) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         // Not an error: the peer tries its next builder.
         Ok(Outcome::NotCcaas) => ExitCode::FAILURE,

@@ -3,8 +3,10 @@
 //! Owns: Fabric's external builder contract for CCaaS packages, as three
 //! commands of one executable chosen by the name it is called by:
 //! - `detect SRC META`: succeeds when `META/metadata.json` has type `ccaas`;
-//! - `build SRC META OUT`: checks `SRC/connection.json` and copies it (and
-//!   `SRC/META-INF`, if any) to `OUT`;
+//! - `build SRC META OUT`: renders `SRC/connection.json`'s templates (such
+//!   as `{{.peername}}`) with the peer's `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`
+//!   and writes the result, as Fabric's own CCaaS builder rewrites it, to
+//!   `OUT` after checking it (and copies `SRC/META-INF`, if any);
 //! - `release OUT RELEASE`: copies `OUT/connection.json` to
 //!   `RELEASE/chaincode/server/connection.json` (and `OUT/META-INF/statedb` to
 //!   `RELEASE/statedb`), which tells the peer where to dial the chaincode.
@@ -12,6 +14,7 @@
 //! Also owns installing the builder: `<builder>/bin/{detect,build,release}`
 //! as symlinks to the executable.
 
+use fabric_package::ccaas_template::{self, BuilderConfig, TemplateError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,13 @@ pub enum BuilderError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: {source}")]
+    Template {
+        path: PathBuf,
+        source: TemplateError,
+    },
+    #[error(transparent)]
+    Config(TemplateError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuilderError + '_ {
@@ -85,14 +95,19 @@ pub enum Outcome {
     NotCcaas,
 }
 
-/// Runs `phase` with its directory arguments.
-pub fn run(phase: Phase, args: &[PathBuf]) -> Result<Outcome, BuilderError> {
+/// Runs `phase` with its directory arguments; `config` is the text of
+/// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG` (empty when unset), which the build
+/// phase renders templates with.
+pub fn run(phase: Phase, args: &[PathBuf], config: &str) -> Result<Outcome, BuilderError> {
     if args.len() != phase.arity() {
         return Err(BuilderError::Usage(phase.usage().to_owned()));
     }
     match phase {
         Phase::Detect => detect(&args[1]),
-        Phase::Build => build(&args[0], &args[2]).map(|()| Outcome::Done),
+        Phase::Build => {
+            let config = ccaas_template::parse_config(config).map_err(BuilderError::Config)?;
+            build(&args[0], &args[2], &config).map(|()| Outcome::Done)
+        }
         Phase::Release => release(&args[0], &args[1]).map(|()| Outcome::Done),
     }
 }
@@ -130,12 +145,16 @@ struct Connection {
 
 fn check_connection(path: &Path) -> Result<(), BuilderError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
+    check_connection_bytes(path, &bytes)
+}
+
+fn check_connection_bytes(path: &Path, bytes: &[u8]) -> Result<(), BuilderError> {
     let bad = |message: String| BuilderError::File {
         path: path.to_owned(),
         message,
     };
     let conn: Connection =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     if conn.address.trim().is_empty() {
         return Err(bad("\"address\" is missing or empty".into()));
     }
@@ -147,11 +166,26 @@ fn check_connection(path: &Path) -> Result<(), BuilderError> {
     Ok(())
 }
 
-fn build(source_dir: &Path, output_dir: &Path) -> Result<(), BuilderError> {
+fn build(source_dir: &Path, output_dir: &Path, config: &BuilderConfig) -> Result<(), BuilderError> {
     let source = source_dir.join("connection.json");
-    check_connection(&source)?;
+    let bytes = std::fs::read(&source).map_err(io(&source))?;
+    // Checked as written first, so a bad file is reported as such, not as a template error.
+    check_connection_bytes(&source, &bytes)?;
+    let rendered = ccaas_template::render_connection(&bytes, config).map_err(|source_err| {
+        BuilderError::Template {
+            path: source.clone(),
+            source: source_err,
+        }
+    })?;
+    check_connection_bytes(&source, &rendered)?;
     std::fs::create_dir_all(output_dir).map_err(io(output_dir))?;
-    copy_file(&source, &output_dir.join("connection.json"))?;
+    let target = output_dir.join("connection.json");
+    std::fs::write(&target, &rendered).map_err(io(&target))?;
+    // Fabric's builder keeps the source file's mode.
+    let mode = std::fs::metadata(&source)
+        .map_err(io(&source))?
+        .permissions();
+    std::fs::set_permissions(&target, mode).map_err(io(&target))?;
     let meta_inf = source_dir.join("META-INF");
     if meta_inf.is_dir() {
         copy_tree(&meta_inf, &output_dir.join("META-INF"))?;
@@ -244,19 +278,23 @@ mod tests {
         )
         .unwrap();
         let args = [src.clone(), meta.clone()];
-        assert_eq!(run(Phase::Detect, &args).unwrap(), Outcome::Done);
+        assert_eq!(run(Phase::Detect, &args, "").unwrap(), Outcome::Done);
         std::fs::write(
             meta.join("metadata.json"),
             r#"{"type":"golang","label":"kv"}"#,
         )
         .unwrap();
-        assert_eq!(run(Phase::Detect, &args).unwrap(), Outcome::NotCcaas);
+        assert_eq!(run(Phase::Detect, &args, "").unwrap(), Outcome::NotCcaas);
         std::fs::write(meta.join("metadata.json"), "not json").unwrap();
-        let err = run(Phase::Detect, &args).unwrap_err().to_string();
+        let err = run(Phase::Detect, &args, "").unwrap_err().to_string();
         assert!(
             err.contains("metadata.json") && err.contains("not valid"),
             "{err}"
         );
+    }
+
+    fn json(path: &Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
     #[test]
@@ -265,37 +303,78 @@ mod tests {
         std::fs::write(src.join("connection.json"), CONN).unwrap();
         std::fs::create_dir_all(src.join("META-INF/statedb/couchdb/indexes")).unwrap();
         std::fs::write(src.join("META-INF/statedb/couchdb/indexes/i.json"), "{}").unwrap();
-        run(Phase::Build, &[src, meta, out.clone()]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(out.join("connection.json")).unwrap(),
-            CONN
-        );
-        run(Phase::Release, &[out, rel.clone()]).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(rel.join("chaincode/server/connection.json")).unwrap(),
-            CONN
-        );
+        run(Phase::Build, &[src, meta, out.clone()], "").unwrap();
+        // Rewritten as Fabric's builder writes it: every field it knows, nothing else.
+        let want = serde_json::json!({
+            "address": "127.0.0.1:9999",
+            "dial_timeout": "10s",
+            "tls_required": true,
+            "client_auth_required": false,
+            "root_cert": "-----BEGIN CERTIFICATE-----\n",
+            "client_key": "",
+            "client_cert": "",
+        });
+        assert_eq!(json(&out.join("connection.json")), want);
+        run(Phase::Release, &[out, rel.clone()], "").unwrap();
+        assert_eq!(json(&rel.join("chaincode/server/connection.json")), want);
         assert!(rel.join("statedb/couchdb/indexes/i.json").is_file());
+    }
+
+    #[test]
+    fn build_renders_templates_with_the_peer_config() {
+        let (_t, src, meta, out, _) = dirs();
+        std::fs::write(
+            src.join("connection.json"),
+            r#"{"address":"{{.peername}}.kv:9999","dial_timeout":"{{.timeout}}","tls_required":false}"#,
+        )
+        .unwrap();
+        let args = [src.clone(), meta.clone(), out.clone()];
+        run(
+            Phase::Build,
+            &args,
+            r#"{"peername":"peer1hospital2","timeout":"5s"}"#,
+        )
+        .unwrap();
+        let rendered = json(&out.join("connection.json"));
+        assert_eq!(rendered["address"], "peer1hospital2.kv:9999");
+        assert_eq!(rendered["dial_timeout"], "5s");
+        // A key the config lacks fails the build, naming the field (Fabric: missingkey=error).
+        let err = run(Phase::Build, &args, r#"{"peername":"p"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("dial_timeout field template")
+                && err.to_string().contains("\"timeout\""),
+            "{err}"
+        );
+        let err = run(Phase::Build, &args, "not json").unwrap_err();
+        assert!(matches!(err, BuilderError::Config(_)), "{err}");
+        // An address that renders empty is refused like a missing one.
+        std::fs::write(
+            src.join("connection.json"),
+            r#"{"address":"{{.empty}}","tls_required":false}"#,
+        )
+        .unwrap();
+        let err = run(Phase::Build, &args, r#"{"empty":""}"#).unwrap_err();
+        assert!(err.to_string().contains("\"address\""), "{err}");
     }
 
     #[test]
     fn bad_input_is_a_clear_error() {
         let (_t, src, meta, out, rel) = dirs();
-        let err = run(Phase::Build, &[src.clone(), meta.clone(), out.clone()]).unwrap_err();
+        let err = run(Phase::Build, &[src.clone(), meta.clone(), out.clone()], "").unwrap_err();
         assert!(err.to_string().contains("connection.json"), "{err}");
         std::fs::write(src.join("connection.json"), r#"{"tls_required":false}"#).unwrap();
-        let err = run(Phase::Build, &[src.clone(), meta.clone(), out.clone()]).unwrap_err();
+        let err = run(Phase::Build, &[src.clone(), meta.clone(), out.clone()], "").unwrap_err();
         assert!(err.to_string().contains("\"address\""), "{err}");
         std::fs::write(
             src.join("connection.json"),
             r#"{"address":"a:1","tls_required":true}"#,
         )
         .unwrap();
-        let err = run(Phase::Build, &[src, meta, out.clone()]).unwrap_err();
+        let err = run(Phase::Build, &[src, meta, out.clone()], "").unwrap_err();
         assert!(err.to_string().contains("root_cert"), "{err}");
-        let err = run(Phase::Release, &[out]).unwrap_err();
+        let err = run(Phase::Release, &[out], "").unwrap_err();
         assert!(matches!(err, BuilderError::Usage(_)), "{err}");
-        assert!(run(Phase::Release, &[rel.clone(), rel]).is_err());
+        assert!(run(Phase::Release, &[rel.clone(), rel], "").is_err());
     }
 
     #[test]

@@ -257,6 +257,12 @@ fn peer(c: &Consortium, layout: &Layout, org: &PeerOrg, node: &PeerNode) -> Fabr
     // No Docker: an empty endpoint disables it; chaincode runs as a service via our builder.
     set(&mut env, "CORE_VM_ENDPOINT", "");
     set(&mut env, "CORE_CHAINCODE_EXTERNALBUILDERS", builder);
+    // What the builder renders connection.json templates with (propagated to it above).
+    set(
+        &mut env,
+        fabric_package::ccaas_template::CONFIG_ENV,
+        serde_json::Value::Object(org.ccaas_builder_config(node)).to_string(),
+    );
     set(
         &mut env,
         "CORE_PEER_LIMITS_CONCURRENCY_GATEWAYSERVICE",
@@ -337,6 +343,10 @@ mod tests {
         assert_eq!(get(p0, "CORE_PEER_GOSSIP_RECONNECTINTERVAL"), "5s");
         assert_eq!(get(p0, "CORE_VM_ENDPOINT"), "");
         assert_eq!(get(p0, "CORE_OPERATIONS_LISTENADDRESS"), "127.0.0.1:7013");
+        assert_eq!(
+            get(p0, "CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG"),
+            r#"{"peername":"peer0hospital1"}"#
+        );
         let builders = get(p0, "CORE_CHAINCODE_EXTERNALBUILDERS");
         assert!(
             builders.contains("path: /h/fabric/builders/ccaas"),

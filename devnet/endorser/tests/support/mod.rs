@@ -131,6 +131,16 @@ impl Net {
     }
 
     pub(crate) fn peer_with_timeout(&self, org: usize, timeout: std::time::Duration) -> Peer {
+        self.peer_with(org, timeout, Default::default())
+    }
+
+    /// A peer with a CCaaS builder configuration (connection.json template values).
+    pub(crate) fn peer_with(
+        &self,
+        org: usize,
+        timeout: std::time::Duration,
+        ccaas_builder_config: fabric_package::ccaas_template::BuilderConfig,
+    ) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Arc::new(Ledger::open(&dir.path().join("ledger.redb")).unwrap());
         let o = &self.orgs[org];
@@ -143,6 +153,7 @@ impl Net {
             channel: CHANNEL.into(),
             data_dir: dir.path().to_path_buf(),
             policies: self.policies.clone(),
+            ccaas_builder_config,
         };
         Peer {
             endorser: Endorser::with_execute_timeout(ctx, timeout),

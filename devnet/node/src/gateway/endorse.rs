@@ -34,6 +34,9 @@ pub(super) async fn endorse(
             Status::invalid_argument("the proposed transaction must contain a signed proposal")
         })?;
     let info = proposal::unpack(Some(sp)).map_err(Status::invalid_argument)?;
+    if !super::is_defined(local, &info.chaincode) {
+        return Err(undefined_chaincode(&request, &info));
+    }
     let collected = if request.endorsing_organizations.is_empty() {
         collect_planned(net, local, sp, &info).await?
     } else {
@@ -49,6 +52,29 @@ pub(super) async fn endorse(
     Ok(EndorseResponse {
         prepared_transaction: Some(proposal::prepare_transaction(&info, payload, endorsements)),
     })
+}
+
+/// Fabric's refusal of a chaincode no peer has, before anything is endorsed:
+/// the named orgs have no endorser for it (UNAVAILABLE), the gateway's org has
+/// none to protect transient data, or discovery has no metadata to plan with
+/// (FAILED_PRECONDITION). No error details: no endorser was asked.
+fn undefined_chaincode(request: &EndorseRequest, info: &ProposalInfo) -> Status {
+    if !request.endorsing_organizations.is_empty() {
+        return Status::unavailable(format!(
+            "failed to find any endorsing peers for org(s): {}",
+            request.endorsing_organizations.join(", ")
+        ));
+    }
+    if info.has_transient {
+        return Status::failed_precondition(
+            "no endorsers found in the gateway's organization; retry specifying endorsing organization(s) to protect transient data",
+        );
+    }
+    Status::failed_precondition(format!(
+        "no combination of peers can be derived which satisfy the endorsement policy: \
+         No metadata was found for chaincode {} in channel {}",
+        info.chaincode, info.channel
+    ))
 }
 
 /// The client chose the orgs: one endorsement from each, all payloads identical.

@@ -29,15 +29,26 @@ pub(super) async fn evaluate(
         )));
     }
     let mut targets = request.target_organizations.clone();
-    if info.has_transient && targets.is_empty() {
+    let transient_protected = info.has_transient && targets.is_empty();
+    if transient_protected {
         targets.push(local.mspid.clone());
     }
-    let candidates = candidates(net, local, &targets);
+    // No peer has an undefined chaincode: nothing to evaluate on (Fabric).
+    let candidates = if super::is_defined(local, &info.chaincode) {
+        candidates(net, local, &targets)
+    } else {
+        Vec::new()
+    };
     if candidates.is_empty() {
-        return Err(Status::failed_precondition(format!(
+        let none = format!(
             "no peers available to evaluate chaincode {} in channel {}",
             info.chaincode, info.channel
-        )));
+        );
+        return Err(Status::failed_precondition(if transient_protected {
+            format!("no endorsers found in the gateway's organization; retry specifying target organization(s) to protect transient data: {none}")
+        } else {
+            none
+        }));
     }
     let mut details = Vec::new();
     let mut last_code = Code::Unavailable;

@@ -19,6 +19,18 @@ use fabric_proto::gateway::{
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
+/// Fabric's built-in system chaincodes (`BuiltinSCCs`): the gateway plans for
+/// them without a chaincode definition.
+const SYSTEM_CHAINCODES: [&str; 4] = ["_lifecycle", "cscc", "lscc", "qscc"];
+
+/// Whether the gateway can find endorsers for `chaincode`: a system chaincode
+/// or one with a committed definition on the channel. Fabric's gateway asks
+/// discovery, which knows no peer for, and no metadata of, anything else, so
+/// it refuses such a proposal before any endorser runs it.
+fn is_defined(local: &Peer, chaincode: &str) -> bool {
+    SYSTEM_CHAINCODES.contains(&chaincode) || local.endorser.definition(chaincode).is_some()
+}
+
 /// The gateway of one peer.
 pub(crate) struct GatewayService {
     net: Arc<Network>,

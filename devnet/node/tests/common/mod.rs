@@ -171,6 +171,7 @@ impl Fixture {
                 listen: "127.0.0.1:0".into(),
                 msp_dir: msp,
                 tls,
+                ccaas_builder_config: Default::default(),
             });
             org_cas.push(cas);
         }
