@@ -15,10 +15,10 @@ use fabric_proto::protos::{Proposal, SignedProposal};
 use prost::Message;
 
 /// `peer.authentication.timewindow` (Fabric's default, 15m).
-pub const TIME_WINDOW_SECS: i64 = 15 * 60;
+pub(crate) const TIME_WINDOW_SECS: i64 = 15 * 60;
 
 /// The beginning of Fabric's refusal of a proposal outside the time window.
-pub const INCORRECT_TIMESTAMP: &str = "request unauthorized due to incorrect timestamp";
+pub(crate) const INCORRECT_TIMESTAMP: &str = "request unauthorized due to incorrect timestamp";
 
 /// Fabric's message for an expired creator.
 pub(crate) const EXPIRED: &str = "proposal client identity expired";
@@ -47,7 +47,7 @@ pub(crate) fn check_expiration(sp: &SignedProposal, msps: &MspManager, now: i64)
 /// Refuses a proposal whose channel header timestamp is more than the time
 /// window away from `now_nanos` (Unix nanoseconds). A missing timestamp reads
 /// as the Unix epoch, as Go's `AsTime` of a nil timestamp does.
-pub fn check_timewindow(sp: &SignedProposal, now_nanos: i128) -> Result<()> {
+pub(crate) fn check_timewindow(sp: &SignedProposal, now_nanos: i128) -> Result<()> {
     let parse = |what| move |source| EndorserError::Parse { what, source };
     let proposal = Proposal::decode(sp.proposal_bytes.as_slice()).map_err(parse("proposal"))?;
     let header = Header::decode(proposal.header.as_slice()).map_err(parse("header"))?;

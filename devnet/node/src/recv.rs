@@ -10,7 +10,7 @@
 use tonic::{Code, Status};
 
 /// Go's gRPC server message for a request message that does not decode.
-pub const UNMARSHAL_FAILED: &str = "grpc: failed to unmarshal the received message";
+pub(crate) const UNMARSHAL_FAILED: &str = "grpc: failed to unmarshal the received message";
 
 /// How tonic's prost codec words a decode failure (`prost::DecodeError`'s
 /// display), which it reports as INTERNAL.
@@ -18,7 +18,7 @@ const PROST_DECODE_PREFIX: &str = "failed to decode Protobuf message: ";
 
 /// The status that ends a response stream whose request stream failed with
 /// `status`: a decode failure in Go gRPC's words, anything else unchanged.
-pub fn request_stream_error(status: Status) -> Status {
+pub(crate) fn request_stream_error(status: Status) -> Status {
     match status.message().strip_prefix(PROST_DECODE_PREFIX) {
         Some(cause) if status.code() == Code::Internal => {
             Status::internal(format!("{UNMARSHAL_FAILED}: {cause}"))
