@@ -776,21 +776,11 @@ async fn lifecycle_install_approve_commit_and_invoke() {
 
 #[tokio::test]
 async fn dials_a_tls_chaincode_server() {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256,
-    };
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(
-        ca_params,
-        KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap(),
-    )
-    .unwrap();
-    let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let server_cert = CertificateParams::new(vec!["kvcc.example.com".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &ca)
-        .unwrap();
+    let ca = healthblock_test_support::TestCa::root("tlsca.test", None);
+    let server = ca
+        .leaf("kvcc.example.com")
+        .sans(&["kvcc.example.com"])
+        .issue();
 
     let net = Net::new(2);
     let peer = net.peer(0);
@@ -806,7 +796,7 @@ async fn dials_a_tls_chaincode_server() {
     };
     let package = build_ccaas_package("kvcc_1.0", &connection).unwrap().bytes;
     let package_id = install(&peer, &net.orgs[0].admin, &package).await;
-    let tls = Some((server_cert.pem(), server_key.serialize_pem()));
+    let tls = Some((server.cert_pem, server.key_pem));
     let _server = FakeChaincode::start_with_tls(&package_id, &addr.to_string(), tls).await;
     define_chaincode(&peer.ledger, &net, CC, &package_id);
     let (_, resp) = invoke(&peer, &net, &["put", "a", "1"]).await;

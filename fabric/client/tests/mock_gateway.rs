@@ -19,6 +19,7 @@ use fabric_proto::protos::{
     ProposalResponsePayload, Response as ChaincodeResponse, SignedProposal,
 };
 use futures::{Stream, StreamExt};
+use healthblock_test_support::{LeafBuilder, TestCa};
 use prost::Message;
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -313,34 +314,18 @@ impl Deliver for MockPeer {
 }
 
 fn client_identity() -> SigningIdentity {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["user1".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    SigningIdentity::from_pem(
-        "Org1MSP",
-        cert.pem().as_bytes(),
-        key.serialize_pem().as_bytes(),
-    )
-    .unwrap()
+    let leaf = LeafBuilder::self_signed("user1").sans(&["user1"]).issue();
+    SigningIdentity::from_pem("Org1MSP", leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap()
 }
 
 /// A TLS CA and a server certificate for localhost / 127.0.0.1 signed by it.
 fn tls_material() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "tlsca.test");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params =
-        rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+    let ca = TestCa::root("tlsca.test", None);
+    let server = ca
+        .leaf("localhost")
+        .sans(&["localhost", "127.0.0.1"])
+        .issue();
+    (ca.pem(), server.cert_pem, server.key_pem)
 }
 
 /// Starts the mock on 127.0.0.1 with TLS; returns its address, CA PEM and shared state.

@@ -19,12 +19,9 @@ use fabric_proto::protos::{
     ProposalResponse, SignedProposal, Transaction, TransactionAction,
 };
 use fabric_proto::rwset::TxReadWriteSet;
+use healthblock_test_support::TestCa;
 use prost::Message;
 use rand_core::RngCore;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-    PKCS_ECDSA_P256_SHA256,
-};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -37,49 +34,26 @@ pub(crate) struct Org {
     pub admin: SigningIdentity,
     pub peer: SigningIdentity,
     pub client: SigningIdentity,
-    issuer: CertifiedIssuer<'static, KeyPair>,
+    _ca: TestCa,
 }
 
 impl Org {
     pub(crate) fn new(n: u32) -> Self {
         let mspid = format!("Org{n}MSP");
         let domain = format!("org{n}.example.com");
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, domain.clone());
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("ca.{domain}"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let issuer = CertifiedIssuer::self_signed(params, key).unwrap();
+        let ca = TestCa::root_valid_years(&format!("ca.{domain}"), Some(&domain), (2025, 2040));
         let msp = Msp::from_ca_pems(
             &mspid,
-            &[issuer.pem().into_bytes()],
+            &[ca.pem().into_bytes()],
             &[],
             &[],
             NodeOus::fabric_default(),
         )
         .unwrap();
         let leaf = |cn: &str, ou: &str| {
-            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-            params
-                .distinguished_name
-                .push(DnType::OrganizationalUnitName, ou);
-            params.distinguished_name.push(DnType::CommonName, cn);
-            params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-            let cert = params.signed_by(&key, &issuer).unwrap();
-            SigningIdentity::from_pem(
-                &mspid,
-                cert.pem().as_bytes(),
-                key.serialize_pem().as_bytes(),
-            )
-            .unwrap()
+            let leaf = ca.leaf(cn).ou(ou).valid_years(2025, 2040).issue();
+            SigningIdentity::from_pem(&mspid, leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes())
+                .unwrap()
         };
         Self {
             admin: leaf(&format!("Admin@{domain}"), "admin"),
@@ -87,7 +61,7 @@ impl Org {
             client: leaf(&format!("User1@{domain}"), "client"),
             mspid,
             msp,
-            issuer,
+            _ca: ca,
         }
     }
 }

@@ -8,10 +8,7 @@ pub(crate) mod tx;
 
 use devnet::{BatchSettings, Devnet, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
 use fabric_msp::SigningIdentity;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-    PKCS_ECDSA_P256_SHA256,
-};
+use healthblock_test_support::TestCa;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -35,21 +32,12 @@ const NODE_OUS_YAML: &str = "NodeOUs:
 /// An org's two CAs (identities and TLS).
 pub(crate) struct OrgCas {
     pub mspid: String,
-    ca: CertifiedIssuer<'static, KeyPair>,
-    tlsca: CertifiedIssuer<'static, KeyPair>,
+    ca: TestCa,
+    tlsca: TestCa,
 }
 
-fn ca(org: &str, cn: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, org);
-    params.distinguished_name.push(DnType::CommonName, cn);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2045, 1, 1);
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    CertifiedIssuer::self_signed(params, key).unwrap()
+fn ca(org: &str, cn: &str) -> TestCa {
+    TestCa::root_valid_years(cn, Some(org), (2025, 2045))
 }
 
 impl OrgCas {
@@ -63,16 +51,8 @@ impl OrgCas {
 
     /// A leaf (PEM cert, PEM PKCS#8 key) issued by the identity CA with OU `ou`.
     fn leaf(&self, cn: &str, ou: &str) -> (String, String) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationalUnitName, ou);
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        (cert.pem(), key.serialize_pem())
+        let leaf = self.ca.leaf(cn).ou(ou).valid_years(2025, 2040).issue();
+        (leaf.cert_pem, leaf.key_pem)
     }
 
     /// A signing identity of this org with NodeOU `ou`.
@@ -98,20 +78,15 @@ impl OrgCas {
         let (cert, key) = self.leaf(cn, ou);
         write(&msp.join("signcerts/cert.pem"), cert.as_bytes());
         write(&msp.join("keystore/priv_sk"), key.as_bytes());
-        let mut params = CertificateParams::new(vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            cn.to_owned(),
-        ])
-        .unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let tls_cert = params.signed_by(&key, &self.tlsca).unwrap();
+        let tls_leaf = self
+            .tlsca
+            .leaf(cn)
+            .sans(&["localhost", "127.0.0.1", cn])
+            .valid_years(2025, 2040)
+            .issue();
         let tls = dir.join("tls");
-        write(&tls.join("server.crt"), tls_cert.pem().as_bytes());
-        write(&tls.join("server.key"), key.serialize_pem().as_bytes());
+        write(&tls.join("server.crt"), tls_leaf.cert_pem.as_bytes());
+        write(&tls.join("server.key"), tls_leaf.key_pem.as_bytes());
         write(&tls.join("ca.crt"), self.tlsca.pem().as_bytes());
         (
             msp,
