@@ -263,6 +263,9 @@ impl FsKeyStore {
                     .rsplit_once('@')
                     .ok_or_else(|| unknown("a user is named CN@MSPID".into()))?;
                 let org = self.org_name(msp, owner)?;
+                // cryptogen names its users `Name@domain` in the CN; the
+                // wallet files them (like its own users) under `Name`.
+                let cn = cn.split('@').next().unwrap_or(cn);
                 (self.user_dirs)(cn, org)
                     .ok_or_else(|| unknown(format!("{cn} is not a valid wallet name")))
             }
@@ -414,6 +417,13 @@ mod tests {
         let unknown = keys.public_key(KeyOwner::Hospital("Nowhere")).unwrap_err();
         assert!(matches!(unknown, KeyError::Unknown { .. }), "{unknown:?}");
         assert!(keys.public_key(KeyOwner::User("no-msp")).is_err());
+        // A cryptogen admin (`CN=Admin@hospital1.example`) is filed as `Admin`.
+        keys.public_key(KeyOwner::User("Admin@hospital1.example@Hospital1MSP"))
+            .unwrap();
+        assert!(dir
+            .path()
+            .join("wallet/Admin@Hospital1/encryption.key.pem")
+            .is_file());
     }
 
     #[test]
