@@ -278,27 +278,41 @@ impl FsKeyStore {
     }
 }
 
+/// Reads the private key at `secret_path`.
+fn load(secret_path: &Path) -> Result<EncryptionSecretKey, KeyError> {
+    let text =
+        Zeroizing::new(
+            fs::read_to_string(secret_path).map_err(|source| KeyError::File {
+                path: secret_path.to_path_buf(),
+                what: "read the private key",
+                source,
+            })?,
+        );
+    EncryptionSecretKey::from_pem(&text).map_err(|source| KeyError::Malformed {
+        path: secret_path.to_path_buf(),
+        source,
+    })
+}
+
 /// A key pair in a directory, generated on first use.
 fn load_or_create(dir: &Path) -> Result<EncryptionSecretKey, KeyError> {
     let secret_path = dir.join(SECRET_KEY_FILE);
     if secret_path.exists() {
-        let text =
-            Zeroizing::new(
-                fs::read_to_string(&secret_path).map_err(|source| KeyError::File {
-                    path: secret_path.clone(),
-                    what: "read the private key",
-                    source,
-                })?,
-            );
-        return EncryptionSecretKey::from_pem(&text).map_err(|source| KeyError::Malformed {
-            path: secret_path,
-            source,
-        });
+        return load(&secret_path);
     }
     let crypto = |what| move |source| KeyError::Crypto { what, source };
     let secret = EncryptionSecretKey::generate().map_err(crypto("generate a key pair"))?;
     let pem = secret.to_pem().map_err(crypto("encode a private key"))?;
-    write_private(&secret_path, pem.as_bytes())?;
+    if let Err(e) = write_private(&secret_path, pem.as_bytes()) {
+        let lost_race = matches!(&e, KeyError::File { source, .. }
+            if source.kind() == std::io::ErrorKind::AlreadyExists);
+        if !lost_race {
+            return Err(e);
+        }
+        // Another task created the pair first: never replace it, use theirs once its
+        // writer has finished (it writes and syncs right after creating the file).
+        return load_after_race(&secret_path, e);
+    }
     let public_path = dir.join(PUBLIC_KEY_FILE);
     let public = secret
         .public_key()
@@ -310,6 +324,18 @@ fn load_or_create(dir: &Path) -> Result<EncryptionSecretKey, KeyError> {
         source,
     })?;
     Ok(secret)
+}
+
+/// Reads a private key another writer has just created, waiting briefly for its
+/// contents; `first` is returned if it never becomes readable.
+fn load_after_race(secret_path: &Path, first: KeyError) -> Result<EncryptionSecretKey, KeyError> {
+    for _ in 0..50 {
+        if let Ok(secret) = load(secret_path) {
+            return Ok(secret);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    load(secret_path).map_err(|_| first)
 }
 
 impl KeyStore for FsKeyStore {
@@ -393,6 +419,22 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn concurrent_first_uses_agree_on_one_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair_dir = dir.path().join("pair");
+        let keys: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| load_or_create(&pair_dir).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let first = keys[0].public_key().to_pem().unwrap();
+        for key in &keys {
+            assert_eq!(key.public_key().to_pem().unwrap(), first);
         }
     }
 
