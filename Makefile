@@ -12,7 +12,7 @@ export HEALTHBLOCK_HOME ?= $(CURDIR)/.healthblock
 .PHONY: demo test deps build node-deps fmt lint bench down clean
 
 ## Install what a fresh machine lacks (toolchains are preinstalled; packages come from the registries).
-deps: node-deps
+deps: node-deps caliper-deps
 	@scripts/check-toolchain.sh
 	@scripts/install-fabric-ca.sh
 
@@ -21,6 +21,12 @@ node-deps: tests/node/node_modules/.package-lock.json
 tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
 	@echo "==> installing the official Fabric Gateway SDK for the interop test (npm ci in tests/node)"
 	@cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+
+caliper-deps: caliper/node_modules/.package-lock.json
+
+caliper/node_modules/.package-lock.json: caliper/package.json caliper/package-lock.json
+	@echo "==> installing Hyperledger Caliper 0.6.0 with the Fabric Gateway connector (npm ci in caliper)"
+	@cd caliper && npm ci --no-audit --no-fund --loglevel=error
 
 ## Build every binary (CLI, devnet, chaincode servers).
 build:
@@ -54,3 +60,9 @@ down:
 
 clean: down
 	@$(HB) network down --purge
+
+## Hyperledger Caliper against the running network (make demo or healthblock network up first):
+## Caliper's report and our p50/p95/p99 summary in results/caliper/<time>-<backend>/.
+.PHONY: caliper caliper-deps
+caliper: deps build
+	@scripts/caliper.sh

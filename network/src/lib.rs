@@ -3,12 +3,14 @@
 //! Owns: identity material in Fabric's cryptogen layout ([`cryptogen`]), the
 //! hospitals' CA server processes ([`ca`]), the devnet background process
 //! ([`devnet_process`]), the native Fabric processes of the fabric backend
-//! ([`fabric_process`]), pid files ([`pid`]) and which backend actually runs ([`running`]). The consortium as data (its
+//! ([`fabric_process`]), Caliper's configuration of a running network
+//! ([`caliper`]), pid files ([`pid`]) and which backend actually runs ([`running`]). The consortium as data (its
 //! description, layout and the devnet's run configuration) is
 //! `healthblock-consortium`'s, re-exported here for the runner's callers;
 //! clients that only need the layout depend on that crate alone.
 
 pub mod ca;
+pub mod caliper;
 pub mod cryptogen;
 pub mod devnet_process;
 pub mod fabric_process;

@@ -43,6 +43,9 @@ enum Command {
     Tx(cmd::tx::TxCmd),
     /// Load generator: committed throughput and latency at several concurrencies.
     Bench(cmd::bench::BenchArgs),
+    /// Hyperledger Caliper: its network configuration, generated from the running network.
+    #[command(subcommand)]
+    Caliper(cmd::caliper::CaliperCmd),
     /// Offline encryption (WBCB): keys, encrypt, decrypt, store.
     #[command(flatten)]
     Wbcb(healthblock_wbcb_cli::WbcbCommand),
@@ -104,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
+        Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,
         Command::Patient(c) => cmd::clinical::patient::run(&ctx, c).await,
         Command::Record(c) => cmd::clinical::record::run(&ctx, c).await,
         Command::Consent(c) => cmd::clinical::consent::run(&ctx, c).await,

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub(crate) mod bench;
+pub(crate) mod caliper;
 pub(crate) mod chaincode;
 pub(crate) mod clinical;
 pub(crate) mod ledger;
