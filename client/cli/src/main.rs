@@ -38,6 +38,9 @@ enum Command {
     /// Check the ledger's hash chain and orderer signatures.
     #[command(subcommand)]
     Ledger(cmd::ledger::LedgerCmd),
+    /// The channel: chain info, configuration, config updates (batch parameters).
+    #[command(subcommand)]
+    Channel(cmd::channel::ChannelCmd),
     /// Submit or evaluate a transaction through a peer's Fabric Gateway.
     #[command(subcommand)]
     Tx(cmd::tx::TxCmd),
@@ -105,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Network(c) => cmd::network::run(&ctx, c).await,
         Command::Chaincode(c) => cmd::chaincode::run(&ctx, c).await,
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
+        Command::Channel(c) => cmd::channel::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
         Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,

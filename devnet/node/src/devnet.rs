@@ -14,7 +14,7 @@ use crate::peer::{Peer, PeerParts};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
 use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
 use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
-use devnet_ledger::{BatchConfig, Ledger, StateUpdates};
+use devnet_ledger::{Ledger, StateUpdates};
 use fabric_msp::{Msp, MspManager, SigningIdentity};
 use fabric_policy::EndorsementPolicy;
 use fabric_proto::gateway::gateway_server::GatewayServer;
@@ -351,20 +351,16 @@ fn start_orderer(
             source,
         }
     })?;
-    let batch = BatchConfig {
-        max_message_count: config.batch.max_message_count,
-        absolute_max_bytes: config.batch.absolute_max_bytes,
-        preferred_max_bytes: config.batch.preferred_max_bytes,
-        batch_timeout: config.batch.timeout,
-    };
+    // The batch settings in force are the newest config block's (the description's
+    // only seed the genesis block), so config updates survive a restart.
     let (orderer, cutter) = Orderer::new(
         config.channel.clone(),
         listener.address.clone(),
         chain,
         signer,
         ids,
-        batch,
-    );
+    )
+    .map_err(|e| StartError::ChannelConfig(e.into()))?;
     let stop = starter.stop_rx.clone();
     starter.spawn("orderer block cutter".into(), cutter.run(stop));
     Ok(orderer)

@@ -44,6 +44,8 @@ pub enum StartError {
     Genesis(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("writing the genesis block")]
     WriteGenesis(#[source] devnet_ledger::LedgerError),
+    #[error("reading the channel config from the orderer's chain")]
+    ChannelConfig(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot listen on {address}")]
     Listen {
         address: String,

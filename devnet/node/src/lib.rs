@@ -8,6 +8,7 @@
 
 mod auth;
 mod chain;
+mod channel_config;
 pub mod config;
 mod deliver;
 mod devnet;

@@ -13,6 +13,7 @@ use devnet_endorser::Endorser;
 use devnet_ledger::{ChaincodeRegistry, Ledger, StateUpdates, ValidationContext, Validator};
 use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{Block, BlockMetadataIndex};
+use fabric_proto::protos::TxValidationCode;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -175,11 +176,38 @@ fn validate_and_commit(
             msps,
             chaincodes,
         };
-        Validator::validate(ledger, &block, &ctx)
+        let (mut codes, updates) = Validator::validate(ledger, &block, &ctx);
+        check_config_block(ledger, &block, channel, &mut codes)?;
+        (codes, updates)
     };
     let t1 = t0.elapsed();
     set_metadata(&mut block, BlockMetadataIndex::TransactionsFilter, codes);
     ledger.commit(&block, &updates)?;
     tracing::debug!(number, txs = tx_count, validate = ?t1, commit = ?(t0.elapsed() - t1), "validated and committed");
     Ok(block)
+}
+
+/// A config block's transaction must be what its last update produces from the
+/// peer's current config (Fabric's configtx `Validate`); otherwise it is
+/// INVALID_CONFIG_TRANSACTION and the peer keeps its config.
+fn check_config_block(
+    ledger: &Ledger,
+    block: &Block,
+    channel: &str,
+    codes: &mut [u8],
+) -> anyhow::Result<()> {
+    let Some(config_envelope) = crate::channel_config::config_envelope(block) else {
+        return Ok(());
+    };
+    if codes.first() != Some(&(TxValidationCode::Valid as u8)) {
+        return Ok(());
+    }
+    let current = crate::channel_config::ChannelConfig::load(ledger)?;
+    if let Err(e) =
+        crate::channel_config::check_config_tx(&current.config, channel, &config_envelope)
+    {
+        tracing::warn!(error = %e, "config transaction refused");
+        codes[0] = TxValidationCode::InvalidConfigTransaction as u8;
+    }
+    Ok(())
 }

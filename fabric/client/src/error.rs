@@ -215,6 +215,12 @@ pub enum Error {
     Package(#[from] fabric_package::PackageError),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A channel configuration that cannot be read or changed as asked.
+    #[error("channel config")]
+    Config(#[from] fabric_configtx::ConfigError),
+    /// No config update could be computed (e.g. nothing would change).
+    #[error("config update")]
+    ComputeUpdate(#[from] fabric_configtx::compute::ComputeError),
 }
 
 impl Error {
@@ -238,7 +244,9 @@ impl Error {
             Error::Malformed { .. }
             | Error::Decode { .. }
             | Error::Package(_)
-            | Error::InvalidArgument(_) => Stage::Local,
+            | Error::InvalidArgument(_)
+            | Error::Config(_)
+            | Error::ComputeUpdate(_) => Stage::Local,
             Error::HttpSetup { .. } | Error::Resolve { .. } => Stage::Participation,
         }
     }

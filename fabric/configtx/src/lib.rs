@@ -8,13 +8,15 @@
 //! validating an update against the current config (read set, versions,
 //! mod_policy evaluation with implicit-meta and signature policies) into the next
 //! config ([`validate`], [`policy`]); the channel's MSPs as the config defines them
-//! ([`msps`]); and the orderer's batch parameters in a config ([`batch`]).
+//! ([`msps`]); the orderer's batch parameters in a config ([`batch`]); and a
+//! readable JSON view of a config ([`describe`]).
 //!
 //! Knows nothing of networks or of what the channel is used for.
 
 pub mod batch;
 pub mod block;
 pub mod compute;
+pub mod describe;
 pub mod map;
 pub mod msps;
 pub mod policy;

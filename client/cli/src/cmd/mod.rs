@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod caliper;
 pub(crate) mod chaincode;
+pub(crate) mod channel;
 pub(crate) mod clinical;
 pub(crate) mod ledger;
 pub(crate) mod lifecycle;

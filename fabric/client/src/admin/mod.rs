@@ -4,10 +4,12 @@
 //! Owns: chaincode-as-a-service packages ([`package`]), direct connections to
 //! a peer's Endorser/Deliver services and an orderer's Broadcast ([`peer`],
 //! [`orderer`]), the `_lifecycle` system chaincode calls ([`lifecycle`]),
-//! `cscc` JoinChain ([`channel`]) and the orderer's channel participation
-//! REST API ([`participation`]).
+//! `cscc` JoinChain ([`channel`]), the orderer's channel participation
+//! REST API ([`participation`]) and channel config reads and updates
+//! ([`channel_config`]).
 
 pub mod channel;
+pub mod channel_config;
 pub mod lifecycle;
 pub mod orderer;
 pub mod package;

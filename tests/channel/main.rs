@@ -1,0 +1,39 @@
+//! Channel configuration updates on a live network, on each available backend
+//! (the devnet always, real Fabric where `FABRIC_BIN`/`FABRIC_CFG_PATH` are set):
+//! `healthblock channel update batch` changes the block sizes from the next block
+//! on (measured from the blocks), loses no transaction submitted under load
+//! across the change, and the orderer refuses, with Fabric's status and text,
+//! an update signed by a peer org's admin, by a client, by nobody, and one
+//! computed against a config that has since changed. Where `FABRIC_BIN` is set,
+//! an update computed by Fabric's own `configtxlator compute_update` is accepted.
+
+mod cases;
+
+use healthblock_tests::backends::{self, Suite};
+use healthblock_tests::TestNet;
+use std::sync::Arc;
+
+/// The suite's fixture: one network per backend, and a lock that runs the cases
+/// one at a time (each changes the channel config the next one starts from).
+pub struct ChannelNet {
+    pub net: TestNet,
+    pub serial: tokio::sync::Mutex<()>,
+}
+
+pub type Net = Arc<ChannelNet>;
+
+fn main() {
+    backends::run(Suite {
+        name: "channel_config",
+        devnet_offset: 29500,
+        fabric_offset: 27500,
+        start: |_, backend, offset| {
+            Ok(ChannelNet {
+                net: TestNet::start_on(backend, offset)?,
+                serial: tokio::sync::Mutex::new(()),
+            })
+        },
+        cases: cases::all,
+        needs_peer_binary: |name| name == "configtxlator_compute_update_is_accepted",
+    })
+}
