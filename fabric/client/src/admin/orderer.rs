@@ -66,7 +66,7 @@ impl Orderer {
         channel: &str,
         position: SeekPosition,
     ) -> Result<Block> {
-        let env = seek_envelope(reader, channel, position.clone(), position, None);
+        let env = seek_envelope(reader, channel, position, position, None);
         let rpc_err = |s: tonic::Status| Error::Deliver {
             endpoint: self.address.clone(),
             rpc: RpcError::from_status(&s),
