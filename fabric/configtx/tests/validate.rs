@@ -167,3 +167,57 @@ fn an_empty_delta_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_read_set_older_than_the_config_is_stale() {
+    let n = net();
+    let admin = n.orderer_org.member("Admin@orderer", "admin");
+    let msps = msp_manager(&n.config).unwrap();
+    // A new member of the Orderer group bumps the group's version...
+    let mut grown = n.config.clone();
+    grown
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Orderer")
+        .unwrap()
+        .values
+        .insert(
+            "Extra".into(),
+            common::value(fabric_proto::orderer::BatchTimeout {
+                timeout: "1s".into(),
+            }),
+        );
+    let grow = signed_update(
+        CHANNEL,
+        compute_update(&n.config, &grown).unwrap(),
+        &[&admin],
+    );
+    let next = propose_update(&n.config, CHANNEL, &grow, &msps, now()).unwrap();
+    assert_eq!(
+        next.channel_group.as_ref().unwrap().groups["Orderer"].version,
+        1
+    );
+    // ... so an update that read the group at its old version is refused.
+    let mut shrunk = n.config.clone();
+    shrunk
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Orderer")
+        .unwrap()
+        .values
+        .remove("BatchTimeout");
+    let stale = signed_update(
+        CHANNEL,
+        compute_update(&n.config, &shrunk).unwrap(),
+        &[&admin],
+    );
+    let err = propose_update(&next, CHANNEL, &stale, &msps, now()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error authorizing update: error validating ReadSet: proposed update requires that key [Group]  /Channel/Orderer be at version 0, but it is currently at version 1"
+    );
+}
