@@ -25,7 +25,7 @@ pub type Net = Arc<ChannelNet>;
 fn main() {
     backends::run(Suite {
         name: "channel_config",
-        devnet_offset: 29500,
+        devnet_offset: 30000,
         fabric_offset: 27500,
         start: |_, backend, offset| {
             Ok(ChannelNet {
