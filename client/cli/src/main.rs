@@ -6,6 +6,7 @@
 //! exits non-zero with a clear message on failure, and `--json` where scripts
 //! read the output.
 
+mod bench;
 mod cmd;
 mod context;
 mod output;

@@ -1,6 +1,6 @@
-//! `healthblock bench`: the load generator. Submits `put` transactions at
-//! several concurrency levels against the running network and reports, per
-//! level, committed tx/s, submit-to-commit latency percentiles, failures,
+//! `healthblock bench`: the load generator. Closed loop (the default):
+//! submits `put` transactions at several concurrency levels against the
+//! running network and reports, per level, committed tx/s, submit-to-commit latency percentiles, failures,
 //! evaluate latency measured while that level's load runs, and the network's
 //! resident memory. A benchmark, not a test: it asserts nothing.
 //!
@@ -13,7 +13,14 @@
 //! for the last in-flight transactions) are excluded from every figure.
 //! Percentiles are nearest-rank ([`crate::stats`]). The report names the
 //! backend that actually ran (from its processes, not the description).
+//!
+//! Open loop (`--open-loop --rate R[,R2...]`): the logic lives in
+//! [`crate::bench`]; this file parses its arguments and prints its report.
 
+use crate::bench::cpu;
+use crate::bench::environment::{build_profile, Environment};
+use crate::bench::open_loop::{run_step, StepConfig, StepReport};
+use crate::bench::workload::{Driver, SetupSizes, Workload};
 use crate::context::Context;
 use crate::output;
 use crate::stats::percentile_of_sorted;
@@ -33,9 +40,31 @@ pub(crate) struct BenchArgs {
     /// Client identity as USER@ORG.
     #[arg(long = "as", default_value = "User1@Hospital1")]
     pub who: String,
-    /// Chaincode with a put(key, value) and get(key) function.
-    #[arg(long, default_value = "kv")]
-    pub chaincode: String,
+    /// Chaincode to call (default: `kv`, or `ehr` for the EHR workloads); the
+    /// closed loop needs put(key, value) and get(key).
+    #[arg(long)]
+    pub chaincode: Option<String>,
+    /// Open loop: send at fixed rates (`--rate`) instead of from a fixed number
+    /// of in-flight workers; latency runs from each transaction's due time.
+    #[arg(long, requires = "rate")]
+    pub open_loop: bool,
+    /// Open loop: offered rates in transactions per second, one step each
+    /// (each with its own warm-up and measured window), comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "open_loop")]
+    pub rate: Vec<f64>,
+    /// Open loop: what each transaction does.
+    #[arg(long, value_enum, default_value = "kv-put")]
+    pub workload: Workload,
+    /// Open loop: most transactions outstanding at once; the sender waits (and
+    /// the wait counts in the latency) beyond it.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_in_flight: usize,
+    /// Open loop, EHR workloads: patients registered before the steps.
+    #[arg(long, default_value_t = 100)]
+    pub patients: u64,
+    /// Open loop, read workloads: records (EHR) or keys (kv-get) written before the steps.
+    #[arg(long, default_value_t = 1_000)]
+    pub records: u64,
     /// Concurrency levels (in-flight transactions), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
     pub concurrency: Vec<usize>,
@@ -58,7 +87,7 @@ pub(crate) struct BenchArgs {
     pub json: bool,
 }
 
-fn humantime_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn humantime_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.trim().split_at(
         s.trim()
             .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -107,6 +136,8 @@ pub(crate) struct Level {
 #[derive(Serialize, Debug)]
 struct Report {
     label: String,
+    /// `release` or `debug`: how this load generator was built.
+    build_profile: &'static str,
     /// The backend whose processes ran the benchmark.
     backend: Backend,
     chaincode: String,
@@ -137,19 +168,25 @@ pub(crate) async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
             ctx.consortium.backend
         ));
     }
+    if args.open_loop {
+        return run_open_loop(ctx, backend, args).await;
+    }
+    if args.workload != Workload::KvPut {
+        return Err(anyhow!(
+            "the closed loop runs kv put only; --workload needs --open-loop"
+        ));
+    }
+    let chaincode = args.chaincode.clone().unwrap_or_else(|| "kv".to_owned());
     let mut contracts = Vec::new();
     for _ in 0..args.connections.max(1) {
         let gw = crate::cmd::tx::connect(ctx, &args.who, None).await?;
-        contracts.push(
-            gw.network(&ctx.consortium.channel)
-                .contract(&args.chaincode),
-        );
+        contracts.push(gw.network(&ctx.consortium.channel).contract(&chaincode));
     }
     // Fail fast with a clear message if the chaincode is not there.
     contracts[0]
         .evaluate("get", ["bench-probe"])
         .await
-        .map_err(|e| anyhow!("the network does not answer {}.get: {e}", args.chaincode))?;
+        .map_err(|e| anyhow!("the network does not answer {chaincode}.get: {e}"))?;
     let processes = network_processes(ctx, backend);
     let mut levels = Vec::new();
     for &c in &args.concurrency {
@@ -167,8 +204,9 @@ pub(crate) async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
     }
     let report = Report {
         label: args.label.clone(),
+        build_profile: build_profile(),
         backend,
-        chaincode: args.chaincode.clone(),
+        chaincode,
         batch_timeout_ms: ctx.consortium.batch.timeout.as_millis(),
         max_message_count: ctx.consortium.batch.max_message_count,
         endorsement_policy: ctx.consortium.policies.endorsement.clone(),
@@ -178,6 +216,157 @@ pub(crate) async fn run(ctx: &Context, args: BenchArgs) -> Result<()> {
         output::json(&report)?;
     }
     Ok(())
+}
+
+/// The report of an open-loop run.
+#[derive(Serialize, Debug)]
+struct OpenLoopReport {
+    mode: &'static str,
+    label: String,
+    /// The backend whose processes ran the benchmark (read back from them).
+    backend: Backend,
+    /// Host, CPUs, load averages, start time and the build profile of this binary.
+    environment: Environment,
+    workload: Workload,
+    /// Whether each call is submitted (latency to VALID commit) or evaluated.
+    submitted: bool,
+    chaincode: String,
+    value_size: usize,
+    connections: usize,
+    batch_timeout_ms: u128,
+    max_message_count: u32,
+    endorsement_policy: String,
+    /// The processes whose CPU time each step reports (name and pid).
+    processes: BTreeMap<String, u32>,
+    steps: Vec<StepReport>,
+}
+
+async fn run_open_loop(ctx: &Context, backend: Backend, args: BenchArgs) -> Result<()> {
+    let mut environment = Environment::at_start();
+    let chaincode = args
+        .chaincode
+        .clone()
+        .unwrap_or_else(|| args.workload.default_chaincode().to_owned());
+    let mut contracts = Vec::new();
+    let mut network = None;
+    for _ in 0..args.connections.max(1) {
+        let gw = crate::cmd::tx::connect(ctx, &args.who, None).await?;
+        let net = gw.network(&ctx.consortium.channel);
+        contracts.push(net.contract(&chaincode));
+        network.get_or_insert(net);
+    }
+    let network = network.ok_or_else(|| anyhow!("no connection to the gateway"))?;
+    if !args.json {
+        output::step(format!(
+            "open loop, workload {:?} on {chaincode}: setting up",
+            args.workload
+        ));
+    }
+    let sizes = SetupSizes {
+        patients: args.patients,
+        records: args.records,
+        concurrency: 64,
+    };
+    let driver =
+        Arc::new(Driver::prepare(ctx, args.workload, contracts, args.value_size, sizes).await?);
+    let processes = cpu::network_processes(&ctx.layout);
+    let mut steps = Vec::new();
+    for (step, &rate) in args.rate.iter().enumerate() {
+        if !args.json {
+            output::step(format!(
+                "rate {rate} tx/s: warm-up {:?}, then measuring for {:?}",
+                args.warmup, args.duration
+            ));
+        }
+        let config = StepConfig {
+            rate,
+            warmup: args.warmup,
+            duration: args.duration,
+            max_in_flight: args.max_in_flight,
+            drain_limit: DRAIN_LIMIT,
+        };
+        let report = run_step(driver.clone(), &network, &processes, step, config).await?;
+        if !args.json {
+            print_step(&report);
+        }
+        steps.push(report);
+    }
+    environment.finish();
+    let report = OpenLoopReport {
+        mode: "open-loop",
+        label: args.label.clone(),
+        backend,
+        environment,
+        workload: driver.workload(),
+        submitted: driver.workload().submits(),
+        chaincode,
+        value_size: args.value_size,
+        connections: args.connections.max(1),
+        batch_timeout_ms: ctx.consortium.batch.timeout.as_millis(),
+        max_message_count: ctx.consortium.batch.max_message_count,
+        endorsement_policy: ctx.consortium.policies.endorsement.clone(),
+        processes: processes.iter().map(|p| (p.name.clone(), p.pid)).collect(),
+        steps,
+    };
+    if args.json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "  ({} build, {} on {} CPUs, load average {:?} -> {:?})",
+            report.environment.build_profile,
+            report.environment.host,
+            report.environment.cpus,
+            report.environment.load_average_start,
+            report.environment.load_average_end
+        );
+    }
+    Ok(())
+}
+
+fn print_step(r: &StepReport) {
+    let s = &r.summary;
+    println!(
+        "  offered {:>7.0}/s  committed {:>7.1} tx/s ({} of {} due in the window; failed {})  latency p50 {:.1} p95 {:.1} p99 {:.1} p99.9 {:.1} max {:.1} ms  send lag p99 {:.1} ms  peak in flight {}",
+        r.offered_rate,
+        s.committed_tps,
+        s.committed,
+        s.scheduled,
+        s.failed,
+        s.latency.p50_ms,
+        s.latency.p95_ms,
+        s.latency.p99_ms,
+        s.latency.p99_9_ms,
+        s.latency.max_ms,
+        s.send_lag.p99_ms,
+        r.peak_in_flight
+    );
+    let b = &r.blocks;
+    if let (Some(tx), Some(bytes)) = (&b.transactions_per_block, &b.block_bytes) {
+        println!(
+            "    blocks {}  tx/block mean {:.1} p50 {:.0} max {:.0}  bytes mean {:.0} p50 {:.0} max {:.0}  interval p50 {}",
+            b.blocks,
+            tx.mean,
+            tx.p50,
+            tx.max,
+            bytes.mean,
+            bytes.p50,
+            bytes.max,
+            b.interval_ms
+                .as_ref()
+                .map_or("-".to_owned(), |i| format!("{:.0} ms", i.p50))
+        );
+    }
+    println!(
+        "    cpu s: {}",
+        r.cpu_seconds
+            .iter()
+            .map(|(p, c)| format!("{p} {c:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (reason, n) in &s.failures {
+        println!("    {n} x {reason}");
+    }
 }
 
 fn print_level(l: &Level) {
