@@ -36,6 +36,7 @@ pub(crate) fn all() -> Vec<Case<crate::ChannelNet>> {
             "configtxlator_compute_update_is_accepted",
             configtxlator_compute_update,
         ),
+        case("the_update_survives_a_restart", survives_restart),
     ]
 }
 
@@ -432,6 +433,57 @@ async fn configtxlator_compute_update(n: Net) -> Result<()> {
     ensure!(
         now.max_message_count == 13 && now.timeout == Duration::from_millis(700),
         "{now:?}"
+    );
+    Ok(())
+}
+
+/// The batch parameters in force, from `channel config show --json`.
+async fn shown_batch(n: &Net) -> Result<serde_json::Value> {
+    let n = n.clone();
+    let out =
+        tokio::task::spawn_blocking(move || n.net.cli_ok(&["channel", "config", "show", "--json"]))
+            .await??;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    let orderer = &v["channel_group"]["groups"]["Orderer"]["values"];
+    Ok(serde_json::json!({
+        "size": orderer["BatchSize"],
+        "timeout": orderer["BatchTimeout"],
+        "config_block": v["config_block"],
+        "sequence": v["sequence"],
+    }))
+}
+
+/// A changed config is the one in force after the whole network restarts, and
+/// blocks still follow it.
+async fn survives_restart(n: Net) -> Result<()> {
+    let _serial = n.serial.lock().await;
+    update_batch(&n, &["--max-message-count", "4", "--timeout", "1s"]).await?;
+    let before = shown_batch(&n).await?;
+    ensure!(
+        before["size"]["value"]["max_message_count"] == 4,
+        "{before}"
+    );
+    {
+        let n = n.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            n.net.cli_ok(&["network", "down"])?;
+            n.net.cli_ok(&["network", "up"])?;
+            Ok(())
+        })
+        .await??;
+    }
+    let after = shown_batch(&n).await?;
+    ensure!(
+        before == after,
+        "before the restart {before}, after {after}"
+    );
+    let first = height(&n.net).await?;
+    let blocks_of = submit_concurrently(&n.net, 12, "restart").await?;
+    let chain = blocks(&n.net, first, blocks_of.iter().max().unwrap_or(&first) + 1).await?;
+    let sizes: Vec<usize> = chain.iter().map(tx_count).collect();
+    ensure!(
+        sizes.iter().all(|&c| c <= 4) && sizes.iter().sum::<usize>() == 12,
+        "after the restart blocks hold at most 4 transactions: {sizes:?}"
     );
     Ok(())
 }
