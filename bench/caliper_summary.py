@@ -218,7 +218,7 @@ def main(argv=None):
             "fabric_gateway": package_version("@hyperledger/fabric-gateway"),
         },
         "machine": machine(),
-        "report": report,
+        "report": os.path.basename(report),
         "rounds": rounds,
         "problems": problems,
         "ok": not problems,

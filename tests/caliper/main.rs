@@ -180,10 +180,13 @@ async fn short_benchmark(net: Arc<TestNet>) -> Result<()> {
         "caliper-put.",
         "caliper-count",
     ])?;
+    let committed: u64 = on_ledger
+        .trim()
+        .parse()
+        .with_context(|| format!("countrange answered {on_ledger:?}, not a count"))?;
     ensure!(
-        on_ledger.trim() == put["succeeded"].to_string(),
-        "the ledger holds {} caliper-put keys, the summary says {} succeeded",
-        on_ledger.trim(),
+        put["succeeded"].as_u64() == Some(committed),
+        "the ledger holds {committed} caliper-put keys, the summary says {} succeeded",
         put["succeeded"]
     );
     Ok(())
