@@ -6,9 +6,17 @@
 # `network up` time; peak RSS per process kind. The backend that ran is read back
 # from `network status --json` (and recorded by `healthblock bench`). Writes
 # results/network/<backend>-<setting>.json and results/network/report.md (+ SVG).
+# Then the open-loop benchmark (scripts/bench-open-loop.sh, results/open-loop/)
+# and the EHR benchmark, all with the release binaries `make bench` builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hb="${HB:-$PWD/target/release/healthblock}"
+for b in healthblock healthblock-devnet healthblock-kvcc healthblock-ehrcc; do
+  if [[ ! -x "$(dirname "$hb")/$b" ]]; then
+    echo "error: $(dirname "$hb")/$b is missing: build it with \`cargo build --release --workspace --bins\` (make bench does)" >&2
+    exit 1
+  fi
+done
 out="$PWD/results/network"
 duration="${BENCH_DURATION:-10s}"
 mkdir -p "$out"
@@ -51,6 +59,8 @@ for backend in "${backends[@]}"; do
 done
 python3 bench/network/report.py "$out"
 echo "==> report: $out/report.md"
+# The open-loop benchmark: fixed arrival rates, every workload, one devnet.
+HB="$hb" scripts/bench-open-loop.sh
 # The EHR benchmark (clinical CLI on a fresh devnet) with the same build; on Fabric:
 # `HEALTHBLOCK_BACKEND=fabric python3 bench/ehr/run.py` (writes results/ehr-fabric/).
 # (run_setting exported HEALTHBLOCK_BACKEND: name the backend here rather than inherit it.)
