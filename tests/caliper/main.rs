@@ -8,9 +8,12 @@
 //! exists and names every round, no transaction failed and every checked
 //! answer was the expected one, the summary's counts agree with the
 //! per-transaction log, the backend is the one started, and the kv keys the
-//! put round committed are on the ledger, counted by the chaincode.
+//! put round committed are on the ledger, counted by the chaincode. Then a run
+//! whose round the chaincode refuses (`caliper/benchmarks/failing.yaml`) must
+//! fail, with its failures counted.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
+use healthblock_network::consortium::Backend;
 use healthblock_tests::backends::{self, case, Case, Suite};
 use healthblock_tests::{bin_dir, repo_root, TestNet};
 use std::path::Path;
@@ -37,7 +40,10 @@ const CHECKED: [&str; 4] = [
 ];
 
 fn cases() -> Vec<Case<TestNet>> {
-    vec![case("caliper_short_benchmark", short_benchmark)]
+    vec![case(
+        "caliper_short_benchmark_then_a_failing_run",
+        short_benchmark,
+    )]
 }
 
 fn main() {
@@ -56,23 +62,12 @@ async fn short_benchmark(net: Arc<TestNet>) -> Result<()> {
     if !repo.join("caliper/node_modules/.bin/caliper").exists() {
         bail!("Caliper is not installed in caliper/node_modules (run `make caliper-deps`, which `make test` does)");
     }
-    let offset = match net.backend.to_string().as_str() {
-        "fabric" => FABRIC_OFFSET,
-        _ => DEVNET_OFFSET,
+    let offset = match net.backend {
+        Backend::Fabric => FABRIC_OFFSET,
+        Backend::Devnet => DEVNET_OFFSET,
     };
     let out = net.home().join("caliper-run");
-    let run = tokio::process::Command::new(repo.join("scripts/caliper.sh"))
-        .args(["--benchmark", "caliper/benchmarks/short.yaml", "--out"])
-        .arg(&out)
-        .env("HB", bin_dir()?.join("healthblock"))
-        .env("HEALTHBLOCK_HOME", net.home())
-        .env("HEALTHBLOCK_PORT_OFFSET", offset.to_string())
-        .env("HEALTHBLOCK_BACKEND", net.backend.to_string())
-        .env_remove("HEALTHBLOCK_CONFIG")
-        .current_dir(&repo)
-        .output()
-        .await
-        .context("cannot run scripts/caliper.sh")?;
+    let run = caliper_sh(&net, offset, "caliper/benchmarks/short.yaml", &out).await?;
     if !run.status.success() {
         bail!(
             "scripts/caliper.sh failed ({}):\n{}\n{}",
@@ -189,7 +184,59 @@ async fn short_benchmark(net: Arc<TestNet>) -> Result<()> {
         "the ledger holds {committed} caliper-put keys, the summary says {} succeeded",
         put["succeeded"]
     );
+
+    // A run with refused transactions fails, and the summary counts them (Caliper exits 0).
+    let out = net.home().join("caliper-failing");
+    let run = caliper_sh(&net, offset, "caliper/benchmarks/failing.yaml", &out).await?;
+    ensure!(
+        !run.status.success(),
+        "scripts/caliper.sh succeeded on a run with failed transactions"
+    );
+    let summary = read_json(&out.join("summary.json"))?;
+    ensure!(summary["ok"] == false, "the failing run's summary says ok");
+    let rounds = summary["rounds"]
+        .as_array()
+        .ok_or_else(|| anyhow!("the failing run's summary has no rounds"))?;
+    let counts: Vec<(String, u64, u64)> = rounds
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap_or_default().to_owned(),
+                r["succeeded"].as_u64().unwrap_or(u64::MAX),
+                r["failed"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect();
+    ensure!(
+        counts
+            == [
+                ("noop-fixed-rate".to_owned(), 5, 0),
+                ("kv-fail-fixed-rate".to_owned(), 0, 5)
+            ],
+        "the failing run's rounds (label, succeeded, failed): {counts:?}"
+    );
     Ok(())
+}
+
+/// `scripts/caliper.sh` as `make caliper` runs it, against this test's network.
+async fn caliper_sh(
+    net: &TestNet,
+    offset: u16,
+    benchmark: &str,
+    out: &Path,
+) -> Result<std::process::Output> {
+    tokio::process::Command::new(repo_root().join("scripts/caliper.sh"))
+        .args(["--benchmark", benchmark, "--out"])
+        .arg(out)
+        .env("HB", bin_dir()?.join("healthblock"))
+        .env("HEALTHBLOCK_HOME", net.home())
+        .env("HEALTHBLOCK_PORT_OFFSET", offset.to_string())
+        .env("HEALTHBLOCK_BACKEND", net.backend.to_string())
+        .env_remove("HEALTHBLOCK_CONFIG")
+        .current_dir(repo_root())
+        .output()
+        .await
+        .context("cannot run scripts/caliper.sh")
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
