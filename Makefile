@@ -51,6 +51,13 @@ bench: deps
 	@scripts/bench.sh
 
 ## The EHR benchmark: clinical CLI latencies on a fresh devnet (results/ehr/report.md).
+## The ordering-service study: batch settings x endorsement policy x payload on every backend, plus the
+## tuner comparison (results/study/report.md and plots). STUDY_GRID=full for the whole grid (hours).
+.PHONY: study
+study: deps
+	@$(CARGO) build --release --workspace --bins
+	@python3 bench/study/run.py
+
 .PHONY: bench-ehr
 bench-ehr: deps build
 	@python3 bench/ehr/run.py

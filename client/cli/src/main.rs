@@ -11,6 +11,7 @@ mod cmd;
 mod context;
 mod output;
 mod stats;
+mod tune;
 
 use clap::{Parser, Subcommand};
 use context::GlobalOpts;
@@ -45,11 +46,13 @@ enum Command {
     /// Submit or evaluate a transaction through a peer's Fabric Gateway.
     #[command(subcommand)]
     Tx(cmd::tx::TxCmd),
-    /// Load generator: committed throughput and latency at several concurrencies.
+    /// Load generator: closed loop at several concurrencies, or open loop at fixed rates.
     Bench(cmd::bench::BenchArgs),
     /// Hyperledger Caliper: its network configuration, generated from the running network.
     #[command(subcommand)]
     Caliper(cmd::caliper::CaliperCmd),
+    /// Tune the live channel's batch parameters for a stated objective (whale optimisation).
+    Tune(cmd::tune::TuneArgs),
     /// Offline encryption (WBCB): keys, encrypt, decrypt, store.
     #[command(flatten)]
     Wbcb(healthblock_wbcb_cli::WbcbCommand),
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
         Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,
+        Command::Tune(a) => cmd::tune::run(&ctx, a).await,
         Command::Patient(c) => cmd::clinical::patient::run(&ctx, c).await,
         Command::Record(c) => cmd::clinical::record::run(&ctx, c).await,
         Command::Consent(c) => cmd::clinical::consent::run(&ctx, c).await,

@@ -8,4 +8,5 @@ pub(crate) mod clinical;
 pub(crate) mod ledger;
 pub(crate) mod lifecycle;
 pub(crate) mod network;
+pub(crate) mod tune;
 pub(crate) mod tx;
