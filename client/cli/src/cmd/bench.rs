@@ -83,6 +83,7 @@ pub(crate) struct BenchArgs {
     /// A label for this run (e.g. the batch settings), copied into the report.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Print the report as JSON (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,
 }
