@@ -50,7 +50,6 @@ bench: deps
 	@$(CARGO) build --release --workspace --bins
 	@scripts/bench.sh
 
-## The EHR benchmark: clinical CLI latencies on a fresh devnet (results/ehr/report.md).
 ## The ordering-service study: batch settings x endorsement policy x payload on every backend, plus the
 ## tuner comparison (results/study/report.md and plots). STUDY_GRID=full for the whole grid (hours).
 .PHONY: study
@@ -58,6 +57,14 @@ study: deps
 	@$(CARGO) build --release --workspace --bins
 	@python3 bench/study/run.py
 
+## Caliper's and the Rust open-loop generator's highest committed kv-put throughput on the running
+## network, in one run, and their ratio (results/caliper-vs-generator/).
+.PHONY: caliper-vs-generator
+caliper-vs-generator: deps
+	@$(CARGO) build --release --workspace --bins
+	@scripts/caliper-vs-generator.sh
+
+## The EHR benchmark: clinical CLI latencies on a fresh devnet (results/ehr/report.md).
 .PHONY: bench-ehr
 bench-ehr: deps build
 	@python3 bench/ehr/run.py

@@ -35,6 +35,9 @@ def load(out):
                 raise SystemExit(f"{f}: under {backend_dir.name} but ran on {r.get('backend')}")
             rows.append(r)
         if rows:
+            order = {"ANY": 0, "MAJORITY": 1, "ALL": 2, "MAJORITY+SBE": 3}
+            rows.sort(key=lambda r: (ms_of(r["cell"]["timeout"]), r["cell"]["count"], r["cell"]["preferred"],
+                                     order.get(r["cell"]["policy"], 9), r["cell"]["payload"]))
             cells[backend_dir.name] = rows
     return cells
 

@@ -135,17 +135,24 @@ class Network:
         self.home = Path(tempfile.mkdtemp(prefix="healthblock-study-"))
         self.cfg = self.home.with_suffix(".yaml")
         description(c, self.cfg)
+        # The description goes to `network up` only: later commands read the one `up`
+        # recorded (with the port offset applied) from the network's home.
         self.env = {**os.environ, "HEALTHBLOCK_HOME": str(self.home), "HEALTHBLOCK_PORT_OFFSET": OFFSET,
-                    "HEALTHBLOCK_BACKEND": backend, "HEALTHBLOCK_CONFIG": str(self.cfg)}
+                    "HEALTHBLOCK_BACKEND": backend}
+        self.env.pop("HEALTHBLOCK_CONFIG", None)
         self.backend = backend
 
     def __enter__(self):
-        t0 = time.monotonic()
-        run(["network", "up", "--json"], self.env)
-        self.up_s = time.monotonic() - t0
-        status = json.loads(run(["network", "status", "--json"], self.env))
-        if status.get("backend") != self.backend:
-            raise SystemExit(f"asked for {self.backend}, network status reports {status.get('backend')}")
+        try:
+            t0 = time.monotonic()
+            run(["--config", str(self.cfg), "network", "up", "--json"], self.env)
+            self.up_s = time.monotonic() - t0
+            status = json.loads(run(["network", "status", "--json"], self.env))
+            if status.get("backend") != self.backend:
+                raise SystemExit(f"asked for {self.backend}, network status reports {status.get('backend')}")
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -191,12 +198,18 @@ def tune(backend, out):
 def measure(backend, c):
     with Network(backend, c) as net:
         workload = POLICIES[c["policy"]][1]
+        who = []
         if workload.startswith("ehr"):
             net.hb(["chaincode", "deploy", "--name", "ehr", "--binary", str(HB.parent / "healthblock-ehrcc")])
+            # The EHR contract serves hospital users with a role: a doctor enrolled at the hospital's CA.
+            net.hb(["user", "register", "--org", "Hospital1", "--name", "studydoc", "--role", "doctor",
+                    "--secret", "study-doctor-secret"])
+            net.hb(["user", "enroll", "--org", "Hospital1", "--name", "studydoc", "--secret", "study-doctor-secret"])
+            who = ["--as", "studydoc@Hospital1"]
         else:
             net.hb(["chaincode", "deploy", "--name", "kv"])
         report = json.loads(net.hb([
-            "bench", "--open-loop", "--workload", workload, "--rate", RATES,
+            "bench", "--open-loop", *who, "--workload", workload, "--rate", RATES,
             "--duration", DURATION, "--warmup", WARMUP, "--value-size", str(c["payload"]),
             "--label", cell_name(c), "--json"]))
         report["cell"] = c
