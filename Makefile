@@ -57,13 +57,6 @@ study: deps
 	@$(CARGO) build --release --workspace --bins
 	@python3 bench/study/run.py
 
-## Caliper's and the Rust open-loop generator's highest committed kv-put throughput on the running
-## network, in one run, and their ratio (results/caliper-vs-generator/).
-.PHONY: caliper-vs-generator
-caliper-vs-generator: deps
-	@$(CARGO) build --release --workspace --bins
-	@scripts/caliper-vs-generator.sh
-
 ## The EHR benchmark: clinical CLI latencies on a fresh devnet (results/ehr/report.md).
 .PHONY: bench-ehr
 bench-ehr: deps build
