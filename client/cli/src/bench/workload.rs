@@ -95,6 +95,26 @@ struct Ehr {
     fingerprint: String,
 }
 
+/// `connections` gateway connections as `who`, each with `chaincode`'s contract on
+/// the channel, and the channel itself (for block statistics).
+pub(crate) async fn connect(
+    ctx: &Context,
+    who: &str,
+    chaincode: &str,
+    connections: usize,
+) -> Result<(Vec<Contract>, fabric_client::network::Network)> {
+    let mut contracts = Vec::new();
+    let mut network = None;
+    for _ in 0..connections.max(1) {
+        let gw = crate::cmd::tx::connect(ctx, who, None).await?;
+        let net = gw.network(&ctx.consortium.channel);
+        contracts.push(net.contract(chaincode));
+        network.get_or_insert(net);
+    }
+    let network = network.ok_or_else(|| anyhow!("no connection to the gateway"))?;
+    Ok((contracts, network))
+}
+
 /// One workload ready to run: the connections and whatever the setup wrote.
 pub(crate) struct Driver {
     workload: Workload,

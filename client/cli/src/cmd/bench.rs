@@ -248,15 +248,8 @@ async fn run_open_loop(ctx: &Context, backend: Backend, args: BenchArgs) -> Resu
         .chaincode
         .clone()
         .unwrap_or_else(|| args.workload.default_chaincode().to_owned());
-    let mut contracts = Vec::new();
-    let mut network = None;
-    for _ in 0..args.connections.max(1) {
-        let gw = crate::cmd::tx::connect(ctx, &args.who, None).await?;
-        let net = gw.network(&ctx.consortium.channel);
-        contracts.push(net.contract(&chaincode));
-        network.get_or_insert(net);
-    }
-    let network = network.ok_or_else(|| anyhow!("no connection to the gateway"))?;
+    let (contracts, network) =
+        crate::bench::workload::connect(ctx, &args.who, &chaincode, args.connections).await?;
     if !args.json {
         output::step(format!(
             "open loop, workload {:?} on {chaincode}: setting up",

@@ -206,15 +206,8 @@ async fn live(ctx: &Context, a: LiveArgs) -> Result<()> {
         .chaincode
         .clone()
         .unwrap_or_else(|| a.workload.default_chaincode().to_owned());
-    let mut contracts = Vec::new();
-    let mut network = None;
-    for _ in 0..a.connections.max(1) {
-        let gw = crate::cmd::tx::connect(ctx, &a.who, None).await?;
-        let net = gw.network(&ctx.consortium.channel);
-        contracts.push(net.contract(&chaincode));
-        network.get_or_insert(net);
-    }
-    let network = network.ok_or_else(|| anyhow!("no connection to the gateway"))?;
+    let (contracts, network) =
+        crate::bench::workload::connect(ctx, &a.who, &chaincode, a.connections).await?;
     let say = |m: String| {
         if !a.json {
             output::step(m)
