@@ -67,94 +67,84 @@ impl<T> Default for MapUpdate<T> {
     }
 }
 
-fn policies_update(
-    original: &HashMap<String, ConfigPolicy>,
-    updated: &HashMap<String, ConfigPolicy>,
-) -> MapUpdate<ConfigPolicy> {
-    let mut out = MapUpdate::default();
-    for (name, o) in original {
-        let Some(u) = updated.get(name) else {
-            out.members_changed = true;
-            continue;
-        };
-        if o.mod_policy == u.mod_policy && o.policy == u.policy {
-            out.same.insert(
-                name.clone(),
-                ConfigPolicy {
-                    version: o.version,
-                    ..Default::default()
-                },
-            );
-            continue;
-        }
-        out.write.insert(
-            name.clone(),
-            ConfigPolicy {
-                version: o.version + 1,
-                mod_policy: u.mod_policy.clone(),
-                policy: u.policy.clone(),
-            },
-        );
-    }
-    for (name, u) in updated {
-        if original.contains_key(name) {
-            continue;
-        }
-        out.members_changed = true;
-        out.write.insert(
-            name.clone(),
-            ConfigPolicy {
-                version: 0,
-                mod_policy: u.mod_policy.clone(),
-                policy: u.policy.clone(),
-            },
-        );
-    }
-    out
+/// A leaf of a config group (a value or a policy): what `compute_update`
+/// compares and how it lists it, so values and policies share one algorithm.
+trait Leaf: Clone {
+    fn version(&self) -> u64;
+    /// Same content and mod_policy (the version aside).
+    fn same_as(&self, other: &Self) -> bool;
+    /// This leaf's content and mod_policy at `version`.
+    fn at_version(&self, version: u64) -> Self;
+    /// Only `version`: how an unchanged member is listed.
+    fn bare(version: u64) -> Self;
 }
 
-fn values_update(
-    original: &HashMap<String, ConfigValue>,
-    updated: &HashMap<String, ConfigValue>,
-) -> MapUpdate<ConfigValue> {
+impl Leaf for ConfigPolicy {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn same_as(&self, other: &Self) -> bool {
+        self.mod_policy == other.mod_policy && self.policy == other.policy
+    }
+    fn at_version(&self, version: u64) -> Self {
+        ConfigPolicy {
+            version,
+            ..self.clone()
+        }
+    }
+    fn bare(version: u64) -> Self {
+        ConfigPolicy {
+            version,
+            ..Default::default()
+        }
+    }
+}
+
+impl Leaf for ConfigValue {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn same_as(&self, other: &Self) -> bool {
+        self.mod_policy == other.mod_policy && self.value == other.value
+    }
+    fn at_version(&self, version: u64) -> Self {
+        ConfigValue {
+            version,
+            ..self.clone()
+        }
+    }
+    fn bare(version: u64) -> Self {
+        ConfigValue {
+            version,
+            ..Default::default()
+        }
+    }
+}
+
+/// The update of one map of values or policies.
+fn leaves_update<T: Leaf>(
+    original: &HashMap<String, T>,
+    updated: &HashMap<String, T>,
+) -> MapUpdate<T> {
     let mut out = MapUpdate::default();
     for (name, o) in original {
         let Some(u) = updated.get(name) else {
             out.members_changed = true;
             continue;
         };
-        if o.mod_policy == u.mod_policy && o.value == u.value {
-            out.same.insert(
-                name.clone(),
-                ConfigValue {
-                    version: o.version,
-                    ..Default::default()
-                },
-            );
+        if o.same_as(u) {
+            out.same.insert(name.clone(), T::bare(o.version()));
             continue;
         }
-        out.write.insert(
-            name.clone(),
-            ConfigValue {
-                version: o.version + 1,
-                mod_policy: u.mod_policy.clone(),
-                value: u.value.clone(),
-            },
-        );
+        out.write
+            .insert(name.clone(), u.at_version(o.version() + 1));
     }
     for (name, u) in updated {
         if original.contains_key(name) {
             continue;
         }
         out.members_changed = true;
-        out.write.insert(
-            name.clone(),
-            ConfigValue {
-                version: 0,
-                mod_policy: u.mod_policy.clone(),
-                value: u.value.clone(),
-            },
-        );
+        out.write.insert(name.clone(), u.at_version(0));
     }
     out
 }
@@ -197,8 +187,8 @@ fn groups_update(
 
 /// (read set, write set, changed) of one group.
 fn group_update(original: &ConfigGroup, updated: &ConfigGroup) -> (ConfigGroup, ConfigGroup, bool) {
-    let mut policies = policies_update(&original.policies, &updated.policies);
-    let mut values = values_update(&original.values, &updated.values);
+    let mut policies = leaves_update(&original.policies, &updated.policies);
+    let mut values = leaves_update(&original.values, &updated.values);
     let mut groups = groups_update(&original.groups, &updated.groups);
 
     let membership_changed = policies.members_changed
