@@ -55,16 +55,6 @@ impl std::fmt::Display for MeasureError {
 
 impl std::error::Error for MeasureError {}
 
-/// The offered load and window of every measurement.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Load {
-    pub(crate) rate: f64,
-    pub(crate) warmup: Duration,
-    pub(crate) duration: Duration,
-    pub(crate) max_in_flight: usize,
-    pub(crate) drain_limit: Duration,
-}
-
 /// One measurement of the live channel.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Sample {
@@ -83,7 +73,8 @@ pub(crate) struct LiveChannel {
     pub(crate) driver: Arc<Driver>,
     pub(crate) network: Network,
     pub(crate) processes: Vec<Process>,
-    pub(crate) load: Load,
+    /// The offered load and window of every measurement.
+    pub(crate) load: StepConfig,
     /// Step numbers keep each measurement's keys apart.
     pub(crate) next_step: usize,
     /// Every measurement, in order.
@@ -119,19 +110,12 @@ impl LiveChannel {
         let config_block = self.apply(timeout_ms, count).await?;
         let step = self.next_step;
         self.next_step += 1;
-        let config = StepConfig {
-            rate: self.load.rate,
-            warmup: self.load.warmup,
-            duration: self.load.duration,
-            max_in_flight: self.load.max_in_flight,
-            drain_limit: self.load.drain_limit,
-        };
         let report = run_step(
             self.driver.clone(),
             &self.network,
             &self.processes,
             step,
-            config,
+            self.load,
         )
         .await?;
         let sample = Sample {

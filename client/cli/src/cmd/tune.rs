@@ -8,11 +8,12 @@
 
 use crate::bench::cpu;
 use crate::bench::environment::Environment;
+use crate::bench::open_loop::StepConfig;
 use crate::bench::workload::{Driver, SetupSizes, Workload};
 use crate::cmd::bench::humantime_duration;
 use crate::context::Context;
 use crate::output;
-use crate::tune::{batch_space, point_params, LiveChannel, Load, Sample};
+use crate::tune::{batch_space, point_params, LiveChannel, Sample};
 use anyhow::{anyhow, bail, Context as _, Result};
 use healthblock_network::running::running_backend;
 use healthblock_tune::compare::{self, ReferenceGrid};
@@ -231,7 +232,7 @@ async fn live(ctx: &Context, a: LiveArgs) -> Result<()> {
         driver,
         network,
         processes: cpu::network_processes(&ctx.layout),
-        load: Load {
+        load: StepConfig {
             rate,
             warmup: a.warmup,
             duration: a.duration,
