@@ -44,7 +44,7 @@ if [[ -z "${BENCH_USE_RUNNING:-}" && "$running" != devnet ]]; then
 fi
 if [[ -z "${BENCH_USE_RUNNING:-}" ]]; then
   "$hb" chaincode deploy --name kv > /dev/null
-  "$hb" chaincode deploy --name ehr --binary "$bin/healthblock-ehrcc" > /dev/null
+  "$hb" chaincode deploy --name ehr --policy every-org --binary "$bin/healthblock-ehrcc" > /dev/null
 fi
 "$hb" user register --org Hospital1 --name "$doctor" --role doctor --secret "pw-$doctor" > /dev/null
 "$hb" user enroll --org Hospital1 --name "$doctor" --secret "pw-$doctor" > /dev/null

@@ -65,7 +65,7 @@ if ! "$hb" tx evaluate --as "Admin@$first_org" kv noop >/dev/null 2>&1; then
   "$hb" chaincode deploy --name kv
 fi
 if ! "$hb" tx evaluate --as "Admin@$first_org" ehr whoami >/dev/null 2>&1; then
-  "$hb" chaincode deploy --name ehr --binary "$(dirname "$hb")/healthblock-ehrcc"
+  "$hb" chaincode deploy --name ehr --policy every-org --binary "$(dirname "$hb")/healthblock-ehrcc"
 fi
 
 echo "==> a doctor at every hospital (enrolled at its Fabric CA if the wallet has none)"

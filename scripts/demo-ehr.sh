@@ -57,7 +57,7 @@ user() { # user ORG NAME ROLE [PSEUDONYM]
 doc1="house-$run"; doc2="bob-$run"; nurse3="nora-$run"; doc3="erin-$run"; aud="audrey-$run"; pat="jane-$run"
 
 say "1. Deploy the EHR contract (chaincode as a service, MAJORITY endorsement)"
-"$hb" chaincode deploy --name ehr --binary "$(dirname "$hb")/healthblock-ehrcc"
+"$hb" chaincode deploy --name ehr --policy every-org --binary "$(dirname "$hb")/healthblock-ehrcc"
 
 say "2. Register and enroll hospital users at their hospitals' Fabric CAs (roles become certificate attributes)"
 user Hospital1 "$doc1" doctor

@@ -242,7 +242,7 @@ def measure(b, work, results):
     results["network"] = net
     log(f"running: {net}")
     ehrcc = HB.parent / "healthblock-ehrcc"
-    b.run(["chaincode", "deploy", "--name", "ehr", "--binary", str(ehrcc)])
+    b.run(["chaincode", "deploy", "--name", "ehr", "--policy", "every-org", "--binary", str(ehrcc)])
     doc1 = enroll(b, "Hospital1", "doc1", "doctor")
     doc2 = enroll(b, "Hospital2", "doc2", "doctor")
     doc3 = enroll(b, "Hospital3", "doc3", "doctor")

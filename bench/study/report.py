@@ -35,7 +35,7 @@ def load(out):
                 raise SystemExit(f"{f}: under {backend_dir.name} but ran on {r.get('backend')}")
             rows.append(r)
         if rows:
-            order = {"ANY": 0, "MAJORITY": 1, "ALL": 2, "MAJORITY+SBE": 3}
+            order = {"ANY": 0, "MAJORITY": 1, "ALL": 2, "MAJORITY+SBE": 3, "EHR": 3}
             rows.sort(key=lambda r: (ms_of(r["cell"]["timeout"]), r["cell"]["count"], r["cell"]["preferred"],
                                      order.get(r["cell"]["policy"], 9), r["cell"]["payload"]))
             cells[backend_dir.name] = rows
@@ -161,8 +161,9 @@ def main():
         "transaction's scheduled send time to its VALID commit, HdrHistogram). Blocks are read from the "
         "gateway peer's delivered blocks; *block interval* is the closest observable measure of block build "
         "time (see bench/study/report.py). CPU is user+system seconds of every network process over the "
-        "window, per committed transaction. MAJORITY+SBE is the EHR contract's `put_record` (key-level "
-        "policy on every patient key) instead of a kv put.",
+        "window, per committed transaction. MAJORITY+SBE (runs before 2026-12-07 12:00Z) is the EHR "
+        "contract's `put_record` under MAJORITY with a home-hospital key-level policy on every patient key; "
+        "EHR (later runs) is `put_record` under the contract's own policy, a peer of every hospital.",
         "",
     ]
     for backend, rows in cells.items():
@@ -208,7 +209,7 @@ def main():
                       "(at low load a block is cut by its timeout unless MaxMessageCount fills first).", ""]
         # Policies and payloads around the base cell: committed and p95 against offered rate.
         for title, key, variants, fname in (
-            ("endorsement policy", "policy", ["ANY", "MAJORITY", "ALL", "MAJORITY+SBE"], "policy"),
+            ("endorsement policy", "policy", ["ANY", "MAJORITY", "ALL", "MAJORITY+SBE", "EHR"], "policy"),
             ("payload", "payload", [100, 4096, 65536], "payload"),
         ):
             series_tps, series_p95 = [], []

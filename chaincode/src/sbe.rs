@@ -37,6 +37,24 @@ pub fn member_peer_policy(mspid: &str) -> Vec<u8> {
     envelope.encode_to_vec()
 }
 
+/// The serialized policy that no set of signatures satisfies: one of no
+/// principals (`NOutOf{n: 1, rules: []}`). Fabric compiles it (an `NOutOf`
+/// may have no rules) and its evaluation counts zero satisfied rules, so a key
+/// carrying it can never be written or deleted again: a seal.
+pub fn sealed_policy() -> Vec<u8> {
+    SignaturePolicyEnvelope {
+        version: 0,
+        rule: Some(SignaturePolicy {
+            r#type: Some(Type::NOutOf(NOutOf {
+                n: 1,
+                rules: Vec::new(),
+            })),
+        }),
+        identities: Vec::new(),
+    }
+    .encode_to_vec()
+}
+
 /// True when `bytes` decode as a SignaturePolicyEnvelope that has a rule.
 pub fn is_signature_policy(bytes: &[u8]) -> bool {
     SignaturePolicyEnvelope::decode(bytes).is_ok_and(|envelope| envelope.rule.is_some())

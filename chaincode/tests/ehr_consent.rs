@@ -1,15 +1,14 @@
-//! Consent: who grants and revokes, expiries, listing with status, and the
-//! key-level policy on consent keys.
+//! Consent: who grants and revokes, expiries, listing with status, and
+//! the consent keys (under the chaincode-level policy, no key-level one).
 
 mod ehr_support;
 
 use ehr_support::*;
 use fabric_shim::{create_composite_key, VALIDATION_PARAMETER};
-use healthblock_chaincode::sbe::member_peer_policy;
 use serde_json::json;
 
 #[tokio::test]
-async fn patient_grants_and_the_consent_is_bound_to_the_home_peer() {
+async fn patient_grants_and_the_consent_has_no_key_level_policy() {
     let world = World::new().await;
     let id = world
         .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
@@ -21,9 +20,13 @@ async fn patient_grants_and_the_consent_is_bound_to_the_home_peer() {
     assert_eq!(stored["scope"], all());
     assert_eq!(stored["granted_by"]["role"], "patient");
     assert_eq!(stored["expires_at"], json!(null));
-    assert_eq!(
-        world.net.ledger.metadata(&key)[VALIDATION_PARAMETER],
-        member_peer_policy(H1)
+    assert!(
+        !world
+            .net
+            .ledger
+            .metadata(&key)
+            .contains_key(VALIDATION_PARAMETER),
+        "mutable patient data has no key-level policy: the every-org chaincode policy judges it"
     );
 }
 
@@ -200,4 +203,35 @@ async fn list_shows_status_and_is_limited_to_patient_home_and_auditors() {
             .await
             .fails_with("consents are listed for");
     }
+}
+
+/// Finding 2 of the trust-model review: another hospital's CA can enroll a
+/// patient identity carrying any pseudonym. Such an impostor is no patient:
+/// it may not manage consent, read the trail, or access records.
+#[tokio::test]
+async fn a_patient_identity_counts_only_at_its_home_hospital() {
+    let world = World::new().await;
+    let net = &world.net;
+    let impostor = Actor::patient(H2, "p-one-forged", &world.p1);
+    let grant = grant_json(&world.p1, org(H2), all()).to_string();
+    net.submit(&impostor, &["grant_consent", &grant])
+        .await
+        .fails_with("a patient may grant or revoke consent only for their own records");
+    net.evaluate(&impostor, &["audit_by_patient", &world.p1])
+        .await
+        .fails_with("audit trails are read by");
+    let answer = world.access(&impostor, "obs-1", "forged").await.ok();
+    assert_eq!(
+        answer["granted"], false,
+        "the impostor got access: {answer}"
+    );
+    let consents = net
+        .evaluate(&world.auditor, &["list_consents", &world.p1])
+        .await
+        .ok();
+    assert_eq!(
+        consents["items"],
+        serde_json::json!([]),
+        "a consent was created"
+    );
 }

@@ -99,6 +99,12 @@ fn wraps_beside(ctx: &Ctx, rid: &str) -> Result<Vec<String>> {
     let hash = v["ledger_sha256"]
         .as_str()
         .context("verify names no hash")?;
+    // The hash the state holds is the one the writing transaction's write
+    // set holds in its block.
+    anyhow::ensure!(
+        v["verdict"] == "OK" && v["write_set_sha256_or_error"] == hash,
+        "record verify: {v}"
+    );
     let dir = ctx
         .net
         .home()

@@ -85,7 +85,16 @@ fn start(runtime: &tokio::runtime::Runtime, backend: Backend, offset: u16) -> Re
     let net = TestNet::start_without_chaincode_on(backend, offset)?;
     let binary = healthblock_tests::bin_dir()?.join("healthblock-ehrcc");
     let binary = binary.to_string_lossy().into_owned();
-    net.cli_ok(&["chaincode", "deploy", "--name", EHR, "--binary", &binary])?;
+    net.cli_ok(&[
+        "chaincode",
+        "deploy",
+        "--name",
+        EHR,
+        "--policy",
+        "every-org",
+        "--binary",
+        &binary,
+    ])?;
     let users = users::Users::enroll_all(&net)?;
     let ehr = Ehr { net, users };
     runtime.block_on(fixtures::register_patients(&ehr))?;

@@ -60,6 +60,10 @@ pub struct Users {
     pub auditor: User,
     pub nurse3: User,
     pub doctor3: User,
+    /// A patient identity enrolled at Hospital2's CA carrying `patient1`'s
+    /// pseudonym (finding 2 of the trust model): the contract must not take
+    /// it for `patient1`.
+    pub impostor: User,
 }
 
 impl Users {
@@ -74,6 +78,7 @@ impl Users {
             auditor: User::new("auditor2", "Hospital2", "Hospital2MSP", "auditor"),
             nurse3: User::new("nurse3", "Hospital3", "Hospital3MSP", "nurse"),
             doctor3: User::new("doctor3", "Hospital3", "Hospital3MSP", "doctor"),
+            impostor: User::new("impostor2", "Hospital2", "Hospital2MSP", "patient"),
         };
         for user in [
             users.doctor1,
@@ -86,6 +91,7 @@ impl Users {
             register_and_enroll(net, &user, None)?;
         }
         register_and_enroll(net, &users.patient1, Some(&users.patient1_pid))?;
+        register_and_enroll(net, &users.impostor, Some(&users.patient1_pid))?;
         Ok(users)
     }
 }

@@ -195,18 +195,22 @@ impl Drop for TestNet {
     }
 }
 
+/// The TLS endpoint of the network's first orderer.
+pub fn orderer_endpoint(net: &TestNet) -> Result<Endpoint> {
+    let org = &net.consortium.orderer_org;
+    let node = org.solo();
+    let ca = std::fs::read(net.layout.orderer_tls_dir(org, node).join("ca.crt"))?;
+    Ok(Endpoint::new(net.consortium.address(node.ports.listen), ca)
+        .with_server_name(org.fqdn(node)))
+}
+
 /// Sends an envelope straight to the orderer's AtomicBroadcast.Broadcast and returns its status and info.
 pub async fn broadcast(
     net: &TestNet,
     envelope: fabric_proto::common::Envelope,
 ) -> Result<(i32, String)> {
     use fabric_proto::orderer::atomic_broadcast_client::AtomicBroadcastClient;
-    let org = &net.consortium.orderer_org;
-    let node = org.solo();
-    let ca = std::fs::read(net.layout.orderer_tls_dir(org, node).join("ca.crt"))?;
-    let endpoint = Endpoint::new(net.consortium.address(node.ports.listen), ca)
-        .with_server_name(org.fqdn(node));
-    let channel = endpoint.connect().await?;
+    let channel = orderer_endpoint(net)?.connect().await?;
     let mut client = AtomicBroadcastClient::new(channel);
     let mut responses = client
         .broadcast(futures::stream::iter(vec![envelope]))

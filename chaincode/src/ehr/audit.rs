@@ -5,9 +5,9 @@
 //! Every access decision and refused break-glass attempt is also announced
 //! as an `access` chaincode event ([`emit_access_event`]).
 //!
-//! Entries are written once under fresh keys (time + txid) and never
-//! updated, so no key-level policy is attached: the chaincode-level policy
-//! (MAJORITY) governs them and no single hospital can rewrite the trail.
+//! Entries are written once under fresh keys (time + txid) and sealed
+//! ([`store::put_sealed_json`]): no transaction, however endorsed, can
+//! rewrite or delete the trail.
 //! Entries never hold key material (no wrap names or key fingerprints).
 
 use fabric_shim::ChaincodeStub;
@@ -27,10 +27,10 @@ use super::store::{self, Page, PageRequest};
 pub async fn write(stub: &mut dyn ChaincodeStub, entry: &AuditEntry) -> EhrResult<()> {
     let time = clock::sortable(entry.time);
     let key = keys::audit_by_patient(&entry.patient_id, &time, &entry.tx_id)?;
-    store::put_json(stub, &key, entry).await?;
+    store::put_sealed_json(stub, &key, entry).await?;
     if let Some(record_id) = &entry.record_id {
         let key = keys::audit_by_record(record_id, &time, &entry.tx_id)?;
-        store::put_json(stub, &key, entry).await?;
+        store::put_sealed_json(stub, &key, entry).await?;
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ pub fn emit_access_event(stub: &mut dyn ChaincodeStub, entry: &AuditEntry) -> Eh
 /// The patient, the home hospital's administrators and doctors, and
 /// auditors read a patient's trail.
 pub fn require_trail_reader(caller: &Caller, patient: &Patient) -> EhrResult<()> {
-    let allowed = caller.is_patient(&patient.patient_id)
+    let allowed = caller.is_patient(&patient.patient_id, &patient.home_msp)
         || caller.is_member(&patient.home_msp, &[Role::Admin, Role::Doctor])
         || caller.role == Role::Auditor;
     if allowed {

@@ -3,8 +3,9 @@
 //! one FHIR type, or one record, optionally until an expiry; and revokes it.
 //!
 //! Consents are never deleted: revoking marks them, so the ledger keeps who
-//! was allowed what and when. Their keys carry the home hospital's key-level
-//! policy, like the records they govern.
+//! was allowed what and when. Like the records they govern, they are judged
+//! by the every-hospital chaincode policy: only the patient or the home
+//! hospital's administrator asks, and the home hospital always endorses.
 
 use fabric_shim::ChaincodeStub;
 
@@ -30,7 +31,8 @@ pub use healthblock_ehr_types::results::ConsentView;
 /// Only the patient themself or their home hospital's administrator
 /// manages consent.
 fn require_manager(caller: &Caller, patient: &Patient) -> EhrResult<()> {
-    if caller.is_patient(&patient.patient_id) || caller.is_member(&patient.home_msp, &[Role::Admin])
+    if caller.is_patient(&patient.patient_id, &patient.home_msp)
+        || caller.is_member(&patient.home_msp, &[Role::Admin])
     {
         return Ok(());
     }
@@ -100,7 +102,7 @@ pub async fn grant(
         revoked: None,
     };
     let key = keys::consent(&patient.patient_id, &consent.consent_id)?;
-    store::put_owned_json(stub, &key, &consent, &patient.home_msp).await?;
+    store::put_json(stub, &key, &consent).await?;
     let reason = format!("consent {} granted", consent.consent_id);
     audit::log_patient_event(stub, caller, &patient, AuditAction::ConsentGrant, &reason).await?;
     Ok(consent)
@@ -132,7 +134,7 @@ pub async fn revoke(
         at: clock::tx_time(stub)?,
         tx_id: stub.tx_id().to_owned(),
     });
-    store::put_owned_json(stub, &key, &consent, &patient.home_msp).await?;
+    store::put_json(stub, &key, &consent).await?;
     let reason = format!("consent {consent_id} revoked");
     audit::log_patient_event(stub, caller, &patient, AuditAction::ConsentRevoke, &reason).await?;
     Ok(consent)
@@ -148,7 +150,7 @@ pub async fn list(
 ) -> EhrResult<Page<ConsentView>> {
     let patient = patient::load(stub, &PatientId::parse(pid)?).await?;
     let home_staff = [Role::Admin, Role::Doctor, Role::Nurse];
-    let allowed = caller.is_patient(&patient.patient_id)
+    let allowed = caller.is_patient(&patient.patient_id, &patient.home_msp)
         || caller.is_member(&patient.home_msp, &home_staff)
         || caller.role == Role::Auditor;
     if !allowed {

@@ -15,16 +15,17 @@
 //! | `breakglass~grant` | pid, id | [`BreakGlassGrant`](super::model::BreakGlassGrant) |
 //! | `breakglass~review` | pid, id | [`BreakGlassReview`](super::model::BreakGlassReview) |
 //! | `breakglass~unreviewed` | home MSP, opened at (20 digits), pid, id | `{patient_id, break_glass_id}` (the reviewers' work list) |
+//! | `breakglass~doctor` | doctor user, opened at (20 digits), pid, id | `{patient_id, break_glass_id}` (the doctor's openings in the rate limit's window; older ones are pruned) |
+//! | `setting` | name (`breakglass_limit`) | a contract setting ([`BreakGlassLimit`](healthblock_ehr_types::breakglass::BreakGlassLimit)) |
 //! | `audit~patient` | pid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //! | `audit~record` | rid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //!
-//! Patient, record, version, index, consent, custodian open-list and
-//! break-glass grant keys carry a key-level endorsement policy naming the
-//! home hospital's peer. Audit, break-glass and review keys are evidence,
-//! written once and never updated: they stay under the chaincode-level
-//! policy (MAJORITY), so no single hospital, the home hospital included, can
-//! rewrite them. So does the reviewers' work list, so that the home hospital
-//! alone cannot take an event off it without a review.
+//! Audit (`audit~patient`, `audit~record`), break-glass (`breakglass`) and
+//! review (`breakglass~review`) keys are evidence: written once, then sealed
+//! with a key-level policy that nothing satisfies ([`super::store`]), so no
+//! transaction can change or delete them. Every other key carries no
+//! key-level policy and is judged by the contract's chaincode-level policy,
+//! which names a peer of every hospital.
 
 use fabric_shim::create_composite_key;
 
@@ -54,6 +55,13 @@ pub const BREAK_GLASS_REVIEW: &str = "breakglass~review";
 /// Object type of the reviewers' list of break-glass events not yet
 /// reviewed, by home hospital and opening time.
 pub const BREAK_GLASS_UNREVIEWED: &str = "breakglass~unreviewed";
+/// Object type of a doctor's recent break-glass openings (the rate limit's
+/// index), by doctor and opening time.
+pub const BREAK_GLASS_BY_DOCTOR: &str = "breakglass~doctor";
+/// Object type of contract settings.
+pub const SETTING: &str = "setting";
+/// Name of the break-glass rate limit setting.
+pub const BREAK_GLASS_LIMIT_SETTING: &str = "breakglass_limit";
 /// Object type of the per-patient audit trail.
 pub const AUDIT_BY_PATIENT: &str = "audit~patient";
 /// Object type of the per-record audit trail.
@@ -144,6 +152,26 @@ pub fn break_glass_unreviewed(
         BREAK_GLASS_UNREVIEWED,
         &[home_msp, opened_at, pid.as_str(), id],
     )?)
+}
+
+/// Key of a doctor's break-glass opening in the rate limit's index;
+/// `opened_at` is the zero-padded opening time, so a doctor's range is
+/// oldest first.
+pub fn break_glass_by_doctor(
+    doctor: &str,
+    opened_at: &str,
+    pid: &PatientId,
+    id: &str,
+) -> EhrResult<String> {
+    Ok(create_composite_key(
+        BREAK_GLASS_BY_DOCTOR,
+        &[doctor, opened_at, pid.as_str(), id],
+    )?)
+}
+
+/// Key of a contract setting.
+pub fn setting(name: &str) -> EhrResult<String> {
+    Ok(create_composite_key(SETTING, &[name])?)
 }
 
 /// Key of an audit entry in a patient's trail.

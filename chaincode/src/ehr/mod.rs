@@ -25,9 +25,11 @@
 //! | `revoke_consent` | pid, consent id | the patient; admin of the home hospital |
 //! | `list_consents` | pid [, page size, bookmark] | the patient; home hospital staff; auditors |
 //! | `request_access` | rid, version or "", key fingerprint | anyone with a role; decided by [`policy`], always audited |
-//! | `break_glass` | pid, reason | doctors (any hospital); other attempts are refused and audited |
+//! | `break_glass` | pid, reason (`CODE: text`) | doctors (any hospital), within the rate limit; other attempts are refused and audited |
+//! | `set_break_glass_limit` | n (1 to 10) | admins (any hospital) |
+//! | `get_break_glass_limit` | – | anyone with a role |
 //! | `list_break_glass` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
-//! | `review_break_glass` | pid, id, note | auditors; home admins |
+//! | `review_break_glass` | pid, id, note | auditors; home admins; never of the opener's hospital |
 //! | `list_open_break_glass` | [page size, bookmark] | admins (their hospital's open list) |
 //! | `list_unreviewed_break_glass` | [home MSP or "", page size, bookmark] | auditors (one hospital, or all); admins (their hospital) |
 //! | `fulfil_break_glass` | JSON [`custodian::FulfilArgs`] | home admins (the custodian) |
@@ -50,11 +52,13 @@
 //! code are not visible to chaincode, so the client reads them from the
 //! ledger by that transaction id.
 //!
-//! Key layout: [`keys`]. Every patient, record, index and consent key, and
-//! the break-glass work list and key deliveries, get a state-based
-//! endorsement policy requiring the home hospital's peer
-//! ([`crate::sbe::member_peer_policy`]); audit, break-glass and review keys
-//! (evidence) stay under the chaincode-level policy.
+//! Key layout: [`keys`]. Endorsement (see [`store`]): the contract is
+//! deployed with a chaincode-level policy naming a peer of every hospital, so
+//! every write about a patient, creations included, carries the home
+//! hospital's endorsement and no coalition of other hospitals can make one;
+//! evidence keys (audit, break-glass, reviews) are sealed once written.
+//! Patient identities count only at their home hospital
+//! ([`roles::Caller::is_patient`]).
 //!
 //! Key custody: a version's data key is wrapped (in the object store) for
 //! the author, the patient, the home hospital and consent grantees; the
@@ -128,6 +132,7 @@ pub const TIME_FREE_FUNCTIONS: &[&str] = &[
     f::WHOAMI,
     f::GET_PATIENT,
     f::LIST_BREAK_GLASS,
+    f::GET_BREAK_GLASS_LIMIT,
     f::AUDIT_BY_PATIENT,
     f::AUDIT_BY_RECORD,
 ];
@@ -208,6 +213,14 @@ async fn dispatch(
         f::BREAK_GLASS => {
             a.arity(2, 2)?;
             json(&breakglass::open(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        f::SET_BREAK_GLASS_LIMIT => {
+            a.arity(1, 1)?;
+            json(&breakglass::set_limit(stub, &caller, a.get(0)).await?)
+        }
+        f::GET_BREAK_GLASS_LIMIT => {
+            a.arity(0, 0)?;
+            json(&breakglass::limit(stub).await?)
         }
         f::REVIEW_BREAK_GLASS => {
             a.arity(3, 3)?;

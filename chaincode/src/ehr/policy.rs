@@ -113,7 +113,9 @@ impl PatientAccess {
             Role::Auditor => {
                 return Err("auditors read audit trails and metadata, never key material".into())
             }
-            Role::Patient if caller.is_patient(&record.meta.patient_id) => return Ok(Basis::Owner),
+            Role::Patient if caller.is_patient(&record.meta.patient_id, home) => {
+                return Ok(Basis::Owner)
+            }
             Role::Patient => return Err("a patient may access only their own records".into()),
             _ if caller.mspid == *home => return Ok(Basis::HomeHospital),
             Role::Admin => {

@@ -5,7 +5,8 @@
 //! is the record's history; each version is also kept under its own key for
 //! `verify`. Two indexes (patient -> records, blind-index token -> records)
 //! make listings range reads over one prefix, paginated. Every key written
-//! here carries the home hospital's key-level endorsement policy.
+//! here is judged by the contract's every-hospital chaincode policy, so the
+//! home hospital endorses each one and cannot write one alone.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -89,7 +90,7 @@ pub async fn put(
     if previous.is_none() {
         let index = keys::record_by_patient(&record.meta.patient_id, &record.meta.record_id)?;
         let value = record.meta.record_id.as_str().as_bytes().to_vec();
-        store::put_owned(stub, &index, value, &record.meta.home_msp).await?;
+        store::put_bytes(stub, &index, value).await?;
     }
     let old_tokens = previous.map(|p| p.meta.blind_index).unwrap_or_default();
     update_token_index(stub, &record, &old_tokens).await?;
@@ -138,10 +139,10 @@ pub(super) async fn write_version(
     is_latest: bool,
 ) -> EhrResult<()> {
     let version_key = keys::record_version(&record.meta.record_id, record.meta.version)?;
-    store::put_owned_json(stub, &version_key, record, &record.meta.home_msp).await?;
+    store::put_json(stub, &version_key, record).await?;
     if is_latest {
         let head_key = keys::record(&record.meta.record_id)?;
-        store::put_owned_json(stub, &head_key, record, &record.meta.home_msp).await?;
+        store::put_json(stub, &head_key, record).await?;
     }
     Ok(())
 }
@@ -160,7 +161,7 @@ async fn update_token_index(
         .filter(|t| !old_tokens.contains(t))
     {
         let key = keys::record_by_token(token, &record.meta.record_id)?;
-        store::put_owned(stub, &key, value.clone(), &record.meta.home_msp).await?;
+        store::put_bytes(stub, &key, value.clone()).await?;
     }
     for token in old_tokens
         .iter()

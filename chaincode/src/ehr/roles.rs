@@ -97,9 +97,14 @@ impl Caller {
         }
     }
 
-    /// True when the caller is the patient `patient`.
-    pub fn is_patient(&self, patient: &PatientId) -> bool {
-        self.role == Role::Patient && self.pseudonym.as_ref() == Some(patient)
+    /// True when the caller is the patient `patient` of home hospital
+    /// `home_msp`. The pseudonym attribute alone is not enough: any
+    /// hospital's registrar can put any value in it, so a patient identity
+    /// counts only when its hospital's CA (its MSP) is the patient's home.
+    pub fn is_patient(&self, patient: &PatientId, home_msp: &str) -> bool {
+        self.role == Role::Patient
+            && self.mspid == home_msp
+            && self.pseudonym.as_ref() == Some(patient)
     }
 
     /// True when the caller belongs to `mspid` with one of `roles`.

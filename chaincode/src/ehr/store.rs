@@ -1,6 +1,22 @@
 //! JSON state access and paginated listings on top of the stub, and the one
-//! place where home-hospital ownership (a key-level endorsement policy) is
-//! attached to a key.
+//! place where a key-level endorsement policy is attached to a key: the
+//! seal on append-only evidence.
+//!
+//! Who may write what is decided by endorsement, checked by every peer:
+//! - Patient data that legitimately changes (patients, record heads and
+//!   versions, indices, consents, work lists, key deliveries) carries no
+//!   key-level policy, so the contract's chaincode-level policy judges every
+//!   write, creations included. The contract is deployed with a policy that
+//!   needs a peer of every hospital (`--policy every-org`), so the patient's
+//!   home hospital endorses everything written about its patients and no
+//!   coalition of other hospitals, nor the home hospital alone, can write.
+//!   (A home-only key-level policy, the earlier design, let the home hospital
+//!   alone rewrite history and did not protect keys that did not exist yet.)
+//! - Evidence (audit entries, break-glass events and their reviews) is
+//!   sealed at creation ([`put_sealed_json`]): its key-level policy is
+//!   one that no set of signatures satisfies, so no transaction, however it
+//!   is endorsed and whatever chaincode definition is in force later, can
+//!   change or delete it.
 
 use fabric_shim::ChaincodeStub;
 use serde::de::DeserializeOwned;
@@ -25,7 +41,7 @@ pub async fn get_json<T: DeserializeOwned>(
     }
 }
 
-/// Writes a JSON value without a key-level policy.
+/// Writes a JSON value under the chaincode-level endorsement policy.
 pub async fn put_json<T: Serialize>(
     stub: &mut dyn ChaincodeStub,
     key: &str,
@@ -35,29 +51,25 @@ pub async fn put_json<T: Serialize>(
     Ok(())
 }
 
-/// Writes a value owned by a home hospital: the key's state-based
-/// endorsement policy requires a peer of `home_msp`, so only that hospital
-/// can change it again, whatever chaincode another organisation runs.
-pub async fn put_owned(
-    stub: &mut dyn ChaincodeStub,
-    key: &str,
-    value: Vec<u8>,
-    home_msp: &str,
-) -> EhrResult<()> {
+/// Writes raw bytes under the chaincode-level endorsement policy.
+pub async fn put_bytes(stub: &mut dyn ChaincodeStub, key: &str, value: Vec<u8>) -> EhrResult<()> {
     stub.put_state(key, value).await?;
-    stub.set_state_validation_parameter(key, sbe::member_peer_policy(home_msp))
-        .await?;
     Ok(())
 }
 
-/// [`put_owned`] for a JSON value.
-pub async fn put_owned_json<T: Serialize>(
+/// Writes an append-only JSON value and seals its key: the key-level policy
+/// [`sbe::sealed_policy`] is never satisfied, so every later write or delete
+/// of the key is invalidated by every peer (an overwrite by this contract
+/// included: evidence keys name their transaction, so it never tries).
+pub async fn put_sealed_json<T: Serialize>(
     stub: &mut dyn ChaincodeStub,
     key: &str,
     value: &T,
-    home_msp: &str,
 ) -> EhrResult<()> {
-    put_owned(stub, key, serde_json::to_vec(value)?, home_msp).await
+    stub.put_state(key, serde_json::to_vec(value)?).await?;
+    stub.set_state_validation_parameter(key, sbe::sealed_policy())
+        .await?;
+    Ok(())
 }
 
 /// A page request: size and bookmark.

@@ -10,9 +10,9 @@
 //! range (oldest first) or, for an auditor, the whole index: a range over
 //! this one object type, never a scan of all keys.
 //!
-//! The index carries no key-level policy: like the reviews it mirrors, it
-//! stays under the chaincode-level policy (MAJORITY), so the home hospital
-//! alone cannot drop an event from the list without a review.
+//! The index carries no key-level policy: the every-hospital chaincode
+//! policy judges it, so the home hospital alone cannot drop an event from
+//! the list without a review.
 //!
 //! Events opened before this index existed are not on it; auditors find
 //! them with `list_break_glass` per patient.

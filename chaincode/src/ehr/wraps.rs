@@ -5,9 +5,8 @@
 //! ([`custodian`](super::custodian)) uses the same [`apply`].
 //!
 //! A batch is one transaction, so a consent grant or revocation costs one
-//! commit instead of one per version. Every version and head key written
-//! keeps the home hospital's key-level policy, so a batch over one patient's
-//! records needs that hospital's peer, exactly as single updates do.
+//! commit instead of one per version. Like single updates, a batch is
+//! judged by the every-hospital chaincode policy.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -44,7 +43,7 @@ pub async fn update(
         return Err(invalid("update_wraps needs at least one version"));
     }
     let may_change = |record: &RecordVersion| {
-        let allowed = caller.is_patient(&record.meta.patient_id)
+        let allowed = caller.is_patient(&record.meta.patient_id, &record.meta.home_msp)
             || caller.is_member(&record.meta.home_msp, &WRITERS);
         if allowed {
             Ok(())

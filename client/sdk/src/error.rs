@@ -178,6 +178,15 @@ pub enum SdkError {
     /// A blocking task (encryption, decryption) did not finish.
     #[error("the {0} task failed")]
     Task(&'static str),
+    /// A block could not be read from the ledger.
+    #[error("reading block {block} from the ledger failed")]
+    Block {
+        /// The block number.
+        block: u64,
+        /// Why.
+        #[source]
+        source: Box<fabric_client::Error>,
+    },
 }
 
 impl SdkError {

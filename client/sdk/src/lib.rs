@@ -75,6 +75,7 @@ mod contract;
 mod custodian;
 mod error;
 pub mod keys;
+mod provenance;
 mod records;
 mod signer;
 
@@ -88,7 +89,7 @@ pub use fabric_client::Gateway;
 pub use healthblock_ehr_types as types;
 pub use healthblock_store::ObjectStore;
 pub use keys::{FsKeyStore, KeyError, KeyOwner, KeyStore};
-pub use records::{NewVersion, ReadRecord, StoredVersion, VerifyReport};
+pub use records::{NewVersion, ReadRecord, StoredVersion, VerifyReport, Written};
 pub use signer::{SignError, Signer};
 
 impl Client {

@@ -23,6 +23,8 @@ use crate::client::Client;
 use crate::contract::{json_arg, Committed};
 use crate::error::{Result, SdkError};
 use crate::keys::{index_key, KeyOwner};
+use crate::provenance::written_in;
+pub use crate::provenance::Written;
 
 /// A new record, or the next version of one.
 #[derive(Debug, Clone)]
@@ -55,12 +57,18 @@ pub struct VerifyReport {
     pub commit: CommitStatus,
     /// SHA-256 of the stored blob, or why it could not be read intact.
     pub stored: std::result::Result<String, StoreError>,
+    /// The hash in the writing transaction's own write set (its block).
+    pub written: Written,
 }
 
 impl VerifyReport {
-    /// True when the stored blob hashes to the ledger's hash.
+    /// True when the writing transaction committed VALID, its write set
+    /// holds the hash the state holds, and the stored blob hashes to it.
     pub fn intact(&self) -> bool {
-        self.stored.as_deref().ok() == Some(self.verification.ciphertext_sha256.as_str())
+        let ledger = self.verification.ciphertext_sha256.as_str();
+        self.commit.is_valid()
+            && self.written.hash() == Some(ledger)
+            && self.stored.as_deref().ok() == Some(ledger)
     }
 }
 
@@ -302,8 +310,9 @@ impl Client {
     }
 
     /// Checks a stored blob against the ledger: the hash the ledger holds,
-    /// the transaction that wrote the version (its block and validation
-    /// code), and the SHA-256 of what the store holds.
+    /// the transaction that wrote the version (its block, validation code
+    /// and, from the block itself, the hash that transaction wrote), and the
+    /// SHA-256 of what the store holds.
     pub async fn verify_record(
         &self,
         rid: &RecordId,
@@ -321,12 +330,23 @@ impl Client {
             .contract
             .commit_status(f::VERIFY_RECORD, &verification.tx_id)
             .await?;
+        let block = self
+            .gateway
+            .network(&self.options.channel)
+            .block(commit.block_number)
+            .await
+            .map_err(|e| SdkError::Block {
+                block: commit.block_number,
+                source: Box::new(e),
+            })?;
+        let written = written_in(&block, &self.options.chaincode, &commit.txid, rid, version);
         let hash = blobs::blob_hash(&verification.ciphertext_sha256)?;
         let stored = blobs::hash_stored(self.store.as_ref(), &hash).await;
         Ok(VerifyReport {
             verification,
             commit,
             stored,
+            written,
         })
     }
 }

@@ -399,7 +399,7 @@ mod tests {
         );
         assert_eq!(
             app.policies["LifecycleEndorsement"],
-            implicit_meta("MAJORITY Endorsement")
+            implicit_meta("ALL Endorsement")
         );
     }
 

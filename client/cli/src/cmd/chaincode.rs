@@ -34,7 +34,9 @@ pub(crate) struct DeployArgs {
     /// Version label of the definition.
     #[arg(long, default_value = "1.0")]
     pub version: String,
-    /// Endorsement policy (default: the channel's /Channel/Application/Endorsement).
+    /// Endorsement policy (default: the channel's /Channel/Application/Endorsement):
+    /// a signature policy such as `OR('Hospital1MSP.peer')`, or `every-org`
+    /// (a peer of every hospital; the EHR contract needs it).
     #[arg(long)]
     pub policy: Option<String>,
     #[arg(long)]

@@ -39,12 +39,35 @@ async fn connect_orgs(ctx: &Context) -> Result<Vec<OrgAdmin>> {
     Ok(out)
 }
 
+/// The `--policy` preset that requires a peer of every hospital on the
+/// channel. The EHR contract is deployed with it: a key that does not exist
+/// yet has no key-level policy, so only a chaincode-level policy naming
+/// every hospital makes each patient's home hospital endorse every creation
+/// under that patient, whichever hospital is home.
+pub(crate) const EVERY_ORG: &str = "every-org";
+
+/// The signature policy `--policy` names: the [`EVERY_ORG`] preset expanded
+/// over the consortium's hospitals, or the policy text itself.
+pub(crate) fn policy_text(ctx: &Context, policy: &str) -> String {
+    if policy != EVERY_ORG {
+        return policy.to_owned();
+    }
+    let peers: Vec<String> = ctx
+        .consortium
+        .orgs
+        .iter()
+        .map(|o| format!("'{}.peer'", o.mspid))
+        .collect();
+    format!("AND({})", peers.join(","))
+}
+
 /// The definition's validation parameter: empty (the channel's Endorsement policy) or a signature policy.
-fn validation_parameter(policy: Option<&str>) -> Result<Vec<u8>> {
+fn validation_parameter(ctx: &Context, policy: Option<&str>) -> Result<Vec<u8>> {
     let Some(policy) = policy else {
         return Ok(Vec::new());
     };
-    let envelope = fabric_policy::parse(policy).map_err(|e| anyhow!("--policy: {e}"))?;
+    let text = policy_text(ctx, policy);
+    let envelope = fabric_policy::parse(&text).map_err(|e| anyhow!("--policy {text}: {e}"))?;
     Ok(fabric_proto::common::ApplicationPolicy {
         r#type: Some(fabric_proto::common::application_policy::Type::SignaturePolicy(envelope)),
     }
@@ -107,7 +130,10 @@ pub(crate) async fn define(
             Err(e) => return Err(anyhow!(e).context("query the committed definition")),
         };
     let mut definition = ChaincodeDefinition::new(name, version, sequence);
-    definition.validation_parameter = validation_parameter(policy)?;
+    definition.validation_parameter = validation_parameter(ctx, policy)?;
+    if let Some(policy) = policy {
+        say(format!("endorsement policy {}", policy_text(ctx, policy)));
+    }
     let timeout = Duration::from_secs(60);
     // The commit is endorsed by one peer per org; each approval must be on all of
     // them first, or their simulations read different versions and disagree.

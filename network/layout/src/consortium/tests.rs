@@ -23,7 +23,7 @@ fn shipped_description_has_the_agreed_shape() {
     assert_eq!(c.batch.absolute_max_bytes, 103_809_024);
     assert_eq!(c.batch.preferred_max_bytes, 524_288);
     assert_eq!(c.policies.endorsement, "MAJORITY Endorsement");
-    assert_eq!(c.policies.lifecycle_endorsement, "MAJORITY Endorsement");
+    assert_eq!(c.policies.lifecycle_endorsement, "ALL Endorsement");
     assert_eq!(c.orderer_org.mspid, "OrdererMSP");
     let orderers: Vec<_> = c
         .orderer_org

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 use healthblock_sdk::types::model::{RecordId, ResourceType};
 use healthblock_sdk::types::time::rfc3339;
-use healthblock_sdk::{NewVersion, Plaintext, Sink};
+use healthblock_sdk::{NewVersion, Plaintext, Sink, Written};
 use serde_json::json;
 
 use super::{connect, pseudonym, Actor};
@@ -229,12 +229,17 @@ async fn verify(ctx: &Context, actor: &Actor, record: &str, version: Option<u64>
         Ok(h) => h.clone(),
         Err(e) => e.to_string(),
     };
+    let written = match &report.written {
+        Written::Hash(h) => h.clone(),
+        Written::NotFound(why) => why.clone(),
+    };
     if actor.json {
         output::json(&json!({
             "record_id": v.record_id,
             "version": v.version,
             "verdict": verdict,
             "ledger_sha256": v.ciphertext_sha256,
+            "write_set_sha256_or_error": written,
             "stored_sha256_or_error": detail,
             "size": v.size,
             "txid": report.commit.txid,
@@ -244,6 +249,7 @@ async fn verify(ctx: &Context, actor: &Actor, record: &str, version: Option<u64>
     } else {
         println!("record:          {} version {}", v.record_id, v.version);
         println!("ledger sha256:   {}", v.ciphertext_sha256);
+        println!("written (block): {written}");
         println!("stored blob:     {detail}");
         println!("written by tx:   {}", report.commit.txid);
         println!("block:           {}", report.commit.block_number);
@@ -252,7 +258,7 @@ async fn verify(ctx: &Context, actor: &Actor, record: &str, version: Option<u64>
     }
     if !intact {
         bail!(
-            "TAMPERED: the stored blob of {} v{} does not match the ledger",
+            "TAMPERED: {} v{}: the writing transaction, its write set and the stored blob do not all agree with the ledger",
             v.record_id,
             v.version
         );
