@@ -317,10 +317,12 @@ async fn colluding_redefinition(ctx: Ctx) -> Result<()> {
     let timeout = Duration::from_secs(60);
     for (i, name) in ["Hospital2", "Hospital3"].iter().enumerate() {
         let admin = net.identity(&format!("Admin@{name}"))?;
+        // Wait for each approval on both peers: the commit's two simulations
+        // must read the same approvals, or the endorsements disagree.
         let targets = SubmitTargets {
             endorsers: &endorsers[i..=i],
             orderer: &orderer,
-            commit_peers: &endorsers[i..=i],
+            commit_peers: &endorsers,
             commit_timeout: timeout,
         };
         lifecycle::approve_for_my_org(targets, &admin, &channel, &definition, None)
