@@ -16,7 +16,7 @@
 //! patient identity counts only at its home hospital (finding 2).
 //! The findings are those of issue 13 (`docs/threat-model.md`).
 
-use crate::fixtures::{error_text, get_record, put_record, record_id};
+use crate::fixtures::{error_text, get_record, other_patient, put_record, record_id};
 use crate::users::User;
 use crate::{trial, Ctx, TestFn, EHR};
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -235,7 +235,9 @@ async fn delete_audit_entry(ctx: Ctx) -> Result<()> {
 /// Finding 3: a break-glass event is sealed; rewriting its expiry fails for
 /// the coalition and for every hospital together.
 async fn extend_break_glass(ctx: Ctx) -> Result<()> {
-    let pid = ctx.users.patient1_pid.clone();
+    // The suite's second patient: a break-glass on `patient1` would let the
+    // doctor into records other trials expect them to be denied.
+    let pid = other_patient();
     let doctor = ctx.sdk(&ctx.users.doctor2).await?;
     let opened = doctor
         .break_glass(
@@ -249,7 +251,7 @@ async fn extend_break_glass(ctx: Ctx) -> Result<()> {
         .ok_or_else(|| anyhow!("break_glass answered {opened}"))?
         .to_owned();
     ctx.net.settle().await?;
-    let before = break_glass_events(&ctx).await?;
+    let before = break_glass_events(&ctx, &pid).await?;
     let mut event = before
         .iter()
         .find(|e| e["break_glass_id"] == id.as_str())
@@ -261,7 +263,7 @@ async fn extend_break_glass(ctx: Ctx) -> Result<()> {
         let txid = forge(&ctx, "break_glass", vec![write.clone()], endorsers).await?;
         expect_code_on_every_peer(&ctx, &txid, ENDORSEMENT_POLICY_FAILURE).await?;
     }
-    let after = break_glass_events(&ctx).await?;
+    let after = break_glass_events(&ctx, &pid).await?;
     ensure!(
         after == before,
         "the rejected rewrite changed the events:\nbefore {before:?}\nafter  {after:?}"
@@ -433,12 +435,10 @@ async fn consents(ctx: &Ctx) -> Result<Vec<Value>> {
     Ok(serde_json::from_value(serde_json::to_value(list)?)?)
 }
 
-/// The patient's break-glass events, as the auditor lists them.
-async fn break_glass_events(ctx: &Ctx) -> Result<Vec<Value>> {
+/// A patient's break-glass events, as the auditor lists them.
+async fn break_glass_events(ctx: &Ctx, pid: &str) -> Result<Vec<Value>> {
     let auditor = ctx.sdk(&ctx.users.auditor).await?;
-    let list = auditor
-        .list_break_glass(&PatientId::parse(&ctx.users.patient1_pid)?)
-        .await?;
+    let list = auditor.list_break_glass(&PatientId::parse(pid)?).await?;
     Ok(serde_json::from_value(serde_json::to_value(list)?)?)
 }
 
