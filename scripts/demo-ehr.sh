@@ -66,9 +66,10 @@ user Hospital3 "$nurse3" nurse
 user Hospital3 "$doc3" doctor
 user Hospital1 "$aud" auditor
 
-say "3. Hospital1 registers patient \"Jane Doe $run\": only a keyed hash of the name reaches the ledger"
-P=$("$hb" patient register --as "$doc1@Hospital1" --name "Jane Doe $run")
-echo "   pseudonym: $P"
+say "3. Hospital1 registers patient \"Jane Doe $run\" under a random id: the name stays in Hospital1's own encrypted master patient index"
+P=$("$hb" patient register --as "$doc1@Hospital1" --name "Jane Doe $run" --birth-date 1980-02-29 --mrn "H1-$run")
+echo "   patient id: $P"
+"$hb" patient find --as "$doc1@Hospital1" --name "jane doe $run"
 user Hospital1 "$pat" patient "$P"
 
 say "4. Hospital1 stores a FHIR Observation and a 64 MiB imaging file, encrypted (WBCB) before they leave the machine"
@@ -97,8 +98,8 @@ same "$work/scan.dcm" "$work/scan.out" "the Hospital2 doctor's imaging file"
 say "7. A Hospital3 nurse has no consent: denied (and the denial is audited)"
 expect_fail "access denied" "$hb" record get --as "$nurse3@Hospital3" --record "$OBS" --out "$work/denied.out"
 
-say "8. A Hospital3 emergency doctor breaks the glass (reason required, time-limited, flagged for review)"
-BG=$("$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --reason "unconscious patient in the emergency room")
+say "8. A Hospital3 emergency doctor breaks the glass (coded reason required, at most 3 a day, time-limited, flagged for review)"
+BG=$("$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --code UNCONSCIOUS --reason "unconscious patient in the emergency room")
 echo "   break-glass id: $BG"
 echo "   the contract lets the doctor in, but only Hospital1 holds the data keys; until its custodian acts:"
 expect_fail "holds no key wrap for you" "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"

@@ -17,9 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use healthblock_ehr_types::model::PatientId;
-use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use sha2::Sha256;
 use wbcb::{EncryptionPublicKey, EncryptionSecretKey, IndexKey, WbcbError};
 use zeroize::Zeroizing;
 
@@ -47,16 +45,14 @@ impl std::fmt::Display for KeyOwner<'_> {
 /// The consortium's shared secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsortiumSecret {
-    /// HMAC key turning a patient's name into a pseudonym.
-    Pseudonym,
-    /// The WBCB blind-index key.
+    /// The WBCB blind-index key. (No consortium key maps names to patient
+    /// ids: ids are random, see [`crate::mpi`].)
     BlindIndex,
 }
 
 impl ConsortiumSecret {
     fn file_stem(self) -> &'static str {
         match self {
-            ConsortiumSecret::Pseudonym => "pseudonym",
             ConsortiumSecret::BlindIndex => "blind-index",
         }
     }
@@ -108,9 +104,6 @@ pub enum KeyError {
         #[source]
         source: WbcbError,
     },
-    /// A patient's name normalises to nothing.
-    #[error("the patient's name is empty")]
-    EmptyName,
 }
 
 /// Where the SDK finds key material.
@@ -150,34 +143,6 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| file_error("write the private key file", e))
-}
-
-/// The patient pseudonym of a name: HMAC-SHA256 under the consortium's
-/// pseudonym key of the normalised name (trimmed, single spaces, lower
-/// case, so "Jane  Doe" and "jane doe" are one patient), as hex.
-pub fn pseudonym(keys: &dyn KeyStore, name: &str) -> Result<PatientId, KeyError> {
-    let key = keys.consortium_secret(ConsortiumSecret::Pseudonym)?;
-    keyed_pseudonym(&key, name)
-}
-
-fn keyed_pseudonym(key: &[u8; 32], name: &str) -> Result<PatientId, KeyError> {
-    let normal = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    let normal = normal.to_lowercase();
-    if normal.is_empty() {
-        return Err(KeyError::EmptyName);
-    }
-    // HMAC takes keys of any length, so this cannot fail for 32 bytes.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| KeyError::Unknown {
-        owner: "the consortium".into(),
-        reason: "the pseudonym key was refused by HMAC".into(),
-    })?;
-    mac.update(b"healthblock/patient-pseudonym/v1\0");
-    mac.update(normal.as_bytes());
-    let hex = hex::encode(mac.finalize().into_bytes());
-    PatientId::parse(&hex).map_err(|e| KeyError::Unknown {
-        owner: "the consortium".into(),
-        reason: e.to_string(),
-    })
 }
 
 /// The consortium's blind-index key.
@@ -389,20 +354,6 @@ mod tests {
     }
 
     #[test]
-    fn pseudonyms_ignore_case_and_spacing_but_not_the_key() {
-        let key = [7u8; 32];
-        let a = keyed_pseudonym(&key, "Jane Doe").unwrap();
-        assert_eq!(a.as_str().len(), 64);
-        assert_eq!(a, keyed_pseudonym(&key, "  jane   DOE ").unwrap());
-        assert_ne!(a, keyed_pseudonym(&key, "John Doe").unwrap());
-        assert_ne!(a, keyed_pseudonym(&[8u8; 32], "Jane Doe").unwrap());
-        assert!(matches!(
-            keyed_pseudonym(&key, "   "),
-            Err(KeyError::EmptyName)
-        ));
-    }
-
-    #[test]
     fn private_files_are_0600_and_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/secret.key");
@@ -469,23 +420,19 @@ mod tests {
     }
 
     #[test]
-    fn consortium_secrets_are_stable_and_distinct() {
+    fn consortium_secrets_are_stable_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let keys = store(dir.path());
-        let p1 = keys.consortium_secret(ConsortiumSecret::Pseudonym).unwrap();
-        let p2 = keys.consortium_secret(ConsortiumSecret::Pseudonym).unwrap();
-        let b = keys
+        let b1 = keys
             .consortium_secret(ConsortiumSecret::BlindIndex)
             .unwrap();
-        assert_eq!(*p1, *p2);
-        assert_ne!(*p1, *b);
-        assert_eq!(
-            pseudonym(&keys, "Jane Doe").unwrap(),
-            keyed_pseudonym(&p1, "jane doe").unwrap()
-        );
-        fs::write(dir.path().join("secrets/pseudonym.key"), "zz").unwrap();
+        let b2 = keys
+            .consortium_secret(ConsortiumSecret::BlindIndex)
+            .unwrap();
+        assert_eq!(*b1, *b2);
+        fs::write(dir.path().join("secrets/blind-index.key"), "zz").unwrap();
         assert!(matches!(
-            keys.consortium_secret(ConsortiumSecret::Pseudonym),
+            keys.consortium_secret(ConsortiumSecret::BlindIndex),
             Err(KeyError::MalformedSecret { .. })
         ));
     }

@@ -38,8 +38,9 @@
 //! let store = healthblock_store::FsStore::open("/var/lib/healthblock/store").await?;
 //! let client = Client::new(gateway, Options::new("ehr", "ehr"), Arc::new(store), Arc::new(keys));
 //!
-//! // Register a patient under the pseudonym of their name.
-//! let pid = client.pseudonym("Jane Doe")?;
+//! // Register a patient under a fresh random id (the hospital keeps the
+//! // name in its own master patient index, never on the ledger).
+//! let pid = healthblock_sdk::mpi::new_patient_id();
 //! client.register_patient(&pid).await?;
 //!
 //! // Store an encrypted record version, then read it back (audited).
@@ -75,6 +76,7 @@ mod contract;
 mod custodian;
 mod error;
 pub mod keys;
+pub mod mpi;
 mod provenance;
 mod records;
 mod signer;
@@ -91,11 +93,3 @@ pub use healthblock_store::ObjectStore;
 pub use keys::{FsKeyStore, KeyError, KeyOwner, KeyStore};
 pub use records::{NewVersion, ReadRecord, StoredVersion, VerifyReport, Written};
 pub use signer::{SignError, Signer};
-
-impl Client {
-    /// The pseudonym of a patient's name under the consortium's key (see
-    /// [`keys::pseudonym`]).
-    pub fn pseudonym(&self, name: &str) -> Result<types::model::PatientId> {
-        Ok(keys::pseudonym(self.keys.as_ref(), name)?)
-    }
-}

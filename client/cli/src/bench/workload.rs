@@ -22,10 +22,11 @@
 //! granted access by the contract's home-hospital rule.
 
 use crate::cmd::clinical::key_store;
+use crate::cmd::clinical::load::synthetic_patient_id;
 use anyhow::{anyhow, bail, Result};
 use fabric_client::contract::Contract;
 use healthblock_sdk::code_of;
-use healthblock_sdk::keys::{index_key, pseudonym};
+use healthblock_sdk::keys::index_key;
 use healthblock_sdk::types::args::PutArgs;
 use healthblock_sdk::types::code::ErrorCode;
 use healthblock_sdk::types::functions as f;
@@ -282,9 +283,9 @@ async fn prepare_ehr(ctx: &Context, driver: &Driver, sizes: SetupSizes) -> Resul
     debug_assert!(driver.workload.is_ehr());
     let keys = key_store(ctx);
     let patients = sizes.patients.max(1);
-    let pids = (0..patients)
-        .map(|n| pseudonym(&keys, &format!("{} patient {n}", driver.run_id)))
-        .collect::<Result<Vec<PatientId>, _>>()?;
+    let pids: Vec<PatientId> = (0..patients)
+        .map(|n| synthetic_patient_id(&format!("{} patient {n}", driver.run_id)))
+        .collect();
     let index = index_key(&keys)?;
     let token = |field, term: &str| -> Result<IndexToken> {
         Ok(IndexToken::parse(&index.token(field, term)?)?)

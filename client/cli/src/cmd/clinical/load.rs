@@ -8,8 +8,9 @@
 //! the ciphertext hash is the SHA-256 of the record id and the storage
 //! pointer is `synthetic:<record id>`. The blind-index tokens are real (the
 //! consortium index key), so `record list --patient` finds the records
-//! exactly as it finds real ones. Patients are named `<prefix> patient <n>`
-//! and pseudonymised with the consortium key like any patient.
+//! exactly as it finds real ones. Patients are labelled `<prefix> patient <n>`
+//! and their ids derived from the label ([`synthetic_patient_id`]), so a run
+//! can resume; real patients get random ids.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use fabric_client::contract::Contract;
-use healthblock_sdk::keys::{index_key, pseudonym};
+use healthblock_sdk::keys::index_key;
 use healthblock_sdk::types::args::PutArgs;
 use healthblock_sdk::types::code::ErrorCode;
 use healthblock_sdk::types::functions as f;
@@ -68,7 +69,7 @@ struct Summary {
     seconds: f64,
     committed_per_second: f64,
     first_error: Option<String>,
-    /// Patient 0: its name, pseudonym and how many records it got.
+    /// Patient 0: its name, id and how many records it got.
     sample_patient: SamplePatient,
 }
 
@@ -139,10 +140,10 @@ pub(crate) async fn run(ctx: &Context, a: LoadArgs) -> Result<()> {
         .map(|n| format!("{} patient {n}", a.prefix))
         .collect();
     let keys = key_store(ctx);
-    let pids = names
+    let pids: Vec<PatientId> = names
         .iter()
-        .map(|name| pseudonym(&keys, name))
-        .collect::<Result<Vec<PatientId>, _>>()?;
+        .map(|name| synthetic_patient_id(name))
+        .collect();
     let index = index_key(&keys)?;
     let token = |field, term: &str| -> Result<IndexToken> {
         Ok(IndexToken::parse(&index.token(field, term)?)?)
@@ -277,4 +278,16 @@ async fn spawn_workers<F>(
         // summary's counts show it.
         let _ = t.await;
     }
+}
+
+/// The id of a synthetic benchmark patient: SHA-256 of its label, so a
+/// loader run can resume with the same patients. Real patients get random
+/// ids ([`healthblock_sdk::mpi::new_patient_id`]); these labels are no names.
+pub(crate) fn synthetic_patient_id(label: &str) -> PatientId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"healthblock/synthetic-patient/v1\0")
+        .chain_update(label.as_bytes())
+        .finalize();
+    PatientId::parse(&hex::encode(digest)).expect("a SHA-256 in hex is a patient id")
 }
