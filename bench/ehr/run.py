@@ -283,7 +283,8 @@ def measure(b, work, results):
     b.once("access request denied (nurse, audited)",
            ["access", "request", "--as", nurse3, "--record", rids[0]], check=False)
     p = b.once("breakglass (open)",
-               ["breakglass", "--as", doc3, "--patient", pid, "--reason", "unconscious in the ER"])
+               ["breakglass", "--as", doc3, "--patient", pid, "--code", "UNCONSCIOUS",
+                "--reason", "unconscious in the ER, no ID on the patient"])
     bg = p.stdout.strip()
     b.once("breakglass --list", ["breakglass", "--list", "--as", doc1, "--patient", pid], commits=False)
     b.once(f"breakglass fulfil (custodian, {RUNS + WARMUP} versions)",

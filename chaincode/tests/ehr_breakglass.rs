@@ -1,6 +1,7 @@
 //! Break-glass: doctors only, with a reason, time-limited, audited, flagged,
 //! and listed for the patient, the home hospital and auditors. Refused
-//! attempts are committed, audited denials.
+//! attempts are committed, audited denials. (The coded reason, the rate
+//! limit and the independent review: `ehr_breakglass_controls.rs`.)
 
 mod ehr_support;
 
@@ -103,13 +104,18 @@ async fn non_doctors_are_refused_audited_and_nothing_opens() {
 #[tokio::test]
 async fn a_doctor_without_a_usable_reason_is_refused_and_audited() {
     let world = World::new().await;
-    let needs = "break-glass needs a reason";
-    let invalid = "a break-glass reason is at most 500 bytes of text without control characters";
-    assert_refused(&world, &world.h3_doctor, "", needs).await;
-    assert_refused(&world, &world.h3_doctor, "   ", needs).await;
-    assert_refused(&world, &world.h3_doctor, "secret\u{7}text", invalid).await;
-    let long = "y".repeat(501);
-    assert_refused(&world, &world.h3_doctor, &long, invalid).await;
+    let rule = "a reason is `<CODE>: <text>` with CODE one of UNCONSCIOUS, LIFE_THREATENING, \
+                URGENT_TREATMENT, INCAPACITATED, OTHER and a text of at least 20 characters";
+    let needs = format!("break-glass needs a reason; {rule}");
+    let invalid = format!(
+        "a break-glass reason is at most 500 bytes of text without control characters; {rule}"
+    );
+    assert_refused(&world, &world.h3_doctor, "", &needs).await;
+    assert_refused(&world, &world.h3_doctor, "   ", &needs).await;
+    let control = "OTHER: secret\u{7}text that is long enough";
+    assert_refused(&world, &world.h3_doctor, control, &invalid).await;
+    let long = format!("OTHER: {}", "y".repeat(501));
+    assert_refused(&world, &world.h3_doctor, &long, &invalid).await;
     assert!(break_glass_keys(&world.net).is_empty());
     let denied = world.access(&world.h3_doctor, "img-1", "er").await.ok();
     assert_eq!(denied["granted"], false, "a refused attempt grants nothing");
@@ -147,14 +153,24 @@ async fn an_opening_answers_granted_with_the_event() {
     let world = World::new().await;
     let outcome = world
         .net
-        .submit(&world.h3_doctor, &["break_glass", &world.p1, "trauma"])
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: trauma, no response to voice",
+            ],
+        )
         .await;
     let tx_id = outcome.tx_id.clone();
     let opened = outcome.ok();
     assert_eq!(opened["granted"], true);
     assert_eq!(opened["tx_id"], tx_id.as_str());
     assert_eq!(opened["break_glass_id"], tx_id.as_str());
-    assert_eq!(opened["reason"], "trauma");
+    assert_eq!(
+        opened["reason"],
+        "UNCONSCIOUS: trauma, no response to voice"
+    );
     assert_eq!(opened["opened_by"]["user"], world.h3_doctor.user.as_str());
     let entries = entries_of(&world, &world.p1, &tx_id).await;
     assert_eq!(entries.len(), 1);
@@ -174,7 +190,11 @@ async fn break_glass_opens_access_for_an_hour_flagged_and_audited() {
     let opened = net
         .submit(
             &world.h3_doctor,
-            &["break_glass", &world.p1, "unconscious in ER"],
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: unconscious in ER, no response to voice",
+            ],
         )
         .await;
     let (event_name, _) = opened.event.clone().expect("event");
@@ -220,7 +240,10 @@ async fn break_glass_opens_access_for_an_hour_flagged_and_audited() {
         .collect();
     assert_eq!(flagged.len(), 2, "the opening and the access under it");
     assert_eq!(flagged[0]["action"], "break_glass");
-    assert_eq!(flagged[0]["reason"], "unconscious in ER");
+    assert_eq!(
+        flagged[0]["reason"],
+        "UNCONSCIOUS: unconscious in ER, no response to voice"
+    );
     assert_eq!(flagged[1]["action"], "access");
 }
 
@@ -228,9 +251,16 @@ async fn break_glass_opens_access_for_an_hour_flagged_and_audited() {
 async fn break_glass_events_are_listed_for_patient_home_and_auditors() {
     let world = World::new().await;
     let net = &world.net;
-    net.submit(&world.h3_doctor, &["break_glass", &world.p1, "trauma bay"])
-        .await
-        .ok();
+    net.submit(
+        &world.h3_doctor,
+        &[
+            "break_glass",
+            &world.p1,
+            "UNCONSCIOUS: trauma bay, no response to voice",
+        ],
+    )
+    .await
+    .ok();
     for reader in [
         &world.patient1,
         &world.h1_admin,
@@ -244,7 +274,10 @@ async fn break_glass_events_are_listed_for_patient_home_and_auditors() {
         let items = page["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["opened_by"]["user"], "dr.er@Hospital3MSP");
-        assert_eq!(items[0]["reason"], "trauma bay");
+        assert_eq!(
+            items[0]["reason"],
+            "UNCONSCIOUS: trauma bay, no response to voice"
+        );
     }
     for outsider in [
         &world.patient2,
@@ -256,4 +289,56 @@ async fn break_glass_events_are_listed_for_patient_home_and_auditors() {
             .await
             .fails_with("permission denied");
     }
+}
+
+#[tokio::test]
+async fn evidence_keys_are_sealed_and_patient_data_is_not() {
+    use fabric_shim::VALIDATION_PARAMETER;
+    use healthblock_chaincode::sbe::sealed_policy;
+    let world = World::new().await;
+    let net = &world.net;
+    world.access(&world.h1_doctor, "obs-1", "a").await.ok();
+    let opened = net
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: unconscious in ER, no response to voice",
+            ],
+        )
+        .await
+        .ok();
+    let id = opened["tx_id"].as_str().unwrap().to_owned();
+    net.submit(
+        &world.auditor,
+        &["review_break_glass", &world.p1, &id, "justified"],
+    )
+    .await
+    .ok();
+    let evidence = [
+        "\u{0}audit~patient\u{0}",
+        "\u{0}audit~record\u{0}",
+        "\u{0}breakglass\u{0}",
+        "\u{0}breakglass~review\u{0}",
+    ];
+    let mut sealed = 0;
+    for key in net.ledger.keys() {
+        let policy = net.ledger.metadata(&key).get(VALIDATION_PARAMETER).cloned();
+        if evidence.iter().any(|prefix| key.starts_with(prefix)) {
+            assert_eq!(
+                policy,
+                Some(sealed_policy()),
+                "evidence key {key:?} is not sealed"
+            );
+            sealed += 1;
+        } else {
+            assert_eq!(
+                policy, None,
+                "{key:?} must be judged by the chaincode-level policy"
+            );
+        }
+    }
+    // Two trail entries for the access request, the opening's entry, event and review.
+    assert!(sealed >= 5, "only {sealed} evidence keys were written");
 }

@@ -34,8 +34,13 @@ fn bounded_calls(world: &World) -> Vec<Vec<String>> {
         vec!["revoke_consent", &p1, "c"],
         vec!["list_consents", &p1],
         vec!["request_access", "obs-1", "", &p1],
-        vec!["break_glass", &p1, "emergency"],
+        vec![
+            "break_glass",
+            &p1,
+            "UNCONSCIOUS: emergency, no response to voice",
+        ],
         vec!["review_break_glass", &p1, "x", "note"],
+        vec!["set_break_glass_limit", "5"],
         vec!["list_open_break_glass"],
         vec!["list_unreviewed_break_glass"],
         vec!["fulfil_break_glass", &fulfil],
@@ -55,6 +60,7 @@ fn caller_for<'a>(world: &'a World, function: &str) -> &'a Actor {
         | "revoke_consent"
         | "fulfil_break_glass"
         | "close_break_glass"
+        | "set_break_glass_limit"
         | "list_open_break_glass" => &world.h1_admin,
         "break_glass" => &world.h3_doctor,
         _ => &world.h1_doctor,
@@ -99,7 +105,14 @@ async fn the_message_says_which_way_the_client_clock_is_off() {
     world.net.set_peer_skew(-400);
     world
         .net
-        .submit(&world.h3_doctor, &["break_glass", &world.p1, "future"])
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: future, no response to voice",
+            ],
+        )
         .await
         .fails_with(
             "invalid argument: transaction timestamp 2023-11-14T22:30:00Z is 400 s away from \
@@ -108,7 +121,14 @@ async fn the_message_says_which_way_the_client_clock_is_off() {
     world.net.set_peer_skew(400);
     world
         .net
-        .submit(&world.h3_doctor, &["break_glass", &world.p1, "past"])
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: past, no response to voice",
+            ],
+        )
         .await
         .fails_with("is 400 s away from the peer's clock (behind ");
 }
@@ -122,7 +142,11 @@ async fn the_bound_itself_is_accepted() {
             .net
             .submit(
                 &world.h3_doctor,
-                &["break_glass", &world.p1, "at the bound"],
+                &[
+                    "break_glass",
+                    &world.p1,
+                    "UNCONSCIOUS: at the bound, no response to voice",
+                ],
             )
             .await
             .ok();
@@ -141,7 +165,14 @@ async fn a_future_dated_break_glass_cannot_be_opened() {
     world.net.set_peer_skew(-86_400);
     world
         .net
-        .submit(&world.h3_doctor, &["break_glass", &world.p1, "later"])
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: later, no response to voice",
+            ],
+        )
         .await
         .fails_with("is 86400 s away from the peer's clock");
     // Nor can a backdated request fall inside an old window.
@@ -149,7 +180,14 @@ async fn a_future_dated_break_glass_cannot_be_opened() {
     world.net.set_time(T0 + 100_000);
     world
         .net
-        .submit(&world.h3_doctor, &["break_glass", &world.p1, "now"])
+        .submit(
+            &world.h3_doctor,
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: now, no response to voice",
+            ],
+        )
         .await
         .ok();
     world.net.set_time(T0 + 100_000 + 4000);
@@ -171,6 +209,7 @@ async fn time_free_reads_do_not_look_at_the_clock() {
         vec!["whoami"],
         vec!["get_patient", &world.p1],
         vec!["list_break_glass", &world.p1],
+        vec!["get_break_glass_limit"],
         vec!["audit_by_patient", &world.p1],
         vec!["audit_by_record", "obs-1"],
     ];
@@ -201,7 +240,11 @@ async fn the_default_contract_uses_the_system_clock() {
     let mut old_stub = world
         .net
         .ledger
-        .stub(["break_glass", &world.p1, "old"])
+        .stub([
+            "break_glass",
+            &world.p1,
+            "UNCONSCIOUS: old, no response to voice",
+        ])
         .with_creator(&doctor.mspid, &doctor.pem)
         .with_timestamp(prost_types::Timestamp {
             seconds: T0,

@@ -243,7 +243,11 @@ async fn opened_and_fulfilled(world: &World) -> String {
         .net
         .submit(
             &world.h3_doctor,
-            &["break_glass", &world.p1, "unconscious in ER"],
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: unconscious in ER, no response to voice",
+            ],
         )
         .await
         .ok();
@@ -384,7 +388,11 @@ async fn review_notes_with_control_characters_are_refused() {
     let opened = net
         .submit(
             &world.h3_doctor,
-            &["break_glass", &world.p1, "unconscious in ER"],
+            &[
+                "break_glass",
+                &world.p1,
+                "UNCONSCIOUS: unconscious in ER, no response to voice",
+            ],
         )
         .await
         .ok();
@@ -423,8 +431,8 @@ async fn repeated_openings_by_one_doctor_are_separate_events() {
         let answer = net.submit(doctor, &["break_glass", p1, reason]).await.ok();
         answer["break_glass_id"].as_str().unwrap().to_owned()
     };
-    let first = open("unconscious in ER").await;
-    let second = open("still unconscious").await;
+    let first = open("UNCONSCIOUS: unresponsive in the ER").await;
+    let second = open("UNCONSCIOUS: still unresponsive after an hour").await;
     assert_ne!(first, second);
     // Both are on the custodian's open list, each to be served and closed.
     let page = net

@@ -8,11 +8,12 @@ mod ehr_support;
 use ehr_support::*;
 use serde_json::Value;
 
-/// Opens a break-glass and returns its id.
-async fn open(world: &World, by: &Actor, pid: &str, reason: &str) -> String {
+/// Opens a break-glass (reason `UNCONSCIOUS: {text}...`) and returns its id.
+async fn open(world: &World, by: &Actor, pid: &str, text: &str) -> String {
+    let reason = format!("UNCONSCIOUS: {text}, no response to voice");
     let opened = world
         .net
-        .submit(by, &["break_glass", pid, reason])
+        .submit(by, &["break_glass", pid, &reason])
         .await
         .ok();
     assert_eq!(opened["granted"], true);
@@ -62,7 +63,10 @@ async fn auditors_see_every_hospital_and_admins_their_own() {
     assert_eq!(ids(&all), [a.as_str(), c.as_str(), b.as_str()]);
     assert_eq!(all[0]["home_msp"], H1);
     assert_eq!(all[0]["status"], "active");
-    assert_eq!(all[0]["event"]["reason"], "first");
+    assert_eq!(
+        all[0]["event"]["reason"],
+        "UNCONSCIOUS: first, no response to voice"
+    );
     assert_eq!(all[2]["home_msp"], H2);
     assert_eq!(
         ids(&unreviewed(&world, &world.auditor, &[""]).await).len(),
@@ -154,6 +158,12 @@ async fn refused_attempts_are_not_on_the_list() {
 #[tokio::test]
 async fn the_list_is_paged_and_its_index_needs_no_scan() {
     let world = World::new().await;
+    // One doctor opens five: above the default limit of three a day.
+    world
+        .net
+        .submit(&world.h1_admin, &["set_break_glass_limit", "5"])
+        .await
+        .ok();
     let mut opened = Vec::new();
     for n in 0..5 {
         opened.push(open(&world, &world.h3_doctor, &world.p1, &format!("case {n}")).await);

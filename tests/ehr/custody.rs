@@ -167,8 +167,10 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
             &nurse3,
             "--patient",
             &pid,
+            "--code",
+            "UNCONSCIOUS",
             "--reason",
-            "patient collapsed",
+            "patient collapsed in the corridor",
         ],
     )?;
     ensure!(
@@ -184,6 +186,8 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         &doctor3,
         "--patient",
         &pid,
+        "--code",
+        "UNCONSCIOUS",
         "--reason",
         "unconscious patient in the emergency room",
     ])?;

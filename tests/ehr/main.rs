@@ -4,14 +4,17 @@
 //! enrolled at the hospitals' real Fabric CAs with their roles as
 //! certificate attributes, then trials that assert exact results and
 //! validation codes: the endorsement-policy attack of a dishonest hospital,
-//! role enforcement, key custody through the clinical CLI (break-glass key
-//! delivery, overlapping consents), and the official Node Gateway SDK
-//! reading what Rust wrote.
+//! role enforcement, break-glass controls (coded reason, rate limit,
+//! independent review, keys only while active), key custody through the
+//! clinical CLI (break-glass key delivery, overlapping consents), and the
+//! official Node Gateway SDK reading what Rust wrote.
 
 mod attack;
+mod breakglass_controls;
 mod custody;
 mod fixtures;
 mod node;
+mod patients;
 mod roles;
 mod users;
 
@@ -48,9 +51,14 @@ impl Ehr {
     /// The client SDK as `user`, through their hospital's first peer, with
     /// the key material and object store the clinical CLI uses on this
     /// network (`$HEALTHBLOCK_HOME/{secrets,store}` and the wallet), so the
-    /// SDK and the CLI see the same keys and blobs.
+    /// SDK and the CLI see the same keys and blobs. An organisation's
+    /// `Admin` is its generated administrator, as for the CLI.
     pub async fn sdk(&self, user: &users::User) -> Result<healthblock_sdk::Client> {
-        let id = healthblock_tests::wallet_identity(&self.net, user.name, user.org)?;
+        let id = if user.name == "Admin" {
+            self.net.identity(&format!("Admin@{}", user.org))?
+        } else {
+            healthblock_tests::wallet_identity(&self.net, user.name, user.org)?
+        };
         let org = self.net.org(user.org)?;
         let gateway = self.net.gateway_on(id, org, &org.peers[0]).await?;
         let home = self.net.home();
@@ -106,7 +114,9 @@ fn all_trials() -> Vec<Case<Ehr>> {
         .into_iter()
         .chain(roles::trials())
         .chain(custody::trials())
+        .chain(breakglass_controls::trials())
         .chain(node::trials())
+        .chain(patients::trials())
         .collect()
 }
 

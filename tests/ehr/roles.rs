@@ -1,5 +1,5 @@
 //! Roles from the Fabric CA, enforced by the contract: break-glass only for
-//! doctors and only with a reason (a refused attempt is a committed, audited
+//! doctors and only with a coded reason (a refused attempt is a committed, audited
 //! denial), consent managed by the patient for their
 //! own records only, auditors read trails but never key material, access
 //! without consent denied and audited, consent lets a grantee in (they
@@ -12,6 +12,7 @@ use crate::users::User;
 use crate::{trial, Ctx, TestFn};
 use anyhow::{ensure, Result};
 use healthblock_sdk::types::args::GrantArgs;
+use healthblock_sdk::types::breakglass::ReasonError;
 use healthblock_sdk::types::code::ErrorCode;
 use healthblock_sdk::types::model::{Grantee, PatientId, RecordId, ResourceType, Scope};
 use healthblock_sdk::{RevokeFilter, SdkError, Sink};
@@ -166,7 +167,12 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
     let doctor3 = ctx.users.doctor3;
     let pid = ctx.users.patient1_pid.as_str();
     let refused = break_glass(&ctx, &doctor3, pid, "  ").await?;
-    expect_break_glass_refused(&ctx, &refused, pid, "break-glass needs a reason").await?;
+    let needs = ReasonError::Empty.explained();
+    ensure!(
+        needs.starts_with("break-glass needs a reason; a reason is `<CODE>: <text>`"),
+        "{needs}"
+    );
+    expect_break_glass_refused(&ctx, &refused, pid, &needs).await?;
     // A refused attempt opens nothing: no access under break-glass yet.
     let before = request_access(&ctx, &doctor3, &rid).await?;
     ensure!(
@@ -174,7 +180,7 @@ async fn doctor_breaks_glass(ctx: Ctx) -> Result<()> {
         "access after a refused break-glass: {before}"
     );
 
-    let reason = "unconscious patient in the emergency room";
+    let reason = "UNCONSCIOUS: unconscious patient in the emergency room";
     let opened = break_glass(&ctx, &doctor3, pid, reason).await?;
     ensure!(
         opened["granted"] == true

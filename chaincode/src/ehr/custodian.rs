@@ -6,15 +6,18 @@
 //!
 //! - `list_open_break_glass`: the hospital's break-glass events not yet
 //!   closed, with their status and what was delivered;
-//! - `fulfil_break_glass`: records the wraps it added beside the blobs for
-//!   the doctor's key, while the break-glass is in force (audited, flagged);
+//! - `fulfil_break_glass`: records the wraps it adds beside the blobs for
+//!   the doctor's key, only while the break-glass is in force (audited,
+//!   flagged); an expired or reviewed one is refused, so no delivery is
+//!   recorded for it, and the client stores the wraps only once the record
+//!   committed (`healthblock_sdk`'s custodian pass);
 //! - `close_break_glass`: once the break-glass has expired or been reviewed,
 //!   deletes the doctor's wraps from the versions' wrap lists (except where
 //!   an active consent to that doctor still covers the record), marks the
 //!   delivery withdrawn and takes the event off the open list (audited).
 //!
-//! Deliveries and the open list carry the home hospital's key-level policy:
-//! they govern that hospital's wraps, and no other organisation may alter them.
+//! Deliveries and the open list are judged by the contract's every-hospital
+//! chaincode policy: no write to them lacks the home hospital's endorsement.
 
 use std::collections::BTreeSet;
 
@@ -194,7 +197,7 @@ pub async fn fulfil(
         },
     };
     let key = keys::break_glass_grant(pid, id)?;
-    store::put_owned_json(stub, &key, &grant, &patient.home_msp).await?;
+    store::put_json(stub, &key, &grant).await?;
     let reason = format!(
         "break-glass {id}: data keys of {} record version(s) wrapped for {}",
         grant.versions.len(),
@@ -293,7 +296,7 @@ pub async fn close(
         });
         closure.key_fingerprint = Some(grant.key_fingerprint.clone());
         let key = keys::break_glass_grant(&pid, id)?;
-        store::put_owned_json(stub, &key, &grant, &patient.home_msp).await?;
+        store::put_json(stub, &key, &grant).await?;
     }
     stub.del_state(&open_key).await?;
     let why = match status {

@@ -31,6 +31,10 @@ pub const LIST_CONSENTS: &str = "list_consents";
 pub const REQUEST_ACCESS: &str = "request_access";
 /// `break_glass(pid, reason)`.
 pub const BREAK_GLASS: &str = "break_glass";
+/// `set_break_glass_limit(n)`.
+pub const SET_BREAK_GLASS_LIMIT: &str = "set_break_glass_limit";
+/// `get_break_glass_limit()`.
+pub const GET_BREAK_GLASS_LIMIT: &str = "get_break_glass_limit";
 /// `review_break_glass(pid, id, note)`.
 pub const REVIEW_BREAK_GLASS: &str = "review_break_glass";
 /// `list_unreviewed_break_glass([home MSP, page size, bookmark])`.

@@ -2,6 +2,7 @@
 //! audited, flagged for review by the contract), the after-the-fact review,
 //! and the listings of openings and of those awaiting review.
 
+use healthblock_ehr_types::breakglass::BreakGlassLimit;
 use healthblock_ehr_types::functions as f;
 use healthblock_ehr_types::model::{BreakGlass, BreakGlassReview, PatientId};
 use healthblock_ehr_types::results::{BreakGlassAnswer, UnreviewedBreakGlass};
@@ -11,9 +12,12 @@ use crate::contract::Committed;
 use crate::error::Result;
 
 impl Client {
-    /// Breaks the glass for a patient with a reason. A refused attempt (not
-    /// a doctor, no usable reason) is an answer with `granted: false`,
-    /// committed and audited, not an error.
+    /// Breaks the glass for a patient with a coded reason, `CODE: text`
+    /// (build it with
+    /// [`BreakGlassReason`](healthblock_ehr_types::breakglass::BreakGlassReason)).
+    /// A refused attempt (not a doctor, no usable reason, over the rate
+    /// limit) is an answer with `granted: false`, committed and audited, not
+    /// an error.
     pub async fn break_glass(
         &self,
         pid: &PatientId,
@@ -38,6 +42,23 @@ impl Client {
                 &[pid.to_string(), break_glass_id.to_owned(), note.to_owned()],
             )
             .await
+    }
+
+    /// Sets the per-doctor break-glass limit, 1 to
+    /// [`MAX_LIMIT`](healthblock_ehr_types::breakglass::MAX_LIMIT) openings
+    /// per 24 h (administrators).
+    pub async fn set_break_glass_limit(
+        &self,
+        per_doctor: u32,
+    ) -> Result<Committed<BreakGlassLimit>> {
+        self.contract
+            .submit(f::SET_BREAK_GLASS_LIMIT, &[per_doctor.to_string()])
+            .await
+    }
+
+    /// The per-doctor break-glass limit in force.
+    pub async fn break_glass_limit(&self) -> Result<BreakGlassLimit> {
+        self.contract.evaluate(f::GET_BREAK_GLASS_LIMIT, &[]).await
     }
 
     /// Every break-glass opening of a patient.

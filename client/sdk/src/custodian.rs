@@ -4,9 +4,14 @@
 //! custodian pass uses that to
 //!
 //! 1. deliver: for each break-glass in force, seal every version's data key
-//!    for the doctor's public key, store the wraps beside the blobs and
-//!    record them (`fulfil_break_glass`, audited and flagged) in chunks of
-//!    [`CHUNK`] versions; a later pass also covers versions written since;
+//!    for the doctor's public key, record the delivery (`fulfil_break_glass`,
+//!    audited and flagged) in chunks of [`CHUNK`] versions and, only once a
+//!    chunk's record has committed, store its wraps beside the blobs; a later
+//!    pass also covers versions written since. Keys are released only while
+//!    the event is active: the contract refuses to record a delivery for an
+//!    expired or reviewed break-glass, and a refused (or failed) record
+//!    stores nothing, so no wrap reaches the store without a committed,
+//!    audited delivery made while the break-glass was in force;
 //! 2. withdraw: for each break-glass that expired or was reviewed, close it
 //!    on the ledger (`close_break_glass`), then delete the wraps the
 //!    contract withdrew (it keeps those an active consent to the doctor
@@ -140,7 +145,8 @@ impl Client {
             .collect();
         let mine = self.my_keys().await?;
         let store = self.store.as_ref();
-        let mut versions = Vec::new();
+        // Sealed in memory first; stored only after the ledger recorded them.
+        let mut sealed = Vec::new();
         let mut skipped = Vec::new();
         for meta in self.versions_of_patient(pid).await? {
             let at = VersionRef {
@@ -162,20 +168,20 @@ impl Client {
             };
             let wrap = KeyWrap::seal(&key, &context, &doctor_key)
                 .map_err(|e| SdkError::crypto(format!("sealing the data key of {context}"), e))?;
-            store
-                .put_wrap(&hash, &name, &wrap.to_bytes())
-                .await
-                .map_err(|e| SdkError::store(format!("storing a wrap of {context}"), e))?;
-            versions.push(at);
+            sealed.push((at, hash, context, wrap.to_bytes()));
         }
+        let mut versions = Vec::new();
         let mut txids = Vec::new();
-        for chunk in versions.chunks(CHUNK) {
+        for chunk in sealed.chunks(CHUNK) {
             let args = FulfilArgs {
                 patient_id: pid.clone(),
                 break_glass_id: event.break_glass_id.clone(),
                 key_fingerprint: fingerprint.clone(),
-                versions: chunk.to_vec(),
+                versions: chunk.iter().map(|(at, ..)| at.clone()).collect(),
             };
+            // The contract records a delivery only while the break-glass is
+            // in force; a refusal (expired or reviewed since the listing)
+            // ends the delivery before any wrap of this chunk is stored.
             let committed: Committed<BreakGlassGrant> = self
                 .contract
                 .submit(
@@ -183,6 +189,13 @@ impl Client {
                     &[json_arg(f::FULFIL_BREAK_GLASS, &args)?],
                 )
                 .await?;
+            for (at, hash, context, wrap) in chunk {
+                store
+                    .put_wrap(hash, &name, wrap)
+                    .await
+                    .map_err(|e| SdkError::store(format!("storing a wrap of {context}"), e))?;
+                versions.push(at.clone());
+            }
             txids.push(committed.txid);
         }
         Ok(CustodianAction::Delivered {

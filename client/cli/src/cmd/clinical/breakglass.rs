@@ -5,12 +5,20 @@
 //! reviewers' work list (`breakglass unreviewed`); and the after-the-fact
 //! review (`breakglass review`), which closes it early.
 //!
-//! A refused attempt (not a doctor, no usable reason) is committed and
-//! audited by the contract, which answers `granted: false`; the command then
-//! prints the refusal and exits non-zero, as `access request` does.
+//! Opening takes an emergency code (`--code`, one of the contract's closed
+//! set, listed by `--help`) and a free text (`--reason`, at least 20
+//! characters); the contract receives them as `CODE: text`. The per-doctor
+//! rate limit is read and set with `breakglass limit`.
+//!
+//! A refused attempt (not a doctor, no usable reason, over the rate limit)
+//! is committed and audited by the contract, which answers `granted: false`;
+//! the command then prints the refusal and exits non-zero, as `access
+//! request` does.
 
 use anyhow::Result;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::Subcommand;
+use healthblock_sdk::types::breakglass::{EmergencyCode, DEFAULT_LIMIT, MAX_LIMIT};
 use healthblock_sdk::types::results::{BreakGlassOutcome, UnreviewedBreakGlass};
 use healthblock_sdk::types::time::rfc3339;
 use serde_json::json;
@@ -28,7 +36,12 @@ pub(crate) struct BreakglassArgs {
     actor: Option<Actor>,
     #[arg(long, required = true)]
     patient: Option<String>,
-    /// Why (required; recorded for the review).
+    /// The emergency code (required to open; any case).
+    #[arg(long, value_parser = code_parser(), ignore_case = true, required_unless_present = "list")]
+    code: Option<EmergencyCode>,
+    /// What happened, in free text of at least 20 characters (required to
+    /// open; recorded for the review). State the emergency, not clinical
+    /// details.
     #[arg(long, required_unless_present = "list")]
     reason: Option<String>,
     /// List the patient's break-glass events instead of opening one.
@@ -56,8 +69,19 @@ pub(crate) enum BreakglassAction {
         #[arg(long)]
         hospital: Option<String>,
     },
-    /// Review a break-glass (auditors, home administrators); closes it if it
-    /// is still in force.
+    /// Show the per-doctor break-glass rate limit, or set it (administrators
+    /// of any hospital; the limit applies to the whole consortium).
+    Limit {
+        #[command(flatten)]
+        actor: Actor,
+        /// New limit: openings per doctor in any 24 hours (1 to 10; the
+        /// default is 3).
+        #[arg(long)]
+        set: Option<u32>,
+    },
+    /// Review a break-glass (auditors of a hospital other than the opener's;
+    /// administrators of the home hospital when the opener is from another
+    /// hospital); closes it if it is still in force.
     Review {
         #[command(flatten)]
         actor: Actor,
@@ -84,6 +108,7 @@ pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
         Some(BreakglassAction::Unreviewed { actor, hospital }) => {
             return unreviewed(ctx, &actor, hospital.as_deref()).await
         }
+        Some(BreakglassAction::Limit { actor, set }) => return limit(ctx, &actor, set).await,
         None => {}
     }
     let (Some(actor), Some(patient)) = (a.actor, a.patient) else {
@@ -94,9 +119,11 @@ pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     if a.list {
         return output::json(&client.list_break_glass(&pid).await?);
     }
-    // An empty reason goes to the contract too: it refuses the attempt and
-    // records it in the patient's audit trail.
-    let reason = a.reason.unwrap_or_default();
+    // A short or empty text goes to the contract too: it refuses the attempt
+    // (naming the codes and the minimum length) and records it in the
+    // patient's audit trail.
+    let code = a.code.unwrap_or(EmergencyCode::Other);
+    let reason = format!("{code}: {}", a.reason.unwrap_or_default());
     let answer = client.break_glass(&pid, &reason).await?;
     if actor.json {
         output::json(&json!({
@@ -130,6 +157,41 @@ pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
         answer.block
     ));
     println!("{}", opened.break_glass_id);
+    Ok(())
+}
+
+/// `--code`: the contract's codes, any case, each with its meaning in
+/// `--help`.
+fn code_parser() -> impl TypedValueParser<Value = EmergencyCode> {
+    PossibleValuesParser::new(
+        EmergencyCode::ALL.map(|c| PossibleValue::new(c.as_str()).help(c.description())),
+    )
+    .try_map(|s| s.to_ascii_uppercase().parse::<EmergencyCode>())
+}
+
+async fn limit(ctx: &Context, actor: &Actor, set: Option<u32>) -> Result<()> {
+    let client = connect(ctx, actor).await?;
+    let (limit, tx) = match set {
+        Some(n) => {
+            let c = client.set_break_glass_limit(n).await?;
+            (c.value, Some((c.txid, c.block)))
+        }
+        None => (client.break_glass_limit().await?, None),
+    };
+    if actor.json {
+        return output::json(&limit);
+    }
+    let by = match (&limit.set_by, limit.set_at) {
+        (Some(by), Some(at)) => format!("set by {} at {}", by.user, rfc3339(at.0)),
+        _ => format!("the default ({DEFAULT_LIMIT}; 1 to {MAX_LIMIT} may be set)"),
+    };
+    output::step(format!(
+        "break-glass limit: {} opening(s) per doctor in any {} hours, {by}{}",
+        limit.per_doctor,
+        limit.window_seconds / 3600,
+        tx.map(|(t, b)| format!(" (tx {t} in block {b})"))
+            .unwrap_or_default()
+    ));
     Ok(())
 }
 
@@ -201,12 +263,65 @@ mod tests {
     }
 
     #[test]
-    fn opening_needs_a_patient_and_a_reason() {
-        let open = parse(&["--as", "d@H3", "--patient", "p", "--reason", "ER"]).unwrap();
+    fn opening_needs_a_patient_a_code_and_a_reason() {
+        let open = parse(&[
+            "--as",
+            "d@H3",
+            "--patient",
+            "p",
+            "--code",
+            "life_threatening",
+            "--reason",
+            "ER",
+        ])
+        .unwrap();
         assert!(open.action.is_none());
+        assert_eq!(open.code, Some(EmergencyCode::LifeThreatening));
         assert_eq!(open.reason.as_deref(), Some("ER"));
         assert!(parse(&["--as", "d@H3", "--patient", "p"]).is_err());
+        assert!(parse(&["--as", "d@H3", "--patient", "p", "--reason", "ER"]).is_err());
+        assert!(parse(&["--as", "d@H3", "--patient", "p", "--code", "OTHER"]).is_err());
+        assert!(parse(&[
+            "--as",
+            "d@H3",
+            "--patient",
+            "p",
+            "--code",
+            "BORED",
+            "--reason",
+            "x"
+        ])
+        .is_err());
         assert!(parse(&["--as", "d@H3", "--patient", "p", "--list"]).is_ok());
+    }
+
+    #[test]
+    fn help_lists_the_codes_and_the_minimum() {
+        use clap::CommandFactory;
+        use healthblock_sdk::types::breakglass::MIN_REASON_TEXT_CHARS;
+        let help = Cli::command().render_long_help().to_string();
+        for code in EmergencyCode::ALL {
+            assert!(help.contains(code.as_str()), "{code} missing from {help}");
+            assert!(
+                help.contains(code.description()),
+                "{code} unexplained in {help}"
+            );
+        }
+        assert!(help.contains(&format!("at least {MIN_REASON_TEXT_CHARS} characters")));
+    }
+
+    #[test]
+    fn the_limit_is_a_subcommand() {
+        let show = parse(&["limit", "--as", "Admin@Hospital1"]).unwrap();
+        assert!(matches!(
+            show.action,
+            Some(BreakglassAction::Limit { set: None, .. })
+        ));
+        let set = parse(&["limit", "--as", "Admin@Hospital1", "--set", "5"]).unwrap();
+        assert!(matches!(
+            set.action,
+            Some(BreakglassAction::Limit { set: Some(5), .. })
+        ));
     }
 
     #[test]
