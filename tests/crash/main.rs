@@ -159,8 +159,10 @@ async fn kill_and_recover(net: &TestNet) -> Result<()> {
 
     let mut heights = Vec::new();
     for (org, peer) in net.peers() {
+        // An admin: the height below is read through Deliver, which the
+        // channel's ACLs give to peers and admins only.
         let gw = net
-            .gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer)
+            .gateway_on(net.identity(&format!("Admin@{}", org.name))?, org, peer)
             .await?;
         let network = gw.network(&net.consortium.channel);
         let contract = network.contract(KV);

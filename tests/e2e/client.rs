@@ -71,10 +71,14 @@ async fn chaincode_events(net: Net) -> Result<()> {
 }
 
 async fn block_events(net: Net) -> Result<()> {
-    let gw = net.gateway("User1@Hospital3").await?;
+    // Blocks are for peers and admins (the channel's ACLs): a client submits,
+    // Hospital3's admin reads the block.
+    let client = net.gateway("User1@Hospital3").await?;
+    let gw = net.gateway("Admin@Hospital3").await?;
     let network = gw.network(&net.consortium.channel);
     let k = key("blk");
-    let status = network
+    let status = client
+        .network(&net.consortium.channel)
         .contract(KV)
         .submit_async("put", [k.as_str(), "b"])
         .await?
@@ -218,10 +222,10 @@ async fn all_peers_agree(net: Net) -> Result<()> {
         .ensure_valid()?;
     let mut hashes = Vec::new();
     for (org, peer) in net.peers() {
-        let user = format!("User1@{}", org.name);
-        let gw = net.gateway_on(net.identity(&user)?, org, peer).await?;
+        let admin = format!("Admin@{}", org.name);
+        let gw = net.gateway_on(net.identity(&admin)?, org, peer).await?;
         let network = gw.network(&net.consortium.channel);
-        // The peer has the block once it can deliver it.
+        // The peer has the block once it can deliver it (to an admin: the ACLs).
         let block =
             tokio::time::timeout(Duration::from_secs(20), network.block(status.block_number))
                 .await??;
@@ -247,7 +251,7 @@ async fn all_peers_agree(net: Net) -> Result<()> {
     let mut heights = Vec::new();
     for (org, peer) in net.peers() {
         let gw = net
-            .gateway_on(net.identity(&format!("User1@{}", org.name))?, org, peer)
+            .gateway_on(net.identity(&format!("Admin@{}", org.name))?, org, peer)
             .await?;
         heights.push(gw.network(&net.consortium.channel).block_height().await?);
     }

@@ -29,6 +29,9 @@ async fn node_sdk(net: Net) -> Result<()> {
             .ok_or_else(|| anyhow::anyhow!("empty {}", dir.display()))??
             .path())
     };
+    // Blocks are for peers and admins (the channel's ACLs): the Node test
+    // reads them as Hospital1's admin and checks that the client is refused.
+    let admin_dir = net.layout.user_msp_dir(org, "Admin");
     let (node_key, node_value) = (key("from-node"), "written by the official Node SDK");
     let output = healthblock_tests::node_sdk(
         &net,
@@ -42,6 +45,8 @@ async fn node_sdk(net: Net) -> Result<()> {
     .env("HB_RUST_VALUE", rust_value)
     .env("HB_NODE_KEY", &node_key)
     .env("HB_NODE_VALUE", node_value)
+    .env("HB_ADMIN_CERT", first_file(admin_dir.join("signcerts"))?)
+    .env("HB_ADMIN_KEY", first_file(admin_dir.join("keystore"))?)
     // The timeout below drops the child: kill it rather than leave it running.
     .kill_on_drop(true)
     .output();

@@ -5,6 +5,7 @@
 //! devnet runs always; real Fabric runs where `FABRIC_BIN` and `FABRIC_CFG_PATH`
 //! are set, and is otherwise reported as skipped, with the reason.
 
+mod acl;
 mod client;
 mod conformance;
 mod interop;
@@ -22,6 +23,7 @@ pub use backends::case as trial;
 fn all_trials() -> Vec<Case<TestNet>> {
     client::trials()
         .into_iter()
+        .chain(acl::trials())
         .chain(semantics::trials())
         .chain(conformance::trials())
         .chain(interop::trials())

@@ -117,7 +117,9 @@ async fn one_org_endorsement(net: Net) -> Result<()> {
     let envelope = prepared.sign(gw.identity());
     let (status, info) = broadcast(&net, envelope).await?;
     ensure!(status == 200, "broadcast status {status} {info}");
-    let (_, code) = find_tx_code(&gw, &net.consortium.channel, 0, &prepared.txid, 0).await?;
+    // Filtered blocks are for peers and admins (the channel's ACLs).
+    let admin = net.gateway("Admin@Hospital1").await?;
+    let (_, code) = find_tx_code(&admin, &net.consortium.channel, 0, &prepared.txid, 0).await?;
     ensure!(
         code == POLICY.0,
         "one-org endorsement committed as {} (want ENDORSEMENT_POLICY_FAILURE)",
@@ -187,8 +189,9 @@ async fn duplicate_txid(net: Net) -> Result<()> {
         status == 200,
         "the orderer does not deduplicate, it should accept: {status} {info}"
     );
+    let admin = net.gateway("Admin@Hospital1").await?;
     let (_, code) = find_tx_code(
-        &gw,
+        &admin,
         &net.consortium.channel,
         first.block_number,
         &prepared.txid,

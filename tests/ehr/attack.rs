@@ -574,7 +574,8 @@ async fn expect_code_on_every_peer(ctx: &Ctx, txid: &str, want: i32) -> Result<(
         peers.len()
     );
     for (org, peer) in peers {
-        let reader = net.identity(&format!("User1@{}", org.name))?;
+        // Blocks are for peers and admins (the channel's ACLs).
+        let reader = net.identity(&format!("Admin@{}", org.name))?;
         let gw = net.gateway_on(reader, org, peer).await?;
         let (block, code) = find_tx_code(&gw, &net.consortium.channel, 0, txid, 0)
             .await

@@ -14,6 +14,8 @@
 //   HB_CHAINCODE       chaincode name (the stand-in kv chaincode)
 //   HB_RUST_KEY / HB_RUST_VALUE   a key the Rust client wrote, and its value
 //   HB_NODE_KEY / HB_NODE_VALUE   a key this test writes for the Rust client to read
+//   HB_ADMIN_CERT, HB_ADMIN_KEY   the org admin's certificate and key: the channel's ACLs
+//                                 give block delivery to peers and admins only
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +61,7 @@ async function firstWanted(events, wanted, what) {
 }
 let client;
 let gateway;
+let adminGateway;
 let contract;
 let network;
 
@@ -78,9 +81,15 @@ before(() => {
   });
   network = gateway.getNetwork(env('HB_CHANNEL'));
   contract = network.getContract(env('HB_CHAINCODE'));
+  adminGateway = connect({
+    client,
+    identity: { mspId: env('HB_MSPID'), credentials: readFileSync(env('HB_ADMIN_CERT')) },
+    signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(env('HB_ADMIN_KEY')))),
+  });
 });
 
 after(() => {
+  adminGateway?.close();
   gateway?.close();
   client?.close();
 });
@@ -135,11 +144,20 @@ test('chaincode events arrive for a committed transaction', TEST_TIMEOUT, async 
   assert.equal(event.blockNumber, status.blockNumber);
 });
 
-test('block events deliver committed blocks', TEST_TIMEOUT, async () => {
+test('block events deliver committed blocks to an admin', TEST_TIMEOUT, async () => {
   const commit = await contract.submitAsync('put', { arguments: ['node-block-key', 'b'] });
   const status = await commit.getStatus();
-  const blocks = await network.getBlockEvents({ startBlock: status.blockNumber });
+  const adminNetwork = adminGateway.getNetwork(env('HB_CHANNEL'));
+  const blocks = await adminNetwork.getBlockEvents({ startBlock: status.blockNumber });
   const block = await firstWanted(blocks, () => true, `block ${status.blockNumber}`);
   assert.equal(BigInt(block.getHeader().getNumber()), status.blockNumber);
   assert.ok(block.getData().getDataList().length >= 1);
+});
+
+test('block events are refused to a client (channel ACL event/Block)', TEST_TIMEOUT, async () => {
+  const blocks = await network.getBlockEvents({ startBlock: 0n });
+  await assert.rejects(
+    async () => firstWanted(blocks, () => true, 'a block for a client'),
+    /Unexpected status response: 403/,
+  );
 });

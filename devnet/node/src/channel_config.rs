@@ -8,6 +8,7 @@
 //! and checking that a CONFIG transaction is the result of its own last update.
 
 use crate::auth::unix_now;
+use fabric_msp::{Identity, MspManager};
 use devnet_ledger::{BatchConfig, Ledger};
 use fabric_configtx::batch::batch_params;
 use fabric_configtx::sign::config_update_of;
@@ -81,6 +82,50 @@ impl ChannelConfig {
     pub(crate) fn sequence(&self) -> u64 {
         self.config.sequence
     }
+}
+
+/// Fabric's policy for a resource the channel's ACLs do not name.
+const DEFAULT_ACL_POLICY: &str = "/Channel/Application/Readers";
+
+/// The policy path the channel's ACLs (the Application group's `ACLs` value)
+/// give `resource`, or Fabric's default when they do not name it.
+pub(crate) fn acl_policy(config: &Config, resource: &str) -> String {
+    config
+        .channel_group
+        .as_ref()
+        .and_then(|root| root.groups.get("Application"))
+        .and_then(|app| app.values.get("ACLs"))
+        .and_then(|v| fabric_proto::protos::AcLs::decode(v.value.as_slice()).ok())
+        .and_then(|acls| acls.acls.get(resource).map(|r| r.policy_ref.clone()))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| DEFAULT_ACL_POLICY.to_owned())
+}
+
+/// Checks `id` against the ACL of `resource` in `config`, evaluating the policy
+/// as the channel defines it; the error names the resource, policy and reason.
+pub(crate) fn check_acl(
+    config: &Config,
+    resource: &str,
+    id: &Identity,
+    msps: &MspManager,
+) -> Result<(), String> {
+    let policy = acl_policy(config, resource);
+    let Some(root) = config.channel_group.as_ref() else {
+        return Err("the channel config has no channel group".into());
+    };
+    fabric_configtx::policy::Policies::new(root)
+        .evaluate(
+            &["Channel".to_owned()],
+            &policy,
+            std::slice::from_ref(id),
+            msps,
+        )
+        .map_err(|e| {
+            format!(
+                "access denied for [{resource}]: policy {policy} not satisfied by {}@{}: {e}",
+                id.subject_cn, id.mspid
+            )
+        })
 }
 
 fn read(chain: &Ledger, number: u64) -> Result<Block, LoadError> {

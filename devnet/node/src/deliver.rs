@@ -6,6 +6,7 @@
 
 use crate::auth::{unix_now, IdentityCache};
 use crate::chain::ChainView;
+use crate::channel_config::{self, ChannelConfig};
 use crate::envelope;
 use fabric_proto::common::{Block, BlockMetadataIndex, Envelope, Status};
 use fabric_proto::orderer::{seek_info, seek_position, SeekInfo, SeekPosition};
@@ -30,6 +31,9 @@ pub(crate) struct DeliverSource {
     pub strip_filter: bool,
     /// Peers serve `/Channel/Application/Readers`: the orderer org's identities are refused.
     pub excluded_mspid: Option<String>,
+    /// On peers, the ACL resource of the stream (`event/Block`, `event/FilteredBlock`):
+    /// the policy the channel config's ACLs give it decides who may read.
+    pub acl: Option<&'static str>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -195,10 +199,22 @@ fn check_request(source: &DeliverSource, env: &Envelope) -> Result<Seek, (Status
             now,
         )
         .map_err(|e| (Status::Forbidden, e.to_string()))?;
-    source
-        .ids
-        .check_reader(&id, source.excluded_mspid.as_deref())
-        .map_err(|e| (Status::Forbidden, e.to_string()))?;
+    match source.acl {
+        Some(resource) => {
+            let config = ChannelConfig::load(&source.chain.ledger)
+                .map_err(|e| (Status::InternalServerError, e.to_string()))?;
+            channel_config::check_acl(&config.config, resource, &id, source.ids.msps()).map_err(
+                |e| {
+                    tracing::warn!(channel = %source.channel, %resource, subject = %id.subject_cn, mspid = %id.mspid, "deliver refused by the channel ACL: {e}");
+                    (Status::Forbidden, e)
+                },
+            )?;
+        }
+        None => source
+            .ids
+            .check_reader(&id, source.excluded_mspid.as_deref())
+            .map_err(|e| (Status::Forbidden, e.to_string()))?,
+    }
     let (Some(start), Some(stop)) = (info.start.as_ref(), info.stop.as_ref()) else {
         return Err(bad("seekInfo with missing start or stop".into()));
     };

@@ -224,6 +224,7 @@ impl Starter {
             chain: orderer.chain(),
             strip_filter: true,
             excluded_mspid: None,
+            acl: None,
             shutdown: self.stop_rx.clone(),
         };
         let service = AtomicBroadcastServer::new(BroadcastService {
@@ -254,6 +255,7 @@ impl Starter {
             chain: peer.chain(),
             strip_filter: false,
             excluded_mspid: Some(net.orderer.mspid.clone()),
+            acl: None,
             shutdown: self.stop_rx.clone(),
         };
         let router = server::builder(&config.tls)?

@@ -4,6 +4,7 @@
 //! the standard policies). Unsigned, with an empty creator, like Fabric's.
 
 use crate::config::{DevnetConfig, OrgConfig};
+use healthblock_consortium::consortium::OPERATORS_POLICY;
 use anyhow::Context;
 use fabric_proto::common::{
     self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue,
@@ -145,6 +146,25 @@ fn application_group(
         "LifecycleEndorsement".into(),
         channel_policy(&config.lifecycle_policy)?,
     );
+    group.policies.insert(
+        OPERATORS_POLICY.into(),
+        implicit_meta("ANY", OPERATORS_POLICY),
+    );
+    if !config.acls.is_empty() {
+        let acls = protos::AcLs {
+            acls: config
+                .acls
+                .iter()
+                .map(|(resource, policy)| {
+                    let api = protos::ApiResource {
+                        policy_ref: policy.clone(),
+                    };
+                    (resource.clone(), api)
+                })
+                .collect(),
+        };
+        group.values.insert("ACLs".into(), value(acls));
+    }
     for org in &config.orgs {
         let anchor = config
             .peers
@@ -192,6 +212,10 @@ fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<Conf
     group.policies.insert(
         "Writers".into(),
         roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]),
+    );
+    group.policies.insert(
+        OPERATORS_POLICY.into(),
+        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer]),
     );
     let endorsement = fabric_policy::parse(&org.endorsement_policy)
         .with_context(|| format!("endorsement policy of {id}: {}", org.endorsement_policy))?;

@@ -37,6 +37,10 @@ impl EndorserRpc for EndorserService {
 }
 
 /// `protos.Deliver` of one peer.
+/// Fabric's ACL resource names of the peer's deliver streams.
+const EVENT_BLOCK: &str = "event/Block";
+const EVENT_FILTERED_BLOCK: &str = "event/FilteredBlock";
+
 pub(crate) struct PeerDeliverService {
     pub source: DeliverSource,
 }
@@ -53,13 +57,17 @@ fn peer_status(status: DeliverStatus) -> protos::DeliverResponse {
 
 impl PeerDeliverService {
     /// Serves a deliver stream, turning each block into `content` (full, filtered or with private data).
+    /// `resource` is the ACL the channel config guards the stream with.
     fn serve(
         &self,
         request: Request<Streaming<Envelope>>,
+        resource: &'static str,
         content: fn(fabric_proto::common::Block) -> protos::deliver_response::Type,
     ) -> Response<PeerStream> {
+        let mut source = self.source.clone();
+        source.acl = Some(resource);
         Response::new(deliver::serve(
-            self.source.clone(),
+            source,
             request.into_inner(),
             move |item| match item {
                 Item::Status(s) => peer_status(s),
@@ -79,14 +87,18 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        Ok(self.serve(request, protos::deliver_response::Type::Block))
+        Ok(self.serve(
+            request,
+            EVENT_BLOCK,
+            protos::deliver_response::Type::Block,
+        ))
     }
 
     async fn deliver_filtered(
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        Ok(self.serve(request, |b| {
+        Ok(self.serve(request, EVENT_FILTERED_BLOCK, |b| {
             protos::deliver_response::Type::FilteredBlock(filtered_block(&b))
         }))
     }
@@ -96,7 +108,8 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        Ok(self.serve(request, |b| {
+        // Fabric guards this stream with the block ACL too.
+        Ok(self.serve(request, EVENT_BLOCK, |b| {
             protos::deliver_response::Type::BlockAndPrivateData(BlockAndPrivateData {
                 block: Some(b),
             })

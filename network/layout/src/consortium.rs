@@ -65,7 +65,17 @@ pub struct Batch {
 pub struct Policies {
     pub endorsement: String,
     pub lifecycle_endorsement: String,
+    /// The channel's ACLs (`/Channel/Application/ACLs`): resource (`event/Block`,
+    /// `qscc/GetBlockByNumber`, ...) to the path of the policy that guards it.
+    /// Resources not listed keep Fabric's defaults (mostly `/Channel/Application/Readers`).
+    #[serde(default)]
+    pub acls: std::collections::BTreeMap<String, String>,
 }
+
+/// The org-level policy (and its `ANY` implicit-meta policy in the Application group)
+/// that admits an org's peers and admins but not its clients: what the ACLs give block
+/// delivery and qscc's block and transaction queries to, since blocks carry every write set.
+pub const OPERATORS_POLICY: &str = "Operators";
 
 /// Ports of one orderer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,6 +85,9 @@ pub struct DevnetConfig {
     pub endorsement_policy: String,
     /// /Channel/Application/LifecycleEndorsement, e.g. `MAJORITY Endorsement`.
     pub lifecycle_policy: String,
+    /// /Channel/Application/ACLs: resource to policy path.
+    #[serde(default)]
+    pub acls: std::collections::BTreeMap<String, String>,
     pub orgs: Vec<OrgConfig>,
     pub peers: Vec<PeerConfig>,
     pub orderer: OrdererConfig,
@@ -154,6 +157,7 @@ pub fn devnet_config(c: &Consortium, layout: &Layout) -> DevnetConfig {
         },
         endorsement_policy: c.policies.endorsement.clone(),
         lifecycle_policy: c.policies.lifecycle_endorsement.clone(),
+        acls: c.policies.acls.clone(),
         orgs,
         peers,
         orderer: OrdererConfig {

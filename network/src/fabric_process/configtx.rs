@@ -9,7 +9,7 @@
 
 use super::install::FabricInstall;
 use super::FabricError;
-use crate::consortium::{Consortium, OrdererOrg, PeerOrg};
+use crate::consortium::{Consortium, OrdererOrg, PeerOrg, OPERATORS_POLICY};
 use crate::fsutil::{self, IoError};
 use crate::layout::Layout;
 use serde::{Deserialize, Serialize};
@@ -98,6 +98,9 @@ pub struct ApplicationSection {
     pub organizations: Vec<Organization>,
     pub policies: Policies,
     pub capabilities: BTreeMap<String, bool>,
+    /// Resource to policy path (`/Channel/Application/ACLs`).
+    #[serde(rename = "ACLs", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acls: BTreeMap<String, String>,
 }
 
 /// The channel profile.
@@ -179,6 +182,10 @@ fn application_org(c: &Consortium, layout: &Layout, org: &PeerOrg) -> Organizati
             ),
             ("Admins", signature(format!("OR('{id}.admin')"))),
             ("Endorsement", signature(format!("OR('{id}.peer')"))),
+            (
+                OPERATORS_POLICY,
+                signature(format!("OR('{id}.admin', '{id}.peer')")),
+            ),
         ]),
         anchor_peers: anchor.into_iter().collect(),
         orderer_endpoints: Vec::new(),
@@ -251,6 +258,10 @@ pub fn render(c: &Consortium, layout: &Layout) -> ConfigTx {
         "LifecycleEndorsement".into(),
         description_policy(&c.policies.lifecycle_endorsement),
     );
+    app_policies.insert(
+        OPERATORS_POLICY.into(),
+        implicit_meta(&format!("ANY {OPERATORS_POLICY}")),
+    );
     let profile = Profile {
         policies: standard_policies(),
         capabilities: capability("V3_0"),
@@ -275,6 +286,7 @@ pub fn render(c: &Consortium, layout: &Layout) -> ConfigTx {
                 .collect(),
             policies: app_policies,
             capabilities: capability("V2_5"),
+            acls: c.policies.acls.clone(),
         },
     };
     ConfigTx {

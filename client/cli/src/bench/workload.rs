@@ -97,7 +97,7 @@ struct Ehr {
 }
 
 /// `connections` gateway connections as `who`, each with `chaincode`'s contract on
-/// the channel, and the channel itself (for block statistics).
+/// the channel, and the channel as `who`'s org admin sees it (for block statistics).
 pub(crate) async fn connect(
     ctx: &Context,
     who: &str,
@@ -105,15 +105,17 @@ pub(crate) async fn connect(
     connections: usize,
 ) -> Result<(Vec<Contract>, fabric_client::network::Network)> {
     let mut contracts = Vec::new();
-    let mut network = None;
     for _ in 0..connections.max(1) {
         let gw = crate::cmd::tx::connect(ctx, who, None).await?;
-        let net = gw.network(&ctx.consortium.channel);
-        contracts.push(net.contract(chaincode));
-        network.get_or_insert(net);
+        contracts.push(gw.network(&ctx.consortium.channel).contract(chaincode));
     }
-    let network = network.ok_or_else(|| anyhow!("no connection to the gateway"))?;
-    Ok((contracts, network))
+    // The blocks are read as the org's admin on the same peer: the channel's
+    // ACLs give block delivery to peers and admins, not to clients.
+    let (_, org) = who
+        .split_once('@')
+        .ok_or_else(|| anyhow!("--as {who:?} must look like USER@ORG"))?;
+    let admin = crate::cmd::tx::connect(ctx, &format!("Admin@{org}"), None).await?;
+    Ok((contracts, admin.network(&ctx.consortium.channel)))
 }
 
 /// One workload ready to run: the connections and whatever the setup wrote.

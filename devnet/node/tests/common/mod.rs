@@ -161,6 +161,8 @@ impl Fixture {
             },
             endorsement_policy: "MAJORITY Endorsement".into(),
             lifecycle_policy: "MAJORITY Endorsement".into(),
+            // Fabric's default ACLs (Application Readers); the consortium's own are tested end to end.
+            acls: Default::default(),
             orgs: org_configs,
             peers,
             orderer: OrdererConfig {

@@ -221,7 +221,18 @@ async fn list(
 async fn verify(ctx: &Context, actor: &Actor, record: &str, version: Option<u64>) -> Result<()> {
     let rid = RecordId::parse(record)?;
     let client = connect(ctx, actor).await?;
-    let report = client.verify_record(&rid, version).await?;
+    let report = client.verify_record(&rid, version).await.map_err(|e| {
+        let hint = matches!(e, healthblock_sdk::SdkError::Block { .. }).then_some(
+            "record verify reads the block of the transaction that wrote the version, and the \
+             channel's ACLs give blocks to peers and admins only: run it as your hospital's \
+             admin (--as Admin@ORG)",
+        );
+        let e = anyhow::Error::from(e);
+        match hint {
+            Some(h) => e.context(h),
+            None => e,
+        }
+    })?;
     let v = &report.verification;
     let intact = report.intact();
     let verdict = if intact { "OK" } else { "TAMPERED" };
@@ -257,11 +268,14 @@ async fn verify(ctx: &Context, actor: &Actor, record: &str, version: Option<u64>
         println!("verdict:         {verdict}");
     }
     if !intact {
-        bail!(
-            "TAMPERED: {} v{}: the writing transaction, its write set and the stored blob do not all agree with the ledger",
-            v.record_id,
-            v.version
-        );
+        let (rid, n, ledger) = (&v.record_id, v.version, v.ciphertext_sha256.as_str());
+        if !report.commit.is_valid() {
+            bail!("TAMPERED: the transaction that wrote {rid} v{n} is not VALID");
+        }
+        if report.written.hash() != Some(ledger) {
+            bail!("TAMPERED: the ledger's hash of {rid} v{n} is not the one its writing transaction wrote ({written})");
+        }
+        bail!("TAMPERED: the stored blob of {rid} v{n} does not match the ledger");
     }
     Ok(())
 }
