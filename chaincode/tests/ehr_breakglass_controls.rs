@@ -366,3 +366,75 @@ async fn no_delivery_is_recorded_once_the_event_expired_or_was_reviewed() {
             .ok();
     }
 }
+
+#[tokio::test]
+async fn closing_one_opening_keeps_the_wraps_another_in_force_still_needs() {
+    let world = World::new().await;
+    let net = &world.net;
+    let admin = &world.h1_admin;
+    let key = hex64("key:er");
+    let fulfil = |id: &str, rids: &[&str]| {
+        let versions: Vec<Value> = rids
+            .iter()
+            .map(|r| json!({"record_id": r, "version": 1}))
+            .collect();
+        json!({
+            "patient_id": world.p1,
+            "break_glass_id": id,
+            "key_fingerprint": key,
+            "versions": versions,
+        })
+        .to_string()
+    };
+    let has_wrap = |rid: &str| {
+        let k = create_composite_key("record~version", &[rid, &format!("{:020}", 1)]).unwrap();
+        let v: Value = serde_json::from_slice(&net.ledger.get(&k).unwrap()).unwrap();
+        v["wraps"].as_array().unwrap().contains(&json!(key))
+    };
+    net.set_time(T0 + 100);
+    let first = open(&world, &world.h3_doctor, &world.p1).await;
+    net.set_time(T0 + 200);
+    let second = open(&world, &world.h3_doctor, &world.p1).await;
+    let both = fulfil(&first, &["obs-1", "img-1"]);
+    net.submit(admin, &["fulfil_break_glass", &both]).await.ok();
+    let obs = fulfil(&second, &["obs-1"]);
+    net.submit(admin, &["fulfil_break_glass", &obs]).await.ok();
+
+    // The first is reviewed and closed: the wrap the second (in force)
+    // was delivered stays, the other goes.
+    net.submit(
+        &world.auditor,
+        &["review_break_glass", &world.p1, &first, "justified"],
+    )
+    .await
+    .ok();
+    let closure = net
+        .submit(admin, &["close_break_glass", &world.p1, &first])
+        .await
+        .ok();
+    assert_eq!(
+        closure["kept"],
+        json!([{"record_id": "obs-1", "version": 1}])
+    );
+    assert_eq!(
+        closure["removed"],
+        json!([{"record_id": "img-1", "version": 1}])
+    );
+    assert!(has_wrap("obs-1") && !has_wrap("img-1"));
+    let through = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    assert_eq!(through["granted"], true);
+    assert_eq!(through["wrap"], key.as_str(), "{through}");
+
+    // Once the second expires, closing it withdraws the last wrap.
+    net.set_time(T0 + 200 + 3600);
+    let closure = net
+        .submit(admin, &["close_break_glass", &world.p1, &second])
+        .await
+        .ok();
+    assert_eq!(
+        closure["removed"],
+        json!([{"record_id": "obs-1", "version": 1}])
+    );
+    assert_eq!(closure["kept"], json!([]));
+    assert!(!has_wrap("obs-1"));
+}

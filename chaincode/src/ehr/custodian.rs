@@ -13,8 +13,10 @@
 //!   committed (`healthblock_sdk`'s custodian pass);
 //! - `close_break_glass`: once the break-glass has expired or been reviewed,
 //!   deletes the doctor's wraps from the versions' wrap lists (except where
-//!   an active consent to that doctor still covers the record), marks the
-//!   delivery withdrawn and takes the event off the open list (audited).
+//!   an active consent to that doctor still covers the record, or another
+//!   break-glass of the same doctor still in force was delivered the same
+//!   version: the wrap is one per key), marks the delivery withdrawn and
+//!   takes the event off the open list (audited).
 //!
 //! Deliveries and the open list are judged by the contract's every-hospital
 //! chaincode policy: no write to them lacks the home hospital's endorsement.
@@ -230,6 +232,34 @@ fn consent_still_covers(
     })
 }
 
+/// The versions delivered, with the same key, under the doctor's other
+/// break-glass events on this patient that are still in force: their wrap
+/// is the same one, so closing this event must not withdraw it.
+async fn still_delivered(
+    stub: &mut dyn ChaincodeStub,
+    pid: &PatientId,
+    closing: &BreakGlassGrant,
+    now: Timestamp,
+) -> EhrResult<BTreeSet<VersionRef>> {
+    let grants: Vec<BreakGlassGrant> =
+        store::json_all(stub, keys::BREAK_GLASS_GRANT, &[pid.as_str()]).await?;
+    let mut covered = BTreeSet::new();
+    for g in grants {
+        if g.break_glass_id == closing.break_glass_id
+            || g.key_fingerprint != closing.key_fingerprint
+            || g.withdrawn.is_some()
+        {
+            continue;
+        }
+        let event = breakglass::load(stub, pid, &g.break_glass_id).await?;
+        let review = breakglass::load_review(stub, pid, &g.break_glass_id).await?;
+        if status_of(&event, review.as_ref(), now) == BreakGlassStatus::Active {
+            covered.extend(g.versions);
+        }
+    }
+    Ok(covered)
+}
+
 /// `close_break_glass(pid, id)`: the custodian closes an expired or reviewed
 /// break-glass: withdraws the doctor's wraps from the ledger's wrap lists
 /// and takes it off the open list.
@@ -268,9 +298,12 @@ pub async fn close(
     };
     if let Some(mut grant) = load_grant(stub, &pid, id).await? {
         let consents: Vec<Consent> = store::json_all(stub, keys::CONSENT, &[pid.as_str()]).await?;
+        let in_force = still_delivered(stub, &pid, &grant, now).await?;
         for v in &grant.versions {
             let version = record::load(stub, &v.record_id, Some(v.version)).await?;
-            if consent_still_covers(&consents, &grant.doctor.user, &version, now) {
+            if in_force.contains(v)
+                || consent_still_covers(&consents, &grant.doctor.user, &version, now)
+            {
                 closure.kept.push(v.clone());
             } else {
                 closure.removed.push(v.clone());
@@ -304,7 +337,7 @@ pub async fn close(
         _ => "expired",
     };
     let reason = format!(
-        "break-glass {id} closed ({why}): the doctor's wraps withdrawn from {} record version(s), kept on {} covered by consent",
+        "break-glass {id} closed ({why}): the doctor's wraps withdrawn from {} record version(s), kept on {} still covered by a consent or by another break-glass of the doctor in force",
         closure.removed.len(),
         closure.kept.len()
     );

@@ -174,7 +174,9 @@ pub struct Closure {
     pub key_fingerprint: Option<KeyFingerprint>,
     /// Versions whose wrap for the doctor was withdrawn.
     pub removed: Vec<VersionRef>,
-    /// Versions whose wrap stays (an active consent covers them).
+    /// Versions whose wrap stays (an active consent to the doctor covers
+    /// them, or another break-glass of the doctor still in force was
+    /// delivered them with the same key).
     pub kept: Vec<VersionRef>,
 }
 
