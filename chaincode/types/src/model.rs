@@ -456,8 +456,8 @@ pub struct VersionRef {
 
 /// The home hospital's delivery of data keys to a break-glass doctor: which
 /// record versions got a wrap for the doctor's key, and when the wraps were
-/// withdrawn again. Stored under the home hospital's key-level policy (it
-/// governs the home hospital's wraps); only that hospital's custodian reads it.
+/// withdrawn again. Judged by the contract's every-hospital chaincode policy
+/// (it governs the home hospital's wraps); only that hospital's custodian reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakGlassGrant {
     /// The break-glass this delivery serves.

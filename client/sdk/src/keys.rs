@@ -121,28 +121,39 @@ pub trait KeyStore: Send + Sync {
 /// a private key is never replaced by accident (delete it first, on
 /// purpose, to replace it). The file is synced before this returns.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|source| KeyError::File {
-            path: dir.to_path_buf(),
-            what: "create the directory",
-            source,
-        })?;
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|source| KeyError::File {
+        path: dir.to_path_buf(),
+        what: "create the directory",
+        source,
+    })?;
     let file_error = |what, source| KeyError::File {
         path: path.to_path_buf(),
         what,
         source,
     };
-    let mut file = options
-        .open(path)
-        .map_err(|e| file_error("create the private key file", e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+    // Written in full under a private temporary name, then linked into place:
+    // another process never sees the file half-written (it either does not
+    // exist yet or holds every byte), and an existing file is never replaced.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{:016x}.tmp", OsRng.next_u64()));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
+    let linked = written
         .map_err(|e| file_error("write the private key file", e))
+        .and_then(|()| {
+            fs::hard_link(&tmp, path).map_err(|e| file_error("create the private key file", e))
+        });
+    let _ = fs::remove_file(&tmp);
+    linked
 }
 
 /// The consortium's blind-index key.
@@ -417,6 +428,28 @@ mod tests {
             .path()
             .join("wallet/Admin@Hospital1/encryption.key.pem")
             .is_file());
+    }
+
+    #[test]
+    fn concurrent_first_uses_of_a_secret_agree() {
+        // Many processes (CLI calls) may create the secret at once: none may
+        // read it half-written.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let secrets: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        let keys = store(dir.path());
+                        scope.spawn(move || keys.consortium_secret(ConsortiumSecret::BlindIndex))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let first = secrets[0].as_ref().unwrap();
+            for s in &secrets {
+                assert_eq!(**s.as_ref().unwrap(), **first);
+            }
+        }
     }
 
     #[test]
