@@ -51,13 +51,18 @@ user() { # user ORG NAME ROLE [PSEUDONYM]
     local secret="pw-$2-$run"
     "$hb" user register --org "$1" --name "$2" --role "$3" --secret "$secret" "${extra[@]}" >/dev/null
     "$hb" user enroll --org "$1" --name "$2" --secret "$secret" >/dev/null
-    echo "   $2@$1 ($3) enrolled into the wallet"
+    "$hb" keydir publish --as "$2@$1" --json >/dev/null
+    echo "   $2@$1 ($3) enrolled into the wallet and published their own encryption key on the ledger"
 }
 
 doc1="house-$run"; doc2="bob-$run"; nurse3="nora-$run"; doc3="erin-$run"; aud="audrey-$run"; pat="jane-$run"
 
-say "1. Deploy the EHR contract (chaincode as a service, MAJORITY endorsement)"
+say "1. Deploy the EHR contract (chaincode as a service, endorsed by every hospital); each hospital's admin publishes the hospital key"
 "$hb" chaincode deploy --name ehr --policy every-org --binary "$(dirname "$hb")/healthblock-ehrcc"
+for h in Hospital1 Hospital2 Hospital3; do
+    "$hb" keydir publish --as "Admin@$h" --hospital --json >/dev/null
+    echo "   $h published its hospital key"
+done
 
 say "2. Register and enroll hospital users at their hospitals' Fabric CAs (roles become certificate attributes)"
 user Hospital1 "$doc1" doctor

@@ -143,6 +143,8 @@ def enroll(b, org, name, role, pseudonym=None):
         args += ["--pseudonym", pseudonym]
     b.run(args)
     b.run(["user", "enroll", "--org", org, "--name", name, "--secret", secret])
+    # Every user publishes their own encryption key: wraps are sealed only to published keys.
+    b.run(["keydir", "publish", "--as", f"{name}@{org}"])
     return f"{name}@{org}"
 
 
@@ -243,6 +245,8 @@ def measure(b, work, results):
     log(f"running: {net}")
     ehrcc = HB.parent / "healthblock-ehrcc"
     b.run(["chaincode", "deploy", "--name", "ehr", "--policy", "every-org", "--binary", str(ehrcc)])
+    for h in ("Hospital1", "Hospital2", "Hospital3"):
+        b.run(["keydir", "publish", "--as", f"Admin@{h}", "--hospital"])
     doc1 = enroll(b, "Hospital1", "doc1", "doctor")
     doc2 = enroll(b, "Hospital2", "doc2", "doctor")
     doc3 = enroll(b, "Hospital3", "doc3", "doctor")

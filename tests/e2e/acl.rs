@@ -55,7 +55,11 @@ async fn clients_cannot_read_blocks(net: Net) -> Result<()> {
     };
     refused(
         "a block",
-        network.block(status.block_number).await.err().map(|e| e.to_string()),
+        network
+            .block(status.block_number)
+            .await
+            .err()
+            .map(|e| e.to_string()),
     )?;
     let mut blocks = network.block_events(Some(status.block_number)).await?;
     refused(

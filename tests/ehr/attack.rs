@@ -82,6 +82,10 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
             foreign_patient_identity,
         ),
         trial(
+            "attack::no_one_publishes_a_key_for_someone_else",
+            foreign_key_publication,
+        ),
+        trial(
             "attack::control_every_hospital_endorsement_is_valid",
             every_hospital_control,
         ),
@@ -399,6 +403,82 @@ async fn foreign_patient_identity(ctx: Ctx) -> Result<()> {
         "the impostor was granted access: {answer}"
     );
     ensure!(consents(&ctx).await? == before, "the consents changed");
+    Ok(())
+}
+
+/// Finding 6: the key directory. The impostor patient identity cannot
+/// publish a key for the patient; two hospitals cannot write Hospital1's
+/// hospital key by hand; and a grant to someone who published no key fails
+/// before anything is recorded, with no key pair made for them here.
+async fn foreign_key_publication(ctx: Ctx) -> Result<()> {
+    let patient_owner = format!("patient:{}", ctx.users.patient1_pid);
+    let auditor = ctx.sdk(&ctx.users.auditor).await?;
+    let before = auditor.published(&patient_owner).await?;
+    let impostor = ctx.sdk(&ctx.users.impostor).await?;
+    let refused = impostor
+        .publish_my_key()
+        .await
+        .err()
+        .ok_or_else(|| anyhow!("the impostor published a key for the patient"))?;
+    let text = error_text(refused);
+    ensure!(
+        text.contains("a patient publishes their key at their home hospital"),
+        "the impostor's publication: {text}"
+    );
+    ensure!(
+        auditor.published(&patient_owner).await? == before,
+        "the patient's published key changed"
+    );
+
+    let hospital_owner = "hospital:Hospital1MSP";
+    let h1_key = auditor.published(hospital_owner).await?;
+    let mut forged = serde_json::to_value(&h1_key)?;
+    let attacker_key = auditor.published(&ctx.users.doctor2.principal()).await?;
+    forged["public_key_pem"] = Value::from(attacker_key.public_key_pem.clone());
+    forged["fingerprint"] = Value::from(attacker_key.fingerprint.clone());
+    let write = Write::put(composite("pubkey", &[hospital_owner]), &forged);
+    let txid = forge(&ctx, "publish_key", vec![write], COALITION).await?;
+    expect_code_on_every_peer(&ctx, &txid, ENDORSEMENT_POLICY_FAILURE).await?;
+    ensure!(
+        auditor.published(hospital_owner).await? == h1_key,
+        "Hospital1's published key changed"
+    );
+
+    let patient = ctx.sdk(&ctx.users.patient1).await?;
+    let ghost = "ghost@Hospital3MSP";
+    let before = consents(&ctx).await?;
+    let grant = GrantArgs {
+        patient_id: PatientId::parse(&ctx.users.patient1_pid)?,
+        grantee: Grantee::User {
+            user: ghost.to_owned(),
+        },
+        scope: Scope::All,
+        expires_at: None,
+    };
+    let refused = patient
+        .grant_consent(grant)
+        .await
+        .err()
+        .ok_or_else(|| anyhow!("a consent to a user without a published key went through"))?;
+    let text = error_text(refused);
+    ensure!(
+        text.contains("ghost@Hospital3MSP has published no encryption key"),
+        "grant to an unpublished user: {text}"
+    );
+    ensure!(consents(&ctx).await? == before, "a consent was recorded");
+    let ghost_dir = ctx.net.layout.wallet_dir();
+    let made = std::fs::read_dir(&ghost_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().contains("ghost"))
+        })
+        .unwrap_or(false);
+    ensure!(
+        !made,
+        "a key pair was made for the ghost under {}",
+        ghost_dir.display()
+    );
     Ok(())
 }
 

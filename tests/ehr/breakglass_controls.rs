@@ -52,17 +52,7 @@ const H2_ADMIN: User = User {
 };
 
 fn enroll(ctx: &Ctx, user: &User) -> Result<()> {
-    let out = ctx.net.cli_ok(&[
-        "user", "register", "--org", user.org, "--name", user.name, "--role", user.role, "--json",
-    ])?;
-    let registered: Value = serde_json::from_str(&out)?;
-    let secret = registered["secret"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no secret for {}: {out}", user.name))?;
-    ctx.net.cli_ok(&[
-        "user", "enroll", "--org", user.org, "--name", user.name, "--secret", secret,
-    ])?;
-    Ok(())
+    crate::users::register_and_enroll(&ctx.net, user, None)
 }
 
 /// Opens (or tries to) through the SDK as the trial's doctor.

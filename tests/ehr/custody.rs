@@ -94,7 +94,13 @@ fn wraps_beside(ctx: &Ctx, rid: &str) -> Result<Vec<String>> {
     // Hospital1's admin: verify reads the writing transaction's block, and
     // the channel's ACLs give blocks to peers and admins.
     let out = ctx.net.cli_ok(&[
-        "record", "verify", "--as", "Admin@Hospital1", "--record", rid, "--json",
+        "record",
+        "verify",
+        "--as",
+        "Admin@Hospital1",
+        "--record",
+        rid,
+        "--json",
     ])?;
     let v: Value = serde_json::from_str(&out)?;
     let hash = v["ledger_sha256"]

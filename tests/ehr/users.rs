@@ -91,12 +91,43 @@ impl Users {
             register_and_enroll(net, &user, None)?;
         }
         register_and_enroll(net, &users.patient1, Some(&users.patient1_pid))?;
-        register_and_enroll(net, &users.impostor, Some(&users.patient1_pid))?;
+        // The impostor's key publication would be refused (it is no patient).
+        enroll(net, &users.impostor, Some(&users.patient1_pid))?;
+        // Each hospital's administrator publishes the hospital's key, which
+        // every record of its patients is wrapped to.
+        for org in &net.consortium.orgs {
+            net.cli_ok(&[
+                "keydir",
+                "publish",
+                "--as",
+                &format!("Admin@{}", org.name),
+                "--hospital",
+            ])?;
+        }
         Ok(users)
     }
 }
 
-fn register_and_enroll(net: &TestNet, user: &User, pseudonym: Option<&str>) -> Result<()> {
+/// Registers and enrolls `user` at their hospital's CA, then the user
+/// publishes their own encryption key in the key directory, as every new
+/// user does before anything can be shared with them.
+pub(crate) fn register_and_enroll(
+    net: &TestNet,
+    user: &User,
+    pseudonym: Option<&str>,
+) -> Result<()> {
+    enroll(net, user, pseudonym)?;
+    net.cli_ok(&[
+        "keydir",
+        "publish",
+        "--as",
+        &format!("{}@{}", user.name, user.org),
+    ])?;
+    Ok(())
+}
+
+/// Registers and enrolls `user` at their hospital's CA through the CLI.
+fn enroll(net: &TestNet, user: &User, pseudonym: Option<&str>) -> Result<()> {
     let mut args = vec![
         "user", "register", "--org", user.org, "--name", user.name, "--role", user.role, "--json",
     ];

@@ -19,6 +19,7 @@
 //! | `setting` | name (`breakglass_limit`) | a contract setting ([`BreakGlassLimit`](healthblock_ehr_types::breakglass::BreakGlassLimit)) |
 //! | `audit~patient` | pid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
 //! | `audit~record` | rid, time (20 digits), txid | [`AuditEntry`](super::model::AuditEntry) |
+//! | `pubkey` | owner (`CN@MSP`, `patient:<id>`, `hospital:<MSP>`) | [`PublishedKey`](healthblock_ehr_types::keydir::PublishedKey) |
 //!
 //! Audit (`audit~patient`, `audit~record`), break-glass (`breakglass`) and
 //! review (`breakglass~review`) keys are evidence: written once, then sealed
@@ -62,10 +63,17 @@ pub const BREAK_GLASS_BY_DOCTOR: &str = "breakglass~doctor";
 pub const SETTING: &str = "setting";
 /// Name of the break-glass rate limit setting.
 pub const BREAK_GLASS_LIMIT_SETTING: &str = "breakglass_limit";
+/// Object type of the key directory (published encryption public keys).
+pub const PUBLISHED_KEY: &str = "pubkey";
 /// Object type of the per-patient audit trail.
 pub const AUDIT_BY_PATIENT: &str = "audit~patient";
 /// Object type of the per-record audit trail.
 pub const AUDIT_BY_RECORD: &str = "audit~record";
+
+/// Key of an owner's published encryption public key.
+pub fn published_key(owner: &str) -> EhrResult<String> {
+    Ok(create_composite_key(PUBLISHED_KEY, &[owner])?)
+}
 
 /// Version numbers as fixed-width keys, so versions sort numerically.
 pub fn version_component(version: u64) -> String {

@@ -72,6 +72,7 @@ pub mod clock;
 pub mod consent;
 pub mod custodian;
 pub mod error;
+pub mod keydir;
 pub mod keys;
 pub mod patient;
 pub mod policy;
@@ -135,6 +136,7 @@ pub const TIME_FREE_FUNCTIONS: &[&str] = &[
     f::GET_BREAK_GLASS_LIMIT,
     f::AUDIT_BY_PATIENT,
     f::AUDIT_BY_RECORD,
+    f::GET_KEY,
 ];
 
 async fn dispatch(
@@ -193,6 +195,18 @@ async fn dispatch(
         f::VERIFY_RECORD => {
             a.arity(2, 2)?;
             json(&record::verify(stub, &caller, a.get(0), a.get(1)).await?)
+        }
+        f::PUBLISH_KEY => {
+            a.arity(1, 2)?;
+            json(&keydir::publish(stub, &caller, a.get(0), a.opt(1)).await?)
+        }
+        f::REVOKE_KEY => {
+            a.arity(0, 1)?;
+            json(&keydir::revoke(stub, &caller, a.opt(0)).await?)
+        }
+        f::GET_KEY => {
+            a.arity(1, 1)?;
+            json(&keydir::load(stub, a.get(0)).await?)
         }
         f::GRANT_CONSENT => {
             a.arity(1, 1)?;

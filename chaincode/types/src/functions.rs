@@ -49,6 +49,12 @@ pub const CLOSE_BREAK_GLASS: &str = "close_break_glass";
 pub const LIST_BREAK_GLASS: &str = "list_break_glass";
 /// `audit_by_patient(pid[, page size, bookmark])`.
 pub const AUDIT_BY_PATIENT: &str = "audit_by_patient";
+/// `publish_key(pem[, "hospital"])`: publish the caller's (or their hospital's) encryption public key.
+pub const PUBLISH_KEY: &str = "publish_key";
+/// `revoke_key(["hospital"])`: revoke the caller's (or their hospital's) published key.
+pub const REVOKE_KEY: &str = "revoke_key";
+/// `get_key(owner)`: a published key (anyone may read public keys).
+pub const GET_KEY: &str = "get_key";
 /// `audit_by_record(rid[, page size, bookmark])`.
 pub const AUDIT_BY_RECORD: &str = "audit_by_record";
 

@@ -17,6 +17,7 @@ pub mod code;
 pub mod consent;
 pub mod error;
 pub mod functions;
+pub mod keydir;
 pub mod model;
 pub mod results;
 pub mod time;

@@ -59,9 +59,12 @@ enum Command {
     /// Register and enroll hospital users at their Fabric CA (roles as certificate attributes).
     #[command(subcommand)]
     User(healthblock_identity::cli::UserCmd),
-    /// Register patients under a pseudonym.
+    /// Register patients under a random id; find them in your hospital's index.
     #[command(subcommand)]
     Patient(cmd::clinical::patient::PatientCmd),
+    /// The key directory: publish, show and revoke encryption public keys on the ledger.
+    #[command(subcommand)]
+    Keydir(cmd::clinical::keydir::KeydirCmd),
     /// Encrypted health records: put, get, list, history, verify.
     #[command(subcommand)]
     Record(cmd::clinical::record::RecordCmd),
@@ -118,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,
         Command::Tune(a) => cmd::tune::run(&ctx, a).await,
         Command::Patient(c) => cmd::clinical::patient::run(&ctx, c).await,
+        Command::Keydir(c) => cmd::clinical::keydir::run(&ctx, c).await,
         Command::Record(c) => cmd::clinical::record::run(&ctx, c).await,
         Command::Consent(c) => cmd::clinical::consent::run(&ctx, c).await,
         Command::Access(c) => cmd::clinical::access::run(&ctx, c).await,

@@ -161,15 +161,12 @@ impl Client {
     }
 
     /// Registers a patient at the caller's hospital (their home hospital)
-    /// under `pid`, and provisions the patient's key pair through the key
-    /// store.
+    /// under `pid`. The patient makes and publishes their own key pair
+    /// ([`Client::publish_my_key`]); nothing here makes one for them.
     pub async fn register_patient(&self, pid: &PatientId) -> Result<Committed<Patient>> {
-        let registered = self
-            .contract
+        self.contract
             .submit(f::REGISTER_PATIENT, &[pid.to_string()])
-            .await?;
-        self.keys.public_key(KeyOwner::Patient(pid))?;
-        Ok(registered)
+            .await
     }
 
     /// A registered patient.

@@ -10,7 +10,9 @@
 use healthblock_ehr_types::args::{GrantArgs, WrapArgs};
 use healthblock_ehr_types::consent::{revocation_candidates, still_needed, ConsentStatus};
 use healthblock_ehr_types::functions as f;
-use healthblock_ehr_types::model::{Consent, Grantee, PatientId, RecordMetadata, VersionRef};
+use healthblock_ehr_types::model::{
+    Consent, Grantee, KeyFingerprint, PatientId, RecordMetadata, VersionRef,
+};
 use healthblock_ehr_types::results::{BatchResult, ConsentView};
 use healthblock_store::StoreError;
 use wbcb::{EncryptionPublicKey, KeyWrap, RecordContext};
@@ -19,6 +21,7 @@ use crate::blobs;
 use crate::client::Client;
 use crate::contract::{json_arg, Committed};
 use crate::error::{Result, SdkError};
+use crate::keydir::directory_owner;
 use crate::keys::KeyOwner;
 
 /// Versions per `update_wraps` transaction (the contract takes up to 500).
@@ -66,12 +69,13 @@ fn version_ref(meta: &RecordMetadata) -> VersionRef {
 
 impl Client {
     /// The public key a wrap for a consent's grantee is sealed to.
-    pub fn grantee_key(&self, grantee: &Grantee) -> Result<EncryptionPublicKey> {
+    /// (the key the grantee published in the key directory).
+    pub async fn grantee_key(&self, grantee: &Grantee) -> Result<EncryptionPublicKey> {
         let owner = match grantee {
             Grantee::Org { mspid } => KeyOwner::Hospital(mspid),
             Grantee::User { user } => KeyOwner::User(user),
         };
-        Ok(self.keys.public_key(owner)?)
+        self.published_key(owner).await
     }
 
     /// Every consent of a patient, with its status now.
@@ -130,11 +134,13 @@ impl Client {
     /// open for the grantee and records the wraps on the ledger.
     pub async fn grant_consent(&self, args: GrantArgs) -> Result<ConsentGrant> {
         let pid = args.patient_id.clone();
+        // The grantee's published key first: a grantee without one would
+        // hold a consent no wrap can serve, so nothing is recorded then.
+        let grantee = self.grantee_key(&args.grantee).await?;
         let consent: Committed<Consent> = self
             .contract
             .submit(f::GRANT_CONSENT, &[json_arg(f::GRANT_CONSENT, &args)?])
             .await?;
-        let grantee = self.grantee_key(&consent.value.grantee)?;
         let fingerprint = blobs::fingerprint_of(&grantee)?;
         let name = blobs::wrap_name(&fingerprint)?;
         let mine = self.my_keys().await?;
@@ -236,7 +242,14 @@ impl Client {
             .collect();
         let mut candidates = Vec::new();
         for grantee in revocation_candidates(revoked, &all) {
-            let fingerprint = blobs::fingerprint_of(&self.grantee_key(&grantee)?)?;
+            // The fingerprint the grantee's wraps were named for: the
+            // directory's record, revoked or not.
+            let owner = match &grantee {
+                Grantee::Org { mspid } => KeyOwner::Hospital(mspid),
+                Grantee::User { user } => KeyOwner::User(user),
+            };
+            let published = self.published(&directory_owner(owner)).await?;
+            let fingerprint = KeyFingerprint::parse(&published.fingerprint)?;
             candidates.push((grantee, fingerprint));
         }
         let revoked_consents: Vec<&Consent> = revoked.iter().map(|v| &v.consent).collect();

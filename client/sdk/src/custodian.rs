@@ -134,8 +134,8 @@ impl Client {
         let event = &item.event;
         let pid = &event.patient_id;
         let doctor_key = self
-            .keys
-            .public_key(KeyOwner::User(&event.opened_by.user))?;
+            .published_key(KeyOwner::User(&event.opened_by.user))
+            .await?;
         let fingerprint: KeyFingerprint = blobs::fingerprint_of(&doctor_key)?;
         let name = blobs::wrap_name(&fingerprint)?;
         let delivered: BTreeSet<&VersionRef> = item

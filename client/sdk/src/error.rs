@@ -178,6 +178,15 @@ pub enum SdkError {
     /// A blocking task (encryption, decryption) did not finish.
     #[error("the {0} task failed")]
     Task(&'static str),
+    /// The party has published no encryption key: nothing is sealed to them.
+    #[error("{0} has published no encryption key (they run `healthblock keydir publish`)")]
+    KeyNotPublished(String),
+    /// The party revoked its published key.
+    #[error("the published encryption key of {0} is revoked")]
+    KeyRevoked(String),
+    /// A published key does not hash to the fingerprint the contract recorded.
+    #[error("the published encryption key of {0} does not match its recorded fingerprint")]
+    KeyMismatch(String),
     /// A block could not be read from the ledger.
     #[error("reading block {block} from the ledger failed")]
     Block {

@@ -75,6 +75,7 @@ mod consent;
 mod contract;
 mod custodian;
 mod error;
+pub mod keydir;
 pub mod keys;
 pub mod mpi;
 mod provenance;

@@ -163,8 +163,9 @@ impl Client {
             .await
     }
 
-    /// Who a new version is wrapped to: the author, the patient, the home
-    /// hospital, and every active consent grantee covering the record.
+    /// Who a new version is wrapped to: the author, the home hospital, the
+    /// patient when they published a key, and every active consent grantee
+    /// covering the record (by their published keys).
     /// Revoked or expired consents are left out, which is what re-keys a
     /// record after a revocation.
     async fn recipients(
@@ -173,15 +174,21 @@ impl Client {
         rid: &RecordId,
         resource_type: &ResourceType,
     ) -> Result<Vec<EncryptionPublicKey>> {
-        let keys = self.keys.as_ref();
+        // The author's own key, and the published keys of the home hospital
+        // and (once they published one) the patient: never a key made here
+        // for someone else.
         let mut recipients = vec![
-            keys.public_key(KeyOwner::User(&self.user()))?,
-            keys.public_key(KeyOwner::Patient(pid))?,
-            keys.public_key(KeyOwner::Hospital(self.mspid()))?,
+            self.keys.public_key(KeyOwner::User(&self.user()))?,
+            self.published_key(KeyOwner::Hospital(self.mspid())).await?,
         ];
+        match self.published_key(KeyOwner::Patient(pid)).await {
+            Ok(key) => recipients.push(key),
+            Err(SdkError::KeyNotPublished(_)) => {}
+            Err(e) => return Err(e),
+        }
         for view in self.active_consents(pid).await? {
             if view.consent.scope.covers(rid, resource_type) {
-                recipients.push(self.grantee_key(&view.consent.grantee)?);
+                recipients.push(self.grantee_key(&view.consent.grantee).await?);
             }
         }
         let mut seen = BTreeSet::new();

@@ -8,10 +8,10 @@
 //! and checking that a CONFIG transaction is the result of its own last update.
 
 use crate::auth::unix_now;
-use fabric_msp::{Identity, MspManager};
 use devnet_ledger::{BatchConfig, Ledger};
 use fabric_configtx::batch::batch_params;
 use fabric_configtx::sign::config_update_of;
+use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{Block, Config, ConfigEnvelope, Envelope, Status};
 use prost::Message;
 

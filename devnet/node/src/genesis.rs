@@ -4,7 +4,6 @@
 //! the standard policies). Unsigned, with an empty creator, like Fabric's.
 
 use crate::config::{DevnetConfig, OrgConfig};
-use healthblock_consortium::consortium::OPERATORS_POLICY;
 use anyhow::Context;
 use fabric_proto::common::{
     self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue,
@@ -14,6 +13,7 @@ use fabric_proto::msp::{
     msp_role::MspRoleType, FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier,
 };
 use fabric_proto::{orderer, protos};
+use healthblock_consortium::consortium::OPERATORS_POLICY;
 use prost::Message;
 use std::collections::HashMap;
 use std::path::Path;

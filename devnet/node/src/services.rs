@@ -87,11 +87,7 @@ impl Deliver for PeerDeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<PeerStream>, Status> {
-        Ok(self.serve(
-            request,
-            EVENT_BLOCK,
-            protos::deliver_response::Type::Block,
-        ))
+        Ok(self.serve(request, EVENT_BLOCK, protos::deliver_response::Type::Block))
     }
 
     async fn deliver_filtered(

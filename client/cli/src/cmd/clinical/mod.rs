@@ -13,6 +13,7 @@ pub(crate) mod audit;
 pub(crate) mod breakglass;
 pub(crate) mod consent;
 pub(crate) mod custodian;
+pub(crate) mod keydir;
 pub(crate) mod load;
 pub(crate) mod patient;
 pub(crate) mod record;
