@@ -106,6 +106,7 @@ fn start(runtime: &tokio::runtime::Runtime, backend: Backend, offset: u16) -> Re
     let users = users::Users::enroll_all(&net)?;
     let ehr = Ehr { net, users };
     runtime.block_on(fixtures::register_patients(&ehr))?;
+    ehr.users.publish_patient_key(&ehr.net)?;
     Ok(ehr)
 }
 

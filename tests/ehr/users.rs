@@ -90,7 +90,8 @@ impl Users {
         ] {
             register_and_enroll(net, &user, None)?;
         }
-        register_and_enroll(net, &users.patient1, Some(&users.patient1_pid))?;
+        // The patient publishes their key once registered (`publish_patient_key`).
+        enroll(net, &users.patient1, Some(&users.patient1_pid))?;
         // The impostor's key publication would be refused (it is no patient).
         enroll(net, &users.impostor, Some(&users.patient1_pid))?;
         // Each hospital's administrator publishes the hospital's key, which
@@ -105,6 +106,15 @@ impl Users {
             ])?;
         }
         Ok(users)
+    }
+}
+
+impl Users {
+    /// `patient1` publishes their patient key (the contract needs them registered first).
+    pub fn publish_patient_key(&self, net: &TestNet) -> Result<()> {
+        let who = format!("{}@{}", self.patient1.name, self.patient1.org);
+        net.cli_ok(&["keydir", "publish", "--as", &who])?;
+        Ok(())
     }
 }
 
