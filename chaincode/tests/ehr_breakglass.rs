@@ -7,22 +7,6 @@ mod ehr_support;
 
 use ehr_support::*;
 
-/// The audit entries written by transaction `tx_id` in patient `pid`'s trail.
-async fn entries_of(world: &World, pid: &str, tx_id: &str) -> Vec<serde_json::Value> {
-    let trail = world
-        .net
-        .evaluate(&world.auditor, &["audit_by_patient", pid, "500"])
-        .await
-        .ok();
-    trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["tx_id"] == tx_id)
-        .cloned()
-        .collect()
-}
-
 fn break_glass_keys(net: &Net) -> Vec<String> {
     net.ledger
         .keys()
@@ -64,7 +48,7 @@ async fn assert_refused(world: &World, by: &Actor, typed: &str, reason: &str) {
     assert_eq!(event["actor"]["user"], by.user.as_str());
     assert!(event.get("record_id").is_none());
 
-    let entries = entries_of(world, &world.p1, &tx_id).await;
+    let entries = world.entries_of(&world.p1, &tx_id).await;
     assert_eq!(
         entries.len(),
         1,
@@ -172,7 +156,7 @@ async fn an_opening_answers_granted_with_the_event() {
         "UNCONSCIOUS: trauma, no response to voice"
     );
     assert_eq!(opened["opened_by"]["user"], world.h3_doctor.user.as_str());
-    let entries = entries_of(&world, &world.p1, &tx_id).await;
+    let entries = world.entries_of(&world.p1, &tx_id).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["granted"], true);
     assert_eq!(entries[0]["action"], "break_glass");

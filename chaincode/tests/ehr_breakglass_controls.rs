@@ -25,22 +25,6 @@ async fn open(world: &World, by: &Actor, pid: &str) -> String {
     opened["break_glass_id"].as_str().unwrap().to_owned()
 }
 
-/// The audit entries of patient `pid` written by `tx_id`.
-async fn entries_of(world: &World, pid: &str, tx_id: &str) -> Vec<Value> {
-    let trail = world
-        .net
-        .evaluate(&world.auditor, &["audit_by_patient", pid, "500"])
-        .await
-        .ok();
-    trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["tx_id"] == tx_id)
-        .cloned()
-        .collect()
-}
-
 /// Asserts a refused attempt: committed, `granted:false` with `reason`, one
 /// denied audit entry flagged for review, nothing opened.
 async fn assert_refused(world: &World, by: &Actor, pid: &str, typed: &str, reason: &str) {
@@ -52,7 +36,7 @@ async fn assert_refused(world: &World, by: &Actor, pid: &str, typed: &str, reaso
     assert_eq!(answer["reason"], reason);
     assert_eq!(answer["flagged_for_review"], true);
     assert!(answer.get("break_glass_id").is_none(), "{answer}");
-    let entries = entries_of(world, pid, &tx_id).await;
+    let entries = world.entries_of(pid, &tx_id).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["action"], "break_glass");
     assert_eq!(entries[0]["granted"], false);
@@ -303,15 +287,7 @@ async fn no_delivery_is_recorded_once_the_event_expired_or_was_reviewed() {
     let net = &world.net;
     let admin = &world.h1_admin;
     let key = hex64("key:er");
-    let fulfil = |id: &str| {
-        json!({
-            "patient_id": world.p1,
-            "break_glass_id": id,
-            "key_fingerprint": key,
-            "versions": [{"record_id": "obs-1", "version": 1}],
-        })
-        .to_string()
-    };
+    let fulfil = |id: &str| world.fulfil_args(id, &key, &["obs-1"]);
     let wraps_of_obs1 = || {
         let k = create_composite_key("record~version", &["obs-1", &format!("{:020}", 1)]).unwrap();
         let v: Value = serde_json::from_slice(&net.ledger.get(&k).unwrap()).unwrap();
@@ -373,19 +349,7 @@ async fn closing_one_opening_keeps_the_wraps_another_in_force_still_needs() {
     let net = &world.net;
     let admin = &world.h1_admin;
     let key = hex64("key:er");
-    let fulfil = |id: &str, rids: &[&str]| {
-        let versions: Vec<Value> = rids
-            .iter()
-            .map(|r| json!({"record_id": r, "version": 1}))
-            .collect();
-        json!({
-            "patient_id": world.p1,
-            "break_glass_id": id,
-            "key_fingerprint": key,
-            "versions": versions,
-        })
-        .to_string()
-    };
+    let fulfil = |id: &str, rids: &[&str]| world.fulfil_args(id, &key, rids);
     let has_wrap = |rid: &str| {
         let k = create_composite_key("record~version", &[rid, &format!("{:020}", 1)]).unwrap();
         let v: Value = serde_json::from_slice(&net.ledger.get(&k).unwrap()).unwrap();

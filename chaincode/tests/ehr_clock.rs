@@ -204,9 +204,16 @@ async fn a_future_dated_break_glass_cannot_be_opened() {
 #[tokio::test]
 async fn time_free_reads_do_not_look_at_the_clock() {
     let world = World::new().await;
+    let pem = rcgen::KeyPair::generate().unwrap().public_key_pem();
+    world
+        .net
+        .submit(&world.h1_doctor, &["publish_key", &pem])
+        .await
+        .ok();
     world.net.set_peer_skew(-10_000_000);
     let calls: Vec<Vec<&str>> = vec![
         vec!["whoami"],
+        vec!["get_key", "dr.house@Hospital1MSP"],
         vec!["get_patient", &world.p1],
         vec!["list_break_glass", &world.p1],
         vec!["get_break_glass_limit"],

@@ -44,20 +44,6 @@ async fn break_glass(world: &World) -> String {
     opened["break_glass_id"].as_str().unwrap().to_owned()
 }
 
-fn fulfil_args(world: &World, id: &str, key: &str, rids: &[&str]) -> String {
-    let versions: Vec<Value> = rids
-        .iter()
-        .map(|r| json!({"record_id": r, "version": 1}))
-        .collect();
-    json!({
-        "patient_id": world.p1,
-        "break_glass_id": id,
-        "key_fingerprint": key,
-        "versions": versions,
-    })
-    .to_string()
-}
-
 async fn open_list(world: &World, by: &Actor) -> Vec<Value> {
     let page = world
         .net
@@ -112,7 +98,7 @@ async fn the_home_admin_delivers_wraps_and_the_doctor_gets_one() {
     let world = World::new().await;
     let net = &world.net;
     let id = break_glass(&world).await;
-    let args = fulfil_args(&world, &id, &er_key(), &["obs-1", "img-1"]);
+    let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
     for outsider in [
         &world.h1_doctor,
         &world.h2_admin,
@@ -182,7 +168,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &er_key(), &["p2-obs"]),
+            &world.fulfil_args(&id, &er_key(), &["p2-obs"]),
         ],
     )
     .await
@@ -191,7 +177,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, "nope", &er_key(), &["obs-1"]),
+            &world.fulfil_args("nope", &er_key(), &["obs-1"]),
         ],
     )
     .await
@@ -200,7 +186,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &er_key(), &[]),
+            &world.fulfil_args(&id, &er_key(), &[]),
         ],
     )
     .await
@@ -211,7 +197,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &er_key(), &many),
+            &world.fulfil_args(&id, &er_key(), &many),
         ],
     )
     .await
@@ -220,7 +206,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &er_key(), &["obs-1"]),
+            &world.fulfil_args(&id, &er_key(), &["obs-1"]),
         ],
     )
     .await
@@ -229,7 +215,7 @@ async fn fulfil_refusals() {
         admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &hex64("key:other"), &["img-1"]),
+            &world.fulfil_args(&id, &hex64("key:other"), &["img-1"]),
         ],
     )
     .await
@@ -240,7 +226,7 @@ async fn fulfil_refusals() {
             admin,
             &[
                 "fulfil_break_glass",
-                &fulfil_args(&world, &id, &er_key(), &["img-1"]),
+                &world.fulfil_args(&id, &er_key(), &["img-1"]),
             ],
         )
         .await
@@ -256,7 +242,7 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
     let admin = &world.h1_admin;
     net.set_time(T0 + 100);
     let id = break_glass(&world).await;
-    let args = fulfil_args(&world, &id, &er_key(), &["obs-1", "img-1"]);
+    let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
     net.submit(admin, &["fulfil_break_glass", &args]).await.ok();
     world
         .grant(
@@ -385,7 +371,7 @@ async fn a_review_closes_the_break_glass_early() {
         &world.h1_admin,
         &[
             "fulfil_break_glass",
-            &fulfil_args(&world, &id, &er_key(), &["obs-1"]),
+            &world.fulfil_args(&id, &er_key(), &["obs-1"]),
         ],
     )
     .await

@@ -363,3 +363,38 @@ pub(crate) fn user(actor: &Actor) -> Value {
 pub(crate) fn all() -> Value {
     serde_json::json!({ "kind": "all" })
 }
+
+impl World {
+    /// The audit entries of patient `pid` written by transaction `tx_id`, as
+    /// the auditor reads the trail.
+    pub(crate) async fn entries_of(&self, pid: &str, tx_id: &str) -> Vec<Value> {
+        let trail = self
+            .net
+            .evaluate(&self.auditor, &["audit_by_patient", pid, "500"])
+            .await
+            .ok();
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["tx_id"] == tx_id)
+            .cloned()
+            .collect()
+    }
+
+    /// `fulfil_break_glass` arguments: version 1 of each of `rids` of
+    /// patient 1, for key `key`.
+    pub(crate) fn fulfil_args(&self, id: &str, key: &str, rids: &[&str]) -> String {
+        let versions: Vec<Value> = rids
+            .iter()
+            .map(|r| serde_json::json!({"record_id": r, "version": 1}))
+            .collect();
+        serde_json::json!({
+            "patient_id": self.p1,
+            "break_glass_id": id,
+            "key_fingerprint": key,
+            "versions": versions,
+        })
+        .to_string()
+    }
+}

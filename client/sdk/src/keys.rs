@@ -325,28 +325,34 @@ impl KeyStore for FsKeyStore {
     }
 
     fn consortium_secret(&self, which: ConsortiumSecret) -> Result<Zeroizing<[u8; 32]>, KeyError> {
-        let path = self.secrets_dir.join(format!("{}.key", which.file_stem()));
-        if !path.exists() {
-            let mut fresh = Zeroizing::new([0u8; 32]);
-            OsRng.fill_bytes(fresh.as_mut());
-            let text = Zeroizing::new(hex::encode(fresh.as_ref()));
-            // Another process may have created it meanwhile: then read theirs.
-            if let Err(e) = write_private(&path, text.as_bytes()) {
-                if !path.exists() {
-                    return Err(e);
-                }
+        secret_file(&self.secrets_dir.join(format!("{}.key", which.file_stem())))
+    }
+}
+
+/// The 32-byte secret (64 hex digits, 0600) in `path`, created from the OS
+/// random source on first use; a concurrent first use reads the same one.
+pub fn secret_file(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    if !path.exists() {
+        let mut fresh = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(fresh.as_mut());
+        let text = Zeroizing::new(hex::encode(fresh.as_ref()));
+        // Another process may have created it meanwhile: then read theirs.
+        if let Err(e) = write_private(path, text.as_bytes()) {
+            if !path.exists() {
+                return Err(e);
             }
         }
-        let text = Zeroizing::new(fs::read_to_string(&path).map_err(|source| KeyError::File {
-            path: path.clone(),
-            what: "read the consortium secret",
-            source,
-        })?);
-        let mut key = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(text.trim(), key.as_mut())
-            .map_err(|_| KeyError::MalformedSecret { path })?;
-        Ok(key)
     }
+    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyError::File {
+        path: path.to_path_buf(),
+        what: "read the secret",
+        source,
+    })?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.trim(), key.as_mut()).map_err(|_| KeyError::MalformedSecret {
+        path: path.to_path_buf(),
+    })?;
+    Ok(key)
 }
 
 #[cfg(test)]

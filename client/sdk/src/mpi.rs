@@ -22,7 +22,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::keys::{write_private, KeyError};
+use crate::keys::{secret_file, KeyError};
 use crate::types::model::PatientId;
 
 /// A fresh patient id: 32 bytes from the OS random source, hex.
@@ -111,29 +111,7 @@ impl MasterPatientIndex {
     /// The index of `hospital` in `dir` (`<hospital>.mpi`), sealed under the
     /// key in `<hospital>.mpi.key` (created, 0600, on first use).
     pub fn open(dir: &Path, hospital: &str) -> Result<Self, MpiError> {
-        let key_path = dir.join(format!("{hospital}.mpi.key"));
-        if !key_path.exists() {
-            let mut fresh = Zeroizing::new([0u8; 32]);
-            OsRng.fill_bytes(fresh.as_mut());
-            let text = Zeroizing::new(hex::encode(fresh.as_ref()));
-            if let Err(e) = write_private(&key_path, text.as_bytes()) {
-                // Another process may have created it meanwhile: then use theirs.
-                if !key_path.exists() {
-                    return Err(e.into());
-                }
-            }
-        }
-        let text =
-            Zeroizing::new(
-                fs::read_to_string(&key_path).map_err(|source| MpiError::File {
-                    path: key_path.clone(),
-                    what: "read the index key",
-                    source,
-                })?,
-            );
-        let mut raw = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(text.trim(), raw.as_mut())
-            .map_err(|_| KeyError::MalformedSecret { path: key_path })?;
+        let raw = secret_file(&dir.join(format!("{hospital}.mpi.key")))?;
         let key = LessSafeKey::new(
             UnboundKey::new(&AES_256_GCM, raw.as_ref()).expect("AES-256 takes 32-byte keys"),
         );
