@@ -13,6 +13,7 @@ mod attack;
 mod breakglass_controls;
 mod custody;
 mod fixtures;
+mod keydir;
 mod node;
 mod patients;
 mod roles;
@@ -118,6 +119,7 @@ fn all_trials() -> Vec<Case<Ehr>> {
         .chain(breakglass_controls::trials())
         .chain(node::trials())
         .chain(patients::trials())
+        .chain(keydir::trials())
         .collect()
 }
 

@@ -150,12 +150,22 @@ impl Client {
     /// key if they are a patient, their hospital's key if they are staff.
     pub async fn my_keys(&self) -> Result<Vec<EncryptionSecretKey>> {
         let me = self.whoami().await?;
-        let mut keys = vec![self.keys.secret_key(KeyOwner::User(&self.user()))?];
+        let user = self.user();
+        let mut owners = vec![KeyOwner::User(&user)];
         if let (Role::Patient, Some(pid)) = (me.role, &me.pseudonym) {
-            keys.push(self.keys.secret_key(KeyOwner::Patient(pid))?);
+            owners.push(KeyOwner::Patient(pid));
         }
         if matches!(me.role, Role::Doctor | Role::Nurse | Role::Admin) {
-            keys.push(self.keys.secret_key(KeyOwner::Hospital(self.mspid()))?);
+            owners.push(KeyOwner::Hospital(self.mspid()));
+        }
+        // Current pairs first, then retired ones: wraps sealed before a
+        // rotation still open.
+        let mut keys = Vec::new();
+        for owner in &owners {
+            keys.push(self.keys.secret_key(*owner)?);
+        }
+        for owner in &owners {
+            keys.extend(self.keys.retired_secret_keys(*owner)?);
         }
         Ok(keys)
     }

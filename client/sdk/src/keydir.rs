@@ -50,6 +50,22 @@ impl Client {
             .await
     }
 
+    /// Rotates the caller's own key (or with `hospital` its hospital's): the
+    /// current pair is retired locally (its wraps still open) and the new
+    /// public key is published.
+    pub async fn rotate_my_key(&self, hospital: bool) -> Result<Committed<PublishedKey>> {
+        if hospital {
+            self.keys.rotate(KeyOwner::Hospital(self.mspid()))?;
+            return self.publish_hospital_key().await;
+        }
+        let me = self.whoami().await?;
+        match (me.role, &me.pseudonym) {
+            (Role::Patient, Some(pid)) => self.keys.rotate(KeyOwner::Patient(pid))?,
+            _ => self.keys.rotate(KeyOwner::User(&self.user()))?,
+        };
+        self.publish_my_key().await
+    }
+
     /// Revokes the caller's published key, or with `hospital` its hospital's.
     pub async fn revoke_published_key(&self, hospital: bool) -> Result<Committed<PublishedKey>> {
         let args = if hospital {

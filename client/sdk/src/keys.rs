@@ -111,10 +111,27 @@ pub trait KeyStore: Send + Sync {
     /// The secret key of an owner this client acts for (the caller, their
     /// hospital, the patient themself).
     fn secret_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionSecretKey, KeyError>;
-    /// The public key of any party (to seal a wrap for them).
+    /// The public half of an owner this client acts for. Other parties'
+    /// keys come from the key directory on the ledger, never from here.
     fn public_key(&self, owner: KeyOwner<'_>) -> Result<EncryptionPublicKey, KeyError>;
     /// One of the consortium's 32-byte secrets.
     fn consortium_secret(&self, which: ConsortiumSecret) -> Result<Zeroizing<[u8; 32]>, KeyError>;
+    /// Retires the owner's current pair (kept, so wraps sealed to it still
+    /// open) and makes a new one; returns the new public key.
+    fn rotate(&self, owner: KeyOwner<'_>) -> Result<EncryptionPublicKey, KeyError> {
+        Err(KeyError::Unknown {
+            owner: owner.to_string(),
+            reason: "this key store cannot rotate keys".into(),
+        })
+    }
+    /// The owner's retired secret keys (oldest order not guaranteed).
+    fn retired_secret_keys(
+        &self,
+        owner: KeyOwner<'_>,
+    ) -> Result<Vec<EncryptionSecretKey>, KeyError> {
+        let _ = owner;
+        Ok(Vec::new())
+    }
 }
 
 /// Creates `path` with mode 0600 and writes `bytes`; fails if it exists, so
@@ -171,6 +188,8 @@ pub type UserDirs = Arc<dyn Fn(&str, &str) -> Option<PathBuf> + Send + Sync>;
 
 const SECRET_KEY_FILE: &str = "encryption.key.pem";
 const PUBLIC_KEY_FILE: &str = "encryption.pub.pem";
+/// Where an owner's rotated pairs are kept, one folder per fingerprint.
+const RETIRED_DIR: &str = "retired";
 
 /// Key material on local disk:
 ///
@@ -327,6 +346,57 @@ impl KeyStore for FsKeyStore {
     fn consortium_secret(&self, which: ConsortiumSecret) -> Result<Zeroizing<[u8; 32]>, KeyError> {
         secret_file(&self.secrets_dir.join(format!("{}.key", which.file_stem())))
     }
+
+    fn rotate(&self, owner: KeyOwner<'_>) -> Result<EncryptionPublicKey, KeyError> {
+        let dir = self.dir_of(owner)?;
+        let current = load_or_create(&dir)?;
+        let fingerprint = current.public_key().fingerprint().to_hex();
+        let retired = dir.join(RETIRED_DIR).join(&fingerprint);
+        fs::create_dir_all(&retired).map_err(|source| KeyError::File {
+            path: retired.clone(),
+            what: "create the retired keys' directory",
+            source,
+        })?;
+        for file in [SECRET_KEY_FILE, PUBLIC_KEY_FILE] {
+            let from = dir.join(file);
+            if from.exists() {
+                fs::rename(&from, retired.join(file)).map_err(|source| KeyError::File {
+                    path: from.clone(),
+                    what: "retire the key file",
+                    source,
+                })?;
+            }
+        }
+        Ok(load_or_create(&dir)?.public_key().clone())
+    }
+
+    fn retired_secret_keys(
+        &self,
+        owner: KeyOwner<'_>,
+    ) -> Result<Vec<EncryptionSecretKey>, KeyError> {
+        let root = self.dir_of(owner)?.join(RETIRED_DIR);
+        let entries = match fs::read_dir(&root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(KeyError::File {
+                    path: root,
+                    what: "list the retired keys",
+                    source,
+                })
+            }
+        };
+        let mut keys = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| KeyError::File {
+                path: root.clone(),
+                what: "list the retired keys",
+                source,
+            })?;
+            keys.push(load(&entry.path().join(SECRET_KEY_FILE))?);
+        }
+        Ok(keys)
+    }
 }
 
 /// The 32-byte secret (64 hex digits, 0600) in `path`, created from the OS
@@ -456,6 +526,23 @@ mod tests {
                 assert_eq!(**s.as_ref().unwrap(), **first);
             }
         }
+    }
+
+    #[test]
+    fn rotation_keeps_the_retired_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = store(dir.path());
+        let owner = KeyOwner::Hospital("Hospital1MSP");
+        let old = keys.public_key(owner).unwrap();
+        assert!(keys.retired_secret_keys(owner).unwrap().is_empty());
+        let new = keys.rotate(owner).unwrap();
+        assert_ne!(old.fingerprint(), new.fingerprint());
+        assert_eq!(keys.public_key(owner).unwrap(), new);
+        let retired = keys.retired_secret_keys(owner).unwrap();
+        assert_eq!(retired.len(), 1);
+        assert_eq!(*retired[0].public_key(), old);
+        keys.rotate(owner).unwrap();
+        assert_eq!(keys.retired_secret_keys(owner).unwrap().len(), 2);
     }
 
     #[test]

@@ -163,9 +163,9 @@ impl Client {
             .await
     }
 
-    /// Who a new version is wrapped to: the author, the home hospital, the
-    /// patient when they published a key, and every active consent grantee
-    /// covering the record (by their published keys).
+    /// Who a new version is wrapped to: the author, the home hospital, and
+    /// by their published, unrevoked keys the patient and every active
+    /// consent grantee covering the record.
     /// Revoked or expired consents are left out, which is what re-keys a
     /// record after a revocation.
     async fn recipients(
@@ -181,14 +181,18 @@ impl Client {
             self.keys.public_key(KeyOwner::User(&self.user()))?,
             self.published_key(KeyOwner::Hospital(self.mspid())).await?,
         ];
-        match self.published_key(KeyOwner::Patient(pid)).await {
-            Ok(key) => recipients.push(key),
-            Err(SdkError::KeyNotPublished(_)) => {}
-            Err(e) => return Err(e),
-        }
+        // A patient or grantee without a usable published key (none yet, or
+        // revoked) gets no wrap: nothing is sealed to a key that is not theirs
+        // or no longer trusted.
+        let usable = |found: Result<EncryptionPublicKey>| match found {
+            Ok(key) => Ok(Some(key)),
+            Err(SdkError::KeyNotPublished(_) | SdkError::KeyRevoked(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
+        recipients.extend(usable(self.published_key(KeyOwner::Patient(pid)).await)?);
         for view in self.active_consents(pid).await? {
             if view.consent.scope.covers(rid, resource_type) {
-                recipients.push(self.grantee_key(&view.consent.grantee).await?);
+                recipients.extend(usable(self.grantee_key(&view.consent.grantee).await)?);
             }
         }
         let mut seen = BTreeSet::new();

@@ -146,11 +146,13 @@ fn application_group(
         "LifecycleEndorsement".into(),
         channel_policy(&config.lifecycle_policy)?,
     );
-    group.policies.insert(
-        OPERATORS_POLICY.into(),
-        implicit_meta("ANY", OPERATORS_POLICY),
-    );
+    // The ACLs come with the policy they point at: each org's peers and
+    // admins (without ACLs the config is exactly configtxgen's default).
     if !config.acls.is_empty() {
+        group.policies.insert(
+            OPERATORS_POLICY.into(),
+            implicit_meta("ANY", OPERATORS_POLICY),
+        );
         let acls = protos::AcLs {
             acls: config
                 .acls
@@ -172,14 +174,19 @@ fn application_group(
             .find(|p| p.mspid == org.mspid)
             .and_then(|p| peer_addresses.iter().find(|(name, _)| *name == p.name))
             .map(|(_, addr)| addr.as_str());
-        group
-            .groups
-            .insert(org.mspid.clone(), application_org(org, anchor)?);
+        group.groups.insert(
+            org.mspid.clone(),
+            application_org(org, anchor, !config.acls.is_empty())?,
+        );
     }
     Ok(group)
 }
 
-fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<ConfigGroup> {
+fn application_org(
+    org: &OrgConfig,
+    anchor: Option<&str>,
+    operators: bool,
+) -> anyhow::Result<ConfigGroup> {
     let mut group = ConfigGroup {
         mod_policy: ADMINS.into(),
         ..Default::default()
@@ -213,10 +220,12 @@ fn application_org(org: &OrgConfig, anchor: Option<&str>) -> anyhow::Result<Conf
         "Writers".into(),
         roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]),
     );
-    group.policies.insert(
-        OPERATORS_POLICY.into(),
-        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer]),
-    );
+    if operators {
+        group.policies.insert(
+            OPERATORS_POLICY.into(),
+            roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer]),
+        );
+    }
     let endorsement = fabric_policy::parse(&org.endorsement_policy)
         .with_context(|| format!("endorsement policy of {id}: {}", org.endorsement_policy))?;
     group

@@ -162,6 +162,19 @@ fn capability(name: &str) -> BTreeMap<String, bool> {
 
 /// A hospital: members read, admins and clients write, admins administer, peers endorse.
 fn application_org(c: &Consortium, layout: &Layout, org: &PeerOrg) -> Organization {
+    let mut organization = application_org_base(c, layout, org);
+    // The ACLs come with the policy they point at: the org's peers and admins.
+    if !c.policies.acls.is_empty() {
+        let id = &org.mspid;
+        organization.policies.insert(
+            OPERATORS_POLICY.into(),
+            signature(format!("OR('{id}.admin', '{id}.peer')")),
+        );
+    }
+    organization
+}
+
+fn application_org_base(c: &Consortium, layout: &Layout, org: &PeerOrg) -> Organization {
     let id = &org.mspid;
     let anchor = org.peers.first().map(|p| AnchorPeer {
         host: c.host.clone(),
@@ -182,10 +195,6 @@ fn application_org(c: &Consortium, layout: &Layout, org: &PeerOrg) -> Organizati
             ),
             ("Admins", signature(format!("OR('{id}.admin')"))),
             ("Endorsement", signature(format!("OR('{id}.peer')"))),
-            (
-                OPERATORS_POLICY,
-                signature(format!("OR('{id}.admin', '{id}.peer')")),
-            ),
         ]),
         anchor_peers: anchor.into_iter().collect(),
         orderer_endpoints: Vec::new(),
@@ -258,10 +267,12 @@ pub fn render(c: &Consortium, layout: &Layout) -> ConfigTx {
         "LifecycleEndorsement".into(),
         description_policy(&c.policies.lifecycle_endorsement),
     );
-    app_policies.insert(
-        OPERATORS_POLICY.into(),
-        implicit_meta(&format!("ANY {OPERATORS_POLICY}")),
-    );
+    if !c.policies.acls.is_empty() {
+        app_policies.insert(
+            OPERATORS_POLICY.into(),
+            implicit_meta(&format!("ANY {OPERATORS_POLICY}")),
+        );
+    }
     let profile = Profile {
         policies: standard_policies(),
         capabilities: capability("V3_0"),

@@ -1,4 +1,4 @@
-//! `healthblock keydir publish|show|revoke`: the key directory on the
+//! `healthblock keydir publish|show|rotate|revoke`: the key directory on the
 //! ledger. Each user publishes their own encryption public key (a patient
 //! their patient key; an administrator, with `--hospital`, their hospital's)
 //! in a transaction they sign; wraps are sealed only to published keys.
@@ -37,6 +37,15 @@ pub(crate) enum KeydirCmd {
         hospital: Option<String>,
         #[arg(long)]
         patient: Option<String>,
+    },
+    /// Rotate your key (or with --hospital your hospital's): a new pair is
+    /// made on this machine and published; the old private key is kept under
+    /// `retired/`, so what was wrapped to it still opens.
+    Rotate {
+        #[command(flatten)]
+        actor: Actor,
+        #[arg(long)]
+        hospital: bool,
     },
     /// Revoke your published key (or with --hospital your hospital's): no new
     /// wrap is sealed to it.
@@ -98,6 +107,17 @@ pub(crate) async fn run(ctx: &Context, cmd: KeydirCmd) -> Result<()> {
                 _ => bail!("name one owner: --user USER@ORG, --hospital ORG or --patient ID"),
             };
             print(&client.published(&owner).await?, actor.json)
+        }
+        KeydirCmd::Rotate { actor, hospital } => {
+            let client = connect(ctx, &actor).await?;
+            let rotated = client.rotate_my_key(hospital).await?;
+            if !actor.json {
+                output::step(format!(
+                    "rotated the key of {}: the new one is published (tx {}), the old one kept to open older wraps",
+                    rotated.value.owner, rotated.txid
+                ));
+            }
+            print(&rotated.value, actor.json)
         }
         KeydirCmd::Revoke { actor, hospital } => {
             let client = connect(ctx, &actor).await?;
