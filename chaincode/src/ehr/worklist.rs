@@ -8,7 +8,9 @@
 //! withdrawal of keys) does not, so an expired event stays here until
 //! someone reviews it. `list_unreviewed_break_glass` reads one hospital's
 //! range (oldest first) or, for an auditor, the whole index: a range over
-//! this one object type, never a scan of all keys.
+//! this one object type, never a scan of all keys. Events opened by the
+//! caller's own hospital are left out: an opener's hospital never reviews
+//! its own break-glass (so a page may hold fewer items than its size).
 //!
 //! The index carries no key-level policy: the every-hospital chaincode
 //! policy judges it, so the home hospital alone cannot drop an event from
@@ -86,6 +88,11 @@ pub async fn list(
         let home_msp = attrs.into_iter().next().unwrap_or_default();
         let entry: OpenEntry = serde_json::from_slice(&kv.value)?;
         let event = breakglass::load(stub, &entry.patient_id, &entry.break_glass_id).await?;
+        // Never the opener's own hospital: its reviewers may not review it
+        // (see `breakglass`), so it is not on their list.
+        if event.opened_by.mspid == caller.mspid {
+            continue;
+        }
         items.push(UnreviewedBreakGlass {
             home_msp,
             status: status_at(&event, now),
