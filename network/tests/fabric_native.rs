@@ -12,8 +12,9 @@ use healthblock_network::{cryptogen, Consortium, Layout};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Keeps this network clear of the devnet tests' offsets (20000/21000) and of manual runs.
-const PORT_OFFSET: u16 = 26500;
+/// Keeps this network clear of the other suites' offsets and of manual runs, and its ports
+/// (offset + 7000..7099) below the ephemeral range (32768+).
+const PORT_OFFSET: u16 = 9000;
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -10,7 +10,7 @@ use healthblock_tests::TestNet;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
-const PORT_OFFSET: u16 = 26000;
+const PORT_OFFSET: u16 = 15000;
 
 fn main() {
     let args = Arguments::from_args();

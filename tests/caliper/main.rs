@@ -19,8 +19,8 @@ use healthblock_tests::{bin_dir, repo_root, TestNet};
 use std::path::Path;
 use std::sync::Arc;
 
-const DEVNET_OFFSET: u16 = 29500;
-const FABRIC_OFFSET: u16 = 32500;
+const DEVNET_OFFSET: u16 = 18000;
+const FABRIC_OFFSET: u16 = 19000;
 /// Transactions per round in the short benchmark.
 const PER_ROUND: u64 = 10;
 const ROUNDS: [&str; 6] = [

@@ -25,8 +25,8 @@ pub type Net = Arc<ChannelNet>;
 fn main() {
     backends::run(Suite {
         name: "channel_config",
-        devnet_offset: 30000,
-        fabric_offset: 27500,
+        devnet_offset: 16000,
+        fabric_offset: 17000,
         start: |_, backend, offset| {
             Ok(ChannelNet {
                 net: TestNet::start_on(backend, offset)?,

@@ -293,7 +293,10 @@ async fn controls(ctx: Ctx) -> Result<()> {
     );
     // A delivery for an opening still in force stores the wrap; the home
     // hospital's privacy officer reviews that one, and the next pass
-    // withdraws the wrap.
+    // withdraws the wrap. (Every peer first catches up: the contract is
+    // endorsed by every hospital, and a peer a block behind would simulate
+    // on older state, so the gateway would see the endorsements differ.)
+    ctx.net.settle().await?;
     let pass = custodian.custodian_pass().await?;
     ensure!(
         pass.failures.is_empty(),
@@ -325,6 +328,7 @@ async fn controls(ctx: Ctx) -> Result<()> {
     for id in &opened[2..] {
         review(ctx.users.auditor, id.clone()).await?;
     }
+    ctx.net.settle().await?;
     let pass = custodian.custodian_pass().await?;
     ensure!(
         pass.failures.is_empty(),

@@ -212,6 +212,9 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
     );
     requests.push(early);
 
+    // Every peer catches up first: the contract is endorsed by every
+    // hospital, and a lagging peer would simulate on older state.
+    ctx.net.settle().await?;
     let pass = ctx
         .net
         .cli_ok(&["breakglass", "fulfil", "--as", "Admin@Hospital1", "--json"])?;
@@ -265,6 +268,7 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         !unreviewed(&ctx, &auditor)?.contains(&bg),
         "{bg} is still on the reviewers' work list after its review"
     );
+    ctx.net.settle().await?;
     let pass: Vec<Value> = serde_json::from_str(&ctx.net.cli_ok(&[
         "breakglass",
         "fulfil",

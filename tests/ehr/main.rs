@@ -126,7 +126,7 @@ fn all_trials() -> Vec<Case<Ehr>> {
 fn main() {
     backends::run(Suite {
         name: "ehr_e2e",
-        devnet_offset: 28500,
+        devnet_offset: 14000,
         fabric_offset: 23000,
         start,
         cases: all_trials,

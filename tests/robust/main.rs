@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-const PORT_OFFSET: u16 = 31000;
+const PORT_OFFSET: u16 = 10000;
 
 type Case = fn(&TestNet) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + '_>>;
 

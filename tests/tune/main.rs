@@ -18,8 +18,8 @@ const BUDGET: usize = 3;
 fn main() {
     backends::run(Suite {
         name: "tune",
-        devnet_offset: 33500,
-        fabric_offset: 34500,
+        devnet_offset: 13000,
+        fabric_offset: 11000,
         start: |_, backend, offset| TestNet::start_on(backend, offset),
         cases,
         needs_peer_binary: |_| false,
