@@ -282,18 +282,7 @@ async fn evidence_keys_are_sealed_and_patient_data_is_not() {
     let world = World::new().await;
     let net = &world.net;
     world.access(&world.h1_doctor, "obs-1", "a").await.ok();
-    let opened = net
-        .submit(
-            &world.h3_doctor,
-            &[
-                "break_glass",
-                &world.p1,
-                "UNCONSCIOUS: unconscious in ER, no response to voice",
-            ],
-        )
-        .await
-        .ok();
-    let id = opened["tx_id"].as_str().unwrap().to_owned();
+    let id = world.open_break_glass().await;
     net.submit(
         &world.auditor,
         &["review_break_glass", &world.p1, &id, "justified"],

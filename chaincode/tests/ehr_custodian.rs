@@ -28,22 +28,6 @@ fn er_key() -> String {
     hex64("key:er")
 }
 
-async fn break_glass(world: &World) -> String {
-    let opened = world
-        .net
-        .submit(
-            &world.h3_doctor,
-            &[
-                "break_glass",
-                &world.p1,
-                "UNCONSCIOUS: unconscious in ER, no response to voice",
-            ],
-        )
-        .await
-        .ok();
-    opened["break_glass_id"].as_str().unwrap().to_owned()
-}
-
 async fn open_list(world: &World, by: &Actor) -> Vec<Value> {
     let page = world
         .net
@@ -65,7 +49,7 @@ async fn trail(world: &World) -> Vec<Value> {
 #[tokio::test]
 async fn the_open_list_is_the_home_hospitals_and_for_admins_only() {
     let world = World::new().await;
-    let id = break_glass(&world).await;
+    let id = world.open_break_glass().await;
     let items = open_list(&world, &world.h1_admin).await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["event"]["break_glass_id"], id.as_str());
@@ -97,7 +81,7 @@ async fn the_open_list_is_the_home_hospitals_and_for_admins_only() {
 async fn the_home_admin_delivers_wraps_and_the_doctor_gets_one() {
     let world = World::new().await;
     let net = &world.net;
-    let id = break_glass(&world).await;
+    let id = world.open_break_glass().await;
     let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
     for outsider in [
         &world.h1_doctor,
@@ -161,7 +145,7 @@ async fn fulfil_refusals() {
     let world = World::new().await;
     let net = &world.net;
     let admin = &world.h1_admin;
-    let id = break_glass(&world).await;
+    let id = world.open_break_glass().await;
     let other = record_json("p2-obs", &world.p2, 1, "Observation");
     net.put(&world.h1_doctor, &other).await.ok();
     net.submit(
@@ -241,7 +225,7 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
     let net = &world.net;
     let admin = &world.h1_admin;
     net.set_time(T0 + 100);
-    let id = break_glass(&world).await;
+    let id = world.open_break_glass().await;
     let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
     net.submit(admin, &["fulfil_break_glass", &args]).await.ok();
     world
@@ -310,7 +294,7 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
 async fn a_review_closes_the_break_glass_early() {
     let world = World::new().await;
     let net = &world.net;
-    let id = break_glass(&world).await;
+    let id = world.open_break_glass().await;
     assert_eq!(
         world.access(&world.h3_doctor, "obs-1", "er").await.ok()["granted"],
         true

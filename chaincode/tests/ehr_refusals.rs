@@ -385,18 +385,7 @@ async fn update_wraps_cannot_grow_a_version_past_max_wraps() {
 async fn review_notes_with_control_characters_are_refused() {
     let world = World::new().await;
     let net = &world.net;
-    let opened = net
-        .submit(
-            &world.h3_doctor,
-            &[
-                "break_glass",
-                &world.p1,
-                "UNCONSCIOUS: unconscious in ER, no response to voice",
-            ],
-        )
-        .await
-        .ok();
-    let id = opened["break_glass_id"].as_str().unwrap().to_owned();
+    let id = world.open_break_glass().await;
     let refused =
         "a break-glass review note is at most 500 bytes of text without control characters";
     for note in [

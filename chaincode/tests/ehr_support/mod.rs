@@ -397,4 +397,22 @@ impl World {
         })
         .to_string()
     }
+
+    /// Hospital3's doctor opens a break-glass on patient 1 (a valid coded
+    /// reason); returns its id.
+    pub(crate) async fn open_break_glass(&self) -> String {
+        let opened = self
+            .net
+            .submit(
+                &self.h3_doctor,
+                &[
+                    "break_glass",
+                    &self.p1,
+                    "UNCONSCIOUS: unconscious in ER, no response to voice",
+                ],
+            )
+            .await
+            .ok();
+        opened["break_glass_id"].as_str().unwrap().to_owned()
+    }
 }
