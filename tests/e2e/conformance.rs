@@ -7,7 +7,10 @@
 //!   Go gRPC's "failed to unmarshal" message (the protobuf library's own
 //!   wording follows it and differs by implementation, so only the prefix is
 //!   checked);
-//! - an empty SignedProposal fails the auth filters' time-window check first.
+//! - an empty SignedProposal fails the auth filters' time-window check first;
+//!   proposals completed one part at a time then fail each of Fabric's later
+//!   checks in Fabric's order (unpacking, channel, header, nonce, creator,
+//!   txid); the Gateway refuses an empty SignedProposal before any peer sees it.
 
 use crate::{trial, Net, TestFn};
 use anyhow::{anyhow, ensure, Context, Result};
@@ -50,6 +53,14 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
         trial(
             "conformance::empty_signed_proposal_fails_the_time_window",
             empty_signed_proposal,
+        ),
+        trial(
+            "conformance::proposal_checks_in_fabric_order",
+            proposal_checks_in_order,
+        ),
+        trial(
+            "conformance::gateway_empty_signed_proposal",
+            gateway_empty_signed_proposal,
         ),
     ]
 }
@@ -251,4 +262,246 @@ impl Decoder for RawCodec {
         src.copy_to_slice(&mut out);
         Ok(Some(out))
     }
+}
+
+/// A proposal built one part at a time; each part added lets it past one more
+/// of Fabric's checks (`core/endorser/msgvalidation.go`).
+#[derive(Clone, Default)]
+struct Draft {
+    /// The channel header's timestamp, in Unix seconds.
+    seconds: Option<i64>,
+    chaincode_id: bool,
+    input: bool,
+    channel: String,
+    header_type: i32,
+    nonce: Vec<u8>,
+    creator: Vec<u8>,
+    tx_id: String,
+}
+
+impl Draft {
+    fn signed(&self) -> fabric_proto::protos::SignedProposal {
+        use fabric_proto::common::{ChannelHeader, Header, SignatureHeader};
+        use fabric_proto::protos::{
+            ChaincodeHeaderExtension, ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec,
+            ChaincodeProposalPayload, ChaincodeSpec, Proposal, SignedProposal,
+        };
+        use prost::Message;
+        let id = || ChaincodeId {
+            name: UNDEFINED.into(),
+            ..Default::default()
+        };
+        let extension = ChaincodeHeaderExtension {
+            chaincode_id: self.chaincode_id.then(id),
+        };
+        let timestamp = self.seconds.map(|seconds| {
+            // prost's Timestamp, named through the field (no prost-types here).
+            let mut timestamp = ChannelHeader::default().timestamp.unwrap_or_default();
+            timestamp.seconds = seconds;
+            timestamp
+        });
+        let channel_header = ChannelHeader {
+            r#type: self.header_type,
+            timestamp,
+            channel_id: self.channel.clone(),
+            tx_id: self.tx_id.clone(),
+            extension: extension.encode_to_vec(),
+            ..Default::default()
+        };
+        let signature_header = SignatureHeader {
+            creator: self.creator.clone(),
+            nonce: self.nonce.clone(),
+        };
+        let spec = ChaincodeInvocationSpec {
+            chaincode_spec: self.input.then(|| ChaincodeSpec {
+                chaincode_id: Some(id()),
+                input: Some(ChaincodeInput {
+                    args: vec![b"get".to_vec(), b"k".to_vec()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        let payload = ChaincodeProposalPayload {
+            input: spec.encode_to_vec(),
+            transient_map: Default::default(),
+        };
+        let proposal = Proposal {
+            header: Header {
+                channel_header: channel_header.encode_to_vec(),
+                signature_header: signature_header.encode_to_vec(),
+            }
+            .encode_to_vec(),
+            payload: payload.encode_to_vec(),
+            extension: Vec::new(),
+        };
+        SignedProposal {
+            proposal_bytes: proposal.encode_to_vec(),
+            signature: Vec::new(),
+        }
+    }
+}
+
+/// The answer a step expects: a gRPC error's code and message, or None for a
+/// ProposalResponse.
+type Want = Option<(Code, String)>;
+
+/// What ProcessProposal answered: a gRPC error, or a ProposalResponse.
+enum Answer {
+    Error(Code, String),
+    Response(fabric_proto::protos::ProposalResponse),
+}
+
+async fn process(
+    client: &mut fabric_proto::protos::endorser_client::EndorserClient<tonic::transport::Channel>,
+    sp: fabric_proto::protos::SignedProposal,
+) -> Answer {
+    match client.process_proposal(sp).await {
+        Ok(response) => Answer::Response(response.into_inner()),
+        Err(status) => Answer::Error(status.code(), status.message().to_owned()),
+    }
+}
+
+/// Fabric's endorser checks a proposal in this order: the auth filters
+/// (expiry, time window), `UnpackProposal` (chaincode id, chaincode spec),
+/// the channel, then `Validate` (header type, epoch, nonce, creator, txid).
+/// Each step below fixes the previous failure and must fail at the next check,
+/// with Fabric's code and words.
+async fn proposal_checks_in_order(net: Net) -> Result<()> {
+    use fabric_proto::common::HeaderType;
+    use fabric_proto::protos::endorser_client::EndorserClient;
+    let mut client = EndorserClient::new(endpoint(&net, Target::Peer)?.connect().await?);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let creator = net.identity("User1@Hospital1")?.serialize();
+    let nonce = vec![7u8; 24];
+    let txid = fabric_block::compute_txid(&nonce, &creator);
+    let mut draft = Draft {
+        seconds: Some(i64::try_from(now.as_secs())?),
+        ..Draft::default()
+    };
+    let unknown = |text: &str| Some((Code::Unknown, text.to_owned()));
+    // (what the draft gained, the draft, the answer)
+    let mut steps: Vec<(&str, Draft, Want)> = Vec::new();
+    let header_type = "error validating proposal: invalid header type MESSAGE";
+    steps.push((
+        "a timestamp only",
+        draft.clone(),
+        unknown("ChaincodeHeaderExtension.ChaincodeId is nil"),
+    ));
+    draft.chaincode_id = true;
+    steps.push((
+        "a chaincode id",
+        draft.clone(),
+        unknown("chaincode invocation spec did not contain chaincode spec"),
+    ));
+    draft.input = true;
+    steps.push((
+        "a chaincode spec and input, no channel",
+        draft.clone(),
+        unknown(header_type),
+    ));
+    draft.channel = "nosuchchannel".into();
+    steps.push(("a channel this peer has not joined", draft.clone(), None));
+    draft.channel = net.consortium.channel.clone();
+    steps.push(("the channel", draft.clone(), unknown(header_type)));
+    draft.header_type = HeaderType::EndorserTransaction as i32;
+    steps.push((
+        "the endorser transaction header type",
+        draft.clone(),
+        unknown("error validating proposal: nonce is empty"),
+    ));
+    draft.nonce = nonce;
+    steps.push((
+        "a nonce",
+        draft.clone(),
+        unknown("error validating proposal: creator is empty"),
+    ));
+    draft.creator = creator;
+    steps.push((
+        "a creator",
+        draft.clone(),
+        unknown(&format!(
+            "error validating proposal: incorrectly computed txid '' -- expected '{txid}'"
+        )),
+    ));
+    draft.tx_id = txid;
+    steps.push((
+        "the txid, and no signature",
+        draft,
+        unknown("error validating proposal: empty signature bytes"),
+    ));
+    for (added, draft, want) in steps {
+        let answer = process(&mut client, draft.signed()).await;
+        match (want, answer) {
+            (Some((code, text)), Answer::Error(got_code, got_text)) => ensure!(
+                code == got_code && text == got_text,
+                "with {added}: want {code:?} {text:?}, got {got_code:?} {got_text:?}"
+            ),
+            (None, Answer::Response(pr)) => {
+                let response = pr.response.unwrap_or_default();
+                ensure!(
+                    response.status == 500
+                        && response.message == "channel 'nosuchchannel' not found"
+                        && pr.payload.is_empty()
+                        && pr.endorsement.is_none(),
+                    "with {added}: want a ProposalResponse 500 \"channel 'nosuchchannel' not found\", got {} {:?}",
+                    response.status,
+                    response.message
+                );
+            }
+            (Some((code, text)), Answer::Response(pr)) => anyhow::bail!(
+                "with {added}: want {code:?} {text:?}, got a ProposalResponse {:?}",
+                pr.response
+            ),
+            (None, Answer::Error(code, text)) => {
+                anyhow::bail!("with {added}: want a ProposalResponse, got {code:?} {text:?}")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Gateway refuses an empty SignedProposal itself, before any peer sees
+/// it (`internal/pkg/gateway/{evaluate,endorse}.go`).
+async fn gateway_empty_signed_proposal(net: Net) -> Result<()> {
+    use fabric_proto::gateway::gateway_client::GatewayClient;
+    use fabric_proto::gateway::{EndorseRequest, EvaluateRequest};
+    let channel_id = net.consortium.channel.clone();
+    let mut client = GatewayClient::new(endpoint(&net, Target::Peer)?.connect().await?);
+    let empty = Some(fabric_proto::protos::SignedProposal::default());
+    let evaluated = client
+        .evaluate(EvaluateRequest {
+            transaction_id: "t".into(),
+            channel_id: channel_id.clone(),
+            proposed_transaction: empty.clone(),
+            target_organizations: Vec::new(),
+        })
+        .await
+        .err()
+        .context("Evaluate of an empty signed proposal succeeded")?;
+    let want = "failed to unpack transaction proposal: a signed proposal is required";
+    ensure!(
+        evaluated.code() == Code::InvalidArgument && evaluated.message() == want,
+        "Evaluate: want InvalidArgument {want:?}, got {:?} {:?}",
+        evaluated.code(),
+        evaluated.message()
+    );
+    let endorsed = client
+        .endorse(EndorseRequest {
+            transaction_id: "t".into(),
+            channel_id,
+            proposed_transaction: empty,
+            endorsing_organizations: Vec::new(),
+        })
+        .await
+        .err()
+        .context("Endorse of an empty signed proposal succeeded")?;
+    let want = "the proposed transaction must contain a signed proposal";
+    ensure!(
+        endorsed.code() == Code::InvalidArgument && endorsed.message() == want,
+        "Endorse: want InvalidArgument {want:?}, got {:?} {:?}",
+        endorsed.code(),
+        endorsed.message()
+    );
+    Ok(())
 }
