@@ -15,6 +15,7 @@ use crate::package::{CcaasConnection, PackageStore};
 use crate::proposal::{self, UnpackedProposal};
 use crate::response::{self, Simulated, ERROR_THRESHOLD};
 use crate::simulator::TxSimulator;
+use crate::syscc::{self, SysccCall};
 use crate::{ChaincodeDefinition, PeerContext, Refusal};
 use fabric_msp::Identity;
 use fabric_proto::protos::{ChaincodeId, ProposalResponse, SignedProposal};
@@ -116,7 +117,15 @@ impl Inner {
         }
         let creator = proposal::validate(&up, &self.ctx.msps, now)
             .map_err(|e| tonic::Status::unknown(format!("error validating proposal: {e}")))?;
-        if !channel.is_empty() {
+        if channel.is_empty() {
+            // Fabric checks a channel-less proposal's creator against the peer's own
+            // (local) MSP: another org's identity is unknown there.
+            if creator.mspid != self.ctx.mspid {
+                return Err(tonic::Status::unknown(
+                    "error validating proposal: access denied: channel [] creator org unknown, creator is malformed",
+                ));
+            }
+        } else {
             self.check_unique_and_writer(&up, &creator)?;
         }
         match self.process_checked(&up, &creator).await {
@@ -153,7 +162,9 @@ impl Inner {
             .org_policies
             .iter()
             .any(|(id, _)| *id == creator.mspid);
-        if up.chaincode_name != LIFECYCLE && !is_writer {
+        // System chaincodes check their own ACLs (Fabric: "ACLs for system chaincodes are checked elsewhere").
+        let system = up.chaincode_name == LIFECYCLE || syscc::handles(&up.chaincode_name);
+        if !system && !is_writer {
             return Err(tonic::Status::unknown(format!(
                 "access denied for [propose]: creator org [{}] does not satisfy /Channel/Application/Writers of channel [{}]",
                 creator.mspid,
@@ -171,6 +182,8 @@ impl Inner {
         let channel_less = up.channel_id().is_empty();
         let simulated = if up.chaincode_name == LIFECYCLE {
             self.run_lifecycle(up, creator, channel_less)?
+        } else if syscc::handles(&up.chaincode_name) {
+            self.run_syscc(up, creator, channel_less)?
         } else {
             if channel_less {
                 return Err(EndorserError::refused(format!(
@@ -217,6 +230,37 @@ impl Inner {
             interest,
             chaincode_id: ChaincodeId {
                 name: LIFECYCLE.to_string(),
+                version: SYSCC_VERSION.to_string(),
+                path: String::new(),
+            },
+        })
+    }
+
+    /// `qscc` and `cscc`: answered from this peer's ledger, endorsed like any
+    /// system chaincode when the proposal names a channel.
+    fn run_syscc(
+        &self,
+        up: &UnpackedProposal,
+        creator: &Identity,
+        channel_less: bool,
+    ) -> Result<Simulated> {
+        let sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
+        let response = SysccCall {
+            ctx: &self.ctx,
+            creator,
+        }
+        .invoke(&up.chaincode_name, &up.input.args);
+        let (results, interest) = match &sim {
+            Some(sim) => (sim.results().encode_to_vec(), Some(sim.interest()?)),
+            None => (Vec::new(), None),
+        };
+        Ok(Simulated {
+            response,
+            results,
+            event: None,
+            interest,
+            chaincode_id: ChaincodeId {
+                name: up.chaincode_name.clone(),
                 version: SYSCC_VERSION.to_string(),
                 path: String::new(),
             },

@@ -4,7 +4,8 @@
 //! (dialling chaincode-as-a-service servers), simulation that records
 //! Fabric read/write sets, signing proposal responses, the ChaincodeInterest,
 //! and the `_lifecycle` system chaincode that installs, approves and commits
-//! chaincode definitions (kept in the `_lifecycle` namespace of world state).
+//! chaincode definitions (kept in the `_lifecycle` namespace of world state), and
+//! the `qscc` / `cscc` system chaincodes answered from the peer's own ledger.
 //!
 //! The public surface is [`Endorser`] and what it needs; failures inside are
 //! [`EndorserError`]s, turned into Fabric's words only where they leave the
@@ -22,6 +23,7 @@ mod range;
 mod response;
 mod rwset;
 mod simulator;
+mod syscc;
 #[cfg(feature = "testing")]
 pub mod testing;
 

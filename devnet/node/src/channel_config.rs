@@ -11,7 +11,6 @@ use crate::auth::unix_now;
 use devnet_ledger::{BatchConfig, Ledger};
 use fabric_configtx::batch::batch_params;
 use fabric_configtx::sign::config_update_of;
-use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{Block, Config, ConfigEnvelope, Envelope, Status};
 use prost::Message;
 
@@ -43,17 +42,11 @@ impl ChannelConfig {
     pub(crate) fn load(chain: &Ledger) -> Result<Self, LoadError> {
         let height = chain.try_height()?;
         let tip_number = height.checked_sub(1).ok_or(LoadError::MissingBlock(0))?;
-        let tip = read(chain, tip_number)?;
-        let index =
-            fabric_configtx::last_config_index(&tip).map_err(|source| LoadError::Config {
-                block: tip_number,
-                source,
-            })?;
-        let block = if index == tip_number {
-            tip
-        } else {
-            read(chain, index)?
-        };
+        let (index, block) = fabric_configtx::config_block_in_force(
+            tip_number,
+            |n| read(chain, n),
+            |block, source| LoadError::Config { block, source },
+        )?;
         let config =
             fabric_configtx::config_from_block(&block).map_err(|source| LoadError::Config {
                 block: index,
@@ -84,49 +77,7 @@ impl ChannelConfig {
     }
 }
 
-/// Fabric's policy for a resource the channel's ACLs do not name.
-const DEFAULT_ACL_POLICY: &str = "/Channel/Application/Readers";
-
-/// The policy path the channel's ACLs (the Application group's `ACLs` value)
-/// give `resource`, or Fabric's default when they do not name it.
-pub(crate) fn acl_policy(config: &Config, resource: &str) -> String {
-    config
-        .channel_group
-        .as_ref()
-        .and_then(|root| root.groups.get("Application"))
-        .and_then(|app| app.values.get("ACLs"))
-        .and_then(|v| fabric_proto::protos::AcLs::decode(v.value.as_slice()).ok())
-        .and_then(|acls| acls.acls.get(resource).map(|r| r.policy_ref.clone()))
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| DEFAULT_ACL_POLICY.to_owned())
-}
-
-/// Checks `id` against the ACL of `resource` in `config`, evaluating the policy
-/// as the channel defines it; the error names the resource, policy and reason.
-pub(crate) fn check_acl(
-    config: &Config,
-    resource: &str,
-    id: &Identity,
-    msps: &MspManager,
-) -> Result<(), String> {
-    let policy = acl_policy(config, resource);
-    let Some(root) = config.channel_group.as_ref() else {
-        return Err("the channel config has no channel group".into());
-    };
-    fabric_configtx::policy::Policies::new(root)
-        .evaluate(
-            &["Channel".to_owned()],
-            &policy,
-            std::slice::from_ref(id),
-            msps,
-        )
-        .map_err(|e| {
-            format!(
-                "access denied for [{resource}]: policy {policy} not satisfied by {}@{}: {e}",
-                id.subject_cn, id.mspid
-            )
-        })
-}
+pub(crate) use fabric_configtx::acl::check_acl;
 
 fn read(chain: &Ledger, number: u64) -> Result<Block, LoadError> {
     chain

@@ -5,5 +5,6 @@
 //! that writes them, so neither needs the other's code.
 
 pub use healthblock_consortium::devnet_config::{
-    BatchSettings, DevnetConfig, DevnetConfigError, OrdererConfig, OrgConfig, PeerConfig, TlsFiles,
+    AdminListener, BatchSettings, DevnetConfig, DevnetConfigError, OrdererConfig, OrgConfig,
+    PeerConfig, TlsFiles,
 };

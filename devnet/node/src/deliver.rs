@@ -113,6 +113,17 @@ where
     T: Send,
     F: Fn(Item) -> T + Sync,
 {
+    // A peer rebuilding its ledger from the orderer has no config (so no ACL) until
+    // block 0 commits; a Fabric peer always has it from joining. Wait for it.
+    if source.acl.is_some() && source.chain.height() == 0 {
+        let mut shutdown = source.shutdown.clone();
+        let mut chain = source.chain.clone();
+        tokio::select! {
+            h = chain.wait_for_block(0) => h?,
+            _ = tx.closed() => return None,
+            _ = crate::chain::stopped(&mut shutdown) => return None,
+        };
+    }
     let seek = match check_request(source, env) {
         Ok(seek) => seek,
         Err((status, why)) => {

@@ -10,6 +10,7 @@ use crate::error::StartError;
 use crate::gateway::GatewayService;
 use crate::network::Network;
 use crate::orderer::Orderer;
+use crate::participation;
 use crate::peer::{Peer, PeerParts};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
 use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
@@ -36,6 +37,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct Devnet {
     peers: Vec<(String, SocketAddr)>,
     orderer: SocketAddr,
+    /// The orderer's channel participation API, if configured.
+    orderer_admin: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<(String, JoinHandle<()>)>,
     failures: mpsc::UnboundedReceiver<String>,
@@ -70,6 +73,10 @@ impl Devnet {
         };
 
         let orderer_listener = server::bind(&config.orderer.listen).await?;
+        let admin_listener = match &config.orderer.admin {
+            Some(admin) => Some(server::bind(&admin.listen).await?),
+            None => None,
+        };
         let mut peer_listeners = Vec::new();
         for p in &config.peers {
             peer_listeners.push(server::bind(&p.listen).await?);
@@ -112,6 +119,14 @@ impl Devnet {
         });
 
         starter.serve_orderer(&config, orderer_listener, &orderer, &ids)?;
+        let orderer_admin = match (&config.orderer.admin, admin_listener) {
+            (Some(admin), Some(listener)) => {
+                let address = parse_addr(&listener.address)?;
+                starter.serve_participation(&config, admin, listener, &orderer)?;
+                Some(address)
+            }
+            _ => None,
+        };
         for ((p, l), peer) in config.peers.iter().zip(peer_listeners).zip(&peers) {
             starter.serve_peer(p, l, peer, &net)?;
         }
@@ -125,6 +140,7 @@ impl Devnet {
         Ok(Self {
             peers,
             orderer: parse_addr(&orderer.address)?,
+            orderer_admin,
             stop,
             tasks: starter.tasks,
             failures,
@@ -143,6 +159,11 @@ impl Devnet {
 
     pub fn orderer_address(&self) -> SocketAddr {
         self.orderer
+    }
+
+    /// The orderer's channel participation API (`osnadmin`), if configured.
+    pub fn orderer_admin_address(&self) -> Option<SocketAddr> {
+        self.orderer_admin
     }
 
     /// Stops every listener and task; waits a short grace period for them.
@@ -238,6 +259,26 @@ impl Starter {
         self.spawn(
             format!("orderer {} listener", config.orderer.name),
             server::serve(router, listener.listener, shutdown),
+        );
+        Ok(())
+    }
+
+    fn serve_participation(
+        &mut self,
+        config: &DevnetConfig,
+        admin: &crate::config::AdminListener,
+        listener: Listener,
+        orderer: &Arc<Orderer>,
+    ) -> Result<(), StartError> {
+        let acceptor = participation::acceptor(&config.orderer.tls, admin)?;
+        let state = participation::ParticipationState {
+            channel: config.channel.clone(),
+            chain: orderer.chain(),
+        };
+        let shutdown = self.shutdown_signal();
+        self.spawn(
+            format!("orderer {} admin listener", config.orderer.name),
+            participation::serve(listener.listener, acceptor, state, shutdown),
         );
         Ok(())
     }

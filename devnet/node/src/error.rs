@@ -67,4 +67,6 @@ pub enum StartError {
     },
     #[error("invalid TLS configuration")]
     Tls(#[source] tonic::transport::Error),
+    #[error("invalid TLS configuration of the orderer's admin listener: {0}")]
+    AdminTls(String),
 }

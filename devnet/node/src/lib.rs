@@ -19,6 +19,7 @@ mod gateway;
 mod genesis;
 mod network;
 mod orderer;
+mod participation;
 mod peer;
 mod recv;
 pub mod rpc_error;
@@ -26,7 +27,9 @@ mod server;
 mod services;
 mod waiters;
 
-pub use config::{BatchSettings, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
+pub use config::{
+    AdminListener, BatchSettings, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles,
+};
 pub use devnet::{run, Devnet};
 pub use error::StartError;
 pub use server::MAX_MESSAGE_BYTES;

@@ -72,3 +72,20 @@ pub fn last_config_index(block: &Block) -> Result<u64, ConfigError> {
         .map(|l| l.index)
         .ok_or_else(|| ConfigError::Missing("LAST_CONFIG in the orderer block metadata".into()))
 }
+
+/// The config block in force at block `tip_number` of a chain: the tip itself or
+/// the block its LAST_CONFIG names. `read` fetches a block; `bad_block` turns an
+/// unreadable LAST_CONFIG into the caller's error, with the block's number.
+pub fn config_block_in_force<E>(
+    tip_number: u64,
+    mut read: impl FnMut(u64) -> Result<Block, E>,
+    bad_block: impl Fn(u64, ConfigError) -> E,
+) -> Result<(u64, Block), E> {
+    let tip = read(tip_number)?;
+    let index = last_config_index(&tip).map_err(|e| bad_block(tip_number, e))?;
+    if index == tip_number {
+        Ok((index, tip))
+    } else {
+        Ok((index, read(index)?))
+    }
+}

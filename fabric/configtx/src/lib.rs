@@ -1,6 +1,6 @@
 //! Fabric channel configuration transactions.
 //!
-//! Owns: reading the configuration out of a config block ([`block`]); the
+//! Owns: the channel's access control lists ([`acl`]); reading the configuration out of a config block ([`block`]); the
 //! flattened view of a config tree Fabric's configtx works on (`[Group]  /Channel/...`
 //! keys, [`map`]); computing a `ConfigUpdate` from an original and an updated
 //! config with the semantics of `configtxlator compute_update` ([`compute`]);
@@ -13,6 +13,7 @@
 //!
 //! Knows nothing of networks or of what the channel is used for.
 
+pub mod acl;
 pub mod batch;
 pub mod block;
 pub mod compute;
@@ -24,7 +25,9 @@ pub mod sign;
 pub mod validate;
 
 pub use batch::{BatchParams, BatchUpdate};
-pub use block::{config_envelope_from_block, config_from_block, last_config_index};
+pub use block::{
+    config_block_in_force, config_envelope_from_block, config_from_block, last_config_index,
+};
 pub use compute::compute_update;
 pub use msps::msp_manager;
 pub use sign::{config_tx, config_update_tx, sign_config_update};

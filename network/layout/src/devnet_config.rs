@@ -62,6 +62,19 @@ pub struct OrdererConfig {
     pub msp_dir: PathBuf,
     pub listen: String,
     pub tls: TlsFiles,
+    /// The channel participation API (what `osnadmin` calls), if served.
+    #[serde(default)]
+    pub admin: Option<AdminListener>,
+}
+
+/// The orderer's admin listener: HTTPS with the orderer's TLS certificate that
+/// accepts only clients whose TLS certificate the given CA issued (Fabric's
+/// `Admin.TLS.ClientAuthRequired` with `ClientRootCAs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminListener {
+    pub listen: String,
+    /// PEM of the CA that issues admin clients' TLS certificates (the orderer org's TLS CA).
+    pub client_ca: PathBuf,
 }
 
 /// Orderer batch settings of the channel.
@@ -167,6 +180,10 @@ pub fn devnet_config(c: &Consortium, layout: &Layout) -> DevnetConfig {
             msp_dir: layout.orderer_msp_dir(oo, solo),
             listen: c.address(solo.ports.listen),
             tls: server_tls(&layout.orderer_tls_dir(oo, solo)),
+            admin: Some(AdminListener {
+                listen: c.address(solo.ports.admin),
+                client_ca: layout.orderer_admin_tls_dir(oo).join("ca.crt"),
+            }),
         },
     }
 }

@@ -6,7 +6,10 @@
 
 pub(crate) mod tx;
 
-use devnet::{BatchSettings, Devnet, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles};
+use devnet::{
+    AdminListener, BatchSettings, Devnet, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig,
+    TlsFiles,
+};
 use fabric_msp::SigningIdentity;
 use healthblock_test_support::TestCa;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,12 @@ impl OrgCas {
     pub(crate) fn user(&self, cn: &str, ou: &str) -> SigningIdentity {
         let (cert, key) = self.leaf(cn, ou);
         SigningIdentity::from_pem(&self.mspid, cert.as_bytes(), key.as_bytes()).unwrap()
+    }
+
+    /// A TLS client certificate and key (PEM) from the org's TLS CA.
+    pub(crate) fn tls_client(&self, cn: &str) -> (String, String) {
+        let leaf = self.tlsca.leaf(cn).valid_years(2025, 2040).issue();
+        (leaf.cert_pem, leaf.key_pem)
     }
 
     /// The org's verifying MSP directory.
@@ -171,6 +180,10 @@ impl Fixture {
                 org_msp_dir: root.join("ordererOrganizations/example.com/msp"),
                 msp_dir: orderer_msp,
                 listen: "127.0.0.1:0".into(),
+                admin: Some(AdminListener {
+                    listen: "127.0.0.1:0".into(),
+                    client_ca: orderer_tls.ca.clone(),
+                }),
                 tls: orderer_tls,
             },
         };
