@@ -13,7 +13,9 @@
 //! is what a connection.json needs: `{{.key}}` (and `.a.b` into nested
 //! objects), spaces and `{{-`/`-}}` trim markers inside the braces, and
 //! comments. Anything else in an action is an error rather than being
-//! guessed at, and so is a missing key.
+//! guessed at, and so is a missing key. Values print as Go prints what
+//! `encoding/json` decodes into `interface{}` (numbers are float64, so
+//! `1000000` prints `1e+06`; objects print `map[k:v ...]`, lists `[a b]`).
 
 use serde_json::{Map, Value};
 
@@ -34,12 +36,8 @@ pub enum TemplateError {
     Unsupported(String),
     #[error("executing {{{{{action}}}}}: map has no entry for key {key:?}")]
     MissingKey { action: String, key: String },
-    #[error("executing {{{{{action}}}}}: {key:?} is a JSON {kind}, not a value to print")]
-    NotPrintable {
-        action: String,
-        key: String,
-        kind: &'static str,
-    },
+    #[error("executing {{{{{action}}}}}: {key:?} is not a JSON object, it has no fields")]
+    NoFields { action: String, key: String },
     #[error("the {field} field template: {source}")]
     Field {
         field: &'static str,
@@ -106,50 +104,65 @@ fn execute(action: &str, config: &BuilderConfig) -> Result<String, TemplateError
         return Err(unsupported());
     }
     let mut map = config;
-    let mut value = None;
+    let mut value = &Value::Null;
     for (i, key) in keys.iter().enumerate() {
         let v = map.get(*key).ok_or_else(|| TemplateError::MissingKey {
             action: action.to_owned(),
             key: (*key).to_owned(),
         })?;
         if i + 1 < keys.len() {
-            map = v.as_object().ok_or_else(|| TemplateError::NotPrintable {
+            map = v.as_object().ok_or_else(|| TemplateError::NoFields {
                 action: action.to_owned(),
                 key: (*key).to_owned(),
-                kind: "value without fields",
             })?;
         }
-        value = Some(v);
+        value = v;
     }
-    let key = keys.last().copied().unwrap_or_default().to_owned();
+    Ok(match value {
+        // text/template prints a nil result as "<no value>" (fmt's "<nil>"
+        // is only for a nil inside a map or a list).
+        Value::Null => "<no value>".to_owned(),
+        value => go_value(value),
+    })
+}
+
+/// Go's `%v` of a value `encoding/json` decoded into `interface{}`: strings
+/// as they are, float64 numbers, maps with their keys sorted, lists, and
+/// `<nil>` for a null inside them.
+fn go_value(value: &Value) -> String {
+    let joined = |items: Vec<String>| items.join(" ");
     match value {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Bool(b)) => Ok(b.to_string()),
-        Some(Value::Number(n)) => Ok(go_float(n.as_f64().unwrap_or(f64::NAN))),
-        // Go prints a nil interface value as "<no value>".
-        Some(Value::Null) => Ok("<no value>".to_owned()),
-        Some(Value::Array(_)) => Err(TemplateError::NotPrintable {
-            action: action.to_owned(),
-            key,
-            kind: "array",
-        }),
-        Some(Value::Object(_)) | None => Err(TemplateError::NotPrintable {
-            action: action.to_owned(),
-            key,
-            kind: "object",
-        }),
+        Value::Null => "<nil>".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => go_float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!("[{}]", joined(items.iter().map(go_value).collect())),
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let entries = entries
+                .into_iter()
+                .map(|(k, v)| format!("{k}:{}", go_value(v)))
+                .collect();
+            format!("map[{}]", joined(entries))
+        }
     }
 }
 
-/// Go's `%v` of a float64 (JSON numbers decode to float64 in Go): the
-/// shortest representation, in exponent form below 1e-4 or from 1e21 on.
+/// Go's `%v` of a float64 (`strconv`'s shortest `%g`): the shortest digits,
+/// in exponent form when the decimal exponent is below -4 or 6 and above
+/// (`1e+06`, `1.234567e+06`, `1e-05`), with at least two exponent digits.
 fn go_float(f: f64) -> String {
-    let magnitude = f.abs();
-    if f == 0.0 || (1e-4..1e21).contains(&magnitude) {
+    if f == 0.0 || !f.is_finite() {
         return format!("{f}");
     }
+    // Rust's `{:e}` gives the same shortest digits: "1.234567e6", "-2.5e-7".
     let text = format!("{f:e}");
     let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let decimal_exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..6).contains(&decimal_exponent) {
+        return format!("{f}");
+    }
     let (sign, digits) = match exponent.strip_prefix('-') {
         Some(d) => ('-', d),
         None => ('+', exponent),
@@ -224,14 +237,37 @@ mod tests {
 
     #[test]
     fn values_print_as_go_prints_them() {
-        let c = config(r#"{"f":1.5,"big":1e21,"tiny":0.00001,"whole":7051.0,"t":true,"n":null}"#);
+        // Each expectation is what Go 1.26 text/template printed for the same
+        // JSON decoded by encoding/json into map[string]interface{}.
+        let c = config(
+            r#"{"f":1.5,"big":1e21,"tiny":0.00001,"whole":7051.0,"t":true,"n":null,
+                "port":9999,"c":123456,"j":100000,"m":1000000,"d":1234567,"i":-2500000,
+                "k":12345678901,"small":0.0001,
+                "o":{"z":null,"b":[1,"two",true,{"q":2e6}],"a":"x y","B":0,"é":1},
+                "e":[],"empty":{}}"#,
+        );
         let r = |t: &str| render(t, &c).unwrap();
         assert_eq!(r("{{.f}}"), "1.5");
         assert_eq!(r("{{.big}}"), "1e+21");
         assert_eq!(r("{{.tiny}}"), "1e-05");
+        assert_eq!(r("{{.small}}"), "0.0001");
         assert_eq!(r("{{.whole}}"), "7051");
+        assert_eq!(r("{{.port}}"), "9999");
+        assert_eq!(r("{{.c}}"), "123456");
+        assert_eq!(r("{{.j}}"), "100000");
+        assert_eq!(r("{{.m}}"), "1e+06");
+        assert_eq!(r("{{.d}}"), "1.234567e+06");
+        assert_eq!(r("{{.i}}"), "-2.5e+06");
+        assert_eq!(r("{{.k}}"), "1.2345678901e+10");
         assert_eq!(r("{{.t}}"), "true");
         assert_eq!(r("{{.n}}"), "<no value>");
+        assert_eq!(r("{{.o.z}}"), "<no value>");
+        assert_eq!(
+            r("{{.o}}"),
+            "map[B:0 a:x y b:[1 two true map[q:2e+06]] z:<nil> é:1]"
+        );
+        assert_eq!(r("{{.e}}"), "[]");
+        assert_eq!(r("{{.empty}}"), "map[]");
     }
 
     #[test]
@@ -264,13 +300,21 @@ mod tests {
             render("{{.peername", &c),
             Err(TemplateError::Unclosed(_))
         ));
+        // Go: "can't evaluate field a in type interface {}".
+        assert_eq!(
+            render("{{.peername.a}}", &c).unwrap_err(),
+            TemplateError::NoFields {
+                action: ".peername.a".into(),
+                key: "peername".into()
+            }
+        );
         assert!(matches!(
-            render("{{.obj}}", &c),
-            Err(TemplateError::NotPrintable { .. })
+            render("{{.list.a}}", &c),
+            Err(TemplateError::NoFields { .. })
         ));
         assert!(matches!(
-            render("{{.list}}", &c),
-            Err(TemplateError::NotPrintable { .. })
+            render("{{.obj.b}}", &c),
+            Err(TemplateError::MissingKey { .. })
         ));
         assert!(matches!(parse_config("[1]"), Err(TemplateError::Config(_))));
         assert!(parse_config("").unwrap().is_empty());
