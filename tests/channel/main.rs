@@ -6,8 +6,11 @@
 //! an update signed by a peer org's admin, by a client, by nobody, and one
 //! computed against a config that has since changed. Where `FABRIC_BIN` is set,
 //! an update computed by Fabric's own `configtxlator compute_update` is accepted.
+//! Every node names the channel it serves (`channel list`; `peer channel
+//! list/getinfo` and `osnadmin channel list` where `FABRIC_BIN` is set).
 
 mod cases;
+mod listing;
 
 use healthblock_tests::backends::{self, Suite};
 use healthblock_tests::TestNet;
@@ -33,7 +36,10 @@ fn main() {
                 serial: tokio::sync::Mutex::new(()),
             })
         },
-        cases: cases::all,
-        needs_peer_binary: |name| name == "configtxlator_compute_update_is_accepted",
+        cases: || cases::all().into_iter().chain(listing::all()).collect(),
+        needs_peer_binary: |name| {
+            name == "configtxlator_compute_update_is_accepted"
+                || listing::needs_fabric_binaries(name)
+        },
     })
 }

@@ -1,4 +1,5 @@
-//! `healthblock channel`: the channel's chain info, its configuration, and
+//! `healthblock channel`: the channels each node serves, the channel's chain
+//! info (from the orderer or a peer), its configuration, and
 //! batch-parameter changes through a real config update (same command on both
 //! backends). The work is in `fabric_client::admin::channel_config`; this file
 //! resolves identities and endpoints, and prints.
@@ -9,13 +10,18 @@ use anyhow::{anyhow, Context as _, Result};
 use fabric_client::admin::channel_config::{
     self as cc, go_duration, parse_go_duration, BatchParams, BatchUpdate,
 };
-use fabric_client::admin::Orderer;
+use fabric_client::admin::{Orderer, Peer};
 use fabric_msp::SigningIdentity;
+use healthblock_network::consortium::{Backend, OrdererNode, PeerNode, PeerOrg};
+use healthblock_network::fabric_process::join::participation_client;
 use serde::Serialize;
 use std::time::Duration;
 
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ChannelCmd {
+    /// The channels each node serves: every peer (cscc GetChannels, as its org's
+    /// admin) and every running orderer (the channel participation API).
+    List(ListArgs),
     /// Height and the current and previous block hashes of the channel (from the orderer).
     Info(InfoArgs),
     /// The channel configuration.
@@ -39,10 +45,21 @@ pub(crate) enum UpdateCmd {
 }
 
 #[derive(clap::Args, Debug)]
+pub(crate) struct ListArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
 pub(crate) struct InfoArgs {
-    /// Identity that reads the chain (a channel reader; default: the orderer org's admin).
+    /// Identity that reads the chain (a channel reader; default: the orderer org's admin,
+    /// or with --peer that org's admin).
     #[arg(long = "as")]
     pub who: Option<String>,
+    /// Ask this org's peer (qscc GetChainInfo, what `peer channel getinfo` does)
+    /// instead of the orderer: ORG or ORG/PEER.
+    #[arg(long)]
+    pub peer: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -85,6 +102,7 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 
 pub(crate) async fn run(ctx: &Context, cmd: ChannelCmd) -> Result<()> {
     match cmd {
+        ChannelCmd::List(a) => list(ctx, a).await,
         ChannelCmd::Info(a) => info(ctx, a).await,
         ChannelCmd::Config(ConfigCmd::Show(a)) => show(ctx, a).await,
         ChannelCmd::Update(UpdateCmd::Batch(a)) => update_batch(ctx, a).await,
@@ -126,11 +144,112 @@ struct InfoOut {
     previous_block_hash: String,
 }
 
+#[derive(Serialize)]
+struct NodeChannels {
+    node: String,
+    kind: &'static str,
+    address: String,
+    /// The channels it serves; absent when it did not answer.
+    channels: Option<Vec<String>>,
+    error: Option<String>,
+}
+
+impl NodeChannels {
+    fn new(node: String, kind: &'static str, address: String, answer: Result<Vec<String>>) -> Self {
+        let (channels, error) = match answer {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        Self {
+            node,
+            kind,
+            address,
+            channels,
+            error,
+        }
+    }
+}
+
+async fn peer_channels(ctx: &Context, org: &PeerOrg, node: &PeerNode) -> Result<Vec<String>> {
+    let admin = ctx.identity(&format!("Admin@{}", org.name))?;
+    let peer = Peer::connect(&ctx.peer_endpoint(org, node)?).await?;
+    Ok(fabric_client::admin::channel::list_channels(&peer, &admin).await?)
+}
+
+async fn orderer_channels(ctx: &Context, node: &OrdererNode) -> Result<Vec<String>> {
+    let org = &ctx.consortium.orderer_org;
+    let client = participation_client(&ctx.consortium, &ctx.layout, org, node.ports.admin)?;
+    let list = client.list().await?;
+    Ok(list
+        .system_channel
+        .into_iter()
+        .chain(list.channels.unwrap_or_default())
+        .map(|c| c.name)
+        .collect())
+}
+
+async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
+    let mut nodes = Vec::new();
+    for (org, node) in ctx.all_peers() {
+        let address = ctx.consortium.address(node.ports.listen);
+        let answer = peer_channels(ctx, org, node).await;
+        nodes.push(NodeChannels::new(org.fqdn(node), "peer", address, answer));
+    }
+    let oo = &ctx.consortium.orderer_org;
+    // The devnet runs the first orderer only; Fabric runs them all.
+    let orderers: Vec<&OrdererNode> = match ctx.consortium.backend {
+        Backend::Devnet => vec![oo.solo()],
+        Backend::Fabric => oo.orderers.iter().collect(),
+    };
+    for node in orderers {
+        let address = ctx.consortium.address(node.ports.admin);
+        let answer = orderer_channels(ctx, node).await;
+        nodes.push(NodeChannels::new(oo.fqdn(node), "orderer", address, answer));
+    }
+    let failed = nodes.iter().filter(|n| n.error.is_some()).count();
+    if a.json {
+        output::json(&nodes)?;
+    } else {
+        for n in &nodes {
+            match (&n.channels, &n.error) {
+                (Some(c), _) => println!("{} {} ({}): {}", n.kind, n.node, n.address, c.join(", ")),
+                (None, Some(e)) => {
+                    println!("{} {} ({}): no answer: {e}", n.kind, n.node, n.address)
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(anyhow!("{failed} of {} nodes did not answer", nodes.len()));
+    }
+    Ok(())
+}
+
 async fn info(ctx: &Context, a: InfoArgs) -> Result<()> {
-    let who = a.who.unwrap_or_else(|| orderer_admin(ctx));
-    let reader = signer(ctx, &who)?;
     let channel = &ctx.consortium.channel;
-    let info = cc::chain_info(&orderer(ctx).await?, &reader, channel).await?;
+    let info = match &a.peer {
+        Some(target) => {
+            let (org_name, peer_name) = match target.split_once('/') {
+                Some((o, p)) => (o, Some(p)),
+                None => (target.as_str(), None),
+            };
+            let org = ctx.org(org_name)?;
+            let node = ctx.peer(org, peer_name)?;
+            let who = a
+                .who
+                .clone()
+                .unwrap_or_else(|| format!("Admin@{}", org.name));
+            let reader = signer(ctx, &who)?;
+            let peer = Peer::connect(&ctx.peer_endpoint(org, node)?).await?;
+            fabric_client::admin::channel::peer_chain_info(&peer, &reader, channel).await?
+        }
+        None => {
+            let who = a.who.clone().unwrap_or_else(|| orderer_admin(ctx));
+            let reader = signer(ctx, &who)?;
+            cc::chain_info(&orderer(ctx).await?, &reader, channel).await?
+        }
+    };
     let out = InfoOut {
         channel: channel.clone(),
         height: info.height,

@@ -1,16 +1,21 @@
-//! Joining a peer to a channel: the `cscc` JoinChain call `peer channel join` makes.
+//! A peer's channels: joining one (the `cscc` JoinChain call `peer channel
+//! join` makes), listing them (`cscc` GetChannels, `peer channel list`) and a
+//! channel's chain info as the peer has it (`qscc` GetChainInfo, `peer channel
+//! getinfo`). All three are channel-less proposals; the channel is an argument.
 //!
 //! Facts from Fabric's CLI: a proposal of header type CONFIG on the empty
 //! channel to system chaincode `cscc` (spec type GOLANG) with args
 //! `["JoinChain", <genesis block bytes>]`, signed by an admin of the peer's
 //! org and sent to the peer's Endorser. Status 200 (or 0) means joined.
 
+use super::channel_config::ChainInfo;
 use super::peer::{check_status, Peer};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::proposal::{Proposal, ProposalBuilder};
 use fabric_msp::SigningIdentity;
-use fabric_proto::common::HeaderType;
-use fabric_proto::protos::chaincode_spec;
+use fabric_proto::common::{BlockchainInfo, HeaderType};
+use fabric_proto::protos::{chaincode_spec, ChannelQueryResponse};
+use prost::Message;
 
 /// The unsigned JoinChain proposal.
 pub fn join_proposal(admin: &SigningIdentity, genesis_block: &[u8]) -> Proposal {
@@ -33,6 +38,50 @@ pub async fn join_channel(
         .await?;
     // The CLI accepts status 0 as well as 200.
     check_status(peer.address(), &proposal.txid, &response, &[0])
+}
+
+/// A channel-less system chaincode query on `peer`; the payload of its answer.
+async fn query(
+    peer: &Peer,
+    signer: &SigningIdentity,
+    chaincode: &str,
+    function: &str,
+    args: &[&[u8]],
+) -> Result<Vec<u8>> {
+    let mut builder = ProposalBuilder::new("", chaincode, function);
+    for arg in args {
+        builder = builder.arg(arg);
+    }
+    let proposal = builder.build(signer.serialize());
+    let response = peer
+        .process_proposal(&proposal.txid, proposal.sign(signer))
+        .await?;
+    check_status(peer.address(), &proposal.txid, &response, &[])?;
+    Ok(response.response.map(|r| r.payload).unwrap_or_default())
+}
+
+/// The channels `peer` has joined (`signer` must be a member of the peer's own org).
+pub async fn list_channels(peer: &Peer, signer: &SigningIdentity) -> Result<Vec<String>> {
+    let payload = query(peer, signer, "cscc", "GetChannels", &[]).await?;
+    let answer = ChannelQueryResponse::decode(payload.as_slice())
+        .map_err(Error::decode("ChannelQueryResponse"))?;
+    Ok(answer.channels.into_iter().map(|c| c.channel_id).collect())
+}
+
+/// `channel`'s height and tip hashes on `peer` (`reader` must pass the channel's qscc ACL).
+pub async fn peer_chain_info(
+    peer: &Peer,
+    reader: &SigningIdentity,
+    channel: &str,
+) -> Result<ChainInfo> {
+    let payload = query(peer, reader, "qscc", "GetChainInfo", &[channel.as_bytes()]).await?;
+    let info =
+        BlockchainInfo::decode(payload.as_slice()).map_err(Error::decode("BlockchainInfo"))?;
+    Ok(ChainInfo {
+        height: info.height,
+        current_block_hash: info.current_block_hash,
+        previous_block_hash: info.previous_block_hash,
+    })
 }
 
 #[cfg(test)]
