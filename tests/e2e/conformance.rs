@@ -1,7 +1,8 @@
 //! Fabric's answers to requests it refuses, on both backends with one set of
 //! expectations (code, message and the absence of error details):
 //! - a chaincode not defined on the channel is refused by the Gateway before
-//!   any endorser runs it (Evaluate, Endorse, Endorse for named orgs);
+//!   any endorser runs it (Evaluate, Endorse, Endorse for named orgs, and both
+//!   with transient data);
 //! - an undecodable message on Deliver, DeliverFiltered, DeliverWithPrivateData
 //!   and the orderer's Deliver and Broadcast ends the stream with INTERNAL and
 //!   Go gRPC's "failed to unmarshal" message (the protobuf library's own
@@ -33,6 +34,14 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
         trial(
             "conformance::undefined_chaincode_endorse_for_orgs",
             undefined_chaincode_for_orgs,
+        ),
+        trial(
+            "conformance::undefined_chaincode_submit_with_transient_data",
+            undefined_chaincode_submit_transient,
+        ),
+        trial(
+            "conformance::undefined_chaincode_evaluate_with_transient_data",
+            undefined_chaincode_evaluate_transient,
         ),
         trial("conformance::undecodable_peer_deliver", |net| {
             undecodable(net, Target::Peer, "/protos.Deliver/Deliver")
@@ -124,6 +133,55 @@ async fn undefined_chaincode_for_orgs(net: Net) -> Result<()> {
     let rpc = refusal(contract.endorse(&proposal, &orgs).await, "endorse")?;
     let want = "failed to find any endorsing peers for org(s): Hospital1MSP, Hospital2MSP";
     ensure_answer(&rpc, Code::Unavailable, want, "endorse for named orgs")
+}
+
+/// With transient data the Gateway endorses only in its own org unless told
+/// otherwise (`internal/pkg/gateway/endorse.go`, `planFromFirstEndorser`), and
+/// that org has no endorser for an undefined chaincode.
+async fn undefined_chaincode_submit_transient(net: Net) -> Result<()> {
+    let gw = net.gateway("User1@Hospital1").await?;
+    let contract = gw.network(&net.consortium.channel).contract(UNDEFINED);
+    let submitted = contract
+        .transaction("put")
+        .args(["k", "v"])
+        .transient("secret", b"s".to_vec())
+        .submit()
+        .await;
+    let rpc = refusal(submitted, "submit with transient data")?;
+    let want = "no endorsers found in the gateway's organization; \
+                retry specifying endorsing organization(s) to protect transient data";
+    ensure_answer(
+        &rpc,
+        Code::FailedPrecondition,
+        want,
+        "submit with transient data",
+    )
+}
+
+/// Evaluate with transient data asks only the gateway's org
+/// (`internal/pkg/gateway/evaluate.go`), and names the cause after its advice.
+async fn undefined_chaincode_evaluate_transient(net: Net) -> Result<()> {
+    let gw = net.gateway("User1@Hospital2").await?;
+    let channel = &net.consortium.channel;
+    let contract = gw.network(channel).contract(UNDEFINED);
+    let evaluated = contract
+        .transaction("get")
+        .arg("k")
+        .transient("secret", b"s".to_vec())
+        .evaluate()
+        .await;
+    let rpc = refusal(evaluated, "evaluate with transient data")?;
+    let want = format!(
+        "no endorsers found in the gateway's organization; retry specifying target \
+         organization(s) to protect transient data: no peers available to evaluate chaincode \
+         {UNDEFINED} in channel {channel}"
+    );
+    ensure_answer(
+        &rpc,
+        Code::FailedPrecondition,
+        &want,
+        "evaluate with transient data",
+    )
 }
 
 /// Which node a raw stream goes to.
