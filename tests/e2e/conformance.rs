@@ -8,6 +8,9 @@
 //!   Go gRPC's "failed to unmarshal" message (the protobuf library's own
 //!   wording follows it and differs by implementation, so only the prefix is
 //!   checked);
+//! - malformed or unauthorized envelopes sent to Broadcast get the
+//!   BroadcastResponse status and info of Fabric's broadcast handler, channel
+//!   message processor and SigFilter;
 //! - an empty SignedProposal fails the auth filters' time-window check first;
 //!   proposals completed one part at a time then fail each of Fabric's later
 //!   checks in Fabric's order (unpacking, channel, header, nonce, creator,
@@ -43,6 +46,7 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
             "conformance::undefined_chaincode_evaluate_with_transient_data",
             undefined_chaincode_evaluate_transient,
         ),
+        trial("conformance::malformed_broadcast", malformed_broadcast),
         trial("conformance::undecodable_peer_deliver", |net| {
             undecodable(net, Target::Peer, "/protos.Deliver/Deliver")
         }),
@@ -561,5 +565,129 @@ async fn gateway_empty_signed_proposal(net: Net) -> Result<()> {
         endorsed.code(),
         endorsed.message()
     );
+    Ok(())
+}
+
+/// Fabric's SigFilter refusal when `/Channel/Writers` (ANY of the channel's
+/// groups' Writers) is not satisfied.
+const WRITERS_REFUSAL: &str = "implicit policy evaluation failed - 0 sub-policies were \
+     satisfied, but this policy requires 1 of the 'Writers' sub-policies to be satisfied: \
+     permission denied";
+
+/// An envelope with this channel header (if any) and signer (if any).
+fn envelope_of(
+    channel_header: Option<fabric_proto::common::ChannelHeader>,
+    signer: Option<&fabric_msp::SigningIdentity>,
+) -> fabric_proto::common::Envelope {
+    use fabric_proto::common::{Envelope, Header, Payload, SignatureHeader};
+    use prost::Message;
+    let signature_header = SignatureHeader {
+        creator: signer.map(|s| s.serialize()).unwrap_or_default(),
+        nonce: signer.map(|_| vec![9u8; 24]).unwrap_or_default(),
+    };
+    let payload = Payload {
+        header: Some(Header {
+            channel_header: channel_header
+                .map(|c| c.encode_to_vec())
+                .unwrap_or_default(),
+            signature_header: signature_header.encode_to_vec(),
+        }),
+        data: b"data".to_vec(),
+    }
+    .encode_to_vec();
+    Envelope {
+        signature: signer.map(|s| s.sign(&payload)).unwrap_or_default(),
+        payload,
+    }
+}
+
+/// Broadcast's answers to envelopes it refuses, in the order Fabric checks:
+/// the channel header (`protoutil.ChannelHeader`), the channel, the message
+/// class (`StandardChannel.ClassifyMsg`), then the filters' SigFilter.
+async fn malformed_broadcast(net: Net) -> Result<()> {
+    use fabric_proto::common::{ChannelHeader, Envelope, HeaderType, Status as Common};
+    let channel = net.consortium.channel.clone();
+    let header = |kind: HeaderType, channel: &str| {
+        Some(ChannelHeader {
+            r#type: kind as i32,
+            channel_id: channel.to_owned(),
+            ..Default::default()
+        })
+    };
+    let org = net.org("Hospital1")?;
+    let peer = healthblock_tests::peer_identity(&net, org, &org.peers[0])?;
+    let bad = Common::BadRequest as i32;
+    let forbidden = Common::Forbidden as i32;
+    let cases: Vec<(&str, Envelope, i32, String)> = vec![
+        (
+            "an empty envelope",
+            Envelope::default(),
+            bad,
+            "could not determine channel ID: header not set".into(),
+        ),
+        (
+            "a header without a channel header",
+            envelope_of(None, None),
+            bad,
+            "could not determine channel ID: channel header not set".into(),
+        ),
+        (
+            "an unknown channel",
+            envelope_of(
+                header(HeaderType::EndorserTransaction, "nosuchchannel"),
+                None,
+            ),
+            bad,
+            "channel does not exist".into(),
+        ),
+        (
+            "a CONFIG message",
+            envelope_of(header(HeaderType::Config, &channel), None),
+            bad,
+            "message is of type that cannot be processed directly".into(),
+        ),
+        (
+            "an ORDERER_TRANSACTION",
+            envelope_of(header(HeaderType::OrdererTransaction, &channel), None),
+            bad,
+            "message is of type that is no longer supported".into(),
+        ),
+        (
+            "an unsigned DELIVER_SEEK_INFO (a normal message to broadcast)",
+            envelope_of(header(HeaderType::DeliverSeekInfo, &channel), None),
+            forbidden,
+            WRITERS_REFUSAL.into(),
+        ),
+        (
+            "an unsigned transaction",
+            envelope_of(header(HeaderType::EndorserTransaction, &channel), None),
+            forbidden,
+            WRITERS_REFUSAL.into(),
+        ),
+        (
+            "an unsigned config update",
+            envelope_of(header(HeaderType::ConfigUpdate, &channel), None),
+            forbidden,
+            format!(
+                "config update for existing channel did not pass initial checks: {WRITERS_REFUSAL}"
+            ),
+        ),
+        (
+            "a transaction signed by a peer (not a writer)",
+            envelope_of(
+                header(HeaderType::EndorserTransaction, &channel),
+                Some(&peer),
+            ),
+            forbidden,
+            WRITERS_REFUSAL.into(),
+        ),
+    ];
+    for (what, envelope, status, info) in cases {
+        let (got_status, got_info) = healthblock_tests::broadcast(&net, envelope).await?;
+        ensure!(
+            (got_status, got_info.as_str()) == (status, info.as_str()),
+            "{what}: want {status} {info:?}, got {got_status} {got_info:?}"
+        );
+    }
     Ok(())
 }

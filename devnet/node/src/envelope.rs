@@ -12,6 +12,20 @@ pub(crate) struct ParsedEnvelope {
     pub signature_header: SignatureHeader,
 }
 
+/// The channel header of an envelope, or why there is none in the words of
+/// Fabric's `protoutil.ChannelHeader` (what the orderer's broadcast reads first).
+pub(crate) fn channel_header(env: &Envelope) -> Result<ChannelHeader, String> {
+    let payload = Payload::decode(env.payload.as_slice())
+        .map_err(|e| format!("error unmarshalling Payload: {e}"))?;
+    let header = payload.header.ok_or("header not set")?;
+    if header.channel_header.is_empty() {
+        return Err("channel header not set".into());
+    }
+    ChannelHeader::decode(header.channel_header.as_slice()).map_err(|e| {
+        format!("error unmarshalling channel header: error unmarshalling ChannelHeader: {e}")
+    })
+}
+
 /// Decodes payload, channel header and signature header; the messages say what is wrong.
 pub(crate) fn parse(env: &Envelope) -> Result<ParsedEnvelope, String> {
     let payload =

@@ -16,7 +16,9 @@ use crate::chain::ChainView;
 use crate::channel_config::{self, ChannelConfig, LoadError};
 use crate::envelope;
 use devnet_ledger::{BlockCutter, Ledger, StateUpdates};
-use fabric_msp::SigningIdentity;
+use fabric_configtx::policy::Policies;
+use fabric_configtx::ROOT_GROUP;
+use fabric_msp::{Identity, SigningIdentity};
 use fabric_proto::common::{self, BlockMetadataIndex, Config, Envelope, HeaderType, Status};
 use fabric_proto::orderer::BroadcastResponse;
 use prost::Message;
@@ -142,27 +144,32 @@ impl Orderer {
         }
     }
 
-    /// The checks of Fabric's standard channel message processor, in its order.
+    /// The checks of Fabric's broadcast handler and standard channel message
+    /// processor, in their order and words (`orderer/common/multichannel`
+    /// `BroadcastChannelSupport`, `msgprocessor`): the channel header, the
+    /// channel, the message's class, then the filters.
     fn admit(&self, env: &Envelope) -> Result<Ordered, (Status, String)> {
         let bad = |info: String| (Status::BadRequest, info);
-        let parsed = envelope::parse(env).map_err(bad)?;
-        let chdr = &parsed.channel_header;
+        let chdr = envelope::channel_header(env)
+            .map_err(|e| bad(format!("could not determine channel ID: {e}")))?;
         if chdr.channel_id != self.channel {
-            return Err((
-                Status::NotFound,
-                format!("channel {} does not exist", chdr.channel_id),
-            ));
+            return Err(bad("channel does not exist".into()));
         }
         let config_update = match HeaderType::try_from(chdr.r#type) {
-            Ok(HeaderType::EndorserTransaction | HeaderType::Message) => false,
             Ok(HeaderType::ConfigUpdate) => true,
-            _ => {
-                return Err(bad(format!(
-                    "message of type {} is not accepted by broadcast",
-                    chdr.r#type
-                )))
+            Ok(HeaderType::Config) => {
+                return Err(bad(
+                    "message is of type that cannot be processed directly".into()
+                ))
             }
+            Ok(HeaderType::OrdererTransaction) => {
+                return Err(bad("message is of type that is no longer supported".into()))
+            }
+            // Every other type is a normal message: the filters judge it, and
+            // peers mark what they cannot validate.
+            _ => false,
         };
+        let parsed = envelope::parse(env).map_err(bad)?;
         // Fabric prefixes the filters' refusals of a config update.
         let initial = |(status, info): (Status, String)| {
             if config_update {
@@ -229,21 +236,36 @@ impl Orderer {
         let id = self
             .ids
             .verify(creator, &env.payload, &env.signature, unix_now())
-            .map_err(|e| {
-                (
-                    Status::Forbidden,
-                    format!("SigFilter evaluation failed: {e}: permission denied"),
-                )
-            })?;
-        self.ids.check_writer(&id, &self.mspid).map_err(|e| {
-            (
-                Status::Forbidden,
-                format!("SigFilter evaluation failed: {e}: permission denied"),
-            )
-        })?;
+            .map_err(|e| self.sig_filter_refusal(None, &e.to_string()))?;
+        self.ids
+            .check_writer(&id, &self.mspid)
+            .map_err(|e| self.sig_filter_refusal(Some(&id), &e.to_string()))?;
         Ok(bytes)
     }
+
+    /// Fabric's SigFilter refusal (FORBIDDEN): the failure of the channel's
+    /// `/Channel/Writers` policy over the envelope's valid signer, if any, in
+    /// the policy's own words, then ": permission denied". The devnet's own
+    /// reason goes to the log, as Fabric logs its details.
+    fn sig_filter_refusal(&self, signer: Option<&Identity>, reason: &str) -> (Status, String) {
+        tracing::warn!(%reason, "SigFilter evaluation failed");
+        let signers: Vec<Identity> = signer.cloned().into_iter().collect();
+        let current = self.current();
+        let policy_failure = current.config.channel_group.as_ref().and_then(|root| {
+            Policies::new(root)
+                .evaluate(&[ROOT_GROUP.to_owned()], WRITERS, &signers, self.ids.msps())
+                .err()
+        });
+        // Only if the channel's policy would pass where the devnet's check
+        // failed (it never should) is the devnet's reason the answer.
+        let text =
+            policy_failure.unwrap_or_else(|| format!("SigFilter evaluation failed: {reason}"));
+        (Status::Forbidden, format!("{text}: permission denied"))
+    }
 }
+
+/// The policy Fabric's SigFilter evaluates for a normal message or config update.
+const WRITERS: &str = "/Channel/Writers";
 
 fn response(status: Status, info: String) -> BroadcastResponse {
     BroadcastResponse {
