@@ -11,6 +11,7 @@
 
 mod cases;
 mod listing;
+mod offline;
 
 use healthblock_tests::backends::{self, Suite};
 use healthblock_tests::TestNet;
@@ -36,10 +37,17 @@ fn main() {
                 serial: tokio::sync::Mutex::new(()),
             })
         },
-        cases: || cases::all().into_iter().chain(listing::all()).collect(),
+        cases: || {
+            cases::all()
+                .into_iter()
+                .chain(listing::all())
+                .chain(offline::all())
+                .collect()
+        },
         needs_peer_binary: |name| {
             name == "configtxlator_compute_update_is_accepted"
                 || listing::needs_fabric_binaries(name)
+                || offline::needs_fabric_binaries(name)
         },
     })
 }

@@ -95,6 +95,14 @@ fn decode_value(name: &str, bytes: &[u8]) -> Value {
                 .collect();
             json!({ "anchor_peers": peers })
         }),
+        "ACLs" => fabric_proto::protos::AcLs::decode(bytes).map(|a| {
+            let acls: serde_json::Map<String, Value> = a
+                .acls
+                .into_iter()
+                .map(|(resource, r)| (resource, json!({ "policy_ref": r.policy_ref })))
+                .collect();
+            json!({ "acls": acls })
+        }),
         "MSP" => MspConfig::decode(bytes).and_then(|m| {
             FabricMspConfig::decode(m.config.as_slice()).map(|f| {
                 json!({

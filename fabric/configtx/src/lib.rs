@@ -1,6 +1,7 @@
 //! Fabric channel configuration transactions.
 //!
-//! Owns: the channel's access control lists ([`acl`]); reading the configuration out of a config block ([`block`]); the
+//! Owns: the channel's access control lists ([`acl`]) and an organisation's
+//! anchor peers ([`anchor_peers`]); reading the configuration out of a config block ([`block`]); the
 //! flattened view of a config tree Fabric's configtx works on (`[Group]  /Channel/...`
 //! keys, [`map`]); computing a `ConfigUpdate` from an original and an updated
 //! config with the semantics of `configtxlator compute_update` ([`compute`]);
@@ -14,6 +15,7 @@
 //! Knows nothing of networks or of what the channel is used for.
 
 pub mod acl;
+pub mod anchor_peers;
 pub mod batch;
 pub mod block;
 pub mod compute;

@@ -4,6 +4,7 @@
 //! backends). The work is in `fabric_client::admin::channel_config`; this file
 //! resolves identities and endpoints, and prints.
 
+use super::config_update;
 use crate::context::Context;
 use crate::output;
 use anyhow::{anyhow, Context as _, Result};
@@ -42,6 +43,15 @@ pub(crate) enum ConfigCmd {
 pub(crate) enum UpdateCmd {
     /// The orderer's batch parameters (BatchTimeout, BatchSize); in force from the next block.
     Batch(BatchArgs),
+    /// Write a proposed update to a file for the admins to sign (nothing is sent).
+    #[command(subcommand)]
+    Propose(config_update::ProposeCmd),
+    /// Add a signature to an update file, in place (each admin on their own machine).
+    Sign(config_update::SignArgs),
+    /// What an update file changes, who signed it, and whether the orderer would accept it now.
+    Show(config_update::ShowArgs),
+    /// Check an update file against the config in force and submit it (nothing is sent if it would be refused).
+    Submit(config_update::SubmitArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -106,6 +116,10 @@ pub(crate) async fn run(ctx: &Context, cmd: ChannelCmd) -> Result<()> {
         ChannelCmd::Info(a) => info(ctx, a).await,
         ChannelCmd::Config(ConfigCmd::Show(a)) => show(ctx, a).await,
         ChannelCmd::Update(UpdateCmd::Batch(a)) => update_batch(ctx, a).await,
+        ChannelCmd::Update(UpdateCmd::Propose(c)) => config_update::propose(ctx, c).await,
+        ChannelCmd::Update(UpdateCmd::Sign(a)) => config_update::sign(ctx, a).await,
+        ChannelCmd::Update(UpdateCmd::Show(a)) => config_update::show(ctx, a).await,
+        ChannelCmd::Update(UpdateCmd::Submit(a)) => config_update::submit(ctx, a).await,
     }
 }
 

@@ -12,8 +12,10 @@
 use super::Orderer;
 use crate::block_events::{newest, specified};
 use crate::error::{Error, Result};
-pub use fabric_configtx::batch::batch_params;
-use fabric_configtx::batch::with_batch_params;
+pub use fabric_configtx::acl::with_acl;
+pub use fabric_configtx::anchor_peers::{anchor_peers, with_anchor_peers};
+pub use fabric_configtx::batch::{batch_params, with_batch_params};
+pub use fabric_configtx::compute_update;
 use fabric_configtx::sign::signed_update;
 pub use fabric_configtx::{BatchParams, BatchUpdate};
 use fabric_msp::SigningIdentity;
@@ -158,7 +160,7 @@ pub async fn update_batch(
 }
 
 /// Waits until the orderer's newest block names a config block after `previous`.
-async fn wait_for_config_after(
+pub async fn wait_for_config_after(
     orderer: &Orderer,
     reader: &SigningIdentity,
     channel: &str,

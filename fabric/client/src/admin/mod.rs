@@ -5,8 +5,9 @@
 //! a peer's Endorser/Deliver services and an orderer's Broadcast ([`peer`],
 //! [`orderer`]), the `_lifecycle` system chaincode calls ([`lifecycle`]),
 //! `cscc` JoinChain ([`channel`]), the orderer's channel participation
-//! REST API ([`participation`]) and channel config reads and updates
-//! ([`channel_config`]).
+//! REST API ([`participation`]), channel config reads and updates
+//! ([`channel_config`]) and updates signed by several admins offline
+//! ([`pending_update`]).
 
 pub mod channel;
 pub mod channel_config;
@@ -14,6 +15,7 @@ pub mod lifecycle;
 pub mod orderer;
 pub mod package;
 pub mod participation;
+pub mod pending_update;
 pub mod peer;
 pub mod wait;
 
@@ -23,4 +25,5 @@ pub use package::{
     build_ccaas_package, package_id, package_id_of, CcaasConnection, ChaincodePackage,
 };
 pub use participation::{ParticipationClient, ParticipationEndpoint};
+pub use pending_update::{PendingUpdate, PendingUpdateError};
 pub use peer::Peer;
