@@ -603,7 +603,8 @@ fn envelope_of(
 
 /// Broadcast's answers to envelopes it refuses, in the order Fabric checks:
 /// the channel header (`protoutil.ChannelHeader`), the channel, the message
-/// class (`StandardChannel.ClassifyMsg`), then the filters' SigFilter.
+/// class (`StandardChannel.ClassifyMsg`), then the filters (expiration, then
+/// the SigFilter).
 async fn malformed_broadcast(net: Net) -> Result<()> {
     use fabric_proto::common::{ChannelHeader, Envelope, HeaderType, Status as Common};
     let channel = net.consortium.channel.clone();
@@ -616,6 +617,7 @@ async fn malformed_broadcast(net: Net) -> Result<()> {
     };
     let org = net.org("Hospital1")?;
     let peer = healthblock_tests::peer_identity(&net, org, &org.peers[0])?;
+    let expired = healthblock_tests::expired_identity(&net, org)?;
     let bad = Common::BadRequest as i32;
     let forbidden = Common::Forbidden as i32;
     let cases: Vec<(&str, Envelope, i32, String)> = vec![
@@ -671,6 +673,15 @@ async fn malformed_broadcast(net: Net) -> Result<()> {
             format!(
                 "config update for existing channel did not pass initial checks: {WRITERS_REFUSAL}"
             ),
+        ),
+        (
+            "a transaction by a client whose certificate expired",
+            envelope_of(
+                header(HeaderType::EndorserTransaction, &channel),
+                Some(&expired),
+            ),
+            bad,
+            "broadcast client identity expired".into(),
         ),
         (
             "a transaction signed by a peer (not a writer)",

@@ -213,7 +213,8 @@ impl Orderer {
         })
     }
 
-    /// Fabric's standard filters: not empty, not over AbsoluteMaxBytes, signed by a channel writer.
+    /// Fabric's standard filters, in order: not empty, not over AbsoluteMaxBytes,
+    /// creator not expired, signed by a channel writer.
     fn filters(
         &self,
         env: &Envelope,
@@ -233,6 +234,11 @@ impl Orderer {
             )));
         }
         let creator = &parsed.signature_header.creator;
+        // Fabric's ExpirationRejectRule, before the SigFilter: a creator whose
+        // certificate cannot be read has no expiry here (the SigFilter refuses it).
+        if Identity::from_serialized(creator).is_ok_and(|id| unix_now() > id.not_after) {
+            return Err(bad("broadcast client identity expired".into()));
+        }
         let id = self
             .ids
             .verify(creator, &env.payload, &env.signature, unix_now())
