@@ -175,6 +175,26 @@ async fn lifecycle_then_validation_codes() {
         devnet::rpc_error::error_details(&err).is_empty(),
         "no endorser was asked, so no details: {err:?}"
     );
+    // Endorse: no plan without discovery's metadata for the chaincode; nothing endorsed.
+    let (sp, txid) = tx::proposal(&fx.client(0), "ehr", "kv", &[b"put", b"k", b"v"]);
+    let err = gws[0]
+        .endorse(EndorseRequest {
+            transaction_id: txid,
+            channel_id: "ehr".into(),
+            proposed_transaction: Some(sp),
+            endorsing_organizations: vec![],
+        })
+        .await
+        .expect_err("undefined chaincode");
+    assert_eq!(
+        (err.code(), err.message()),
+        (
+            tonic::Code::FailedPrecondition,
+            "no combination of peers can be derived which satisfy the endorsement policy: \
+             No metadata was found for chaincode kv in channel ehr"
+        )
+    );
+    assert!(devnet::rpc_error::error_details(&err).is_empty(), "{err:?}");
 
     // Each org approves through its own peer; then the gateway plans the commit (MAJORITY).
     let commit_block = define_kv(&fx, &mut gws).await;
