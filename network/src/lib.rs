@@ -19,5 +19,5 @@ pub mod pid;
 pub mod running;
 
 // `devnet_config` names both the module and its mapping function.
-pub use healthblock_consortium::{consortium, devnet_config, layout};
+pub use healthblock_consortium::{consortium, devnet_config, devnet_control, layout};
 pub use healthblock_consortium::{Backend, Consortium, ConsortiumError, IoError, Layout};

@@ -7,21 +7,18 @@ use crate::chain::ChainView;
 use crate::config::{DevnetConfig, PeerConfig};
 use crate::deliver::DeliverSource;
 use crate::error::StartError;
-use crate::gateway::GatewayService;
 use crate::network::Network;
 use crate::orderer::Orderer;
 use crate::participation;
 use crate::peer::{Peer, PeerParts};
+use crate::peer_server::{NodeControlError, PeerServers};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
-use crate::services::{BroadcastService, EndorserService, PeerDeliverService};
+use crate::services::BroadcastService;
 use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
 use devnet_ledger::{Ledger, StateUpdates};
 use fabric_msp::{Msp, MspManager, SigningIdentity};
 use fabric_policy::EndorsementPolicy;
-use fabric_proto::gateway::gateway_server::GatewayServer;
 use fabric_proto::orderer::atomic_broadcast_server::AtomicBroadcastServer;
-use fabric_proto::protos::deliver_server::DeliverServer;
-use fabric_proto::protos::endorser_server::EndorserServer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -39,6 +36,7 @@ pub struct Devnet {
     orderer: SocketAddr,
     /// The orderer's channel participation API, if configured.
     orderer_admin: Option<SocketAddr>,
+    servers: Arc<PeerServers>,
     stop: watch::Sender<bool>,
     tasks: Vec<(String, JoinHandle<()>)>,
     failures: mpsc::UnboundedReceiver<String>,
@@ -127,8 +125,13 @@ impl Devnet {
             }
             _ => None,
         };
+        let servers = Arc::new(PeerServers::new(
+            net.clone(),
+            starter.stop_rx.clone(),
+            starter.fail_tx.clone(),
+        ));
         for ((p, l), peer) in config.peers.iter().zip(peer_listeners).zip(&peers) {
-            starter.serve_peer(p, l, peer, &net)?;
+            servers.add(p, peer.clone(), l).await?;
         }
         let peers = config
             .peers
@@ -141,6 +144,7 @@ impl Devnet {
             peers,
             orderer: parse_addr(&orderer.address)?,
             orderer_admin,
+            servers,
             stop,
             tasks: starter.tasks,
             failures,
@@ -166,9 +170,28 @@ impl Devnet {
         self.orderer_admin
     }
 
+    /// Stops one peer: its listener closes, gateways leave it out of their plans and
+    /// it commits nothing until [`Devnet::start_peer`]; everything else keeps serving.
+    pub async fn stop_peer(&self, name: &str) -> Result<(), NodeControlError> {
+        self.servers.stop_peer(name).await
+    }
+
+    /// Starts a stopped peer again on its address; it catches up from the orderer.
+    pub async fn start_peer(&self, name: &str) -> Result<(), NodeControlError> {
+        self.servers.start_peer(name).await
+    }
+
+    /// A handle that stops and starts peers while the devnet runs (for a control socket).
+    pub fn peer_control(&self) -> PeerControl {
+        PeerControl {
+            servers: self.servers.clone(),
+        }
+    }
+
     /// Stops every listener and task; waits a short grace period for them.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop.send_replace(true);
+        self.servers.close_all().await;
         let deadline = tokio::time::Instant::now() + STOP_GRACE;
         for (name, mut task) in self.tasks {
             if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
@@ -177,6 +200,22 @@ impl Devnet {
             }
         }
         Ok(())
+    }
+}
+
+/// Stops and starts the devnet's peers from another task.
+#[derive(Clone)]
+pub struct PeerControl {
+    servers: Arc<PeerServers>,
+}
+
+impl PeerControl {
+    pub async fn stop_peer(&self, name: &str) -> Result<(), NodeControlError> {
+        self.servers.stop_peer(name).await
+    }
+
+    pub async fn start_peer(&self, name: &str) -> Result<(), NodeControlError> {
+        self.servers.start_peer(name).await
     }
 }
 
@@ -279,46 +318,6 @@ impl Starter {
         self.spawn(
             format!("orderer {} admin listener", config.orderer.name),
             participation::serve(listener.listener, acceptor, state, shutdown),
-        );
-        Ok(())
-    }
-
-    fn serve_peer(
-        &mut self,
-        config: &PeerConfig,
-        listener: Listener,
-        peer: &Arc<Peer>,
-        net: &Arc<Network>,
-    ) -> Result<(), StartError> {
-        let source = DeliverSource {
-            channel: net.channel.clone(),
-            ids: net.ids.clone(),
-            chain: peer.chain(),
-            strip_filter: false,
-            excluded_mspid: Some(net.orderer.mspid.clone()),
-            acl: None,
-            shutdown: self.stop_rx.clone(),
-        };
-        let router = server::builder(&config.tls)?
-            .add_service(
-                GatewayServer::new(GatewayService::new(net.clone(), peer.clone()))
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
-                EndorserServer::new(EndorserService { peer: peer.clone() })
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
-                DeliverServer::new(PeerDeliverService { source })
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            );
-        let shutdown = self.shutdown_signal();
-        self.spawn(
-            format!("peer {} listener", config.name),
-            server::serve(router, listener.listener, shutdown),
         );
         Ok(())
     }

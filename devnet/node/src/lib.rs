@@ -10,6 +10,7 @@ mod auth;
 mod chain;
 mod channel_config;
 pub mod config;
+pub mod control;
 mod deliver;
 mod devnet;
 mod envelope;
@@ -21,6 +22,7 @@ mod network;
 mod orderer;
 mod participation;
 mod peer;
+mod peer_server;
 mod recv;
 pub mod rpc_error;
 mod server;
@@ -30,6 +32,7 @@ mod waiters;
 pub use config::{
     AdminListener, BatchSettings, DevnetConfig, OrdererConfig, OrgConfig, PeerConfig, TlsFiles,
 };
-pub use devnet::{run, Devnet};
+pub use devnet::{run, Devnet, PeerControl};
 pub use error::StartError;
+pub use peer_server::NodeControlError;
 pub use server::MAX_MESSAGE_BYTES;

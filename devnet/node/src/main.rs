@@ -37,7 +37,23 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let config = DevnetConfig::from_json_file(&args.config)?;
+    let control_socket = config.control_socket.clone();
     let devnet = Devnet::start(config).await.context("starting the devnet")?;
+    // Without its control socket the devnet still runs; single-node stop/start then
+    // answers that the socket is missing.
+    let control = match control_socket {
+        Some(path) => match devnet::control::bind(&path) {
+            Ok(listener) => Some(tokio::spawn(devnet::control::serve(
+                listener,
+                devnet.peer_control(),
+            ))),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "no control socket (network stop|start --node will not reach this devnet): {e}");
+                None
+            }
+        },
+        None => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "devnet ready")?;
@@ -45,6 +61,9 @@ async fn main() -> anyhow::Result<()> {
     }
     wait_for_signal().await?;
     tracing::info!("stopping the devnet");
+    if let Some(task) = control {
+        task.abort();
+    }
     devnet.stop().await
 }
 

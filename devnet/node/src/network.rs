@@ -23,7 +23,9 @@ pub(crate) struct Network {
 }
 
 impl Network {
-    /// The peers of an org, in configuration order.
+    /// The peers of an org, in configuration order. A stopped peer stays in
+    /// the gateways' plans (as in Fabric until discovery forgets it) and fails
+    /// when dialled, so the gateway moves on to the org's next peer.
     pub(crate) fn peers_of<'a>(
         &'a self,
         mspid: &'a str,

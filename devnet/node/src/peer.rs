@@ -28,6 +28,10 @@ pub(crate) struct Peer {
     pub endorser: Endorser,
     chain: ChainView,
     waiters: Arc<CommitWaiters>,
+    /// Whether the peer runs. A stopped peer serves nothing, is left out of the
+    /// gateways' endorsement and evaluation plans (as discovery leaves out a dead
+    /// peer), and commits nothing until it is started again, then catches up.
+    up: watch::Sender<bool>,
 }
 
 /// The task that commits blocks to one peer.
@@ -75,6 +79,7 @@ impl Peer {
             endorser,
             chain: ChainView::new(ledger, height_rx),
             waiters: Arc::new(CommitWaiters::default()),
+            up: watch::channel(true).0,
         });
         let task = CommitTask {
             peer: peer.clone(),
@@ -89,6 +94,16 @@ impl Peer {
 
     pub(crate) fn chain(&self) -> ChainView {
         self.chain.clone()
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        *self.up.borrow()
+    }
+
+    /// Marks the peer running or stopped; returns whether that changed anything.
+    pub(crate) fn set_up(&self, up: bool) -> bool {
+        self.up
+            .send_if_modified(|state| std::mem::replace(state, up) != up)
     }
 
     pub(crate) fn ledger(&self) -> &Arc<Ledger> {
@@ -116,10 +131,16 @@ impl CommitTask {
     /// Commits every block the orderer has and then each new one, until shutdown.
     pub(crate) async fn run(self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut orderer_chain = self.orderer_chain.clone();
+        let mut up = self.peer.up.subscribe();
         loop {
             let next = *self.height.borrow();
             tokio::select! {
                 h = orderer_chain.wait_for_block(next) => if h.is_none() { break },
+                _ = crate::chain::stopped(&mut shutdown) => break,
+            }
+            // A stopped peer commits nothing; started again, it catches up.
+            tokio::select! {
+                r = up.wait_for(|running| *running) => if r.is_err() { break },
                 _ = crate::chain::stopped(&mut shutdown) => break,
             }
             let block = orderer_chain

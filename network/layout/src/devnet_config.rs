@@ -104,6 +104,9 @@ pub struct DevnetConfig {
     pub orgs: Vec<OrgConfig>,
     pub peers: Vec<PeerConfig>,
     pub orderer: OrdererConfig,
+    /// The control socket `network stop|start --node` talks to (see `devnet_control`).
+    #[serde(default)]
+    pub control_socket: Option<PathBuf>,
 }
 
 /// A devnet configuration file that cannot be used.
@@ -185,6 +188,7 @@ pub fn devnet_config(c: &Consortium, layout: &Layout) -> DevnetConfig {
                 client_ca: layout.orderer_admin_tls_dir(oo).join("ca.crt"),
             }),
         },
+        control_socket: Some(layout.devnet_data_dir().join("control.sock")),
     }
 }
 

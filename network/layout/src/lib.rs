@@ -10,6 +10,7 @@
 pub mod ca;
 pub mod consortium;
 pub mod devnet_config;
+pub mod devnet_control;
 pub mod fsutil;
 pub mod layout;
 

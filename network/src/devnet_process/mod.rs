@@ -67,6 +67,10 @@ pub enum ProcessError {
     Signal { pid: u32, message: String },
     #[error("cannot encode the devnet config: {0}")]
     Config(String),
+    #[error("the devnet's control socket {socket}: {message}")]
+    Control { socket: PathBuf, message: String },
+    #[error("the devnet refused: {0}")]
+    Refused(String),
 }
 
 /// Tunables of [`up_with`].
@@ -422,3 +426,33 @@ fn log_tail(log: &Path) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Sends one request to the running devnet's control socket and returns its outcome.
+pub fn control(
+    c: &Consortium,
+    layout: &Layout,
+    request: &crate::devnet_control::ControlRequest,
+) -> Result<(), ProcessError> {
+    use std::io::{BufRead, BufReader, Write};
+    let socket = devnet_config(c, layout)
+        .control_socket
+        .ok_or_else(|| ProcessError::Control {
+            socket: PathBuf::new(),
+            message: "this devnet has no control socket configured".into(),
+        })?;
+    let failed = |message: String| ProcessError::Control {
+        socket: socket.clone(),
+        message,
+    };
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket)
+        .map_err(|e| failed(format!("cannot connect (is the devnet up?): {e}")))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| failed(e.to_string()))?;
+    writeln!(stream, "{}", request.to_line()).map_err(|e| failed(e.to_string()))?;
+    let mut answer = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(|e| failed(format!("no answer: {e}")))?;
+    crate::devnet_control::parse_answer(&answer).map_err(ProcessError::Refused)
+}

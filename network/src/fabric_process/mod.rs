@@ -78,6 +78,8 @@ pub enum FabricError {
         pid: u32,
         message: String,
     },
+    #[error("no node named {0} (see `healthblock network status`)")]
+    UnknownNode(String),
     #[error("{0}")]
     Config(String),
     #[error("CCaaS builder: {0}")]
@@ -376,4 +378,48 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+fn node_named(c: &Consortium, layout: &Layout, name: &str) -> Result<FabricNode, FabricError> {
+    nodes(c, layout)
+        .into_iter()
+        .find(|n| n.name == name)
+        .ok_or_else(|| FabricError::UnknownNode(name.to_owned()))
+}
+
+/// Stops one node (SIGTERM, SIGKILL after `grace`); the others keep running.
+/// Returns the pid it had, or None if it was not running.
+pub fn stop_node(
+    c: &Consortium,
+    layout: &Layout,
+    name: &str,
+    grace: Duration,
+) -> Result<Option<u32>, FabricError> {
+    let node = node_named(c, layout, name)?;
+    Ok(process::stop(layout, &node, grace)?.map(|(pid, _)| pid))
+}
+
+/// Starts one stopped node again with its recorded configuration and waits until
+/// it accepts connections. Returns its pid (the running one if it was not stopped).
+pub async fn start_node(
+    c: &Consortium,
+    layout: &Layout,
+    install: &FabricInstall,
+    name: &str,
+) -> Result<u32, FabricError> {
+    let node = node_named(c, layout, name)?;
+    if let Some(pid) = process::running_pid(layout, &node)? {
+        return Ok(pid);
+    }
+    let pid = process::spawn(layout, install, &node)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !probe::accepts_tcp(&node.address).await {
+        if Instant::now() > deadline {
+            return Err(FabricError::NotReady {
+                waiting_for: format!("{name} to accept connections on {}", node.address),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(pid)
 }

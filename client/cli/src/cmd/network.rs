@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context as _, Result};
 use healthblock_network::consortium::Backend;
 use healthblock_network::fabric_process::{self, FabricInstall};
 use healthblock_network::running::running_backend;
-use healthblock_network::{ca, cryptogen, devnet_process};
+use healthblock_network::{ca, cryptogen, devnet_control, devnet_process};
 use std::time::Duration;
 
 /// Bound on a fabric `network up`: processes, channel joins, Raft election and gossip.
@@ -35,6 +35,17 @@ pub(crate) enum NetworkCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Stop one node; the rest of the network keeps serving (on the devnet: peers only).
+    Stop {
+        /// The node's name as `network status` shows it, e.g. peer0.hospital1.healthblock.test.
+        #[arg(long)]
+        node: String,
+    },
+    /// Start one node stopped by `network stop --node`; it catches up from the orderer.
+    Start {
+        #[arg(long)]
+        node: String,
+    },
 }
 
 pub(crate) async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
@@ -42,7 +53,48 @@ pub(crate) async fn run(ctx: &Context, cmd: NetworkCmd) -> Result<()> {
         NetworkCmd::Up { json } => up(ctx, json).await,
         NetworkCmd::Down { purge, json } => down(ctx, purge, json),
         NetworkCmd::Status { json } => status(ctx, json).await,
+        NetworkCmd::Stop { node } => stop_node(ctx, &node).await,
+        NetworkCmd::Start { node } => start_node(ctx, &node).await,
     }
+}
+
+async fn stop_node(ctx: &Context, node: &str) -> Result<()> {
+    match check_backend(ctx)? {
+        Some(_) => {
+            let stopped = fabric_process::stop_node(
+                &ctx.consortium,
+                &ctx.layout,
+                node,
+                Duration::from_secs(10),
+            )?;
+            match stopped {
+                Some(pid) => println!("stopped {node} (pid {pid})"),
+                None => println!("{node} was not running"),
+            }
+        }
+        None => {
+            let request = devnet_control::ControlRequest::StopPeer(node.to_owned());
+            devnet_process::control(&ctx.consortium, &ctx.layout, &request)?;
+            println!("stopped {node} (its listener is closed; the rest of the devnet serves)");
+        }
+    }
+    Ok(())
+}
+
+async fn start_node(ctx: &Context, node: &str) -> Result<()> {
+    match check_backend(ctx)? {
+        Some(install) => {
+            let pid =
+                fabric_process::start_node(&ctx.consortium, &ctx.layout, &install, node).await?;
+            println!("{node} runs (pid {pid})");
+        }
+        None => {
+            let request = devnet_control::ControlRequest::StartPeer(node.to_owned());
+            devnet_process::control(&ctx.consortium, &ctx.layout, &request)?;
+            println!("started {node}");
+        }
+    }
+    Ok(())
 }
 
 /// The operator's Fabric install when the backend is fabric; fails at once, before

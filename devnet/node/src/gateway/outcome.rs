@@ -79,6 +79,18 @@ impl Outcome {
 /// not wait to catch up with the orderer. A client that needs its previous
 /// transaction visible waits for that commit (on every endorsing peer) first.
 pub(super) async fn endorse_on(peer: &Peer, local: bool, sp: &SignedProposal) -> Outcome {
+    if !peer.is_up() {
+        // A stopped peer: Fabric's gateway still plans with it until discovery
+        // forgets it, and its dial fails in gRPC's words.
+        return Outcome::Failed {
+            code: Code::Unavailable,
+            message: format!(
+                "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp {}: connect: connection refused\"",
+                peer.address
+            ),
+            retry: true,
+        };
+    }
     Outcome::classify(peer.endorser.process_proposal(sp).await, local)
 }
 

@@ -186,6 +186,7 @@ impl Fixture {
                 }),
                 tls: orderer_tls,
             },
+            control_socket: None,
         };
         Self {
             dir,

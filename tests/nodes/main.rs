@@ -1,0 +1,170 @@
+//! One node stopped and started while the rest of the network serves, on each
+//! backend (the devnet always, real Fabric where `FABRIC_BIN`/`FABRIC_CFG_PATH`
+//! are set), through `healthblock network stop|start --node`: a stopped peer
+//! refuses connections, the Gateway endorses with the org's other peer, with no
+//! peer of an org left an endorsement that needs it fails, and a started peer
+//! catches up to the others' height.
+
+use anyhow::{anyhow, ensure, Result};
+use healthblock_tests::backends::{self, case, Case, Suite};
+use healthblock_tests::{TestNet, KV};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct NodesNet {
+    pub net: TestNet,
+    /// The cases stop and start nodes of one network: one at a time.
+    pub serial: tokio::sync::Mutex<()>,
+}
+
+type Net = Arc<NodesNet>;
+
+fn main() {
+    backends::run(Suite {
+        name: "node_control",
+        devnet_offset: 12000,
+        fabric_offset: 8000,
+        start: |_, backend, offset| {
+            Ok(NodesNet {
+                net: TestNet::start_on(backend, offset)?,
+                serial: tokio::sync::Mutex::new(()),
+            })
+        },
+        cases,
+        needs_peer_binary: |_| false,
+    })
+}
+
+fn cases() -> Vec<Case<NodesNet>> {
+    vec![
+        case(
+            "a_stopped_peer_is_replaced_by_its_orgs_other_peer",
+            failover,
+        ),
+        case("unknown_nodes_are_refused_clearly", unknown_node),
+    ]
+}
+
+/// `healthblock ARGS` on a blocking thread.
+async fn cli(n: &Net, args: &[&str]) -> Result<String> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let n = n.clone();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        n.net.cli_ok(&refs)
+    })
+    .await?
+}
+
+fn fqdn(net: &TestNet, org: &str, index: usize) -> Result<String> {
+    let org = net.org(org)?;
+    let peer = org
+        .peers
+        .get(index)
+        .ok_or_else(|| anyhow!("{} has no peer {index}", org.name))?;
+    Ok(org.fqdn(peer))
+}
+
+/// A kv put from Hospital2's gateway, endorsed by the named orgs.
+async fn put(net: &TestNet, key: &str, orgs: &[&str]) -> Result<()> {
+    let h2 = net.org("Hospital2")?;
+    let gw = net
+        .gateway_on(net.identity("User1@Hospital2")?, h2, &h2.peers[0])
+        .await?;
+    gw.network(&net.consortium.channel)
+        .contract(KV)
+        .transaction("put")
+        .args([key, "v"])
+        .endorsing_organizations(orgs.iter().map(|o| o.to_string()))
+        .submit()
+        .await?;
+    Ok(())
+}
+
+async fn failover(n: Net) -> Result<()> {
+    let _serial = n.serial.lock().await;
+    let net = &n.net;
+    let h1 = net.org("Hospital1")?.clone();
+    ensure!(
+        h1.peers.len() >= 2,
+        "Hospital1 needs two peers for this case"
+    );
+    let (peer0, peer1) = (fqdn(net, "Hospital1", 0)?, fqdn(net, "Hospital1", 1)?);
+    put(net, "nodes-before", &["Hospital1MSP", "Hospital2MSP"]).await?;
+
+    cli(&n, &["network", "stop", "--node", &peer0]).await?;
+    // The stopped peer refuses connections.
+    let refused = async {
+        let gw = net
+            .gateway_on(net.identity("User1@Hospital1")?, &h1, &h1.peers[0])
+            .await?;
+        gw.network(&net.consortium.channel).block_height().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    ensure!(refused.is_err(), "a stopped peer answered");
+    // Hospital1's endorsement now comes from its other peer. Fabric's gateway
+    // learns of the dead peer through discovery: give it a few tries.
+    let mut last = None;
+    for attempt in 0..30 {
+        match put(
+            net,
+            &format!("nodes-failover-{attempt}"),
+            &["Hospital1MSP", "Hospital2MSP"],
+        )
+        .await
+        {
+            Ok(()) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if let Some(e) = last {
+        return Err(e.context("no endorsement from Hospital1's other peer"));
+    }
+
+    // With neither Hospital1 peer, an endorsement that needs Hospital1 fails.
+    cli(&n, &["network", "stop", "--node", &peer1]).await?;
+    let err = put(net, "nodes-no-hospital1", &["Hospital1MSP", "Hospital2MSP"])
+        .await
+        .expect_err("no Hospital1 peer runs");
+    // Fabric's gateway, whose discovery still lists the stopped peers, dials each
+    // and reports every refusal; so does the devnet.
+    let text = format!("{err:#}");
+    ensure!(
+        text.contains("Aborted")
+            && text.contains("failed to collect enough transaction endorsements"),
+        "{text}"
+    );
+    for peer in &h1.peers {
+        let address = net.consortium.address(peer.ports.listen);
+        ensure!(
+            text.contains(&format!(
+                "{address} (Hospital1MSP): rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp {address}: connect: connection refused\""
+            )),
+            "no refusal detail for {address}: {text}"
+        );
+    }
+
+    // Both come back and catch up.
+    cli(&n, &["network", "start", "--node", &peer1]).await?;
+    cli(&n, &["network", "start", "--node", &peer0]).await?;
+    put(net, "nodes-after", &["Hospital1MSP", "Hospital2MSP"]).await?;
+    net.settle().await?;
+    Ok(())
+}
+
+async fn unknown_node(n: Net) -> Result<()> {
+    let _serial = n.serial.lock().await;
+    let err = cli(&n, &["network", "stop", "--node", "peer9.nowhere.test"])
+        .await
+        .expect_err("an unknown node");
+    ensure!(
+        format!("{err:#}").contains("named peer9.nowhere.test"),
+        "{err:#}"
+    );
+    Ok(())
+}
