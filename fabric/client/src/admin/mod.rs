@@ -15,8 +15,8 @@ pub mod lifecycle;
 pub mod orderer;
 pub mod package;
 pub mod participation;
-pub mod pending_update;
 pub mod peer;
+pub mod pending_update;
 pub mod wait;
 
 pub use lifecycle::{ChaincodeDefinition, SubmitTargets};
@@ -25,5 +25,5 @@ pub use package::{
     build_ccaas_package, package_id, package_id_of, CcaasConnection, ChaincodePackage,
 };
 pub use participation::{ParticipationClient, ParticipationEndpoint};
-pub use pending_update::{PendingUpdate, PendingUpdateError};
 pub use peer::Peer;
+pub use pending_update::{PendingUpdate, PendingUpdateError};
