@@ -25,15 +25,9 @@ pub(crate) fn needs_fabric_binaries(name: &str) -> bool {
     name.starts_with("peer_channel_") || name.starts_with("osnadmin_")
 }
 
-/// `healthblock ARGS` (a blocking process) on a blocking thread, parsed as JSON.
+/// `healthblock ARGS`, parsed as JSON.
 async fn cli_json(n: &Net, args: &[&str]) -> Result<Value> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let n = n.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        n.net.cli_ok(&refs)
-    })
-    .await??;
+    let out = n.net.cli_ok_async(args).await?;
     serde_json::from_str(&out).with_context(|| format!("not JSON: {out}"))
 }
 

@@ -31,15 +31,9 @@ pub(crate) fn needs_fabric_binaries(name: &str) -> bool {
     name.starts_with("peer_channel_signconfigtx")
 }
 
-/// `healthblock ARGS` on a blocking thread: Ok(stdout) or Err(stdout + stderr).
+/// `healthblock ARGS`: Ok(stdout) or Err(stdout + stderr).
 async fn cli(n: &Net, args: &[&str]) -> Result<String> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let n = n.clone();
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        n.net.cli_ok(&refs)
-    })
-    .await?
+    n.net.cli_ok_async(args).await
 }
 
 fn p(path: &Path) -> Result<&str> {

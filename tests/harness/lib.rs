@@ -99,22 +99,40 @@ impl TestNet {
         self.home.path()
     }
 
-    /// Runs the CLI against this network.
-    pub fn cli(&self, args: &[&str]) -> Result<Output> {
-        Command::new(self.bin_dir.join("healthblock"))
-            .args(args)
+    /// The CLI, set up to talk to this network.
+    fn cli_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.bin_dir.join("healthblock"));
+        cmd.args(args)
             .env("HEALTHBLOCK_HOME", self.home.path())
             .env("HEALTHBLOCK_PORT_OFFSET", self.offset.to_string())
             .env("HEALTHBLOCK_BACKEND", self.backend.to_string())
             .env_remove("HEALTHBLOCK_CONFIG")
-            .current_dir(repo_root())
+            .current_dir(repo_root());
+        cmd
+    }
+
+    /// Runs the CLI against this network.
+    pub fn cli(&self, args: &[&str]) -> Result<Output> {
+        self.cli_command(args)
             .output()
             .context("cannot run healthblock")
     }
 
     /// Runs the CLI and fails with its stderr unless it exits 0; returns stdout.
     pub fn cli_ok(&self, args: &[&str]) -> Result<String> {
-        let out = self.cli(args)?;
+        Self::stdout_of(args, self.cli(args)?)
+    }
+
+    /// [`TestNet::cli_ok`] for async cases: the process is awaited, no thread blocks.
+    pub async fn cli_ok_async(&self, args: &[&str]) -> Result<String> {
+        let out = tokio::process::Command::from(self.cli_command(args))
+            .output()
+            .await
+            .context("cannot run healthblock")?;
+        Self::stdout_of(args, out)
+    }
+
+    fn stdout_of(args: &[&str], out: Output) -> Result<String> {
         if !out.status.success() {
             bail!(
                 "`healthblock {}` failed ({}):\n{}{}",

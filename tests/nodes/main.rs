@@ -45,15 +45,9 @@ fn cases() -> Vec<Case<NodesNet>> {
     ]
 }
 
-/// `healthblock ARGS` on a blocking thread.
+/// `healthblock ARGS`: Ok(stdout) or Err(stdout + stderr).
 async fn cli(n: &Net, args: &[&str]) -> Result<String> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let n = n.clone();
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        n.net.cli_ok(&refs)
-    })
-    .await?
+    n.net.cli_ok_async(args).await
 }
 
 fn fqdn(net: &TestNet, org: &str, index: usize) -> Result<String> {
@@ -81,6 +75,31 @@ async fn put(net: &TestNet, key: &str, orgs: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// [`put`] endorsed by Hospital1 and Hospital2, retried for up to 30 s while the
+/// gateways' view of the peers settles; each failed try is printed.
+async fn put_eventually(net: &TestNet, key: &str, what: &str) -> Result<()> {
+    let mut last = None;
+    for attempt in 0..30 {
+        match put(
+            net,
+            &format!("{key}-{attempt}"),
+            &["Hospital1MSP", "Hospital2MSP"],
+        )
+        .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                eprintln!("{key}: attempt {attempt} failed: {e:#}");
+                last = Some(e);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(last
+        .unwrap_or_else(|| anyhow!("no attempt"))
+        .context(what.to_owned()))
+}
+
 async fn failover(n: Net) -> Result<()> {
     let _serial = n.serial.lock().await;
     let net = &n.net;
@@ -105,26 +124,12 @@ async fn failover(n: Net) -> Result<()> {
     ensure!(refused.is_err(), "a stopped peer answered");
     // Hospital1's endorsement now comes from its other peer. Fabric's gateway
     // learns of the dead peer through discovery: give it a few tries.
-    let mut last = None;
-    for attempt in 0..30 {
-        match put(
-            net,
-            &format!("nodes-failover-{attempt}"),
-            &["Hospital1MSP", "Hospital2MSP"],
-        )
-        .await
-        {
-            Ok(()) => {
-                last = None;
-                break;
-            }
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    if let Some(e) = last {
-        return Err(e.context("no endorsement from Hospital1's other peer"));
-    }
+    put_eventually(
+        net,
+        "nodes-failover",
+        "no endorsement from Hospital1's other peer",
+    )
+    .await?;
 
     // With neither Hospital1 peer, an endorsement that needs Hospital1 fails.
     cli(&n, &["network", "stop", "--node", &peer1]).await?;
@@ -152,7 +157,8 @@ async fn failover(n: Net) -> Result<()> {
     // Both come back and catch up.
     cli(&n, &["network", "start", "--node", &peer1]).await?;
     cli(&n, &["network", "start", "--node", &peer0]).await?;
-    put(net, "nodes-after", &["Hospital1MSP", "Hospital2MSP"]).await?;
+    // A restarted Fabric peer rejoins gossip and discovery over a few seconds.
+    put_eventually(net, "nodes-after", "no endorsement after the restart").await?;
     net.settle().await?;
     Ok(())
 }

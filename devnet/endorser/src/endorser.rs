@@ -207,32 +207,18 @@ impl Inner {
         creator: &Identity,
         channel_less: bool,
     ) -> Result<Simulated> {
-        let mut sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
-        let response = LifecycleCall {
-            channel: up.channel_id(),
-            mspid: &self.ctx.mspid,
-            creator,
-            msps: &self.ctx.msps,
-            policies: &self.ctx.policies,
-            packages: &self.packages,
-            ledger: &self.ctx.ledger,
-            sim: sim.as_mut(),
-        }
-        .invoke(&up.input.args);
-        let (results, interest) = match &sim {
-            Some(sim) => (sim.results().encode_to_vec(), Some(sim.interest()?)),
-            None => (Vec::new(), None),
-        };
-        Ok(Simulated {
-            response,
-            results,
-            event: None,
-            interest,
-            chaincode_id: ChaincodeId {
-                name: LIFECYCLE.to_string(),
-                version: SYSCC_VERSION.to_string(),
-                path: String::new(),
-            },
+        self.run_system(up, channel_less, |sim| {
+            LifecycleCall {
+                channel: up.channel_id(),
+                mspid: &self.ctx.mspid,
+                creator,
+                msps: &self.ctx.msps,
+                policies: &self.ctx.policies,
+                packages: &self.packages,
+                ledger: &self.ctx.ledger,
+                sim,
+            }
+            .invoke(&up.input.args)
         })
     }
 
@@ -244,12 +230,25 @@ impl Inner {
         creator: &Identity,
         channel_less: bool,
     ) -> Result<Simulated> {
-        let sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
-        let response = SysccCall {
-            ctx: &self.ctx,
-            creator,
-        }
-        .invoke(&up.chaincode_name, &up.input.args);
+        self.run_system(up, channel_less, |_| {
+            SysccCall {
+                ctx: &self.ctx,
+                creator,
+            }
+            .invoke(&up.chaincode_name, &up.input.args)
+        })
+    }
+
+    /// A system chaincode call: simulated (read/write set, interest) when the
+    /// proposal names a channel, bare otherwise; versioned `syscc`.
+    fn run_system(
+        &self,
+        up: &UnpackedProposal,
+        channel_less: bool,
+        invoke: impl FnOnce(Option<&mut TxSimulator>) -> fabric_proto::protos::Response,
+    ) -> Result<Simulated> {
+        let mut sim = (!channel_less).then(|| TxSimulator::new(self.ctx.ledger.clone(), up.txid()));
+        let response = invoke(sim.as_mut());
         let (results, interest) = match &sim {
             Some(sim) => (sim.results().encode_to_vec(), Some(sim.interest()?)),
             None => (Vec::new(), None),

@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    // Handlers first: a SIGTERM sent as soon as "devnet ready" is read must stop it cleanly.
+    let signals = Signals::install()?;
     let config = DevnetConfig::from_json_file(&args.config)?;
     let control_socket = config.control_socket.clone();
     let devnet = Devnet::start(config).await.context("starting the devnet")?;
@@ -59,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         writeln!(out, "devnet ready")?;
         out.flush()?;
     }
-    wait_for_signal().await?;
+    signals.wait().await;
     tracing::info!("stopping the devnet");
     if let Some(task) = control {
         task.abort();
@@ -67,13 +69,25 @@ async fn main() -> anyhow::Result<()> {
     devnet.stop().await
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, either of which stops the devnet.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
