@@ -12,6 +12,7 @@
 mod cases;
 mod listing;
 mod offline;
+mod orgs;
 
 use healthblock_tests::backends::{self, Suite};
 use healthblock_tests::TestNet;
@@ -42,6 +43,7 @@ fn main() {
                 .into_iter()
                 .chain(listing::all())
                 .chain(offline::all())
+                .chain(orgs::all())
                 .collect()
         },
         needs_peer_binary: |name| {

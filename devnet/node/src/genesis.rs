@@ -5,20 +5,19 @@
 
 use crate::config::{DevnetConfig, OrgConfig};
 use anyhow::Context;
+use fabric_configtx::org::{
+    application_org_group, msp_config, policy, roles_policy, signature_policy, value,
+    ApplicationOrg, ADMINS,
+};
 use fabric_proto::common::{
     self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue,
-    Envelope, Header, ImplicitMetaPolicy, OrdererBlockMetadata, Payload, SignaturePolicyEnvelope,
+    Envelope, Header, ImplicitMetaPolicy, OrdererBlockMetadata, Payload,
 };
-use fabric_proto::msp::{
-    msp_role::MspRoleType, FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier,
-};
+use fabric_proto::msp::msp_role::MspRoleType;
 use fabric_proto::{orderer, protos};
 use healthblock_consortium::consortium::OPERATORS_POLICY;
 use prost::Message;
 use std::collections::HashMap;
-use std::path::Path;
-
-const ADMINS: &str = "Admins";
 
 /// Builds block 0 for `config` (orderer copy: TRANSACTIONS_FILTER `[0]`, no orderer signature).
 pub(crate) fn genesis_block(
@@ -187,51 +186,19 @@ fn application_org(
     anchor: Option<&str>,
     operators: bool,
 ) -> anyhow::Result<ConfigGroup> {
-    let mut group = ConfigGroup {
-        mod_policy: ADMINS.into(),
-        ..Default::default()
-    };
-    group
-        .values
-        .insert("MSP".into(), value(msp_config(&org.mspid, &org.msp_dir)?));
-    if let Some((host, port)) = anchor.and_then(|a| a.rsplit_once(':')) {
-        let anchor_peers = protos::AnchorPeers {
-            anchor_peers: vec![protos::AnchorPeer {
-                host: host.to_owned(),
-                port: port.parse().unwrap_or(0),
-            }],
-        };
-        group
-            .values
-            .insert("AnchorPeers".into(), value(anchor_peers));
-    }
-    let id = &org.mspid;
-    group
-        .policies
-        .insert(ADMINS.into(), roles_policy(id, &[MspRoleType::Admin]));
-    group.policies.insert(
-        "Readers".into(),
-        roles_policy(
-            id,
-            &[MspRoleType::Admin, MspRoleType::Peer, MspRoleType::Client],
-        ),
-    );
-    group.policies.insert(
-        "Writers".into(),
-        roles_policy(id, &[MspRoleType::Admin, MspRoleType::Client]),
-    );
-    if operators {
-        group.policies.insert(
-            OPERATORS_POLICY.into(),
-            roles_policy(id, &[MspRoleType::Admin, MspRoleType::Peer]),
-        );
-    }
-    let endorsement = fabric_policy::parse(&org.endorsement_policy)
-        .with_context(|| format!("endorsement policy of {id}: {}", org.endorsement_policy))?;
-    group
-        .policies
-        .insert("Endorsement".into(), signature_policy(endorsement));
-    Ok(group)
+    let anchor_peers: Vec<(String, u16)> = anchor
+        .and_then(|a| a.rsplit_once(':'))
+        .map(|(host, port)| (host.to_owned(), port.parse().unwrap_or(0)))
+        .into_iter()
+        .collect();
+    Ok(application_org_group(&ApplicationOrg {
+        mspid: &org.mspid,
+        msp_dir: &org.msp_dir,
+        anchor_peers: &anchor_peers,
+        operators_policy: operators.then_some(OPERATORS_POLICY),
+        endorsement_policy: &org.endorsement_policy,
+    })
+    .with_context(|| format!("organisation {}", org.mspid))?)
 }
 
 fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result<ConfigGroup> {
@@ -322,14 +289,6 @@ fn go_duration(d: std::time::Duration) -> String {
     }
 }
 
-fn value(msg: impl Message) -> ConfigValue {
-    ConfigValue {
-        version: 0,
-        value: msg.encode_to_vec(),
-        mod_policy: ADMINS.into(),
-    }
-}
-
 fn capabilities(name: &str) -> Capabilities {
     Capabilities {
         capabilities: HashMap::from([(name.to_owned(), Capability {})]),
@@ -360,117 +319,4 @@ fn channel_policy(text: &str) -> anyhow::Result<ConfigPolicy> {
     }
     let envelope = fabric_policy::parse(text).with_context(|| format!("channel policy {text}"))?;
     Ok(signature_policy(envelope))
-}
-
-fn signature_policy(envelope: SignaturePolicyEnvelope) -> ConfigPolicy {
-    policy(
-        common::policy::PolicyType::Signature,
-        envelope.encode_to_vec(),
-    )
-}
-
-fn policy(kind: common::policy::PolicyType, value: Vec<u8>) -> ConfigPolicy {
-    ConfigPolicy {
-        version: 0,
-        policy: Some(common::Policy {
-            r#type: kind as i32,
-            value,
-        }),
-        mod_policy: ADMINS.into(),
-    }
-}
-
-/// `OR` over the given roles of one MSP (1-of), as configtxgen writes org policies.
-fn roles_policy(mspid: &str, roles: &[MspRoleType]) -> ConfigPolicy {
-    let identities = roles
-        .iter()
-        .map(|role| fabric_proto::msp::MspPrincipal {
-            principal_classification: fabric_proto::msp::msp_principal::Classification::Role as i32,
-            principal: fabric_proto::msp::MspRole {
-                msp_identifier: mspid.to_owned(),
-                role: *role as i32,
-            }
-            .encode_to_vec(),
-        })
-        .collect();
-    let rules = (0..roles.len() as i32)
-        .map(|i| common::SignaturePolicy {
-            r#type: Some(common::signature_policy::Type::SignedBy(i)),
-        })
-        .collect();
-    signature_policy(SignaturePolicyEnvelope {
-        version: 0,
-        rule: Some(common::SignaturePolicy {
-            r#type: Some(common::signature_policy::Type::NOutOf(
-                common::signature_policy::NOutOf { n: 1, rules },
-            )),
-        }),
-        identities,
-    })
-}
-
-/// The verifying MSP config of an org, from its MSP directory (PEM files as configtxgen embeds them).
-fn msp_config(mspid: &str, dir: &Path) -> anyhow::Result<fabric_proto::msp::MspConfig> {
-    let root_certs = pem_files(&dir.join("cacerts"))?;
-    anyhow::ensure!(
-        !root_certs.is_empty(),
-        "{}: cacerts/ holds no certificate",
-        dir.display()
-    );
-    let node_ous = load_node_ous(dir)?;
-    let ou = |name: &str| FabricOuIdentifier {
-        certificate: root_certs[0].clone(),
-        organizational_unit_identifier: name.to_owned(),
-    };
-    let fabric_node_ous = node_ous.enabled.then(|| FabricNodeOUs {
-        enable: true,
-        client_ou_identifier: Some(ou(&node_ous.client_ou)),
-        peer_ou_identifier: Some(ou(&node_ous.peer_ou)),
-        admin_ou_identifier: Some(ou(&node_ous.admin_ou)),
-        orderer_ou_identifier: Some(ou(&node_ous.orderer_ou)),
-    });
-    let config = FabricMspConfig {
-        name: mspid.to_owned(),
-        root_certs: root_certs.clone(),
-        intermediate_certs: pem_files(&dir.join("intermediatecerts"))?,
-        tls_root_certs: pem_files(&dir.join("tlscacerts"))?,
-        tls_intermediate_certs: pem_files(&dir.join("tlsintermediatecerts"))?,
-        crypto_config: Some(FabricCryptoConfig {
-            signature_hash_family: "SHA2".into(),
-            identity_identifier_hash_function: "SHA256".into(),
-        }),
-        fabric_node_ous,
-        ..Default::default()
-    };
-    Ok(fabric_proto::msp::MspConfig {
-        r#type: 0,
-        config: config.encode_to_vec(),
-    })
-}
-
-fn load_node_ous(dir: &Path) -> anyhow::Result<fabric_msp::NodeOus> {
-    let path = dir.join("config.yaml");
-    if !path.is_file() {
-        return Ok(fabric_msp::NodeOus::default());
-    }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(fabric_msp::NodeOus::from_config_yaml(&text)?)
-}
-
-/// The contents of every file in `dir` (sorted by name); none if the directory is absent.
-fn pem_files(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
-        .collect()
 }

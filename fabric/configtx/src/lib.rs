@@ -1,7 +1,7 @@
 //! Fabric channel configuration transactions.
 //!
-//! Owns: the channel's access control lists ([`acl`]) and an organisation's
-//! anchor peers ([`anchor_peers`]); reading the configuration out of a config block ([`block`]); the
+//! Owns: the channel's access control lists ([`acl`]), an organisation's
+//! anchor peers ([`anchor_peers`]) and its whole group ([`org`]); reading the configuration out of a config block ([`block`]); the
 //! flattened view of a config tree Fabric's configtx works on (`[Group]  /Channel/...`
 //! keys, [`map`]); computing a `ConfigUpdate` from an original and an updated
 //! config with the semantics of `configtxlator compute_update` ([`compute`]);
@@ -22,6 +22,7 @@ pub mod compute;
 pub mod describe;
 pub mod map;
 pub mod msps;
+pub mod org;
 pub mod policy;
 pub mod sign;
 pub mod validate;

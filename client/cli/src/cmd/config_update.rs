@@ -14,6 +14,7 @@ use fabric_client::admin::channel_config::{
 };
 use fabric_client::admin::PendingUpdate;
 use fabric_proto::common::Config;
+use healthblock_network::consortium::OPERATORS_POLICY;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,6 +28,35 @@ pub(crate) enum ProposeCmd {
     /// The policy of one channel ACL resource, e.g. `qscc/GetChainInfo`
     /// (signed by a MAJORITY of the hospitals' admins).
     Acl(ProposeAcl),
+    /// A new hospital joins the channel's Application group, from the public MSP
+    /// directory it handed over (signed by a MAJORITY of the hospitals' admins).
+    OrgAdd(ProposeOrgAdd),
+    /// A hospital leaves the Application group (signed by a MAJORITY of the hospitals' admins).
+    OrgRemove(ProposeOrgRemove),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ProposeOrgAdd {
+    #[command(flatten)]
+    pub common: Common,
+    /// The new organisation's MSP id (also its group name), e.g. Hospital4MSP.
+    #[arg(long)]
+    pub mspid: String,
+    /// Its verifying MSP directory: cacerts/, tlscacerts/, config.yaml (public material only).
+    #[arg(long)]
+    pub msp_dir: PathBuf,
+    /// Its anchor peers, HOST:PORT (repeatable).
+    #[arg(long = "anchor-peer")]
+    pub anchor_peers: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ProposeOrgRemove {
+    #[command(flatten)]
+    pub common: Common,
+    /// The MSP id of the organisation that leaves.
+    #[arg(long)]
+    pub mspid: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -81,8 +111,19 @@ pub(crate) struct SignArgs {
     /// The update file; the signature is added in place.
     pub file: PathBuf,
     /// Who signs (USER@ORG; the orderer organisation's admin as Admin@Orderer).
-    #[arg(long = "as")]
-    pub who: String,
+    #[arg(
+        long = "as",
+        required_unless_present = "msp_dir",
+        conflicts_with = "msp_dir"
+    )]
+    pub who: Option<String>,
+    /// Or sign with the identity in this signing MSP directory (signcerts/, keystore/),
+    /// e.g. the admin of a hospital that is not in the local description yet.
+    #[arg(long, requires = "mspid")]
+    pub msp_dir: Option<PathBuf>,
+    /// The MSP id of the identity in --msp-dir.
+    #[arg(long)]
+    pub mspid: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -174,6 +215,50 @@ pub(crate) async fn propose(ctx: &Context, cmd: ProposeCmd) -> Result<()> {
                 Box::new(move |c: &Config| Ok(cc::with_anchor_peers(c, &mspid, &anchors)?)),
             )
         }
+        ProposeCmd::OrgAdd(a) => {
+            let anchors = a
+                .anchor_peers
+                .iter()
+                .map(|hp| {
+                    let (host, port) = hp
+                        .rsplit_once(':')
+                        .ok_or_else(|| anyhow!("anchor peer {hp}: want HOST:PORT"))?;
+                    Ok((
+                        host.to_owned(),
+                        port.parse::<u16>()
+                            .with_context(|| format!("anchor peer {hp}"))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let (mspid, dir) = (a.mspid.clone(), a.msp_dir.clone());
+            (
+                &a.common,
+                Box::new(move |c: &Config| {
+                    // The Operators policy comes with the channel's ACLs, as at genesis.
+                    let has_acls = c
+                        .channel_group
+                        .as_ref()
+                        .and_then(|g| g.groups.get("Application"))
+                        .is_some_and(|app| app.values.contains_key("ACLs"));
+                    let endorsement = format!("OR('{mspid}.peer')");
+                    let group = cc::application_org_group(&cc::ApplicationOrg {
+                        mspid: &mspid,
+                        msp_dir: &dir,
+                        anchor_peers: &anchors,
+                        operators_policy: has_acls.then_some(OPERATORS_POLICY),
+                        endorsement_policy: &endorsement,
+                    })?;
+                    Ok(cc::with_application_org(c, &mspid, group)?)
+                }),
+            )
+        }
+        ProposeCmd::OrgRemove(a) => {
+            let mspid = a.mspid.clone();
+            (
+                &a.common,
+                Box::new(move |c: &Config| Ok(cc::without_application_org(c, &mspid)?)),
+            )
+        }
         ProposeCmd::Acl(a) => {
             let (resource, policy) = (a.resource.clone(), a.policy.clone());
             (
@@ -206,13 +291,19 @@ pub(crate) async fn propose(ctx: &Context, cmd: ProposeCmd) -> Result<()> {
 pub(crate) async fn sign(ctx: &Context, a: SignArgs) -> Result<()> {
     let mut pending = read(&a.file)?;
     pending.check_channel(&ctx.consortium.channel)?;
-    let me = signer(ctx, &a.who)?;
+    let me = match (&a.who, &a.msp_dir, &a.mspid) {
+        (Some(who), _, _) => signer(ctx, who)?,
+        (None, Some(dir), Some(mspid)) => fabric_msp::SigningIdentity::from_msp_dir(mspid, dir)
+            .with_context(|| format!("cannot load the identity in {}", dir.display()))?,
+        _ => return Err(anyhow!("give --as USER@ORG, or --msp-dir DIR with --mspid")),
+    };
     pending.sign(&me)?;
     write(&a.file, &pending)?;
     println!(
-        "signed {} as {}; signatures now: {}",
+        "signed {} as {}@{}; signatures now: {}",
         a.file.display(),
-        a.who,
+        me.identity.subject_cn,
+        me.identity.mspid,
         pending.signer_names()?.join(", ")
     );
     Ok(())

@@ -16,6 +16,9 @@ pub use fabric_configtx::acl::with_acl;
 pub use fabric_configtx::anchor_peers::{anchor_peers, with_anchor_peers};
 pub use fabric_configtx::batch::{batch_params, with_batch_params};
 pub use fabric_configtx::compute_update;
+pub use fabric_configtx::org::{
+    application_org_group, with_application_org, without_application_org, ApplicationOrg,
+};
 use fabric_configtx::sign::signed_update;
 pub use fabric_configtx::{BatchParams, BatchUpdate};
 use fabric_msp::SigningIdentity;
