@@ -191,14 +191,14 @@ fn application_org(
         .map(|(host, port)| (host.to_owned(), port.parse().unwrap_or(0)))
         .into_iter()
         .collect();
-    Ok(application_org_group(&ApplicationOrg {
+    application_org_group(&ApplicationOrg {
         mspid: &org.mspid,
         msp_dir: &org.msp_dir,
         anchor_peers: &anchor_peers,
         operators_policy: operators.then_some(OPERATORS_POLICY),
         endorsement_policy: &org.endorsement_policy,
     })
-    .with_context(|| format!("organisation {}", org.mspid))?)
+    .with_context(|| format!("organisation {}", org.mspid))
 }
 
 fn orderer_group(config: &DevnetConfig, orderer_address: &str) -> anyhow::Result<ConfigGroup> {
