@@ -1,14 +1,13 @@
 //! A hospital joins the channel's configuration and leaves it again, through
 //! offline-signed config updates: `channel update propose org-add` from the
-//! public MSP directory the new hospital hands over (its keys were made on its
-//! own side: here, a test CA in a temporary directory), signed by a MAJORITY of
+//! public MSP directory the new hospital hands over (its keys made on its own
+//! side by `healthblock org init`), signed by a MAJORITY of
 //! the three hospitals' admins; afterwards an Application change needs three of
 //! four admins, and the new hospital's admin signature counts (`sign --msp-dir`);
 //! `org-remove` takes it out again.
 
 use crate::Net;
 use anyhow::{anyhow, ensure, Result};
-use healthblock_test_support::TestCa;
 use healthblock_tests::backends::{case, Case};
 use serde_json::Value;
 use std::path::Path;
@@ -22,56 +21,22 @@ pub(crate) fn all() -> Vec<Case<crate::ChannelNet>> {
 
 const MSPID: &str = "Hospital4MSP";
 
-const NODE_OUS_YAML: &str = "NodeOUs:
-  Enable: true
-  ClientOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: client
-  PeerOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: peer
-  AdminOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: admin
-  OrdererOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: orderer
-";
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::create_dir_all(path.parent().ok_or_else(|| anyhow!("no parent"))?)?;
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
-/// Hospital4's material: its public MSP directory and its admin's signing MSP.
-fn hospital4(dir: &Path) -> Result<()> {
-    let domain = "hospital4.healthblock.test";
-    let ca = TestCa::root_valid_years(&format!("ca.{domain}"), Some(domain), (2025, 2045));
-    let tlsca = TestCa::root_valid_years(&format!("tlsca.{domain}"), Some(domain), (2025, 2045));
-    for msp in [dir.join("msp"), dir.join("admin/msp")] {
-        write(&msp.join("cacerts/ca.pem"), ca.pem().as_bytes())?;
-        write(&msp.join("tlscacerts/tlsca.pem"), tlsca.pem().as_bytes())?;
-        write(&msp.join("config.yaml"), NODE_OUS_YAML.as_bytes())?;
-    }
-    let admin = ca
-        .leaf(&format!("Admin@{domain}"))
-        .ou("admin")
-        .valid_years(2025, 2040)
-        .issue();
-    write(
-        &dir.join("admin/msp/signcerts/cert.pem"),
-        admin.cert_pem.as_bytes(),
-    )?;
-    write(
-        &dir.join("admin/msp/keystore/priv_sk"),
-        admin.key_pem.as_bytes(),
-    )?;
-    Ok(())
-}
-
 async fn cli(n: &Net, args: &[&str]) -> Result<String> {
     n.net.cli_ok_async(args).await
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(walk(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
 }
 
 fn p(path: &Path) -> Result<&str> {
@@ -97,10 +62,42 @@ async fn acceptable(n: &Net, file: &str) -> Result<bool> {
 
 async fn join_and_leave(n: Net) -> Result<()> {
     let _serial = n.serial.lock().await;
+    // Hospital4 makes its own material on its side (`org init`) and hands over the public part.
     let dir = tempfile::tempdir()?;
-    hospital4(dir.path())?;
-    let msp = dir.path().join("msp");
-    let admin_msp = dir.path().join("admin/msp");
+    let made: Value = serde_json::from_str(
+        &cli(
+            &n,
+            &[
+                "org",
+                "init",
+                "Hospital4",
+                "--out",
+                p(dir.path())?,
+                "--json",
+            ],
+        )
+        .await?,
+    )?;
+    ensure!(made["mspid"] == MSPID, "{made}");
+    let field = |name: &str| -> Result<std::path::PathBuf> {
+        Ok(made[name]
+            .as_str()
+            .ok_or_else(|| anyhow!("no {name} in {made}"))?
+            .into())
+    };
+    let (msp, admin_msp) = (field("public_msp_dir")?, field("admin_msp_dir")?);
+    // The public directory holds certificates only.
+    for entry in walk(&msp)? {
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        ensure!(
+            name.ends_with(".pem") || name == "config.yaml",
+            "{} in the public MSP directory",
+            entry.display()
+        );
+    }
 
     // Hospital4 joins: two of three admins sign.
     let add = dir.path().join("org-add.pb");

@@ -40,9 +40,13 @@ enum Command {
     /// Check the ledger's hash chain and orderer signatures.
     #[command(subcommand)]
     Ledger(cmd::ledger::LedgerCmd),
-    /// The channel: chain info, configuration, config updates (batch parameters).
+    /// The channel: the channels nodes serve, chain info, configuration, config updates
+    /// (directly, or proposed, signed offline by several admins and submitted).
     #[command(subcommand)]
     Channel(cmd::channel::ChannelCmd),
+    /// A new hospital's identity material, made on its own host (works offline).
+    #[command(subcommand)]
+    Org(cmd::org::OrgCmd),
     /// Submit or evaluate a transaction through a peer's Fabric Gateway.
     #[command(subcommand)]
     Tx(cmd::tx::TxCmd),
@@ -108,6 +112,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Wbcb(c) = cli.command {
         return healthblock_wbcb_cli::run_async(c).await;
     }
+    if let Command::Org(c) = cli.command {
+        return cmd::org::run(c);
+    }
     let command = cli.command;
     let ctx = context::Context::new(&cli.global)?;
     match command {
@@ -116,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chaincode(c) => cmd::chaincode::run(&ctx, c).await,
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Channel(c) => cmd::channel::run(&ctx, c).await,
+        Command::Org(c) => cmd::org::run(c),
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
         Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,

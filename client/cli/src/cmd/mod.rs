@@ -9,5 +9,6 @@ pub(crate) mod config_update;
 pub(crate) mod ledger;
 pub(crate) mod lifecycle;
 pub(crate) mod network;
+pub(crate) mod org;
 pub(crate) mod tune;
 pub(crate) mod tx;
