@@ -9,6 +9,24 @@ pub mod ca;
 
 pub use ca::{Leaf, LeafBuilder, TestCa};
 
+/// An MSP directory's `config.yaml` enabling Fabric's NodeOUs (client, peer,
+/// admin, orderer), each identified by the root certificate at `cacerts/ca.pem`.
+pub const NODE_OUS_CONFIG_YAML: &str = "NodeOUs:
+  Enable: true
+  ClientOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: client
+  PeerOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: peer
+  AdminOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: admin
+  OrdererOUIdentifier:
+    Certificate: cacerts/ca.pem
+    OrganizationalUnitIdentifier: orderer
+";
+
 use std::path::PathBuf;
 
 /// The Fabric release the vectors were recorded on.

@@ -53,3 +53,22 @@ fn main() {
         },
     })
 }
+
+/// `healthblock ARGS` on the suite's network: Ok(stdout) or Err(stdout + stderr).
+pub(crate) async fn cli(n: &Net, args: &[&str]) -> anyhow::Result<String> {
+    n.net.cli_ok_async(args).await
+}
+
+/// A path as a CLI argument.
+pub(crate) fn p(path: &std::path::Path) -> anyhow::Result<&str> {
+    path.to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 path {}", path.display()))
+}
+
+/// `channel update sign FILE --as ADMIN` for each admin, in order.
+pub(crate) async fn sign_by(n: &Net, file: &str, admins: &[&str]) -> anyhow::Result<()> {
+    for admin in admins {
+        cli(n, &["channel", "update", "sign", file, "--as", admin]).await?;
+    }
+    Ok(())
+}

@@ -5,12 +5,11 @@
 //! admin, a stale update), and with `FABRIC_BIN` the same file goes through
 //! Fabric's `peer channel signconfigtx` and `peer channel update -f`.
 
-use crate::Net;
+use crate::{cli, p, sign_by, Net};
 use anyhow::{anyhow, ensure, Context, Result};
 use fabric_client::admin::channel_config as cc;
 use healthblock_tests::backends::{case, Case};
 use serde_json::Value;
-use std::path::Path;
 
 pub(crate) fn all() -> Vec<Case<crate::ChannelNet>> {
     vec![
@@ -29,15 +28,6 @@ pub(crate) fn all() -> Vec<Case<crate::ChannelNet>> {
 /// Cases that run Fabric's binaries.
 pub(crate) fn needs_fabric_binaries(name: &str) -> bool {
     name.starts_with("peer_channel_signconfigtx")
-}
-
-/// `healthblock ARGS`: Ok(stdout) or Err(stdout + stderr).
-async fn cli(n: &Net, args: &[&str]) -> Result<String> {
-    n.net.cli_ok_async(args).await
-}
-
-fn p(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| anyhow!("non-UTF-8 path"))
 }
 
 async fn sequence(n: &Net) -> Result<u64> {
@@ -197,9 +187,7 @@ async fn stale_update(n: Net) -> Result<()> {
             ],
         )
         .await?;
-        for admin in ["Admin@Hospital1", "Admin@Hospital3"] {
-            cli(&n, &["channel", "update", "sign", &f, "--as", admin]).await?;
-        }
+        sign_by(&n, &f, &["Admin@Hospital1", "Admin@Hospital3"]).await?;
         files.push(f);
     }
     cli(

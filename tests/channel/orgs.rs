@@ -6,7 +6,7 @@
 //! four admins, and the new hospital's admin signature counts (`sign --msp-dir`);
 //! `org-remove` takes it out again.
 
-use crate::Net;
+use crate::{cli, p, sign_by, Net};
 use anyhow::{anyhow, ensure, Result};
 use healthblock_tests::backends::{case, Case};
 use serde_json::Value;
@@ -21,10 +21,6 @@ pub(crate) fn all() -> Vec<Case<crate::ChannelNet>> {
 
 const MSPID: &str = "Hospital4MSP";
 
-async fn cli(n: &Net, args: &[&str]) -> Result<String> {
-    n.net.cli_ok_async(args).await
-}
-
 /// Every file below `dir`.
 fn walk(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
@@ -37,10 +33,6 @@ fn walk(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
         }
     }
     Ok(files)
-}
-
-fn p(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| anyhow!("non-UTF-8 path"))
 }
 
 async fn application_orgs(n: &Net) -> Result<Vec<String>> {
@@ -117,9 +109,7 @@ async fn join_and_leave(n: Net) -> Result<()> {
         ],
     )
     .await?;
-    for admin in ["Admin@Hospital1", "Admin@Hospital2"] {
-        cli(&n, &["channel", "update", "sign", p(&add)?, "--as", admin]).await?;
-    }
+    sign_by(&n, p(&add)?, &["Admin@Hospital1", "Admin@Hospital2"]).await?;
     cli(
         &n,
         &[
@@ -153,9 +143,7 @@ async fn join_and_leave(n: Net) -> Result<()> {
         ],
     )
     .await?;
-    for admin in ["Admin@Hospital1", "Admin@Hospital2"] {
-        cli(&n, &["channel", "update", "sign", p(&acl)?, "--as", admin]).await?;
-    }
+    sign_by(&n, p(&acl)?, &["Admin@Hospital1", "Admin@Hospital2"]).await?;
     ensure!(
         !acceptable(&n, p(&acl)?).await?,
         "two of four admins sufficed"
@@ -207,13 +195,12 @@ async fn join_and_leave(n: Net) -> Result<()> {
         ],
     )
     .await?;
-    for admin in ["Admin@Hospital1", "Admin@Hospital2", "Admin@Hospital3"] {
-        cli(
-            &n,
-            &["channel", "update", "sign", p(&remove)?, "--as", admin],
-        )
-        .await?;
-    }
+    sign_by(
+        &n,
+        p(&remove)?,
+        &["Admin@Hospital1", "Admin@Hospital2", "Admin@Hospital3"],
+    )
+    .await?;
     cli(
         &n,
         &[

@@ -12,23 +12,9 @@ use fabric_configtx::sign::signed_update;
 use fabric_configtx::{compute_update, msp_manager, propose_update};
 use fabric_msp::SigningIdentity;
 use fabric_proto::common::Config;
+use healthblock_test_support::NODE_OUS_CONFIG_YAML;
 
 const CHANNEL: &str = "ehr";
-const NODE_OUS: &str = "NodeOUs:
-  Enable: true
-  ClientOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: client
-  PeerOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: peer
-  AdminOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: admin
-  OrdererOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: orderer
-";
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -40,7 +26,7 @@ fn now() -> i64 {
 fn msp_dir(org: &Org, dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("cacerts")).unwrap();
     std::fs::write(dir.join("cacerts/ca.pem"), org.ca.pem()).unwrap();
-    std::fs::write(dir.join("config.yaml"), NODE_OUS).unwrap();
+    std::fs::write(dir.join("config.yaml"), NODE_OUS_CONFIG_YAML).unwrap();
 }
 
 fn apply(

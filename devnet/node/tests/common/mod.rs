@@ -11,26 +11,10 @@ use devnet::{
     TlsFiles,
 };
 use fabric_msp::SigningIdentity;
-use healthblock_test_support::TestCa;
+use healthblock_test_support::{TestCa, NODE_OUS_CONFIG_YAML};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-
-const NODE_OUS_YAML: &str = "NodeOUs:
-  Enable: true
-  ClientOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: client
-  PeerOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: peer
-  AdminOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: admin
-  OrdererOUIdentifier:
-    Certificate: cacerts/ca.pem
-    OrganizationalUnitIdentifier: orderer
-";
 
 /// An org's two CAs (identities and TLS).
 pub(crate) struct OrgCas {
@@ -77,7 +61,7 @@ impl OrgCas {
             &dir.join("tlscacerts/tlsca.pem"),
             self.tlsca.pem().as_bytes(),
         );
-        write(&dir.join("config.yaml"), NODE_OUS_YAML.as_bytes());
+        write(&dir.join("config.yaml"), NODE_OUS_CONFIG_YAML.as_bytes());
     }
 
     /// A node's signing MSP directory and TLS files.
