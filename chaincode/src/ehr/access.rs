@@ -11,14 +11,17 @@
 //! arguments and unknown records are still errors (500): there is no access
 //! decision to record.
 //!
-//! Neither the audit entry nor the event carries key material: the caller's
-//! wrap name appears in the response only.
+//! Neither the audit entry nor the event carries key material. A grant names
+//! the caller's published key; the home hospital's key custodian reads this
+//! committed response (its transaction) and only then seals the data key to
+//! that key. Wraps at rest exist only for the home hospital and the patient.
 
 use fabric_shim::ChaincodeStub;
 
 use super::audit;
 use super::clock;
-use super::error::EhrResult;
+use super::error::{invalid, EhrResult};
+use super::keydir;
 use super::model::{AuditAction, AuditEntry, KeyFingerprint, RecordId, RecordVersion};
 use super::patient;
 use super::policy::PatientAccess;
@@ -40,6 +43,15 @@ pub async fn request(
     let version = record::parse_version(version)?;
     let fingerprint = KeyFingerprint::parse(fingerprint)?;
     let record = record::load(stub, &record_id, version).await?;
+    // The custodian seals the data key to this key only: it must be the
+    // caller's own published key, never one the caller names for someone else.
+    let published = keydir::load(stub, &caller.user).await?;
+    if published.fingerprint != fingerprint.as_str() || published.revoked_at.is_some() {
+        return Err(invalid(format!(
+            "key {fingerprint} is not the published, unrevoked encryption key of {}: publish yours first",
+            caller.user
+        )));
+    }
     let patient = patient::load(stub, &record.meta.patient_id).await?;
     let access = PatientAccess::load(stub, caller, patient).await?;
     let now = clock::tx_time(stub)?;
@@ -79,10 +91,8 @@ fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool
         ciphertext_sha256: record.meta.ciphertext_sha256.clone(),
         size: record.meta.size,
         resource_type: record.meta.resource_type.clone(),
-        wrap: record
-            .wraps
-            .contains(fingerprint)
-            .then(|| fingerprint.clone()),
+        home_msp: record.meta.home_msp.clone(),
+        recipient: fingerprint.clone(),
         break_glass,
     }
 }

@@ -13,7 +13,10 @@
 //! every client derives from it is the one the ledger shows.
 
 use fabric_shim::ChaincodeStub;
-use healthblock_ehr_types::keydir::{hospital_owner, PublishedKey, HOSPITAL_SCOPE};
+use std::collections::BTreeSet;
+
+use healthblock_ehr_types::keydir::{hospital_owner, patient_owner, PublishedKey, HOSPITAL_SCOPE};
+use healthblock_ehr_types::model::{KeyFingerprint, PatientId};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -133,6 +136,48 @@ pub async fn revoke(
     key.revoked_at = Some(clock::tx_time(stub)?);
     store::put_json(stub, &keys::published_key(&owner)?, &key).await?;
     Ok(key)
+}
+
+/// The keys a version's data key may be wrapped to at rest: the published,
+/// unrevoked keys of the home hospital (its key custodian) and of the
+/// patient. Everyone else gets the data key from the custodian, per
+/// committed access decision, so no grantee holds a wrap to keep.
+pub async fn wrap_keys(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    patient: &PatientId,
+) -> EhrResult<BTreeSet<String>> {
+    let mut allowed = BTreeSet::new();
+    for owner in [hospital_owner(home_msp), patient_owner(patient)] {
+        let found: Option<PublishedKey> =
+            store::get_json(stub, &keys::published_key(&owner)?).await?;
+        allowed.extend(
+            found
+                .filter(|k| k.revoked_at.is_none())
+                .map(|k| k.fingerprint),
+        );
+    }
+    Ok(allowed)
+}
+
+/// Refuses wraps to any key but the home hospital's and the patient's.
+pub async fn check_wraps<'a>(
+    stub: &mut dyn ChaincodeStub,
+    home_msp: &str,
+    patient: &PatientId,
+    wraps: impl IntoIterator<Item = &'a KeyFingerprint>,
+) -> EhrResult<()> {
+    let allowed = wrap_keys(stub, home_msp, patient).await?;
+    for wrap in wraps {
+        if !allowed.contains(wrap.as_str()) {
+            return Err(denied(format!(
+                "a data key is wrapped at rest only to the published keys of the home hospital \
+                 ({home_msp}) and the patient, not to {wrap}: other readers get it from the \
+                 home hospital's key custodian after a committed request_access"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `get_key(owner)`: public keys are public.

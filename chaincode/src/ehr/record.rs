@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use fabric_shim::ChaincodeStub;
 
 use super::clock;
+use super::keydir;
 use super::error::{denied, invalid, EhrError, EhrResult};
 use super::keys;
 use super::model::{
@@ -63,6 +64,7 @@ pub async fn put(
             "at most {MAX_TOKENS} blind-index tokens and {MAX_WRAPS} wraps per version"
         )));
     }
+    keydir::check_wraps(stub, &patient.home_msp, &patient.patient_id, &wraps).await?;
     let head_key = keys::record(&args.record_id)?;
     let previous: Option<RecordVersion> = store::get_json(stub, &head_key).await?;
     check_succession(previous.as_ref(), &args)?;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use fabric_shim::ChaincodeStub;
 
 use super::error::{denied, invalid, EhrResult};
+use super::keydir;
 use super::model::{KeyFingerprint, RecordId, RecordVersion, VersionRef};
 use super::record::{self, WRITERS};
 use super::roles::Caller;
@@ -104,6 +105,14 @@ where
         let mut version = record::load(stub, &at.record_id, Some(at.version)).await?;
         may_change(&version)?;
         let mut wraps: BTreeSet<KeyFingerprint> = version.wraps.iter().cloned().collect();
+        let new: Vec<&KeyFingerprint> = add.iter().filter(|w| !wraps.contains(*w)).collect();
+        keydir::check_wraps(
+            stub,
+            &version.meta.home_msp,
+            &version.meta.patient_id,
+            new,
+        )
+        .await?;
         wraps.extend(add);
         wraps.retain(|w| !remove.contains(w));
         if wraps.len() > MAX_WRAPS {

@@ -66,9 +66,12 @@ pub struct Grant {
     pub size: u64,
     /// FHIR type of the plaintext.
     pub resource_type: ResourceType,
-    /// Name of the caller's wrap beside the blob (its key fingerprint), or
-    /// `None` when the version has no wrap for that key yet.
-    pub wrap: Option<KeyFingerprint>,
+    /// The hospital whose key custodian releases the data key: the
+    /// patient's home hospital.
+    pub home_msp: String,
+    /// The caller's published, unrevoked encryption key (its fingerprint):
+    /// the custodian seals the data key to this key and to no other.
+    pub recipient: KeyFingerprint,
     /// True when access rests on break-glass (flagged for review).
     pub break_glass: bool,
 }
