@@ -80,11 +80,16 @@ pub async fn request(
         tx_id: entry.tx_id,
         record_id: record.meta.record_id.clone(),
         version: record.meta.version,
-        grant: granted.then(|| grant(&record, &fingerprint, break_glass)),
+        grant: granted.then(|| grant(&record, caller, &fingerprint, break_glass)),
     })
 }
 
-fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool) -> Grant {
+fn grant(
+    record: &RecordVersion,
+    caller: &Caller,
+    fingerprint: &KeyFingerprint,
+    break_glass: bool,
+) -> Grant {
     Grant {
         patient_id: record.meta.patient_id.clone(),
         storage_pointer: record.meta.storage_pointer.clone(),
@@ -92,6 +97,7 @@ fn grant(record: &RecordVersion, fingerprint: &KeyFingerprint, break_glass: bool
         size: record.meta.size,
         resource_type: record.meta.resource_type.clone(),
         home_msp: record.meta.home_msp.clone(),
+        requester: caller.user.clone(),
         recipient: fingerprint.clone(),
         break_glass,
     }

@@ -69,6 +69,9 @@ pub struct Grant {
     /// The hospital whose key custodian releases the data key: the
     /// patient's home hospital.
     pub home_msp: String,
+    /// The caller as the key directory names key owners (`CN@MSP`, or
+    /// `patient:<id>`): whose published key `recipient` is.
+    pub requester: String,
     /// The caller's published, unrevoked encryption key (its fingerprint):
     /// the custodian seals the data key to this key and to no other.
     pub recipient: KeyFingerprint,

@@ -139,6 +139,8 @@ pub struct PeerOrg {
     pub domain: String,
     /// Port of the org's Fabric CA server.
     pub ca_port: u16,
+    /// Port of the org's key custodian service (audited key release).
+    pub custodian_port: u16,
     pub peers: Vec<PeerNode>,
 }
 
@@ -241,6 +243,7 @@ impl Consortium {
         }
         for org in &mut shifted.orgs {
             shift(&mut org.ca_port)?;
+            shift(&mut org.custodian_port)?;
             for p in &mut org.peers {
                 shift(&mut p.ports.listen)?;
                 shift(&mut p.ports.chaincode)?;
@@ -263,6 +266,7 @@ impl Consortium {
         }
         for org in &self.orgs {
             out.push((org.ca_port, format!("{} CA", org.name)));
+            out.push((org.custodian_port, format!("{} key custodian", org.name)));
             for p in &org.peers {
                 let n = org.fqdn(p);
                 out.push((p.ports.listen, format!("{n} listen")));

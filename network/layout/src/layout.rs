@@ -239,6 +239,7 @@ mod tests {
             mspid: "Hospital1MSP".into(),
             domain: "hospital1.healthblock.test".into(),
             ca_port: 7010,
+            custodian_port: 7018,
             peers: vec![PeerNode {
                 name: "peer0".into(),
                 ports: PeerPorts {

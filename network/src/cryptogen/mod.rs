@@ -110,6 +110,14 @@ pub fn generate(
     Ok(report)
 }
 
+/// The hospital service whose TLS identity cryptogen writes for every peer org.
+pub const CUSTODIAN_SERVICE: &str = "custodian";
+
+/// `<org dir>/services/<name>/tls`: a hospital service's TLS identity.
+pub fn service_tls_dir(org_dir: &Path, name: &str) -> PathBuf {
+    org_dir.join("services").join(name).join("tls")
+}
+
 /// `<out>/{peer,orderer}Organizations/<domain>`.
 pub fn org_dir(out: &Path, org: &RenderedOrg) -> PathBuf {
     out.join(org.kind.dir_name()).join(&org.domain)
@@ -156,6 +164,9 @@ impl OrgGenerator<'_> {
                 };
                 self.ensure_identity(&users_dir, &spec, cas, None)?;
             }
+        }
+        if org.kind == OrgKind::Peer {
+            self.ensure_service_tls(CUSTODIAN_SERVICE, cas.1)?;
         }
         let (nodes_dir, role) = match org.kind {
             OrgKind::Peer => (self.org_dir.join("peers"), NodeRole::Peer),
@@ -208,6 +219,31 @@ impl OrgGenerator<'_> {
         let tmp = self.staging.join(id.common_name);
         fsutil::create_dir(&tmp)?;
         writer::write_identity(self.org, id, cas, admin_cert, &tmp)?;
+        fsutil::rename_into_place(&tmp, &dir)?;
+        self.report.created.push(dir);
+        Ok(())
+    }
+
+    /// `services/<name>/tls/`: a TLS server identity for one of the
+    /// hospital's own services, named `<name>.<domain>`.
+    fn ensure_service_tls(
+        &mut self,
+        name: &str,
+        tlsca: &CertAuthority,
+    ) -> Result<(), CryptogenError> {
+        let dir = service_tls_dir(&self.org_dir, name);
+        if writer::all_present(&dir, &writer::service_files()) {
+            return Ok(());
+        }
+        fsutil::remove_dir_if_exists(&dir)?;
+        let common_name = format!("{name}.{}", self.org.domain);
+        let mut sans = vec![common_name.clone()];
+        sans.extend(spec::LOCAL_SANS.iter().map(|s| s.to_string()));
+        let tmp = self.staging.join(&common_name);
+        writer::write_service_tls(&common_name, &sans, tlsca, &tmp)?;
+        if let Some(parent) = dir.parent() {
+            fsutil::create_dir(parent)?;
+        }
         fsutil::rename_into_place(&tmp, &dir)?;
         self.report.created.push(dir);
         Ok(())

@@ -14,7 +14,7 @@ use std::path::Path;
 const DEFAULT_HOSTNAME_TEMPLATE: &str = "{{.Prefix}}{{.Index}}";
 const DEFAULT_CN_TEMPLATE: &str = "{{.Hostname}}.{{.Domain}}";
 /// The SANs every node gets in our network (all processes run on 127.0.0.1).
-const LOCAL_SANS: [&str; 2] = ["127.0.0.1", "localhost"];
+pub(super) const LOCAL_SANS: [&str; 2] = ["127.0.0.1", "localhost"];
 
 /// The whole `crypto-config.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

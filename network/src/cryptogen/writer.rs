@@ -167,6 +167,33 @@ pub(super) fn write_identity(
     Ok(signing.cert_pem)
 }
 
+/// Writes a TLS server identity for a hospital service that is not a
+/// Fabric node (the key custodian): `ca.crt`, `server.crt`, `server.key`
+/// under `dir`, issued by the org's TLS CA. It gets no MSP identity, so it
+/// can never endorse or administer anything.
+pub(super) fn write_service_tls(
+    common_name: &str,
+    sans: &[String],
+    tlsca: &CertAuthority,
+    dir: &Path,
+) -> Result<(), CryptogenError> {
+    let tls = tlsca.issue(&LeafRequest {
+        common_name,
+        node_ou: None,
+        sans,
+        usage: Usage::Tls,
+    })?;
+    write_tls(dir, NodeRole::Peer, tlsca, &tls)
+}
+
+/// Files (relative to a service dir) that make its TLS identity complete.
+pub(super) fn service_files() -> Vec<PathBuf> {
+    ["ca.crt", "server.crt", "server.key"]
+        .iter()
+        .map(PathBuf::from)
+        .collect()
+}
+
 fn write_tls(
     dir: &Path,
     role: NodeRole,

@@ -84,6 +84,50 @@ pub async fn peer_chain_info(
     })
 }
 
+/// A committed transaction as a peer holds it (`qscc` GetTransactionByID).
+#[derive(Debug, Clone)]
+pub struct ProcessedTx {
+    /// The transaction's envelope, as ordered.
+    pub envelope: fabric_proto::common::Envelope,
+    /// The peer's validation code (`TxValidationCode`; 0 is VALID).
+    pub validation_code: i32,
+}
+
+impl ProcessedTx {
+    /// Whether the peer validated the transaction (VALID).
+    pub fn is_valid(&self) -> bool {
+        self.validation_code == fabric_proto::protos::TxValidationCode::Valid as i32
+    }
+}
+
+/// Transaction `txid` of `channel` as `peer` committed it (`reader` must
+/// pass the channel's `qscc/GetTransactionByID` ACL). A transaction the peer
+/// does not hold is an error from the peer.
+pub async fn transaction_by_id(
+    peer: &Peer,
+    reader: &SigningIdentity,
+    channel: &str,
+    txid: &str,
+) -> Result<ProcessedTx> {
+    let payload = query(
+        peer,
+        reader,
+        "qscc",
+        "GetTransactionByID",
+        &[channel.as_bytes(), txid.as_bytes()],
+    )
+    .await?;
+    let processed = fabric_proto::protos::ProcessedTransaction::decode(payload.as_slice())
+        .map_err(Error::decode("ProcessedTransaction"))?;
+    let envelope = processed.transaction_envelope.ok_or_else(|| {
+        Error::malformed("ProcessedTransaction", "it holds no transaction envelope")
+    })?;
+    Ok(ProcessedTx {
+        envelope,
+        validation_code: processed.validation_code,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
