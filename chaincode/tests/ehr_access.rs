@@ -1,5 +1,7 @@
 //! `request_access`: decisions, the audit entry written for grants and
-//! denials alike, the event, and what a granted caller receives.
+//! denials alike, the event, what a granted caller receives (the home
+//! hospital whose custodian releases the key, and the caller's own published
+//! key it releases to), and the refusal of any other key.
 
 mod ehr_support;
 
@@ -18,7 +20,7 @@ fn audit_entries(world: &World) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn home_clinicians_and_the_patient_are_granted_with_their_wrap() {
+async fn home_clinicians_and_the_patient_are_granted_for_their_own_key() {
     let world = World::new().await;
     for (actor, basis) in [
         (&world.h1_doctor, "home hospital"),
@@ -26,12 +28,14 @@ async fn home_clinicians_and_the_patient_are_granted_with_their_wrap() {
         (&world.h1_admin, "home hospital"),
         (&world.patient1, "patient's own record"),
     ] {
-        let outcome = world.access(actor, "obs-1", "home").await;
+        let outcome = world.access(actor, "obs-1").await;
         let (event_name, event) = outcome.event.clone().expect("event");
         let response = outcome.ok();
         assert_eq!(response["granted"], true);
         assert_eq!(response["reason"], basis);
-        assert_eq!(response["wrap"], hex64("key:home"));
+        assert_eq!(response["home_msp"], H1);
+        assert_eq!(response["recipient"], fp_of(actor).as_str());
+        assert!(response.get("wrap").is_none(), "no wrap is handed out");
         assert_eq!(
             response["storage_pointer"],
             format!("blobs/{}", hex64("obs-1/1"))
@@ -43,19 +47,13 @@ async fn home_clinicians_and_the_patient_are_granted_with_their_wrap() {
         assert_eq!(event["granted"], true);
         assert_eq!(event["record_id"], "obs-1");
     }
-    let no_wrap = world
-        .access(&world.h1_doctor, "obs-1", "unknown")
-        .await
-        .ok();
-    assert_eq!(no_wrap["granted"], true);
-    assert_eq!(no_wrap["wrap"], Value::Null, "no wrap for that key");
-    assert_eq!(audit_entries(&world).len(), 5);
+    assert_eq!(audit_entries(&world).len(), 4);
 }
 
 #[tokio::test]
 async fn a_denial_is_a_committed_audited_answer_with_a_reason() {
     let world = World::new().await;
-    let outcome = world.access(&world.h2_doctor, "obs-1", "grey").await;
+    let outcome = world.access(&world.h2_doctor, "obs-1").await;
     let tx_id = outcome.tx_id.clone();
     let (_, event) = outcome.event.clone().expect("denials emit the event too");
     let response = outcome.ok();
@@ -65,7 +63,12 @@ async fn a_denial_is_a_committed_audited_answer_with_a_reason() {
         reason.contains("no consent covers record obs-1"),
         "{reason}"
     );
-    for field in ["storage_pointer", "ciphertext_sha256", "wrap"] {
+    for field in [
+        "storage_pointer",
+        "ciphertext_sha256",
+        "recipient",
+        "home_msp",
+    ] {
         assert!(response.get(field).is_none(), "a denial reveals no {field}");
     }
     assert_eq!(event["granted"], false);
@@ -85,17 +88,17 @@ async fn org_consent_lets_that_hospitals_clinicians_in_but_not_its_admin() {
         .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
         .await;
     for clinician in [&world.h2_doctor, &world.h2_nurse] {
-        let response = world.access(clinician, "img-1", "grantee").await.ok();
+        let response = world.access(clinician, "img-1").await.ok();
         assert_eq!(response["granted"], true);
         assert!(response["reason"].as_str().unwrap().starts_with("consent "));
     }
-    let admin = world.access(&world.h2_admin, "img-1", "x").await.ok();
+    let admin = world.access(&world.h2_admin, "img-1").await.ok();
     assert_eq!(admin["granted"], false);
     assert!(admin["reason"]
         .as_str()
         .unwrap()
         .contains("administrators of Hospital2MSP"));
-    let h3 = world.access(&world.h3_nurse, "img-1", "x").await.ok();
+    let h3 = world.access(&world.h3_nurse, "img-1").await.ok();
     assert_eq!(h3["granted"], false, "consent for Hospital2 only");
 }
 
@@ -113,15 +116,15 @@ async fn user_consent_covers_only_that_user_and_scope_limits_records() {
         )
         .await;
     assert_eq!(
-        world.access(&world.h2_doctor, "obs-1", "g").await.ok()["granted"],
+        world.access(&world.h2_doctor, "obs-1").await.ok()["granted"],
         true
     );
     assert_eq!(
-        world.access(&world.h2_doctor, "img-1", "g").await.ok()["granted"],
+        world.access(&world.h2_doctor, "img-1").await.ok()["granted"],
         false
     );
     assert_eq!(
-        world.access(&world.h2_doctor_b, "obs-1", "g").await.ok()["granted"],
+        world.access(&world.h2_doctor_b, "obs-1").await.ok()["granted"],
         false
     );
     world
@@ -135,11 +138,11 @@ async fn user_consent_covers_only_that_user_and_scope_limits_records() {
         )
         .await;
     assert_eq!(
-        world.access(&world.h3_nurse, "img-1", "n").await.ok()["granted"],
+        world.access(&world.h3_nurse, "img-1").await.ok()["granted"],
         true
     );
     assert_eq!(
-        world.access(&world.h3_nurse, "obs-1", "n").await.ok()["granted"],
+        world.access(&world.h3_nurse, "obs-1").await.ok()["granted"],
         false
     );
 }
@@ -151,11 +154,11 @@ async fn expired_consent_is_denied_with_the_expiry() {
     grant["expires_at"] = json!(T0 + 1000);
     let id = world.grant(&world.patient1, grant).await;
     assert_eq!(
-        world.access(&world.h2_doctor, "obs-1", "g").await.ok()["granted"],
+        world.access(&world.h2_doctor, "obs-1").await.ok()["granted"],
         true
     );
     world.net.set_time(T0 + 1000);
-    let denied = world.access(&world.h2_doctor, "obs-1", "g").await.ok();
+    let denied = world.access(&world.h2_doctor, "obs-1").await.ok();
     assert_eq!(denied["granted"], false);
     assert_eq!(
         denied["reason"],
@@ -174,14 +177,14 @@ async fn revoked_consent_is_denied_and_a_new_grant_restores_access() {
         .submit(&world.patient1, &["revoke_consent", &world.p1, &id])
         .await
         .ok();
-    let denied = world.access(&world.h2_nurse, "obs-1", "n").await.ok();
+    let denied = world.access(&world.h2_nurse, "obs-1").await.ok();
     assert_eq!(denied["granted"], false);
     assert_eq!(denied["reason"], format!("consent {id} was revoked"));
     world
         .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
         .await;
     assert_eq!(
-        world.access(&world.h2_nurse, "obs-1", "n").await.ok()["granted"],
+        world.access(&world.h2_nurse, "obs-1").await.ok()["granted"],
         true
     );
 }
@@ -192,7 +195,7 @@ async fn auditors_and_other_patients_never_get_key_material() {
     world
         .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
         .await;
-    let outcome = world.access(&world.auditor, "obs-1", "home").await;
+    let outcome = world.access(&world.auditor, "obs-1").await;
     let (_, event) = outcome.event.clone().unwrap();
     let response = outcome.ok();
     assert_eq!(response["granted"], false);
@@ -200,21 +203,30 @@ async fn auditors_and_other_patients_never_get_key_material() {
         .as_str()
         .unwrap()
         .contains("never key material"));
-    assert!(response.get("wrap").is_none());
+    assert!(response.get("recipient").is_none());
     assert!(response.get("storage_pointer").is_none());
-    let other = world.access(&world.patient2, "obs-1", "home").await.ok();
+    let other = world.access(&world.patient2, "obs-1").await.ok();
     assert_eq!(other["granted"], false);
     assert!(other["reason"]
         .as_str()
         .unwrap()
         .contains("only their own records"));
     // Neither the trail nor the event names a wrap or a key fingerprint.
-    let home_fp = hex64("key:home");
+    let fingerprints = [
+        hospital_fp(H1),
+        patient_fp(&world.p1),
+        fp_of(&world.auditor),
+        fp_of(&world.patient2),
+    ];
     for entry in audit_entries(&world) {
-        assert!(!entry.to_string().contains(&home_fp));
+        for fp in &fingerprints {
+            assert!(!entry.to_string().contains(fp.as_str()));
+        }
         assert!(entry.get("wrap").is_none());
     }
-    assert!(!event.to_string().contains(&home_fp));
+    for fp in &fingerprints {
+        assert!(!event.to_string().contains(fp.as_str()));
+    }
 }
 
 #[tokio::test]
@@ -227,7 +239,7 @@ async fn specific_versions_and_bad_arguments() {
     )
     .await
     .ok();
-    let fp = hex64("key:home");
+    let fp = fp_of(&world.h1_doctor);
     let v1 = net
         .submit(&world.h1_doctor, &["request_access", "obs-1", "1", &fp])
         .await
@@ -248,4 +260,102 @@ async fn specific_versions_and_bad_arguments() {
     net.submit(&world.h1_doctor, &["request_access", "obs-1", "-1", &fp])
         .await
         .fails_with("positive integer");
+}
+
+/// The refusal of a key that is not the caller's published, unrevoked one.
+fn not_yours(fp: &str, user: &str) -> String {
+    format!("invalid argument: key {fp} is not the published, unrevoked encryption key of {user}")
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_the_callers_own_is_refused_unaudited() {
+    let world = World::new().await;
+    let net = &world.net;
+    world
+        .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
+        .await;
+    let before = audit_entries(&world).len();
+    let doctor = &world.h2_doctor;
+    // Another reader's key, the home hospital's, the patient's: the custodian
+    // would seal the data key to someone other than the caller.
+    for other in [
+        fp_of(&world.h2_doctor_b),
+        hospital_fp(H1),
+        hospital_fp(H2),
+        patient_fp(&world.p1),
+        hex64("key:unpublished"),
+    ] {
+        let refused = net
+            .submit(doctor, &["request_access", "obs-1", "", &other])
+            .await;
+        assert!(refused.event.is_none(), "no access event");
+        refused.fails_with(&not_yours(&other, &doctor.user));
+    }
+    // The caller's own key, once revoked, is refused too.
+    let own = fp_of(doctor);
+    net.submit(doctor, &["revoke_key"]).await.ok();
+    net.submit(doctor, &["request_access", "obs-1", "", &own])
+        .await
+        .fails_with(&not_yours(&own, &doctor.user));
+    // A caller with no key published at all.
+    let keyless = Actor::doctor(H2, "dr.nokey");
+    net.submit(&keyless, &["request_access", "obs-1", "", &fp_of(&keyless)])
+        .await
+        .fails_with("has published no encryption key");
+    // The home hospital's staff are held to the same rule.
+    net.submit(
+        &world.h1_nurse,
+        &["request_access", "obs-1", "", &fp_of(&world.h1_doctor)],
+    )
+    .await
+    .fails_with(&not_yours(&fp_of(&world.h1_doctor), &world.h1_nurse.user));
+    assert_eq!(
+        audit_entries(&world).len(),
+        before,
+        "a refused key is no access decision: nothing is audited"
+    );
+    // Republished, the doctor's new key is the one the custodian seals to.
+    let rotated = fresh_key();
+    net.submit(doctor, &["publish_key", &rotated.pem])
+        .await
+        .ok();
+    let granted = net
+        .submit(
+            doctor,
+            &["request_access", "obs-1", "", &rotated.fingerprint],
+        )
+        .await
+        .ok();
+    assert_eq!(granted["granted"], true);
+    assert_eq!(granted["home_msp"], H1);
+    assert_eq!(granted["recipient"], rotated.fingerprint.as_str());
+    assert_eq!(audit_entries(&world).len(), before + 1);
+}
+
+#[tokio::test]
+async fn a_grant_names_the_home_hospital_and_the_callers_key() {
+    let world = World::new().await;
+    let p3 = pid(3);
+    // A patient of Hospital2: its custodian, not Hospital1's, releases keys.
+    world.net.register(&world.h2_doctor, &p3).await;
+    let h2_admin_hospital_fp = hospital_fp(H2);
+    let mut doc = record_json("h2-obs", &p3, 1, "Observation");
+    doc["wraps"] = json!([h2_admin_hospital_fp]);
+    world.net.put(&world.h2_doctor, &doc).await.ok();
+    world
+        .grant(
+            &world.h2_admin,
+            grant_json(&p3, user(&world.h1_doctor), all()),
+        )
+        .await;
+    for (actor, rid, home) in [
+        (&world.h1_doctor, "h2-obs", H2),
+        (&world.h2_nurse, "h2-obs", H2),
+        (&world.h1_nurse, "obs-1", H1),
+    ] {
+        let granted = world.access(actor, rid).await.ok();
+        assert_eq!(granted["granted"], true, "{granted}");
+        assert_eq!(granted["home_msp"], home);
+        assert_eq!(granted["recipient"], fp_of(actor).as_str());
+    }
 }

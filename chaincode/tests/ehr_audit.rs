@@ -10,10 +10,10 @@ use ehr_support::*;
 async fn every_access_request_leaves_one_entry_in_order() {
     let world = World::new().await;
     let net = &world.net;
-    world.access(&world.h1_doctor, "obs-1", "home").await.ok();
-    world.access(&world.h2_doctor, "obs-1", "grey").await.ok();
-    world.access(&world.auditor, "img-1", "a").await.ok();
-    world.access(&world.patient1, "img-1", "me").await.ok();
+    world.access(&world.h1_doctor, "obs-1").await.ok();
+    world.access(&world.h2_doctor, "obs-1").await.ok();
+    world.access(&world.auditor, "img-1").await.ok();
+    world.access(&world.patient1, "img-1").await.ok();
 
     let trail = net
         .evaluate(&world.patient1, &["audit_by_patient", &world.p1])
@@ -57,7 +57,7 @@ async fn every_access_request_leaves_one_entry_in_order() {
 async fn trails_are_paginated() {
     let world = World::new().await;
     for _ in 0..5 {
-        world.access(&world.h1_nurse, "obs-1", "home").await.ok();
+        world.access(&world.h1_nurse, "obs-1").await.ok();
     }
     let first = world
         .net
@@ -86,7 +86,7 @@ async fn trails_are_paginated() {
 async fn trail_readers_are_the_patient_home_and_auditors() {
     let world = World::new().await;
     let net = &world.net;
-    world.access(&world.h2_doctor, "obs-1", "grey").await.ok();
+    world.access(&world.h2_doctor, "obs-1").await.ok();
     for reader in [
         &world.patient1,
         &world.h1_admin,

@@ -81,7 +81,7 @@ async fn non_doctors_are_refused_audited_and_nothing_opens() {
         break_glass_keys(&world.net)
     );
     // The refused nurse gains nothing.
-    let after = world.access(&world.h3_nurse, "img-1", "n").await.ok();
+    let after = world.access(&world.h3_nurse, "img-1").await.ok();
     assert_eq!(after["granted"], false);
 }
 
@@ -101,7 +101,7 @@ async fn a_doctor_without_a_usable_reason_is_refused_and_audited() {
     let long = format!("OTHER: {}", "y".repeat(501));
     assert_refused(&world, &world.h3_doctor, &long, &invalid).await;
     assert!(break_glass_keys(&world.net).is_empty());
-    let denied = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    let denied = world.access(&world.h3_doctor, "img-1").await.ok();
     assert_eq!(denied["granted"], false, "a refused attempt grants nothing");
     // The refusals are in the trail; the caller's text is not.
     let trail = world
@@ -167,7 +167,7 @@ async fn break_glass_opens_access_for_an_hour_flagged_and_audited() {
     let world = World::new().await;
     let net = &world.net;
     assert_eq!(
-        world.access(&world.h3_doctor, "img-1", "er").await.ok()["granted"],
+        world.access(&world.h3_doctor, "img-1").await.ok()["granted"],
         false
     );
     net.set_time(T0 + 10_000);
@@ -188,24 +188,25 @@ async fn break_glass_opens_access_for_an_hour_flagged_and_audited() {
     assert_eq!(opened["expires_at"]["unix"], T0 + 10_000 + 3600);
     let id = opened["break_glass_id"].as_str().unwrap().to_owned();
 
-    let granted = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    let granted = world.access(&world.h3_doctor, "img-1").await.ok();
     assert_eq!(granted["granted"], true);
     assert_eq!(granted["break_glass"], true);
     assert_eq!(granted["reason"], format!("break-glass {id}"));
 
     // Another doctor, or a nurse of the same hospital, gains nothing.
     let colleague = Actor::doctor(H3, "dr.other");
+    net.publish(&colleague).await;
     assert_eq!(
-        world.access(&colleague, "img-1", "c").await.ok()["granted"],
+        world.access(&colleague, "img-1").await.ok()["granted"],
         false
     );
     assert_eq!(
-        world.access(&world.h3_nurse, "img-1", "n").await.ok()["granted"],
+        world.access(&world.h3_nurse, "img-1").await.ok()["granted"],
         false
     );
 
     net.set_time(T0 + 10_000 + 3600);
-    let expired = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    let expired = world.access(&world.h3_doctor, "img-1").await.ok();
     assert_eq!(expired["granted"], false);
     assert!(expired["reason"]
         .as_str()
@@ -281,7 +282,7 @@ async fn evidence_keys_are_sealed_and_patient_data_is_not() {
     use healthblock_chaincode::sbe::sealed_policy;
     let world = World::new().await;
     let net = &world.net;
-    world.access(&world.h1_doctor, "obs-1", "a").await.ok();
+    world.access(&world.h1_doctor, "obs-1").await.ok();
     let id = world.open_break_glass().await;
     net.submit(
         &world.auditor,

@@ -1,7 +1,9 @@
 //! Break-glass controls: a coded reason with enough text, a per-doctor rate
 //! limit in a sliding 24 h window (set by administrators), a review never by
-//! the opener's own hospital, and key deliveries only while the event is in
-//! force. Every refused opening is a committed, audited `granted:false`.
+//! the opener's own hospital, and keys released per request only while the
+//! event is in force (no wrap is ever recorded for the doctor; closing
+//! withdraws what a delivery from before left). Every refused opening is a
+//! committed, audited `granted:false`.
 
 mod ehr_support;
 
@@ -282,17 +284,12 @@ async fn nobody_of_the_openers_hospital_reviews_it() {
 }
 
 #[tokio::test]
-async fn no_delivery_is_recorded_once_the_event_expired_or_was_reviewed() {
+async fn no_wrap_is_recorded_for_the_doctor_and_no_key_released_once_closed() {
     let world = World::new().await;
     let net = &world.net;
     let admin = &world.h1_admin;
-    let key = hex64("key:er");
-    let fulfil = |id: &str| world.fulfil_args(id, &key, &["obs-1"]);
-    let wraps_of_obs1 = || {
-        let k = create_composite_key("record~version", &["obs-1", &format!("{:020}", 1)]).unwrap();
-        let v: Value = serde_json::from_slice(&net.ledger.get(&k).unwrap()).unwrap();
-        v["wraps"].clone()
-    };
+    let key = fp_of(&world.h3_doctor);
+    let wrap_for_doctor = json!({"record_id": "obs-1", "version": 1, "add": [key]}).to_string();
     let fulfil_entries = |trail: Value| {
         trail["items"]
             .as_array()
@@ -310,46 +307,50 @@ async fn no_delivery_is_recorded_once_the_event_expired_or_was_reviewed() {
     net.set_time(T0 + 100);
     let expired = open(&world, &world.h3_doctor, &world.p1).await;
     let reviewed = open(&world, &world.h3_doctor, &world.p1).await;
+    // In force: the request is granted to the doctor's key, yet the
+    // custodian may not wrap the data key for it at rest.
+    let granted = world.access(&world.h3_doctor, "obs-1").await.ok();
+    assert_eq!(granted["granted"], true);
+    assert_eq!(granted["recipient"], key.as_str());
+    net.submit(admin, &["update_wraps", &wrap_for_doctor])
+        .await
+        .fails_with("wrapped at rest only to the published keys of the home hospital");
     net.submit(
         &world.auditor,
         &["review_break_glass", &world.p1, &reviewed, "not justified"],
     )
     .await
     .ok();
-    net.submit(admin, &["fulfil_break_glass", &fulfil(&reviewed)])
-        .await
-        .fails_with("conflict: break-glass");
     net.set_time(T0 + 100 + 3600);
-    net.submit(admin, &["fulfil_break_glass", &fulfil(&expired)])
-        .await
-        .fails_with(&format!(
-            "conflict: break-glass {expired} has expired; close it instead"
-        ));
 
     // Nothing was recorded: no delivery, no wrap for the doctor, no audit entry.
     for id in [&expired, &reviewed] {
         let grant = create_composite_key("breakglass~grant", &[&world.p1, id]).unwrap();
         assert!(net.ledger.get(&grant).is_none(), "a delivery for {id}");
     }
-    assert!(!wraps_of_obs1().as_array().unwrap().contains(&json!(key)));
+    assert_eq!(stored_wraps(net, "obs-1", 1), at_rest(&world.p1));
     assert_eq!(fulfil_entries(trail().await), 0);
-    // The doctor gets no access under either, and the custodian may close both.
-    let denied = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    // The doctor gets no key under either (the denial names no recipient),
+    // and the custodian closes both with nothing to withdraw.
+    let denied = world.access(&world.h3_doctor, "obs-1").await.ok();
     assert_eq!(denied["granted"], false);
+    assert!(denied.get("recipient").is_none(), "{denied}");
     for id in [&expired, &reviewed] {
-        net.submit(admin, &["close_break_glass", &world.p1, id])
+        let closure = net
+            .submit(admin, &["close_break_glass", &world.p1, id])
             .await
             .ok();
+        assert!(closure["key_fingerprint"].is_null());
+        assert_eq!(closure["removed"], json!([]));
     }
 }
 
 #[tokio::test]
-async fn closing_one_opening_keeps_the_wraps_another_in_force_still_needs() {
+async fn closing_one_legacy_delivery_keeps_the_wraps_another_in_force_still_needs() {
     let world = World::new().await;
     let net = &world.net;
     let admin = &world.h1_admin;
-    let key = hex64("key:er");
-    let fulfil = |id: &str, rids: &[&str]| world.fulfil_args(id, &key, rids);
+    let key = fp_of(&world.h3_doctor);
     let has_wrap = |rid: &str| {
         let k = create_composite_key("record~version", &[rid, &format!("{:020}", 1)]).unwrap();
         let v: Value = serde_json::from_slice(&net.ledger.get(&k).unwrap()).unwrap();
@@ -359,10 +360,16 @@ async fn closing_one_opening_keeps_the_wraps_another_in_force_still_needs() {
     let first = open(&world, &world.h3_doctor, &world.p1).await;
     net.set_time(T0 + 200);
     let second = open(&world, &world.h3_doctor, &world.p1).await;
-    let both = fulfil(&first, &["obs-1", "img-1"]);
-    net.submit(admin, &["fulfil_break_glass", &both]).await.ok();
-    let obs = fulfil(&second, &["obs-1"]);
-    net.submit(admin, &["fulfil_break_glass", &obs]).await.ok();
+    // Both were served by deliveries of wraps from before per-request key
+    // release (one wrap per key: obs-1 holds the doctor's once).
+    world.seed_legacy_delivery(&first, &["obs-1", "img-1"]);
+    world.seed_legacy_delivery(&second, &[]);
+    let second_key = create_composite_key("breakglass~grant", &[&world.p1, &second]).unwrap();
+    let mut delivery: Value =
+        serde_json::from_slice(&net.ledger.get(&second_key).unwrap()).unwrap();
+    delivery["versions"] = json!([{"record_id": "obs-1", "version": 1}]);
+    net.ledger
+        .seed(&second_key, serde_json::to_vec(&delivery).unwrap());
 
     // The first is reviewed and closed: the wrap the second (in force)
     // was delivered stays, the other goes.
@@ -385,9 +392,10 @@ async fn closing_one_opening_keeps_the_wraps_another_in_force_still_needs() {
         json!([{"record_id": "img-1", "version": 1}])
     );
     assert!(has_wrap("obs-1") && !has_wrap("img-1"));
-    let through = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    let through = world.access(&world.h3_doctor, "obs-1").await.ok();
     assert_eq!(through["granted"], true);
-    assert_eq!(through["wrap"], key.as_str(), "{through}");
+    assert_eq!(through["recipient"], key.as_str(), "{through}");
+    assert_eq!(through["home_msp"], H1);
 
     // Once the second expires, closing it withdraws the last wrap.
     net.set_time(T0 + 200 + 3600);

@@ -16,11 +16,6 @@ fn bounded_calls(world: &World) -> Vec<Vec<String>> {
     let grant = grant_json(&world.p1, org(H2), all()).to_string();
     let record = record_json("obs-9", &world.p1, 1, "Observation").to_string();
     let wraps = json!({"record_id": "obs-1", "version": 1, "add": [hex64("k")]}).to_string();
-    let fulfil = json!({
-        "patient_id": world.p1, "break_glass_id": "x",
-        "key_fingerprint": hex64("k"), "versions": [{"record_id": "obs-1", "version": 1}],
-    })
-    .to_string();
     let calls: Vec<Vec<&str>> = vec![
         vec!["register_patient", &p1],
         vec!["put_record", &record],
@@ -43,7 +38,6 @@ fn bounded_calls(world: &World) -> Vec<Vec<String>> {
         vec!["set_break_glass_limit", "5"],
         vec!["list_open_break_glass"],
         vec!["list_unreviewed_break_glass"],
-        vec!["fulfil_break_glass", &fulfil],
         vec!["close_break_glass", &p1, "x"],
     ];
     calls
@@ -58,7 +52,6 @@ fn caller_for<'a>(world: &'a World, function: &str) -> &'a Actor {
         "review_break_glass" | "list_unreviewed_break_glass" => &world.auditor,
         "grant_consent"
         | "revoke_consent"
-        | "fulfil_break_glass"
         | "close_break_glass"
         | "set_break_glass_limit"
         | "list_open_break_glass" => &world.h1_admin,
@@ -151,7 +144,7 @@ async fn the_bound_itself_is_accepted() {
             .await
             .ok();
         assert_eq!(opened["granted"], true, "skew {skew}");
-        let access = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+        let access = world.access(&world.h3_doctor, "img-1").await.ok();
         assert_eq!(access["granted"], true, "skew {skew}");
     }
 }
@@ -193,11 +186,11 @@ async fn a_future_dated_break_glass_cannot_be_opened() {
     world.net.set_time(T0 + 100_000 + 4000);
     world.net.set_peer_skew(-3700);
     world
-        .access(&world.h3_doctor, "img-1", "er")
+        .access(&world.h3_doctor, "img-1")
         .await
         .fails_with("is 3700 s away from the peer's clock (ahead of ");
     world.net.set_peer_skew(0);
-    let expired = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    let expired = world.access(&world.h3_doctor, "img-1").await.ok();
     assert_eq!(expired["granted"], false);
 }
 

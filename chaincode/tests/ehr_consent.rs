@@ -220,7 +220,7 @@ async fn a_patient_identity_counts_only_at_its_home_hospital() {
     net.evaluate(&impostor, &["audit_by_patient", &world.p1])
         .await
         .fails_with("audit trails are read by");
-    let answer = world.access(&impostor, "obs-1", "forged").await.ok();
+    let answer = world.access(&impostor, "obs-1").await.ok();
     assert_eq!(
         answer["granted"], false,
         "the impostor got access: {answer}"

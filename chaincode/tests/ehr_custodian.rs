@@ -1,32 +1,14 @@
-//! Break-glass key delivery by the home hospital's custodian (list, fulfil,
-//! close), break-glass review, and batched wrap updates.
+//! The home hospital's key custodian under audited key release: a
+//! break-glass doctor's data keys are released per committed request, never
+//! delivered as wraps; the custodian lists and closes open events (and
+//! withdraws wraps a delivery from before left behind); review; batched
+//! wrap updates.
 
 mod ehr_support;
 
 use ehr_support::*;
 use fabric_shim::{create_composite_key, VALIDATION_PARAMETER};
 use serde_json::{json, Value};
-
-fn version_key(rid: &str, v: u64) -> String {
-    create_composite_key("record~version", &[rid, &format!("{v:020}")]).unwrap()
-}
-
-/// The wrap list stored for one version.
-fn stored_wraps(world: &World, rid: &str, v: u64) -> Vec<String> {
-    let stored: Value =
-        serde_json::from_slice(&world.net.ledger.get(&version_key(rid, v)).unwrap()).unwrap();
-    stored["wraps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The emergency doctor's key fingerprint (the `key:er` label of `World::access`).
-fn er_key() -> String {
-    hex64("key:er")
-}
 
 async fn open_list(world: &World, by: &Actor) -> Vec<Value> {
     let page = world
@@ -78,156 +60,72 @@ async fn the_open_list_is_the_home_hospitals_and_for_admins_only() {
 }
 
 #[tokio::test]
-async fn the_home_admin_delivers_wraps_and_the_doctor_gets_one() {
+async fn a_break_glass_doctors_keys_are_released_per_request_never_delivered() {
     let world = World::new().await;
     let net = &world.net;
     let id = world.open_break_glass().await;
-    let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
-    for outsider in [
-        &world.h1_doctor,
-        &world.h2_admin,
-        &world.h3_doctor,
-        &world.patient1,
-    ] {
-        net.submit(outsider, &["fulfil_break_glass", &args])
-            .await
-            .fails_with("only an administrator of the home hospital");
-    }
-    let before = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
-    assert_eq!(before["granted"], true);
-    assert!(
-        before["wrap"].is_null(),
-        "no wrap before the custodian acts"
-    );
-
-    let grant = net
-        .submit(&world.h1_admin, &["fulfil_break_glass", &args])
+    let doctor_fp = fp_of(&world.h3_doctor);
+    // The push delivery is gone from the contract.
+    let args = json!({
+        "patient_id": world.p1, "break_glass_id": id, "key_fingerprint": doctor_fp,
+        "versions": [{"record_id": "obs-1", "version": 1}],
+    })
+    .to_string();
+    net.submit(&world.h1_admin, &["fulfil_break_glass", &args])
         .await
-        .ok();
-    assert_eq!(grant["doctor"]["user"], "dr.er@Hospital3MSP");
-    assert_eq!(grant["versions"].as_array().unwrap().len(), 2);
-    assert!(grant["withdrawn"].is_null());
-    for rid in ["obs-1", "img-1"] {
-        assert!(stored_wraps(&world, rid, 1).contains(&er_key()));
-        assert!(
-            !net.ledger.metadata(&version_key(rid, 1)).contains_key(VALIDATION_PARAMETER),
-            "mutable patient data has no key-level policy: the every-org chaincode policy judges it"
-        );
-    }
-    let after = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
-    assert_eq!(after["wrap"], er_key().as_str());
-    assert_eq!(after["break_glass"], true);
+        .fails_with("unknown function \"fulfil_break_glass\"");
+    // Nor can the custodian record a wrap for the doctor some other way.
+    let wrap_for_doctor =
+        json!({"record_id": "obs-1", "version": 1, "add": [doctor_fp]}).to_string();
+    net.submit(&world.h1_admin, &["update_wraps", &wrap_for_doctor])
+        .await
+        .fails_with("wrapped at rest only to the published keys of the home hospital");
+
+    // The doctor's committed request names the custodian (the home
+    // hospital) and the doctor's own key: the custodian seals to that.
+    let granted = world.access(&world.h3_doctor, "obs-1").await.ok();
+    assert_eq!(granted["granted"], true);
+    assert_eq!(granted["break_glass"], true);
+    assert_eq!(granted["home_msp"], H1);
+    assert_eq!(granted["recipient"], doctor_fp.as_str());
     assert_eq!(
-        after["patient_id"],
+        granted["patient_id"],
         world.p1.as_str(),
         "the grant names the patient"
     );
+    assert!(granted.get("wrap").is_none(), "{granted}");
+    for rid in ["obs-1", "img-1"] {
+        assert_eq!(
+            stored_wraps(net, rid, 1),
+            at_rest(&world.p1),
+            "only the home hospital and the patient hold wraps at rest"
+        );
+    }
 
     let items = open_list(&world, &world.h1_admin).await;
-    assert_eq!(items[0]["grant"]["versions"].as_array().unwrap().len(), 2);
-
+    assert!(items[0]["grant"].is_null(), "nothing is delivered");
+    let grant_key = create_composite_key("breakglass~grant", &[&world.p1, &id]).unwrap();
+    assert!(net.ledger.get(&grant_key).is_none());
     let entries = trail(&world).await;
-    let fulfil: Vec<&Value> = entries
-        .iter()
-        .filter(|e| e["action"] == "break_glass_fulfil")
-        .collect();
-    assert_eq!(fulfil.len(), 1);
-    assert_eq!(fulfil[0]["break_glass"], true, "flagged for review");
-    assert_eq!(fulfil[0]["actor"]["user"], "admin1@Hospital1MSP");
+    assert!(entries.iter().all(|e| e["action"] != "break_glass_fulfil"));
     assert!(
-        !serde_json::to_string(&entries).unwrap().contains(&er_key()),
+        !serde_json::to_string(&entries)
+            .unwrap()
+            .contains(&doctor_fp),
         "the trail holds no key fingerprints"
     );
 }
 
 #[tokio::test]
-async fn fulfil_refusals() {
+async fn close_after_expiry_withdraws_a_legacy_delivery_except_where_consent_covers() {
     let world = World::new().await;
     let net = &world.net;
     let admin = &world.h1_admin;
-    let id = world.open_break_glass().await;
-    let other = record_json("p2-obs", &world.p2, 1, "Observation");
-    net.put(&world.h1_doctor, &other).await.ok();
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &er_key(), &["p2-obs"]),
-        ],
-    )
-    .await
-    .fails_with("is not a record of patient");
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args("nope", &er_key(), &["obs-1"]),
-        ],
-    )
-    .await
-    .fails_with("not found: break-glass nope");
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &er_key(), &[]),
-        ],
-    )
-    .await
-    .fails_with("needs at least one version");
-    let many: Vec<String> = (0..501).map(|i| format!("r{i}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &er_key(), &many),
-        ],
-    )
-    .await
-    .fails_with("at most 500 versions");
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &er_key(), &["obs-1"]),
-        ],
-    )
-    .await
-    .ok();
-    net.submit(
-        admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &hex64("key:other"), &["img-1"]),
-        ],
-    )
-    .await
-    .fails_with("fulfilled for another key");
-    // A second pass adds versions to the same delivery.
-    let grant = net
-        .submit(
-            admin,
-            &[
-                "fulfil_break_glass",
-                &world.fulfil_args(&id, &er_key(), &["img-1"]),
-            ],
-        )
-        .await
-        .ok();
-    assert_eq!(grant["versions"].as_array().unwrap().len(), 2);
-    assert_eq!(grant["tx_ids"].as_array().unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
-    let world = World::new().await;
-    let net = &world.net;
-    let admin = &world.h1_admin;
+    let er_key = fp_of(&world.h3_doctor);
     net.set_time(T0 + 100);
     let id = world.open_break_glass().await;
-    let args = world.fulfil_args(&id, &er_key(), &["obs-1", "img-1"]);
-    net.submit(admin, &["fulfil_break_glass", &args]).await.ok();
+    // Served by a delivery of wraps from before per-request key release.
+    world.seed_legacy_delivery(&id, &["obs-1", "img-1"]);
     world
         .grant(
             &world.patient1,
@@ -243,10 +141,7 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
         .fails_with("is in force until");
 
     net.set_time(T0 + 100 + 3600 + 5);
-    net.submit(admin, &["fulfil_break_glass", &args])
-        .await
-        .fails_with("has expired");
-    let denied = world.access(&world.h3_doctor, "img-1", "er").await.ok();
+    let denied = world.access(&world.h3_doctor, "img-1").await.ok();
     assert_eq!(denied["granted"], false);
     assert_eq!(open_list(&world, admin).await[0]["status"], "expired");
     for not_custodian in [&world.h2_admin, &world.h1_doctor, &world.auditor] {
@@ -263,7 +158,7 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
         .await
         .ok();
     assert_eq!(closure["status"], "expired");
-    assert_eq!(closure["key_fingerprint"], er_key().as_str());
+    assert_eq!(closure["key_fingerprint"], er_key.as_str());
     assert_eq!(
         closure["removed"],
         json!([{"record_id": "img-1", "version": 1}])
@@ -272,8 +167,8 @@ async fn close_after_expiry_withdraws_wraps_except_where_consent_covers() {
         closure["kept"],
         json!([{"record_id": "obs-1", "version": 1}])
     );
-    assert!(!stored_wraps(&world, "img-1", 1).contains(&er_key()));
-    assert!(stored_wraps(&world, "obs-1", 1).contains(&er_key()));
+    assert_eq!(stored_wraps(net, "img-1", 1), at_rest(&world.p1));
+    assert!(stored_wraps(net, "obs-1", 1).contains(&er_key));
     assert!(open_list(&world, admin).await.is_empty());
     net.submit(admin, &["close_break_glass", &world.p1, &id])
         .await
@@ -296,7 +191,7 @@ async fn a_review_closes_the_break_glass_early() {
     let net = &world.net;
     let id = world.open_break_glass().await;
     assert_eq!(
-        world.access(&world.h3_doctor, "obs-1", "er").await.ok()["granted"],
+        world.access(&world.h3_doctor, "obs-1").await.ok()["granted"],
         true
     );
     for not_reviewer in [
@@ -341,7 +236,7 @@ async fn a_review_closes_the_break_glass_early() {
     .await
     .fails_with("already reviewed");
 
-    let after = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    let after = world.access(&world.h3_doctor, "obs-1").await.ok();
     assert_eq!(after["granted"], false);
     assert!(after["reason"]
         .as_str()
@@ -351,15 +246,6 @@ async fn a_review_closes_the_break_glass_early() {
         open_list(&world, &world.h1_admin).await[0]["status"],
         "reviewed"
     );
-    net.submit(
-        &world.h1_admin,
-        &[
-            "fulfil_break_glass",
-            &world.fulfil_args(&id, &er_key(), &["obs-1"]),
-        ],
-    )
-    .await
-    .fails_with("was reviewed and is closed");
     let closure = net
         .submit(&world.h1_admin, &["close_break_glass", &world.p1, &id])
         .await
@@ -369,6 +255,9 @@ async fn a_review_closes_the_break_glass_early() {
         closure["key_fingerprint"].is_null(),
         "nothing was delivered"
     );
+    assert_eq!(closure["removed"], json!([]));
+    assert_eq!(closure["kept"], json!([]));
+    assert!(open_list(&world, &world.h1_admin).await.is_empty());
     let actions: Vec<Value> = trail(&world)
         .await
         .iter()
@@ -382,11 +271,18 @@ async fn a_review_closes_the_break_glass_early() {
 async fn update_wraps_takes_a_batch_in_one_transaction() {
     let world = World::new().await;
     let net = &world.net;
-    let (a, b) = (hex64("key:a"), hex64("key:b"));
+    // The patient rotates their key: every version is re-wrapped to the new
+    // one and the old wrap goes, in one transaction.
+    let old = patient_fp(&world.p1);
+    let rotated = fresh_key();
+    net.submit(&world.patient1, &["publish_key", &rotated.pem])
+        .await
+        .ok();
+    let new = rotated.fingerprint.clone();
     let batch = json!([
-        {"record_id": "obs-1", "version": 1, "add": [a]},
-        {"record_id": "img-1", "version": 1, "add": [a]},
-        {"record_id": "obs-1", "version": 1, "add": [b]},
+        {"record_id": "obs-1", "version": 1, "add": [new]},
+        {"record_id": "img-1", "version": 1, "add": [new]},
+        {"record_id": "obs-1", "version": 1, "remove": [old]},
     ])
     .to_string();
     net.submit(&world.h2_doctor, &["update_wraps", &batch])
@@ -401,9 +297,11 @@ async fn update_wraps_takes_a_batch_in_one_transaction() {
         json!({"updated": 2}),
         "changes to one version merge"
     );
-    assert!(stored_wraps(&world, "obs-1", 1).contains(&a));
-    assert!(stored_wraps(&world, "obs-1", 1).contains(&b));
-    assert!(stored_wraps(&world, "img-1", 1).contains(&a));
+    let mut expected = vec![hospital_fp(H1), new.clone()];
+    expected.sort();
+    assert_eq!(stored_wraps(net, "obs-1", 1), expected);
+    assert!(stored_wraps(net, "img-1", 1).contains(&new));
+    assert!(stored_wraps(net, "img-1", 1).contains(&old));
     for rid in ["obs-1", "img-1"] {
         for k in [
             version_key(rid, 1),
@@ -418,20 +316,20 @@ async fn update_wraps_takes_a_batch_in_one_transaction() {
 
     // One unknown version fails the whole batch: nothing is written.
     let bad = json!([
-        {"record_id": "obs-1", "version": 1, "remove": [a]},
-        {"record_id": "missing", "version": 1, "remove": [a]},
+        {"record_id": "obs-1", "version": 1, "remove": [new]},
+        {"record_id": "missing", "version": 1, "remove": [new]},
     ])
     .to_string();
     net.submit(&world.h1_nurse, &["update_wraps", &bad])
         .await
         .fails_with("not found");
-    assert!(stored_wraps(&world, "obs-1", 1).contains(&a));
+    assert!(stored_wraps(net, "obs-1", 1).contains(&new));
 
     net.submit(&world.h1_nurse, &["update_wraps", "[]"])
         .await
         .fails_with("at least one version");
     let too_many: Vec<Value> = (0..501)
-        .map(|i| json!({"record_id": format!("r{i}"), "version": 1, "add": [a]}))
+        .map(|i| json!({"record_id": format!("r{i}"), "version": 1, "add": [new]}))
         .collect();
     net.submit(
         &world.h1_nurse,

@@ -5,14 +5,11 @@
 mod ehr_support;
 
 use ehr_support::*;
-use rcgen::PublicKeyData;
-use sha2::{Digest, Sha256};
 
 /// A fresh P-256 public key (SPKI PEM) and its fingerprint.
 fn p256_key() -> (String, String) {
-    let pair = rcgen::KeyPair::generate().unwrap();
-    let fingerprint = hex::encode(Sha256::digest(pair.subject_public_key_info()));
-    (pair.public_key_pem(), fingerprint)
+    let key = fresh_key();
+    (key.pem, key.fingerprint)
 }
 
 #[tokio::test]
@@ -67,12 +64,21 @@ async fn no_one_publishes_for_someone_else() {
     net.submit(&impostor, &["publish_key", &pem])
         .await
         .fails_with("a patient publishes their key at their home hospital (Hospital1MSP)");
-    net.evaluate(
-        &world.h1_doctor,
-        &["get_key", &format!("patient:{}", world.p1)],
-    )
-    .await
-    .fails_with("has published no encryption key");
+    let patient_key = net
+        .evaluate(
+            &world.h1_doctor,
+            &["get_key", &format!("patient:{}", world.p1)],
+        )
+        .await
+        .ok();
+    assert_eq!(
+        patient_key["fingerprint"],
+        patient_fp(&world.p1).as_str(),
+        "the patient's own key stays"
+    );
+    net.evaluate(&world.h1_doctor, &["get_key", "dr.nokey@Hospital1MSP"])
+        .await
+        .fails_with("has published no encryption key");
     net.submit(&world.h1_doctor, &["publish_key", &pem, "everyone"])
         .await
         .fails_with("the key scope is");
@@ -117,7 +123,7 @@ async fn a_key_is_replaced_by_its_owner_and_revoked() {
     net.submit(&world.h2_doctor, &["revoke_key"])
         .await
         .fails_with("already revoked");
-    net.submit(&world.h2_doctor_b, &["revoke_key"])
+    net.submit(&Actor::doctor(H2, "dr.nokey"), &["revoke_key"])
         .await
         .fails_with("has published no encryption key");
 }

@@ -409,8 +409,13 @@ async fn verify_returns_the_stored_hash_and_writing_txid() {
 async fn wraps_are_updated_by_the_patient_or_home_writers_only() {
     let world = World::new().await;
     let net = &world.net;
-    let grantee_key = hex64("key:grey");
-    let update = json!({"record_id": "obs-1", "version": 1, "add": [grantee_key]}).to_string();
+    // The patient rotates their key; the new wrap is recorded beside the old.
+    let rotated = fresh_key();
+    net.submit(&world.patient1, &["publish_key", &rotated.pem])
+        .await
+        .ok();
+    let new_key = rotated.fingerprint;
+    let update = json!({"record_id": "obs-1", "version": 1, "add": [new_key]}).to_string();
     for outsider in [&world.h2_doctor, &world.patient2, &world.auditor] {
         net.submit(outsider, &["update_wraps", &update])
             .await
@@ -420,23 +425,166 @@ async fn wraps_are_updated_by_the_patient_or_home_writers_only() {
         .submit(&world.patient1, &["update_wraps", &update])
         .await
         .ok();
-    assert_eq!(wraps.as_array().unwrap().len(), 2);
+    assert_eq!(wraps.as_array().unwrap().len(), 3);
     let version_key = key("record~version", &["obs-1", &version_component(1)]);
     let stored: Value = serde_json::from_slice(&net.ledger.get(&version_key).unwrap()).unwrap();
     assert!(stored["wraps"]
         .as_array()
         .unwrap()
-        .contains(&json!(grantee_key)));
+        .contains(&json!(new_key)));
     assert!(
         !net.ledger
             .metadata(&version_key)
             .contains_key(VALIDATION_PARAMETER),
         "mutable patient data has no key-level policy: the every-org chaincode policy judges it"
     );
-    let remove = json!({"record_id": "obs-1", "version": 1, "remove": [grantee_key]}).to_string();
+    let old_key = patient_fp(&world.p1);
+    let remove = json!({"record_id": "obs-1", "version": 1, "remove": [old_key]}).to_string();
     let wraps = net
         .submit(&world.h1_nurse, &["update_wraps", &remove])
         .await
         .ok();
-    assert_eq!(wraps, json!([hex64("key:home")]));
+    let mut expected = vec![hospital_fp(H1), new_key];
+    expected.sort();
+    assert_eq!(wraps, json!(expected));
+}
+
+/// The error of a wrap to a key other than the home hospital's or the patient's.
+const AT_REST_ONLY: &str = "wrapped at rest only to the published keys of the home hospital \
+                            (Hospital1MSP) and the patient";
+
+#[tokio::test]
+async fn put_record_wraps_only_to_the_home_hospital_and_the_patient() {
+    let world = World::new().await;
+    let net = &world.net;
+    let with_wraps = |rid: &str, wraps: Value| {
+        let mut doc = record_json(rid, &world.p1, 1, "Observation");
+        doc["wraps"] = wraps;
+        doc
+    };
+    // A consent grantee's published key, another hospital's, an unpublished
+    // one: each refused, alone or beside the allowed two, and nothing written.
+    let grantee = world
+        .grant(
+            &world.patient1,
+            grant_json(&world.p1, user(&world.h2_doctor), all()),
+        )
+        .await;
+    assert!(!grantee.is_empty());
+    for third in [
+        fp_of(&world.h2_doctor),
+        hospital_fp(H2),
+        hex64("key:unpublished"),
+    ] {
+        for wraps in [
+            json!([third]),
+            json!([hospital_fp(H1), patient_fp(&world.p1), third]),
+        ] {
+            let refused = net.put(&world.h1_doctor, &with_wraps("new-1", wraps)).await;
+            assert!(
+                refused.message.contains(&format!("not to {third}")),
+                "{}",
+                refused.message
+            );
+            refused.fails_with(AT_REST_ONLY);
+        }
+    }
+    assert!(net.ledger.get(&key("record", &["new-1"])).is_none());
+    // The home hospital's and the patient's keys, together or alone, pass.
+    net.put(
+        &world.h1_doctor,
+        &with_wraps("new-1", home_wraps(&world.p1)),
+    )
+    .await
+    .ok();
+    net.put(
+        &world.h1_doctor,
+        &with_wraps("new-2", json!([hospital_fp(H1)])),
+    )
+    .await
+    .ok();
+    net.put(&world.h1_doctor, &with_wraps("new-3", json!([])))
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn put_record_refuses_a_wrap_to_a_revoked_key() {
+    let world = World::new().await;
+    let net = &world.net;
+    net.submit(&world.h1_admin, &["revoke_key", "hospital"])
+        .await
+        .ok();
+    let refused = net
+        .put(
+            &world.h1_doctor,
+            &record_json("new-1", &world.p1, 1, "Observation"),
+        )
+        .await;
+    assert!(
+        refused
+            .message
+            .contains(&format!("not to {}", hospital_fp(H1))),
+        "{}",
+        refused.message
+    );
+    refused.fails_with(AT_REST_ONLY);
+    // The patient's key alone is still good; a revoked patient key is not.
+    let mut patient_only = record_json("new-1", &world.p1, 1, "Observation");
+    patient_only["wraps"] = json!([patient_fp(&world.p1)]);
+    net.put(&world.h1_doctor, &patient_only).await.ok();
+    net.submit(&world.patient1, &["revoke_key"]).await.ok();
+    let mut next = record_json("new-1", &world.p1, 2, "Observation");
+    next["wraps"] = json!([patient_fp(&world.p1)]);
+    net.put(&world.h1_doctor, &next)
+        .await
+        .fails_with(AT_REST_ONLY);
+    // Republished, the hospital's new key is the one wraps go to.
+    let republished = fresh_key();
+    net.submit(
+        &world.h1_admin,
+        &["publish_key", &republished.pem, "hospital"],
+    )
+    .await
+    .ok();
+    next["wraps"] = json!([republished.fingerprint]);
+    net.put(&world.h1_doctor, &next).await.ok();
+}
+
+#[tokio::test]
+async fn update_wraps_adds_no_grantee_key_but_removes_any() {
+    let world = World::new().await;
+    let net = &world.net;
+    world
+        .grant(&world.patient1, grant_json(&world.p1, org(H2), all()))
+        .await;
+    let grantee = fp_of(&world.h2_doctor);
+    let add = json!({"record_id": "obs-1", "version": 1, "add": [grantee]}).to_string();
+    for writer in [&world.patient1, &world.h1_doctor, &world.h1_admin] {
+        net.submit(writer, &["update_wraps", &add])
+            .await
+            .fails_with(AT_REST_ONLY);
+    }
+    // In a batch, one grantee wrap fails it all.
+    let batch = json!([
+        {"record_id": "img-1", "version": 1, "remove": [patient_fp(&world.p1)]},
+        {"record_id": "obs-1", "version": 1, "add": [hospital_fp(H2)]},
+    ])
+    .to_string();
+    net.submit(&world.h1_nurse, &["update_wraps", &batch])
+        .await
+        .fails_with(AT_REST_ONLY);
+    assert_eq!(stored_wraps(net, "img-1", 1), at_rest(&world.p1));
+    assert_eq!(stored_wraps(net, "obs-1", 1), at_rest(&world.p1));
+    // A grantee's wrap recorded before the rule can still be removed.
+    let mut legacy = at_rest(&world.p1);
+    legacy.push(grantee.clone());
+    seed_wraps(net, "obs-1", 1, &legacy);
+    let remove = json!({"record_id": "obs-1", "version": 1, "remove": [grantee]}).to_string();
+    let wraps = net
+        .submit(&world.patient1, &["update_wraps", &remove])
+        .await
+        .ok();
+    assert_eq!(wraps, json!(at_rest(&world.p1)));
+    assert_eq!(stored_wraps(net, "obs-1", 1), at_rest(&world.p1));
 }

@@ -2,14 +2,13 @@
 //! malformed role extension, a certificate without a CN, the admin OU beside
 //! an `hb.role` attribute, a home-hospital auditor asking for keys, grantee
 //! and expiry validation, closing a break-glass while consents that do not
-//! keep the doctor's wraps exist, the per-version wrap and per-put token
-//! limits, review notes with control characters, and repeated openings by
+//! keep the doctor's (legacy) wraps exist, the per-version wrap and per-put
+//! token limits, review notes with control characters, and repeated openings by
 //! one doctor. Each test names the branch it reaches and checks the answer.
 
 mod ehr_support;
 
 use ehr_support::*;
-use fabric_shim::create_composite_key;
 use healthblock_chaincode::ehr::model::Role;
 use healthblock_chaincode::ehr::record::MAX_TOKENS;
 use healthblock_chaincode::ehr::roles::Caller;
@@ -111,7 +110,8 @@ async fn a_home_hospital_auditor_gets_no_key_material() {
     // patient's own hospital is refused too.
     let world = World::new().await;
     let home_auditor = Actor::auditor(H1, "home.auditor");
-    let answer = world.access(&home_auditor, "obs-1", "home").await.ok();
+    world.net.publish(&home_auditor).await;
+    let answer = world.access(&home_auditor, "obs-1").await.ok();
     assert_eq!(answer["granted"], false);
     assert!(
         answer["reason"]
@@ -120,7 +120,7 @@ async fn a_home_hospital_auditor_gets_no_key_material() {
             .contains("never key material"),
         "{answer}"
     );
-    assert!(answer.get("wrap").is_none());
+    assert!(answer.get("recipient").is_none());
     assert!(answer.get("storage_pointer").is_none());
     // Metadata stays readable to the auditor.
     let meta = world
@@ -224,45 +224,12 @@ async fn expiry_must_be_whole_seconds_or_rfc3339() {
 
 // --- custodian.rs -----------------------------------------------------------
 
-/// The wrap list stored for version 1 of `rid`.
-fn stored_wraps(world: &World, rid: &str) -> Vec<String> {
-    let key = create_composite_key("record~version", &[rid, &format!("{:020}", 1)]).unwrap();
-    let stored: Value = serde_json::from_slice(&world.net.ledger.get(&key).unwrap()).unwrap();
-    stored["wraps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Opens a break-glass for Hospital3's doctor on patient 1 and has the
-/// custodian deliver both records to the doctor's key; returns its id.
-async fn opened_and_fulfilled(world: &World) -> String {
-    let opened = world
-        .net
-        .submit(
-            &world.h3_doctor,
-            &[
-                "break_glass",
-                &world.p1,
-                "UNCONSCIOUS: unconscious in ER, no response to voice",
-            ],
-        )
-        .await
-        .ok();
-    let id = opened["break_glass_id"].as_str().unwrap().to_owned();
-    let args = json!({
-        "patient_id": world.p1,
-        "break_glass_id": id,
-        "key_fingerprint": hex64("key:er"),
-        "versions": [{"record_id": "obs-1", "version": 1}, {"record_id": "img-1", "version": 1}],
-    });
-    world
-        .net
-        .submit(&world.h1_admin, &["fulfil_break_glass", &args.to_string()])
-        .await
-        .ok();
+/// Opens a break-glass for Hospital3's doctor on patient 1, served by a
+/// delivery of both records to the doctor's key from before per-request key
+/// release; returns its id.
+async fn opened_with_legacy_delivery(world: &World) -> String {
+    let id = world.open_break_glass().await;
+    world.seed_legacy_delivery(&id, &["obs-1", "img-1"]);
     id
 }
 
@@ -275,7 +242,8 @@ async fn closing_withdraws_wraps_despite_consents_that_do_not_name_the_doctor_in
     let world = World::new().await;
     let net = &world.net;
     net.set_time(T0 + 100);
-    let id = opened_and_fulfilled(&world).await;
+    let id = opened_with_legacy_delivery(&world).await;
+    let er_key = fp_of(&world.h3_doctor);
     world
         .grant(&world.patient1, grant_json(&world.p1, org(H3), all()))
         .await;
@@ -291,7 +259,7 @@ async fn closing_withdraws_wraps_despite_consents_that_do_not_name_the_doctor_in
     net.submit(&world.patient1, &["revoke_consent", &world.p1, &revoked])
         .await
         .ok();
-    assert!(stored_wraps(&world, "obs-1").contains(&hex64("key:er")));
+    assert!(stored_wraps(net, "obs-1", 1).contains(&er_key));
 
     net.set_time(T0 + 100 + 3600 + 5);
     let closure = net
@@ -305,10 +273,7 @@ async fn closing_withdraws_wraps_despite_consents_that_do_not_name_the_doctor_in
         json!([{"record_id": "img-1", "version": 1}, {"record_id": "obs-1", "version": 1}])
     );
     for rid in ["obs-1", "img-1"] {
-        assert!(
-            !stored_wraps(&world, rid).contains(&hex64("key:er")),
-            "{rid}"
-        );
+        assert!(!stored_wraps(net, rid, 1).contains(&er_key), "{rid}");
     }
 }
 
@@ -339,44 +304,54 @@ async fn a_put_carries_at_most_max_wraps_and_max_tokens() {
         .await
         .fails_with(&limit);
 
-    // Duplicates count once, and exactly the limits are accepted.
+    // Under the limit, a put still wraps only to the home hospital's and
+    // the patient's keys.
+    let mut third_parties = record_json("lim-1", &world.p1, 1, "Observation");
+    third_parties["wraps"] = json!(fingerprints(MAX_WRAPS));
+    net.put(&world.h1_doctor, &third_parties)
+        .await
+        .fails_with("wrapped at rest only to the published keys of the home hospital");
+
+    // Duplicates count once, and exactly the token limit is accepted.
     let mut at_limit = record_json("lim-1", &world.p1, 1, "Observation");
-    let mut wraps = fingerprints(MAX_WRAPS);
-    wraps.push(wraps[0].clone());
+    let allowed = at_rest(&world.p1);
+    let wraps: Vec<&String> = allowed.iter().cycle().take(MAX_WRAPS + 1).collect();
     at_limit["wraps"] = json!(wraps);
     at_limit["blind_index"] = json!((0..MAX_TOKENS)
         .map(|i| hex64(&format!("token:{i}")))
         .collect::<Vec<_>>());
     net.put(&world.h1_doctor, &at_limit).await.ok();
-    assert_eq!(stored_wraps(&world, "lim-1").len(), MAX_WRAPS);
+    assert_eq!(stored_wraps(net, "lim-1", 1), allowed);
 }
 
 #[tokio::test]
 async fn update_wraps_cannot_grow_a_version_past_max_wraps() {
     let world = World::new().await;
     let net = &world.net;
-    // obs-1 v1 holds one wrap (key:home); fill it to the limit, then one more.
-    let fill = json!({
-        "record_id": "obs-1", "version": 1,
-        "add": fingerprints(MAX_WRAPS - 1),
-    });
-    let wraps = net
-        .submit(&world.h1_doctor, &["update_wraps", &fill.to_string()])
+    // Only a version from before wraps at rest were limited can be full:
+    // obs-1 v1 holds the hospital's and the patient's wraps plus grantees'.
+    let mut full = at_rest(&world.p1);
+    full.extend(fingerprints(MAX_WRAPS - 2));
+    seed_wraps(net, "obs-1", 1, &full);
+    // The patient rotates their key; re-wrapping to it would be one too many.
+    let rotated = fresh_key();
+    net.submit(&world.patient1, &["publish_key", &rotated.pem])
         .await
         .ok();
-    assert_eq!(wraps.as_array().unwrap().len(), MAX_WRAPS);
-    let one_more = json!({"record_id": "obs-1", "version": 1, "add": [hex64("key:extra")]});
+    let one_more = json!({"record_id": "obs-1", "version": 1, "add": [rotated.fingerprint]});
     net.submit(&world.h1_doctor, &["update_wraps", &one_more.to_string()])
         .await
         .fails_with(&format!("at most {MAX_WRAPS} wraps per version"));
     // Replacing one (add and remove in one change) stays within the limit.
     let swap = json!({
         "record_id": "obs-1", "version": 1,
-        "add": [hex64("key:extra")], "remove": [hex64("key:home")],
+        "add": [rotated.fingerprint], "remove": [patient_fp(&world.p1)],
     });
-    net.submit(&world.h1_doctor, &["update_wraps", &swap.to_string()])
+    let wraps = net
+        .submit(&world.h1_doctor, &["update_wraps", &swap.to_string()])
         .await
         .ok();
+    assert_eq!(wraps.as_array().unwrap().len(), MAX_WRAPS);
 }
 
 // --- breakglass.rs ----------------------------------------------------------
@@ -445,7 +420,7 @@ async fn repeated_openings_by_one_doctor_are_separate_events() {
     )
     .await
     .ok();
-    let through = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    let through = world.access(&world.h3_doctor, "obs-1").await.ok();
     assert_eq!(through["granted"], true, "{through}");
     // Once both are reviewed, the refusal names the latest opening as closed.
     net.submit(
@@ -454,7 +429,7 @@ async fn repeated_openings_by_one_doctor_are_separate_events() {
     )
     .await
     .ok();
-    let refused = world.access(&world.h3_doctor, "obs-1", "er").await.ok();
+    let refused = world.access(&world.h3_doctor, "obs-1").await.ok();
     assert_eq!(refused["granted"], false);
     let reason = refused["reason"].as_str().unwrap();
     assert!(

@@ -1,5 +1,5 @@
-//! `request_access`: the only way to learn where a record's blob is and
-//! which wrap opens it. A submitted transaction: it decides (see
+//! `request_access`: the only way to learn where a record's blob is and to
+//! have its data key released to the caller. A submitted transaction: it decides (see
 //! [`policy`](super::policy)), writes an audit entry, emits an `access` event
 //! and answers.
 //!

@@ -42,9 +42,10 @@
 //! (an opening's expiry included).
 //!
 //! Opening also puts the event on the home hospital's open list, where its
-//! custodian finds it and delivers the data keys
-//! ([`custodian`](super::custodian)): the contract decides, but a doctor can
-//! decrypt only once the home hospital has wrapped the keys for them. A
+//! custodian finds it and closes it once expired or reviewed
+//! ([`custodian`](super::custodian)). The contract decides; the doctor's
+//! data keys come from the home hospital's custodian service, released to
+//! the doctor's published key per committed `request_access`. A
 //! review (by an auditor or a home administrator) closes a break-glass early
 //! and takes it off the reviewers' work list ([`worklist`](super::worklist)).
 

@@ -1,24 +1,27 @@
-//! The home hospital's key custodian for break-glass: the contract lets a
-//! doctor of another hospital in, but only the home hospital holds a wrap of
-//! every one of its patients' records (its hospital key), so only it can
-//! hand the doctor the data keys. Its custodian (an administrator of the
-//! home hospital) works through the hospital's open list:
+//! The home hospital's key custodian and break-glass. The contract lets a
+//! doctor of another hospital in; the doctor then submits `request_access`,
+//! and the home hospital's custodian service releases the version's data
+//! key to the doctor's published key after checking that committed
+//! transaction, per request. A data key is wrapped at rest only to the home
+//! hospital's and the patient's published keys ([`super::keydir::check_wraps`]),
+//! so no wrap is delivered to the doctor (one delivered before this rule is
+//! withdrawn at closing).
+//!
+//! The custodian (an administrator of the home hospital) works through the
+//! hospital's open list:
 //!
 //! - `list_open_break_glass`: the hospital's break-glass events not yet
-//!   closed, with their status and what was delivered;
-//! - `fulfil_break_glass`: records the wraps it adds beside the blobs for
-//!   the doctor's key, only while the break-glass is in force (audited,
-//!   flagged); an expired or reviewed one is refused, so no delivery is
-//!   recorded for it, and the client stores the wraps only once the record
-//!   committed (`healthblock_sdk`'s custodian pass);
+//!   closed, with their status (and any delivery recorded before key release
+//!   moved to per-request custody);
 //! - `close_break_glass`: once the break-glass has expired or been reviewed,
-//!   deletes the doctor's wraps from the versions' wrap lists (except where
-//!   an active consent to that doctor still covers the record, or another
-//!   break-glass of the same doctor still in force was delivered the same
-//!   version: the wrap is one per key), marks the delivery withdrawn and
-//!   takes the event off the open list (audited).
+//!   takes the event off the open list (audited). Should an earlier delivery
+//!   have left wraps for the doctor in the ledger's wrap lists, it withdraws
+//!   them (except where an active consent to that doctor still covers the
+//!   record, or another break-glass of the same doctor still in force was
+//!   delivered the same version: the wrap is one per key) and marks the
+//!   delivery withdrawn; for events opened since, there is none.
 //!
-//! Deliveries and the open list are judged by the contract's every-hospital
+//! The open list and deliveries are judged by the contract's every-hospital
 //! chaincode policy: no write to them lacks the home hospital's endorsement.
 
 use std::collections::BTreeSet;
@@ -29,7 +32,7 @@ use healthblock_ehr_types::consent::{self, ConsentStatus};
 use super::audit;
 use super::breakglass;
 use super::clock;
-use super::error::{denied, invalid, EhrError, EhrResult};
+use super::error::{denied, EhrError, EhrResult};
 use super::keys;
 use super::model::{
     AuditAction, BreakGlass, BreakGlassGrant, BreakGlassReview, Consent, Grantee, OpenEntry,
@@ -41,7 +44,6 @@ use super::roles::Caller;
 use super::store::{self, Page, PageRequest};
 use super::wraps::{self, WrapArgs};
 
-pub use healthblock_ehr_types::args::FulfilArgs;
 pub use healthblock_ehr_types::results::{BreakGlassStatus, Closure, OpenBreakGlass};
 
 /// Only an administrator of the home hospital acts as its custodian.
@@ -50,7 +52,7 @@ fn require_custodian(caller: &Caller, patient: &Patient) -> EhrResult<()> {
         return Ok(());
     }
     Err(denied(format!(
-        "only an administrator of the home hospital ({}) delivers or withdraws break-glass keys",
+        "only an administrator of the home hospital ({}) closes break-glass events",
         patient.home_msp
     )))
 }
@@ -120,102 +122,6 @@ pub async fn list_open(
     Ok(Page { items, bookmark })
 }
 
-/// `fulfil_break_glass(json)`: the custodian records the wraps it added for
-/// the doctor of a break-glass in force. May be called again (in chunks, or
-/// for versions written since); the key must stay the same.
-pub async fn fulfil(
-    stub: &mut dyn ChaincodeStub,
-    caller: &Caller,
-    json: &str,
-) -> EhrResult<BreakGlassGrant> {
-    let args: FulfilArgs = serde_json::from_str(json)
-        .map_err(|e| invalid(format!("fulfil_break_glass arguments: {e}")))?;
-    let patient = patient::load(stub, &args.patient_id).await?;
-    require_custodian(caller, &patient)?;
-    let pid = &patient.patient_id;
-    let id = args.break_glass_id.as_str();
-    let event = breakglass::load(stub, pid, id).await?;
-    let review = breakglass::load_review(stub, pid, id).await?;
-    let now = clock::tx_time(stub)?;
-    match status_of(&event, review.as_ref(), now) {
-        BreakGlassStatus::Active => {}
-        BreakGlassStatus::Expired => {
-            return Err(EhrError::Conflict(format!(
-                "break-glass {id} has expired; close it instead"
-            )))
-        }
-        BreakGlassStatus::Reviewed => {
-            return Err(EhrError::Conflict(format!(
-                "break-glass {id} was reviewed and is closed; close it instead"
-            )))
-        }
-    }
-    if args.versions.is_empty() {
-        return Err(invalid("fulfil_break_glass needs at least one version"));
-    }
-    let existing = load_grant(stub, pid, id).await?;
-    if let Some(g) = &existing {
-        if g.key_fingerprint != args.key_fingerprint {
-            return Err(EhrError::Conflict(format!(
-                "break-glass {id} was fulfilled for another key; one doctor, one key"
-            )));
-        }
-    }
-    let changes = args
-        .versions
-        .iter()
-        .map(|v| WrapArgs {
-            record_id: v.record_id.clone(),
-            version: v.version,
-            add: vec![args.key_fingerprint.clone()],
-            remove: Vec::new(),
-        })
-        .collect();
-    wraps::apply(stub, changes, |r| of_patient(r, pid)).await?;
-    let tx_id = stub.tx_id().to_owned();
-    let grant = match existing {
-        Some(mut g) => {
-            let all: BTreeSet<VersionRef> = g.versions.drain(..).chain(args.versions).collect();
-            g.versions = all.into_iter().collect();
-            g.fulfilled_by = caller.principal();
-            g.tx_ids.push(tx_id);
-            g
-        }
-        None => BreakGlassGrant {
-            break_glass_id: event.break_glass_id.clone(),
-            patient_id: pid.clone(),
-            doctor: event.opened_by.clone(),
-            key_fingerprint: args.key_fingerprint,
-            versions: args
-                .versions
-                .into_iter()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-            fulfilled_by: caller.principal(),
-            fulfilled_at: now,
-            tx_ids: vec![tx_id],
-            withdrawn: None,
-        },
-    };
-    let key = keys::break_glass_grant(pid, id)?;
-    store::put_json(stub, &key, &grant).await?;
-    let reason = format!(
-        "break-glass {id}: data keys of {} record version(s) wrapped for {}",
-        grant.versions.len(),
-        event.opened_by.user
-    );
-    audit::log_patient_event(
-        stub,
-        caller,
-        &patient,
-        AuditAction::BreakGlassFulfil,
-        &reason,
-    )
-    .await?;
-    Ok(grant)
-}
-
 /// True when an active consent addressed to `doctor` as a user covers the
 /// version: then the doctor's wrap is still needed after the break-glass.
 fn consent_still_covers(
@@ -261,8 +167,8 @@ async fn still_delivered(
 }
 
 /// `close_break_glass(pid, id)`: the custodian closes an expired or reviewed
-/// break-glass: withdraws the doctor's wraps from the ledger's wrap lists
-/// and takes it off the open list.
+/// break-glass: takes it off the open list and withdraws any wraps an
+/// earlier delivery left for the doctor in the ledger's wrap lists.
 pub async fn close(
     stub: &mut dyn ChaincodeStub,
     caller: &Caller,

@@ -32,7 +32,6 @@
 //! | `review_break_glass` | pid, id, note | auditors; home admins; never of the opener's hospital |
 //! | `list_open_break_glass` | [page size, bookmark] | admins (their hospital's open list) |
 //! | `list_unreviewed_break_glass` | [home MSP or "", page size, bookmark] | auditors (one hospital, or all); admins (their hospital) |
-//! | `fulfil_break_glass` | JSON [`custodian::FulfilArgs`] | home admins (the custodian) |
 //! | `close_break_glass` | pid, id | home admins (the custodian) |
 //! | `audit_by_patient` | pid [, page size, bookmark] | the patient; home admins and doctors; auditors |
 //! | `audit_by_record` | rid [, page size, bookmark] | the patient; home admins and doctors; auditors |
@@ -40,8 +39,8 @@
 //! \* readers of a record: the patient, the home hospital's doctors, nurses
 //! and admins, auditors (metadata only), and other doctors and nurses with
 //! an active consent (or, for doctors, their own break-glass in force).
-//! Metadata never includes the wrap list; `request_access` hands the caller
-//! its own wrap.
+//! Metadata never includes the wrap list; `request_access` answers where the
+//! blob is and names the caller's published key for the custodian.
 //!
 //! `request_access` and `break_glass` answer a denial with status 200 and
 //! `{"granted":false,"reason":...}`, so the denial's audit entry commits
@@ -60,10 +59,14 @@
 //! Patient identities count only at their home hospital
 //! ([`roles::Caller::is_patient`]).
 //!
-//! Key custody: a version's data key is wrapped (in the object store) for
-//! the author, the patient, the home hospital and consent grantees; the
-//! ledger lists the wraps by fingerprint ([`wraps`]). Break-glass keys are
-//! delivered by the home hospital's custodian ([`custodian`]).
+//! Key custody (audited key release): a version's data key is wrapped at
+//! rest (in the object store) only to the published keys of the home
+//! hospital and the patient ([`keydir::check_wraps`]); the ledger lists the
+//! wraps by fingerprint ([`wraps`]). Every other reader, consent grantees
+//! and break-glass doctors alike, submits `request_access` naming their own
+//! published key, and the home hospital's key custodian service releases
+//! the data key to that key after checking the committed transaction
+//! ([`access`], [`custodian`]).
 
 pub mod access;
 pub mod audit;
@@ -249,10 +252,6 @@ async fn dispatch(
             a.arity(0, 2)?;
             let page = PageRequest::parse(a.opt(0), a.opt(1))?;
             json(&custodian::list_open(stub, &caller, &page).await?)
-        }
-        f::FULFIL_BREAK_GLASS => {
-            a.arity(1, 1)?;
-            json(&custodian::fulfil(stub, &caller, a.get(0)).await?)
         }
         f::CLOSE_BREAK_GLASS => {
             a.arity(2, 2)?;

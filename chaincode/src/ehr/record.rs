@@ -13,8 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 use fabric_shim::ChaincodeStub;
 
 use super::clock;
-use super::keydir;
 use super::error::{denied, invalid, EhrError, EhrResult};
+use super::keydir;
 use super::keys;
 use super::model::{
     IndexToken, PatientId, PreviousVersion, RecordId, RecordMetadata, RecordVersion, Role,

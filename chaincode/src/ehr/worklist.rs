@@ -4,8 +4,8 @@
 //! the ones still waiting. `break_glass` adds an event under
 //! `breakglass~unreviewed(home MSP, opened at, pid, id)` and
 //! `review_break_glass` removes it (both in
-//! [`breakglass`](super::breakglass), which writes the index); closing a break-glass (the custodian's
-//! withdrawal of keys) does not, so an expired event stays here until
+//! [`breakglass`], which writes the index); closing a break-glass (taking it
+//! off the custodian's open list) does not, so an expired event stays here until
 //! someone reviews it. `list_unreviewed_break_glass` reads one hospital's
 //! range (oldest first) or, for an auditor, the whole index: a range over
 //! this one object type, never a scan of all keys. Events opened by the

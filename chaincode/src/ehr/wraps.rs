@@ -1,10 +1,15 @@
 //! The wrap lists of record versions: which keys a version's data key is
-//! wrapped to (the wraps themselves live beside the blob, in the object
-//! store). `update_wraps` records wraps added or deleted there, one version
-//! or a batch of versions per transaction; the break-glass custodian
-//! ([`custodian`](super::custodian)) uses the same [`apply`].
+//! wrapped to at rest (the wraps themselves live beside the blob, in the
+//! object store). Wraps at rest are only the home hospital's and the
+//! patient's ([`keydir::check_wraps`]): every other reader gets the data key
+//! from the home hospital's custodian service, per committed
+//! `request_access`. `update_wraps` records wraps added (to those two keys
+//! only, e.g. after a key rotation) or deleted there, one version or a batch
+//! of versions per transaction; closing a break-glass
+//! ([`custodian`](super::custodian)) uses the same `apply` to delete wraps
+//! an earlier delivery left for the doctor.
 //!
-//! A batch is one transaction, so a consent grant or revocation costs one
+//! A batch is one transaction, so a re-wrap of many versions costs one
 //! commit instead of one per version. Like single updates, a batch is
 //! judged by the every-hospital chaincode policy.
 
@@ -23,8 +28,8 @@ pub use healthblock_ehr_types::functions::{MAX_WRAPS, MAX_WRAP_UPDATES};
 pub use healthblock_ehr_types::results::BatchResult;
 
 /// `update_wraps(json)`: the home hospital's writers or the patient record
-/// the wraps they added or deleted beside versions' blobs (a consent grant
-/// adds them; a revocation deletes them). A single object answers the
+/// the wraps they added (to the home hospital's or the patient's published
+/// key only) or deleted beside versions' blobs. A single object answers the
 /// version's new list; an array answers [`BatchResult`].
 pub async fn update(
     stub: &mut dyn ChaincodeStub,
@@ -72,7 +77,8 @@ pub async fn update(
 
 /// Adds and removes wraps of several versions in one transaction. Changes to
 /// the same version are merged first (a transaction does not read its own
-/// writes); adds apply before removes. `may_change` vets each version.
+/// writes); adds apply before removes, and only keys a version may be
+/// wrapped to at rest are added. `may_change` vets each version.
 /// Returns the versions as written.
 pub(super) async fn apply<F>(
     stub: &mut dyn ChaincodeStub,
@@ -106,13 +112,7 @@ where
         may_change(&version)?;
         let mut wraps: BTreeSet<KeyFingerprint> = version.wraps.iter().cloned().collect();
         let new: Vec<&KeyFingerprint> = add.iter().filter(|w| !wraps.contains(*w)).collect();
-        keydir::check_wraps(
-            stub,
-            &version.meta.home_msp,
-            &version.meta.patient_id,
-            new,
-        )
-        .await?;
+        keydir::check_wraps(stub, &version.meta.home_msp, &version.meta.patient_id, new).await?;
         wraps.extend(add);
         wraps.retain(|w| !remove.contains(w));
         if wraps.len() > MAX_WRAPS {

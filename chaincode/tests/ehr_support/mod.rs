@@ -2,18 +2,27 @@
 //! attribute extensions, and a ledger whose transactions carry a creator and
 //! a controllable timestamp. The contract's peer clock follows the test clock
 //! (plus a settable skew), so no test depends on the wall clock.
+//!
+//! Keys: every party has one P-256 key per test process ([`key_of`]), so a
+//! fingerprint is known before it is published. The world publishes the
+//! hospitals' and its actors' keys (a data key is wrapped at rest only to
+//! the home hospital's and the patient's; everyone else names their own
+//! published key in `request_access`).
 
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use fabric_shim::{Chaincode, MemoryLedger, MemoryStub, Response};
 use healthblock_chaincode::ehr::clock::{PeerClock, TimeBound, MAX_SKEW_SECONDS};
 use healthblock_chaincode::ehr::model::Timestamp as EhrTime;
 use healthblock_chaincode::ehr::EhrContract;
 use prost_types::Timestamp;
-use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPair};
+use rcgen::{
+    CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPair, PublicKeyData,
+};
 use serde_json::Value;
 
 /// Fabric CA's attribute extension OID, as integer arcs.
@@ -119,6 +128,53 @@ pub(crate) fn pid(n: u64) -> String {
 pub(crate) fn hex64(label: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(label.as_bytes()))
+}
+
+/// An encryption key pair's public half: SPKI PEM and fingerprint (SHA-256
+/// of the SPKI DER, as the contract computes it).
+#[derive(Clone, Debug)]
+pub(crate) struct TestKey {
+    pub pem: String,
+    pub fingerprint: String,
+}
+
+/// A fresh P-256 key.
+pub(crate) fn fresh_key() -> TestKey {
+    use sha2::{Digest, Sha256};
+    let pair = KeyPair::generate().expect("P-256 key");
+    TestKey {
+        fingerprint: hex::encode(Sha256::digest(pair.subject_public_key_info())),
+        pem: pair.public_key_pem(),
+    }
+}
+
+/// The key of directory owner `owner` (`CN@MSP`, `patient:<id>`,
+/// `hospital:<MSP>`): generated on first use, the same for the whole test
+/// process, so fixtures can name a fingerprint before it is published.
+pub(crate) fn key_of(owner: &str) -> TestKey {
+    static KEYS: OnceLock<Mutex<HashMap<String, TestKey>>> = OnceLock::new();
+    let mut keys = KEYS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    keys.entry(owner.to_owned())
+        .or_insert_with(fresh_key)
+        .clone()
+}
+
+/// Fingerprint of hospital `mspid`'s key (its key custodian's).
+pub(crate) fn hospital_fp(mspid: &str) -> String {
+    key_of(&format!("hospital:{mspid}")).fingerprint
+}
+
+/// Fingerprint of patient `pid`'s key.
+pub(crate) fn patient_fp(pid: &str) -> String {
+    key_of(&format!("patient:{pid}")).fingerprint
+}
+
+/// Fingerprint of `actor`'s own key.
+pub(crate) fn fp_of(actor: &Actor) -> String {
+    key_of(&actor.user).fingerprint
 }
 
 /// The endorsing peer's clock in the tests: the timestamp of the transaction
@@ -250,6 +306,24 @@ impl Net {
         self.submit(by, &["register_patient", pid]).await.ok();
     }
 
+    /// `actor` publishes its own key ([`key_of`] its user id); returns the
+    /// fingerprint.
+    pub(crate) async fn publish(&self, actor: &Actor) -> String {
+        let key = key_of(&actor.user);
+        self.submit(actor, &["publish_key", &key.pem]).await.ok();
+        key.fingerprint
+    }
+
+    /// Administrator `admin` publishes its hospital's key; returns the
+    /// fingerprint.
+    pub(crate) async fn publish_hospital(&self, admin: &Actor) -> String {
+        let key = key_of(&format!("hospital:{}", admin.mspid));
+        self.submit(admin, &["publish_key", &key.pem, "hospital"])
+            .await
+            .ok();
+        key.fingerprint
+    }
+
     /// Puts version `version` of record `rid`.
     pub(crate) async fn put(&self, by: &Actor, record: &Value) -> Outcome {
         self.submit(by, &["put_record", &record.to_string()]).await
@@ -267,13 +341,20 @@ pub(crate) fn record_json(rid: &str, pid: &str, version: u64, resource_type: &st
         "size": 1024 * version,
         "storage_pointer": format!("blobs/{}", hex64(&format!("{rid}/{version}"))),
         "blind_index": [hex64(&format!("patient:{pid}")), hex64(&format!("type:{resource_type}"))],
-        "wraps": [hex64("key:home")],
+        "wraps": home_wraps(pid),
     })
+}
+
+/// The wraps a version of patient `pid` (of Hospital1) may have at rest:
+/// Hospital1's key and the patient's.
+pub(crate) fn home_wraps(pid: &str) -> Value {
+    serde_json::json!([hospital_fp(H1), patient_fp(pid)])
 }
 
 /// The cast of the story: three hospitals, two patients of Hospital1, and
 /// two records of patient 1 (an Observation `obs-1` and an ImagingStudy
-/// `img-1`), both with a wrap for `key:home`.
+/// `img-1`), both wrapped to Hospital1's and patient 1's keys. Every
+/// hospital and every actor of the cast has published its key.
 pub(crate) struct World {
     pub net: Net,
     pub h1_doctor: Actor,
@@ -313,8 +394,36 @@ impl World {
             p1,
             p2,
         };
+        // Keys are published before the story's clock starts, so the
+        // times the tests rely on are those of the records.
+        world.net.set_time(T0 - 1000);
+        for admin in [
+            &world.h1_admin,
+            &world.h2_admin,
+            &Actor::admin(H3, "admin3"),
+        ] {
+            world.net.publish_hospital(admin).await;
+        }
+        for actor in [
+            &world.h1_doctor,
+            &world.h1_nurse,
+            &world.h1_admin,
+            &world.h2_doctor,
+            &world.h2_doctor_b,
+            &world.h2_nurse,
+            &world.h2_admin,
+            &world.h3_doctor,
+            &world.h3_nurse,
+            &world.auditor,
+        ] {
+            world.net.publish(actor).await;
+        }
+        world.net.set_time(T0);
         world.net.register(&world.h1_doctor, &world.p1).await;
         world.net.register(&world.h1_admin, &world.p2).await;
+        // A patient publishes only once registered (at the home hospital).
+        world.net.publish(&world.patient1).await;
+        world.net.publish(&world.patient2).await;
         for (rid, kind) in [("obs-1", "Observation"), ("img-1", "ImagingStudy")] {
             let json = record_json(rid, &world.p1, 1, kind);
             world.net.put(&world.h1_doctor, &json).await.ok();
@@ -335,11 +444,11 @@ impl World {
             .to_owned()
     }
 
-    /// `request_access` for the latest version with `key:<label>`.
-    pub(crate) async fn access(&self, by: &Actor, rid: &str, key_label: &str) -> Outcome {
-        let fingerprint = hex64(&format!("key:{key_label}"));
+    /// `request_access` for the latest version, naming the caller's own
+    /// key (published by the world, or by the test for an actor of its own).
+    pub(crate) async fn access(&self, by: &Actor, rid: &str) -> Outcome {
         self.net
-            .submit(by, &["request_access", rid, "", &fingerprint])
+            .submit(by, &["request_access", rid, "", &fp_of(by)])
             .await
     }
 }
@@ -382,22 +491,6 @@ impl World {
             .collect()
     }
 
-    /// `fulfil_break_glass` arguments: version 1 of each of `rids` of
-    /// patient 1, for key `key`.
-    pub(crate) fn fulfil_args(&self, id: &str, key: &str, rids: &[&str]) -> String {
-        let versions: Vec<Value> = rids
-            .iter()
-            .map(|r| serde_json::json!({"record_id": r, "version": 1}))
-            .collect();
-        serde_json::json!({
-            "patient_id": self.p1,
-            "break_glass_id": id,
-            "key_fingerprint": key,
-            "versions": versions,
-        })
-        .to_string()
-    }
-
     /// Hospital3's doctor opens a break-glass on patient 1 (a valid coded
     /// reason); returns its id.
     pub(crate) async fn open_break_glass(&self) -> String {
@@ -415,4 +508,92 @@ impl World {
             .ok();
         opened["break_glass_id"].as_str().unwrap().to_owned()
     }
+}
+
+/// The stored version key of version `v` of `rid`.
+pub(crate) fn version_key(rid: &str, v: u64) -> String {
+    fabric_shim::create_composite_key("record~version", &[rid, &format!("{v:020}")])
+        .expect("version key")
+}
+
+/// The wrap list stored for version `v` of `rid`.
+pub(crate) fn stored_wraps(net: &Net, rid: &str, v: u64) -> Vec<String> {
+    let stored: Value =
+        serde_json::from_slice(&net.ledger.get(&version_key(rid, v)).expect("version")).unwrap();
+    stored["wraps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes wrap list `wraps` into version `v` of `rid` (and into the head
+/// when it is the latest version) behind the contract's back: the state a
+/// ledger holds from before wraps at rest were limited to the home hospital
+/// and the patient.
+pub(crate) fn seed_wraps(net: &Net, rid: &str, v: u64, wraps: &[String]) {
+    let head = fabric_shim::create_composite_key("record", &[rid]).expect("head key");
+    for key in [version_key(rid, v), head] {
+        let Some(bytes) = net.ledger.get(&key) else {
+            continue;
+        };
+        let mut stored: Value = serde_json::from_slice(&bytes).unwrap();
+        if stored["version"] != v {
+            continue;
+        }
+        stored["wraps"] = serde_json::json!(wraps);
+        net.ledger.seed(&key, serde_json::to_vec(&stored).unwrap());
+    }
+}
+
+impl World {
+    /// A delivery of break-glass `id` to Hospital3's doctor's key as the
+    /// removed `fulfil_break_glass` recorded it: the doctor's wrap added to
+    /// version 1 of each of `rids`, and the delivery record. Seeded, since no
+    /// function writes either any more; `close_break_glass` must still
+    /// withdraw such wraps.
+    pub(crate) fn seed_legacy_delivery(&self, id: &str, rids: &[&str]) {
+        let doctor_fp = fp_of(&self.h3_doctor);
+        for rid in rids {
+            let mut wraps = stored_wraps(&self.net, rid, 1);
+            wraps.push(doctor_fp.clone());
+            seed_wraps(&self.net, rid, 1, &wraps);
+        }
+        let principal = |a: &Actor, role: &str| serde_json::json!({"mspid": a.mspid, "user": a.user, "role": role});
+        let delivery = serde_json::json!({
+            "break_glass_id": id,
+            "patient_id": self.p1,
+            "doctor": principal(&self.h3_doctor, "doctor"),
+            "key_fingerprint": doctor_fp,
+            // Sorted, as the delivery stored them.
+            "versions": rids
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|r| serde_json::json!({"record_id": r, "version": 1}))
+                .collect::<Vec<_>>(),
+            "fulfilled_by": principal(&self.h1_admin, "admin"),
+            "fulfilled_at": serde_json::to_value(EhrTime(T0)).unwrap(),
+            "tx_ids": ["legacy-fulfil"],
+            "withdrawn": null,
+        });
+        // Deserialised as the contract will read it, so a drift in the
+        // stored shape fails here rather than as a confusing closure.
+        let _: healthblock_chaincode::ehr::model::BreakGlassGrant =
+            serde_json::from_value(delivery.clone()).expect("a BreakGlassGrant");
+        let key = fabric_shim::create_composite_key("breakglass~grant", &[&self.p1, id])
+            .expect("grant key");
+        self.net
+            .ledger
+            .seed(&key, serde_json::to_vec(&delivery).unwrap());
+    }
+}
+
+/// The wrap list a version of patient `pid` (of Hospital1) holds at rest,
+/// as stored (sorted).
+pub(crate) fn at_rest(pid: &str) -> Vec<String> {
+    let mut wraps = vec![hospital_fp(H1), patient_fp(pid)];
+    wraps.sort();
+    wraps
 }

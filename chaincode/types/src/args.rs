@@ -1,5 +1,5 @@
 //! Owns: the JSON arguments of the contract's structured functions
-//! (`put_record`, `update_wraps`, `grant_consent`, `fulfil_break_glass`).
+//! (`put_record`, `update_wraps`, `grant_consent`).
 //! The contract parses them with these types and clients build them with
 //! the same ones, so neither side writes JSON by hand.
 
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Grantee, IndexToken, KeyFingerprint, PatientId, RecordId, ResourceType, Scope, Sha256Hex,
-    StoragePointer, Timestamp, VersionRef,
+    StoragePointer, Timestamp,
 };
 
 /// Arguments of `put_record` (JSON).
@@ -32,7 +32,8 @@ pub struct PutArgs {
     /// Blind-index tokens.
     #[serde(default)]
     pub blind_index: Vec<IndexToken>,
-    /// Fingerprints of the keys the data key is wrapped to.
+    /// Fingerprints of the keys the data key is wrapped to: the home
+    /// hospital's and the patient's published keys only.
     #[serde(default)]
     pub wraps: Vec<KeyFingerprint>,
 }
@@ -45,7 +46,8 @@ pub struct WrapArgs {
     pub record_id: RecordId,
     /// Version whose wraps change.
     pub version: u64,
-    /// Fingerprints of wraps added beside the blob.
+    /// Fingerprints of wraps added beside the blob (the home hospital's or
+    /// the patient's published key only).
     #[serde(default)]
     pub add: Vec<KeyFingerprint>,
     /// Fingerprints of wraps deleted (e.g. after a revocation).
@@ -76,18 +78,4 @@ impl GrantArgs {
         self.expires_at = Some(serde_json::Value::from(at.0));
         self
     }
-}
-
-/// Arguments of `fulfil_break_glass` (JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FulfilArgs {
-    /// Whose records.
-    pub patient_id: PatientId,
-    /// The break-glass served.
-    pub break_glass_id: String,
-    /// Fingerprint of the doctor's encryption key (the wrap name).
-    pub key_fingerprint: KeyFingerprint,
-    /// Versions wrapped for the doctor beside their blobs.
-    pub versions: Vec<VersionRef>,
 }

@@ -1,8 +1,10 @@
 //! Owns: the consent rules both sides apply: a consent's status at an
 //! instant, whether a scope covers a record, and which key wraps a consent
-//! justifies. The contract decides access with them; clients decide with
-//! the same rules who gets a wrap at `put`, and which wraps a revocation
-//! deletes.
+//! justifies. The contract decides access with them (and the home
+//! hospital's custodian releases data keys by the same decision). Grantees
+//! get no wrap at rest any more (only the home hospital and the patient
+//! do); [`still_needed`] and [`revocation_candidates`] judge which grantee
+//! wraps recorded before that rule a revocation may delete.
 
 use serde::{Deserialize, Serialize};
 

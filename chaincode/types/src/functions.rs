@@ -41,8 +41,6 @@ pub const REVIEW_BREAK_GLASS: &str = "review_break_glass";
 pub const LIST_UNREVIEWED_BREAK_GLASS: &str = "list_unreviewed_break_glass";
 /// `list_open_break_glass([page size, bookmark])`.
 pub const LIST_OPEN_BREAK_GLASS: &str = "list_open_break_glass";
-/// `fulfil_break_glass(json FulfilArgs)`.
-pub const FULFIL_BREAK_GLASS: &str = "fulfil_break_glass";
 /// `close_break_glass(pid, id)`.
 pub const CLOSE_BREAK_GLASS: &str = "close_break_glass";
 /// `list_break_glass(pid[, page size, bookmark])`.
@@ -65,7 +63,7 @@ pub const BREAK_GLASS_EVENT: &str = "breakglass";
 
 /// Largest page a caller may ask for.
 pub const MAX_PAGE_SIZE: i32 = 500;
-/// Most versions one `update_wraps` (or custodian) transaction may change.
+/// Most versions one `update_wraps` transaction may change.
 pub const MAX_WRAP_UPDATES: usize = 500;
 /// Most wraps per version.
 pub const MAX_WRAPS: usize = 256;

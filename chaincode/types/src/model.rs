@@ -313,7 +313,7 @@ pub struct PreviousVersion {
 
 /// One version of a record, as stored (head key and version key): the
 /// metadata readers see, plus the fingerprints of the keys its data key is
-/// wrapped to (handed out one at a time by `request_access`, never listed).
+/// wrapped to at rest (the home hospital's and the patient's; never listed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordVersion {
     /// Everything but the wraps; flattened, so the stored JSON is one object.
@@ -454,10 +454,13 @@ pub struct VersionRef {
     pub version: u64,
 }
 
-/// The home hospital's delivery of data keys to a break-glass doctor: which
-/// record versions got a wrap for the doctor's key, and when the wraps were
-/// withdrawn again. Judged by the contract's every-hospital chaincode policy
-/// (it governs the home hospital's wraps); only that hospital's custodian reads it.
+/// A delivery of data keys to a break-glass doctor recorded before key
+/// release moved to per-request custody (the custodian now releases a data
+/// key per committed `request_access` and records no wrap for the doctor):
+/// which record versions got a wrap for the doctor's key, and when the wraps
+/// were withdrawn again. Kept so `close_break_glass` still withdraws such
+/// wraps. Judged by the contract's every-hospital chaincode policy; only the
+/// home hospital's custodian reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakGlassGrant {
     /// The break-glass this delivery serves.
@@ -510,9 +513,12 @@ pub enum AuditAction {
     ConsentGrant,
     /// A consent revoked.
     ConsentRevoke,
-    /// The home hospital's custodian wrapped data keys for a break-glass doctor.
+    /// The home hospital's custodian wrapped data keys for a break-glass
+    /// doctor. No longer written (keys are released per request); kept so
+    /// trails holding such entries still read.
     BreakGlassFulfil,
-    /// A break-glass was closed (expired or reviewed) and its wraps withdrawn.
+    /// A break-glass was closed (expired or reviewed), and any wraps an
+    /// earlier delivery left for the doctor withdrawn.
     BreakGlassClose,
     /// A break-glass was reviewed.
     BreakGlassReview,

@@ -144,7 +144,8 @@ pub struct BreakGlassRefusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BreakGlassStatus {
-    /// In force: the custodian should deliver wraps.
+    /// In force: the doctor's requests are granted, and the custodian
+    /// releases keys per committed request.
     Active,
     /// Past its expiry: the custodian should close it.
     Expired,
@@ -159,15 +160,16 @@ pub struct OpenBreakGlass {
     pub event: BreakGlass,
     /// Its status at the time of the call.
     pub status: BreakGlassStatus,
-    /// The delivery so far, if any.
+    /// A delivery recorded before per-request key release, if any.
     pub grant: Option<BreakGlassGrant>,
     /// The review, if any.
     pub review: Option<BreakGlassReview>,
 }
 
-/// What `close_break_glass` answers: the versions whose wrap for the doctor
-/// the custodian must now delete from the store, and those kept because an
-/// active consent to the doctor still covers them.
+/// What `close_break_glass` answers: for a break-glass served by an earlier
+/// delivery of wraps, the versions whose wrap for the doctor the custodian
+/// must now delete from the store, and those kept because an active consent
+/// to the doctor still covers them. Nothing for events served per request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closure {
     /// The break-glass closed.
