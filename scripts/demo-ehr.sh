@@ -2,10 +2,10 @@
 # The HealthBlock story (issue 8, item 6) on a running network:
 # Hospital1 registers a patient and stores encrypted records; the patient
 # grants a Hospital2 doctor; the doctor finds, reads and decrypts them; a
-# Hospital3 nurse is denied; a Hospital3 doctor breaks the glass, Hospital1's
-# custodian delivers the data keys and the doctor decrypts; the patient
-# revokes Hospital2 and the next version is re-keyed; the auditor reviews the
-# break-glass, which closes it and withdraws the doctor's keys, and prints
+# Hospital3 nurse is denied; a Hospital3 doctor breaks the glass and decrypts;
+# every key comes from Hospital1's key custodian, only for a committed,
+# audited decision, once; the patient revokes Hospital2, which takes effect
+# at once; the auditor reviews the break-glass, which closes it, and prints
 # the trail; a tampered blob is caught by `record verify`.
 #
 # Assumes `healthblock network up` has run (same HEALTHBLOCK_HOME /
@@ -88,11 +88,11 @@ OBS=$("$hb" record put --as "$doc1@Hospital1" --patient "$P" --type Observation 
 IMG=$("$hb" record put --as "$doc1@Hospital1" --patient "$P" --type ImagingStudy --record-id "img-$run" "$work/scan.dcm")
 echo "   records: $OBS, $IMG"
 
-say "5. The patient grants the Hospital2 doctor access; the grant wraps each record's data key for that doctor"
+say "5. The patient grants the Hospital2 doctor access (a ledger transaction: no key is wrapped for the doctor)"
 "$hb" consent grant --as "$pat@Hospital1" --patient "$P" --to-user "$doc2@Hospital2"
 "$hb" consent list --as "$pat@Hospital1" --patient "$P"
 
-say "6. The Hospital2 doctor finds the records through the blind index (tokens, no names) and decrypts them"
+say "6. The Hospital2 doctor finds the records through the blind index (tokens, no names) and decrypts them: each read commits an audited access request, then Hospital1's key custodian checks that transaction on its own peer and releases the key"
 "$hb" record list --as "$doc2@Hospital2" --patient "$P"
 "$hb" record list --as "$doc2@Hospital2" --type Observation
 "$hb" record get --as "$doc2@Hospital2" --record "$OBS" --out "$work/obs.out"
@@ -106,14 +106,14 @@ expect_fail "access denied" "$hb" record get --as "$nurse3@Hospital3" --record "
 say "8. A Hospital3 emergency doctor breaks the glass (coded reason required, at most 3 a day, time-limited, flagged for review)"
 BG=$("$hb" breakglass --as "$doc3@Hospital3" --patient "$P" --code UNCONSCIOUS --reason "unconscious patient in the emergency room")
 echo "   break-glass id: $BG"
-echo "   the contract lets the doctor in, but only Hospital1 holds the data keys; until its custodian acts:"
-expect_fail "holds no key wrap for you" "$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
-say "8b. Hospital1's custodian pass wraps the patient's data keys for the doctor (recorded and audited on the ledger)"
-"$hb" breakglass fulfil --as Admin@Hospital1
-"$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out"
+"$hb" access request --as "$doc3@Hospital3" --record "$OBS" --out "$work/er.out" --json >"$work/er.json"
 same "$work/observation.json" "$work/er.out" "the emergency doctor's decryption"
+TX=$(sed -n 's/.*"tx_id": "\([0-9a-f]*\)".*/\1/p' "$work/er.json")
+say "8b. The same decision cannot release a key twice, nor to anyone else: Hospital1's custodian refuses the replay and the Hospital3 nurse"
+expect_fail "redeemed before" "$hb" custodian release --as "$doc3@Hospital3" --tx "$TX" --of Hospital1
+expect_fail "another identity" "$hb" custodian release --as "$nurse3@Hospital3" --tx "$TX" --of Hospital1
 
-say "9. The patient revokes Hospital2; the doctor's wraps are deleted and the next version is re-keyed without them"
+say "9. The patient revokes Hospital2: in force at once (the doctor holds no wrap to keep); the next version has a new data key anyway"
 "$hb" consent revoke --as "$pat@Hospital1" --patient "$P" --to-user "$doc2@Hospital2"
 sed 's/"value":72/"value":75/' "$work/observation.json" >"$work/observation-v2.json"
 "$hb" record put --as "$doc1@Hospital1" --patient "$P" --type Observation --record-id "$OBS" "$work/observation-v2.json" >/dev/null
@@ -125,9 +125,8 @@ echo "   history: 2 versions of $OBS"
 "$hb" record get --as "$doc1@Hospital1" --record "$OBS" --out "$work/obs-v2.out"
 same "$work/observation-v2.json" "$work/obs-v2.out" "Hospital1's read of version 2"
 
-say "10. The auditor reviews the break-glass; the custodian's next pass closes it and withdraws the doctor's keys"
+say "10. The auditor reviews the break-glass, which closes it: no further decision grants the doctor, so no further key"
 "$hb" breakglass review --as "$aud@Hospital1" --patient "$P" --id "$BG" --note "justified: unconscious patient, no other source"
-"$hb" breakglass fulfil --as Admin@Hospital1
 expect_fail "was reviewed and is closed" "$hb" access request --as "$doc3@Hospital3" --record "$OBS"
 
 say "10b. The auditor prints the trail: every access, granted or denied, break-glass steps flagged"

@@ -44,6 +44,9 @@ enum Command {
     /// (directly, or proposed, signed offline by several admins and submitted).
     #[command(subcommand)]
     Channel(cmd::channel::ChannelCmd),
+    /// Each hospital's key custodian: audited release of data keys.
+    #[command(subcommand)]
+    Custodian(cmd::custodian::CustodianCmd),
     /// A new hospital's identity material, made on its own host (works offline).
     #[command(subcommand)]
     Org(cmd::org::OrgCmd),
@@ -91,6 +94,8 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Plain text in log files (the background services write to one).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -124,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(c) => cmd::ledger::run(&ctx, c).await,
         Command::Channel(c) => cmd::channel::run(&ctx, c).await,
         Command::Org(c) => cmd::org::run(c),
+        Command::Custodian(c) => cmd::custodian::run(&ctx, c).await,
         Command::Tx(c) => cmd::tx::run(&ctx, c).await,
         Command::Bench(a) => cmd::bench::run(&ctx, a).await,
         Command::Caliper(c) => cmd::caliper::run(&ctx, c).await,

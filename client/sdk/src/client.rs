@@ -1,6 +1,6 @@
 //! Owns: the [`Client`]: one caller's handle on the EHR contract, holding
-//! the Gateway connection, the signer, the object store and the key store
-//! chosen by the application, and what it learns once about the caller
+//! the Gateway connection, the signer, the object store, the key store and
+//! the hospitals' key custodians chosen by the application, and what it learns once about the caller
 //! (`whoami`) and their keys.
 
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
 
 use crate::contract::{Committed, EhrContract};
 use crate::error::Result;
+use crate::key_release::Custodians;
 use crate::keys::{KeyOwner, KeyStore};
 use crate::signer::Signer;
 
@@ -53,6 +54,7 @@ pub struct Client {
     pub(crate) signer: Arc<dyn Signer>,
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) keys: Arc<dyn KeyStore>,
+    pub(crate) custodians: Arc<Custodians>,
     me: Arc<OnceCell<WhoAmI>>,
 }
 
@@ -87,7 +89,17 @@ impl Client {
             signer,
             store,
             keys,
+            custodians: Arc::new(Custodians::new()),
             me: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The same client, asking these hospitals' key custodians for data
+    /// keys (audited key release; see [`crate::key_release`]).
+    pub fn with_custodians(self, custodians: Custodians) -> Self {
+        Client {
+            custodians: Arc::new(custodians),
+            ..self
         }
     }
 
@@ -106,6 +118,11 @@ impl Client {
             me: Arc::new(OnceCell::new()),
             ..self
         }
+    }
+
+    /// Where the contract is.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// The Gateway connection.
@@ -146,17 +163,16 @@ impl Client {
         Ok(self.keys.public_key(KeyOwner::User(&self.user()))?)
     }
 
-    /// The keys the caller may open wraps with: their own, their patient
-    /// key if they are a patient, their hospital's key if they are staff.
+    /// The keys the caller may open wraps with: their own (released
+    /// wraps are sealed to it) and their patient key if they are a patient.
+    /// Never the hospital's key: staff get data keys from its custodian,
+    /// per audited decision, like everyone else.
     pub async fn my_keys(&self) -> Result<Vec<EncryptionSecretKey>> {
         let me = self.whoami().await?;
         let user = self.user();
         let mut owners = vec![KeyOwner::User(&user)];
         if let (Role::Patient, Some(pid)) = (me.role, &me.pseudonym) {
             owners.push(KeyOwner::Patient(pid));
-        }
-        if matches!(me.role, Role::Doctor | Role::Nurse | Role::Admin) {
-            owners.push(KeyOwner::Hospital(self.mspid()));
         }
         // Current pairs first, then retired ones: wraps sealed before a
         // rotation still open.

@@ -187,6 +187,27 @@ pub enum SdkError {
     /// A published key does not hash to the fingerprint the contract recorded.
     #[error("the published encryption key of {0} does not match its recorded fingerprint")]
     KeyMismatch(String),
+    /// No key custodian is configured for the record's home hospital.
+    #[error("no key custodian is configured for {0}: the client cannot ask for the data key")]
+    NoCustodian(String),
+    /// The home hospital's custodian could not be asked, or answered
+    /// something that is not a release.
+    #[error("key custodian at {custodian}: {reason}")]
+    KeyRelease {
+        /// Its address.
+        custodian: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The home hospital's custodian refused to release the key.
+    #[error("key custodian at {custodian} refused: {refusal}")]
+    ReleaseRefused {
+        /// Its address.
+        custodian: String,
+        /// Its answer.
+        #[source]
+        refusal: crate::key_release::Refusal,
+    },
     /// A block could not be read from the ledger.
     #[error("reading block {block} from the ledger failed")]
     Block {

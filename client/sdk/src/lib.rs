@@ -7,8 +7,8 @@
 //! [`Client::verify_record`]), consent with its key custody
 //! ([`Client::grant_consent`], [`Client::revoke_consents`]), audited access
 //! ([`Client::request_access`]), break-glass ([`Client::break_glass`], its
-//! review and work lists), the home hospital's custodian duties
-//! ([`Client::custodian_pass`]) and the audit trail. The plaintext never
+//! review and work lists), the home hospital's side of audited key
+//! release ([`Client::release_key`], [`key_release`]) and the audit trail. The plaintext never
 //! leaves the client: it is encrypted with a fresh data key per version
 //! (WBCB), stored in an [`ObjectStore`] with one key wrap per recipient, and
 //! only metadata reaches the ledger.
@@ -75,6 +75,7 @@ mod consent;
 mod contract;
 mod custodian;
 mod error;
+pub mod key_release;
 pub mod keydir;
 pub mod keys;
 pub mod mpi;
@@ -86,11 +87,11 @@ pub use blobs::{Plaintext, Sink};
 pub use client::{Client, Options};
 pub use consent::{ConsentGrant, ConsentRevocation, RevokeFilter, WRAP_CHUNK};
 pub use contract::{code_of, Committed};
-pub use custodian::{CustodianAction, CustodianPass, Handled, Unhandled, CHUNK};
 pub use error::{CallStage, Result, SdkError};
 pub use fabric_client::Gateway;
 pub use healthblock_ehr_types as types;
 pub use healthblock_store::ObjectStore;
+pub use key_release::{CustodianEndpoint, Custodians, Refusal, RefusalCode, Release};
 pub use keys::{FsKeyStore, KeyError, KeyOwner, KeyStore};
 pub use records::{NewVersion, ReadRecord, StoredVersion, VerifyReport, Written};
 pub use signer::{SignError, Signer};

@@ -1,9 +1,9 @@
 //! Owns: encrypted record versions end to end. `put_record` encrypts with
-//! a fresh data key per version, stores the ciphertext and one wrap per
-//! recipient (author, patient, home hospital, every active consent grantee
-//! covering the record) and writes only metadata to the ledger; reading
-//! asks the contract for access (audited), then fetches, checks and
-//! decrypts. Also metadata reads, blind-index search, history and the
+//! a fresh data key per version, stores the ciphertext and one wrap each
+//! for the home hospital (its key custodian) and the patient, and writes
+//! only metadata to the ledger; reading commits an access request
+//! (audited), obtains the key from the home hospital's custodian for that
+//! committed decision, then fetches, checks and decrypts. Also metadata reads, blind-index search, history and the
 //! ledger-versus-store verification.
 
 use std::collections::BTreeSet;
@@ -14,14 +14,17 @@ use healthblock_ehr_types::functions as f;
 use healthblock_ehr_types::model::{
     IndexToken, PatientId, RecordId, RecordMetadata, RecordVersion, ResourceType, StoragePointer,
 };
-use healthblock_ehr_types::results::{AccessResponse, HistoryEntry, Verification};
+use healthblock_ehr_types::results::{AccessResponse, Grant, HistoryEntry, Verification};
 use healthblock_store::StoreError;
-use wbcb::{EncryptionPublicKey, RecordContext, SearchField};
+use wbcb::{
+    DataKey, EncryptionPublicKey, EncryptionSecretKey, KeyWrap, RecordContext, SearchField,
+};
 
 use crate::blobs::{self, Plaintext, Sink, VersionLabel};
 use crate::client::Client;
 use crate::contract::{json_arg, Committed};
 use crate::error::{Result, SdkError};
+use crate::key_release;
 use crate::keys::{index_key, KeyOwner};
 use crate::provenance::written_in;
 pub use crate::provenance::Written;
@@ -163,37 +166,19 @@ impl Client {
             .await
     }
 
-    /// Who a new version is wrapped to: the author, the home hospital, and
-    /// by their published, unrevoked keys the patient and every active
-    /// consent grantee covering the record.
-    /// Revoked or expired consents are left out, which is what re-keys a
-    /// record after a revocation.
-    async fn recipients(
-        &self,
-        pid: &PatientId,
-        rid: &RecordId,
-        resource_type: &ResourceType,
-    ) -> Result<Vec<EncryptionPublicKey>> {
-        // The author's own key, and the published keys of the home hospital
-        // and (once they published one) the patient: never a key made here
-        // for someone else.
-        let mut recipients = vec![
-            self.keys.public_key(KeyOwner::User(&self.user()))?,
-            self.published_key(KeyOwner::Hospital(self.mspid())).await?,
-        ];
-        // A patient or grantee without a usable published key (none yet, or
-        // revoked) gets no wrap: nothing is sealed to a key that is not theirs
-        // or no longer trusted.
-        let usable = |found: Result<EncryptionPublicKey>| match found {
-            Ok(key) => Ok(Some(key)),
-            Err(SdkError::KeyNotPublished(_) | SdkError::KeyRevoked(_)) => Ok(None),
-            Err(e) => Err(e),
-        };
-        recipients.extend(usable(self.published_key(KeyOwner::Patient(pid)).await)?);
-        for view in self.active_consents(pid).await? {
-            if view.consent.scope.covers(rid, resource_type) {
-                recipients.extend(usable(self.grantee_key(&view.consent.grantee).await)?);
-            }
+    /// Who a new version is wrapped to at rest: the home hospital (its
+    /// key custodian) and, once they published a key, the patient. Nobody
+    /// else: every other reader, the author included, gets the data key
+    /// from the custodian per committed access decision. Only published
+    /// keys: never a key made here for someone else.
+    async fn recipients(&self, pid: &PatientId) -> Result<Vec<EncryptionPublicKey>> {
+        let mut recipients = vec![self.published_key(KeyOwner::Hospital(self.mspid())).await?];
+        match self.published_key(KeyOwner::Patient(pid)).await {
+            Ok(key) => recipients.push(key),
+            // No usable key yet (or revoked): the patient reads through the
+            // custodian like everyone else.
+            Err(SdkError::KeyNotPublished(_) | SdkError::KeyRevoked(_)) => {}
+            Err(e) => return Err(e),
         }
         let mut seen = BTreeSet::new();
         recipients.retain(|k| seen.insert(k.fingerprint().to_hex()));
@@ -222,7 +207,7 @@ impl Client {
         let store = self.store.as_ref();
         // Who gets a wrap is a ledger query; encryption does not depend on it.
         let (recipients, (info, key)) = tokio::try_join!(
-            self.recipients(&pid, &rid, &resource_type),
+            self.recipients(&pid),
             blobs::encrypt_and_store(store, plaintext, &context, &self.options.scratch_dir),
         )?;
         let wraps = blobs::store_wraps(store, &info.hash, &key, &context, &recipients).await?;
@@ -270,9 +255,15 @@ impl Client {
         self.contract.submit(f::REQUEST_ACCESS, &args).await
     }
 
-    /// After a granted access request: fetches the blob, checks its hash
-    /// against the grant, opens the data key with one of the caller's wraps
-    /// and decrypts into `sink`. Returns the plaintext length.
+    /// After a granted access request: obtains the data key, fetches the
+    /// blob, checks its hash against the grant and decrypts into `sink`.
+    /// Returns the plaintext length.
+    ///
+    /// The key comes from the home hospital's custodian, which releases it
+    /// only for this committed decision ([`crate::key_release`]). A patient
+    /// reading their own record opens their own wrap instead (patient
+    /// self-access does not need the custodian; the decision is still
+    /// committed and audited first).
     pub async fn open_granted(&self, access: &AccessResponse, sink: Sink<'_>) -> Result<u64> {
         let label = VersionLabel {
             record_id: &access.record_id,
@@ -295,15 +286,57 @@ impl Client {
         .map_err(|e| SdkError::crypto(format!("record {}", access.record_id), e))?;
         let mine = self.my_keys().await?;
         let store = self.store.as_ref();
-        let key = blobs::open_data_key(store, &hash, &context, &mine)
-            .await?
+        let own = match self.whoami().await?.pseudonym {
+            Some(me) if me == grant.patient_id => {
+                blobs::open_data_key(store, &hash, &context, &mine).await?
+            }
+            _ => None,
+        };
+        let key = match own {
+            Some(key) => key,
+            None => self.released_key(access, grant, &context, &mine).await?,
+        };
+        let blob = blobs::download(store, &hash, &label, &self.options.scratch_dir).await?;
+        blobs::decrypt_file(&key, blob.path(), &context, &label, sink)
+    }
+
+    /// Asks the home hospital's custodian for the data key of `access`
+    /// and opens the wrap it releases with the caller's key.
+    async fn released_key(
+        &self,
+        access: &AccessResponse,
+        grant: &Grant,
+        context: &RecordContext,
+        mine: &[EncryptionSecretKey],
+    ) -> Result<DataKey> {
+        let endpoint = self
+            .custodians
+            .get(&grant.home_msp)
+            .ok_or_else(|| SdkError::NoCustodian(grant.home_msp.clone()))?;
+        let release =
+            key_release::request_release(endpoint, self.signer.clone(), &access.tx_id).await?;
+        let bad = |reason: String| SdkError::KeyRelease {
+            custodian: endpoint.address.clone(),
+            reason,
+        };
+        let bytes = release
+            .wrap_bytes()
+            .map_err(|e| bad(format!("the released wrap is not base64: {e}")))?;
+        let wrap = KeyWrap::from_bytes(&bytes)
+            .map_err(|e| SdkError::crypto(format!("reading the released wrap of {context}"), e))?;
+        let secret = mine
+            .iter()
+            .find(|k| k.public_key().fingerprint() == wrap.recipient)
             .ok_or_else(|| SdkError::NoWrap {
                 record_id: access.record_id.clone(),
                 version: access.version,
-                basis: access.reason.clone(),
+                basis: format!(
+                    "the custodian sealed the key to {}, which is none of the caller's keys",
+                    wrap.recipient.to_hex()
+                ),
             })?;
-        let blob = blobs::download(store, &hash, &label, &self.options.scratch_dir).await?;
-        blobs::decrypt_file(&key, blob.path(), &context, &label, sink)
+        wrap.open(secret, context)
+            .map_err(|e| SdkError::crypto(format!("opening the released wrap of {context}"), e))
     }
 
     /// Requests access (audited) and, when granted, decrypts the version

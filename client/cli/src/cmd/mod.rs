@@ -6,6 +6,7 @@ pub(crate) mod chaincode;
 pub(crate) mod channel;
 pub(crate) mod clinical;
 pub(crate) mod config_update;
+pub(crate) mod custodian;
 pub(crate) mod ledger;
 pub(crate) mod lifecycle;
 pub(crate) mod network;

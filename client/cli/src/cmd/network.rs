@@ -155,6 +155,18 @@ async fn up(ctx: &Context, json: bool) -> Result<()> {
             output::step(format!("chaincode server {name} started again (pid {pid})"));
         }
     }
+    let custodians = crate::cmd::custodian::start_all(ctx)?;
+    if !json {
+        for c in &custodians {
+            output::step(format!(
+                "key custodian of {} at {} (pid {}, log {})",
+                c.org,
+                c.address,
+                c.pid.map_or("-".into(), |p| p.to_string()),
+                c.log.display()
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -260,6 +272,7 @@ async fn fabric_up(
 fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
     // Chaincode servers first: their pid files live under the home that --purge removes.
     crate::cmd::chaincode::stop_servers(ctx)?;
+    crate::cmd::custodian::stop_all(ctx)?;
     ca::stop_all(&ctx.layout).map_err(|e| anyhow!("hospital CAs: {e}"))?;
     // Native Fabric nodes of this home, whichever backend the description names now.
     let fabric = fabric_process::down(&ctx.consortium, &ctx.layout, FABRIC_STOP_GRACE)
@@ -308,6 +321,7 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
     };
     fill_heights(ctx, &mut status).await;
     let cas = ca::status(&ctx.consortium, &ctx.layout).await;
+    let custodians = crate::cmd::custodian::status(ctx);
     if json {
         let mut value = serde_json::to_value(&status)?;
         // `backend`: the one running (null when nothing runs); `asked_backend`: the
@@ -315,6 +329,7 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
         value["backend"] = serde_json::to_value(running)?;
         value["asked_backend"] = serde_json::to_value(ctx.consortium.backend)?;
         value["cas"] = serde_json::to_value(&cas)?;
+        value["custodians"] = serde_json::to_value(&custodians)?;
         output::json(&value)?;
     } else {
         let process = match status.pid {
@@ -355,6 +370,7 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
                 c.version.as_deref().unwrap_or("-")
             );
         }
+        crate::cmd::custodian::print_status(&custodians);
     }
     match running {
         Some(b) if b != ctx.consortium.backend => Err(anyhow!(

@@ -1,7 +1,7 @@
 //! `healthblock breakglass`: a doctor's emergency opening of a patient's
-//! records (time-limited, audited, flagged for review by the contract); the
-//! home hospital's custodian pass that delivers (and later withdraws) the
-//! data keys (`breakglass fulfil`, see [`custodian`](super::custodian)); the
+//! records (time-limited, audited, flagged for review by the contract; the
+//! doctor then reads with `record get`, and the home hospital's key
+//! custodian releases each key only while the event is in force); the
 //! reviewers' work list (`breakglass unreviewed`); and the after-the-fact
 //! review (`breakglass review`), which closes it early.
 //!
@@ -23,7 +23,7 @@ use healthblock_sdk::types::results::{BreakGlassOutcome, UnreviewedBreakGlass};
 use healthblock_sdk::types::time::rfc3339;
 use serde_json::json;
 
-use super::{connect, custodian, pseudonym, Actor};
+use super::{connect, pseudonym, Actor};
 use crate::context::Context;
 use crate::output;
 
@@ -51,14 +51,6 @@ pub(crate) struct BreakglassArgs {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum BreakglassAction {
-    /// The home hospital's custodian pass (run as an administrator of the
-    /// hospital): wraps the data keys of every version of the patient's
-    /// records for each doctor whose break-glass is in force, and withdraws
-    /// the wraps of break-glass events that expired or were reviewed.
-    Fulfil {
-        #[command(flatten)]
-        actor: Actor,
-    },
     /// List break-glass events not yet reviewed, oldest first per hospital
     /// (auditors: every hospital or one; administrators: their own).
     Unreviewed {
@@ -98,7 +90,6 @@ pub(crate) enum BreakglassAction {
 
 pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     match a.action {
-        Some(BreakglassAction::Fulfil { actor }) => return custodian::run(ctx, &actor).await,
         Some(BreakglassAction::Review {
             actor,
             patient,
@@ -150,7 +141,7 @@ pub(crate) async fn run(ctx: &Context, a: BreakglassArgs) -> Result<()> {
     }
     output::step(format!(
         "glass broken by {} until {} (tx {} in block {}), flagged for review; \
-         the home hospital's custodian delivers the keys (`breakglass fulfil`)",
+         read with `record get` (the home hospital's custodian releases each key)",
         actor.who,
         rfc3339(opened.expires_at.0),
         answer.txid,
@@ -325,9 +316,8 @@ mod tests {
     }
 
     #[test]
-    fn the_custodian_pass_and_the_review_are_subcommands() {
-        let pass = parse(&["fulfil", "--as", "Admin@Hospital1"]).unwrap();
-        assert!(matches!(pass.action, Some(BreakglassAction::Fulfil { .. })));
+    fn the_review_is_a_subcommand() {
+        assert!(parse(&["fulfil", "--as", "Admin@Hospital1"]).is_err());
         let review = parse(&[
             "review",
             "--as",

@@ -148,27 +148,17 @@ async fn grant(ctx: &Context, a: GrantCliArgs) -> Result<()> {
     };
     let client = connect(ctx, &a.actor).await?;
     let granted = client.grant_consent(args).await?;
-    for v in &granted.unshareable {
-        output::step(format!(
-            "warning: cannot share {} v{}: you hold no wrap for it",
-            v.record_id, v.version
-        ));
-    }
     let consent = &granted.consent;
     if a.actor.json {
         return output::json(&json!({
             "consent_id": consent.value.consent_id,
             "txid": consent.txid,
             "block": consent.block,
-            "wrapped_versions": granted.wrapped.len(),
-            "wrap_transactions": granted.wrap_transactions,
         }));
     }
     output::step(format!(
-        "consent {} granted (block {}); data keys of {} record version(s) wrapped for the grantee",
-        consent.value.consent_id,
-        consent.block,
-        granted.wrapped.len()
+        "consent {} granted (block {}); the grantee reads through the home hospital's key custodian",
+        consent.value.consent_id, consent.block
     ));
     println!("{}", consent.value.consent_id);
     Ok(())
@@ -186,16 +176,11 @@ async fn revoke(ctx: &Context, actor: &Actor, patient: &str, filter: &RevokeFilt
         ));
         report.push(json!({"consent_id": c.value.consent_id, "txid": c.txid, "block": c.block}));
     }
-    output::step(format!(
-        "{} wrap(s) deleted; wraps still covered by another active consent kept",
-        done.wraps_deleted
-    ));
+    output::step(
+        "in force from its commit: the custodian releases no key for a decision made after it",
+    );
     if actor.json {
-        output::json(&json!({
-            "revoked": report,
-            "wraps_deleted": done.wraps_deleted,
-            "wrap_transactions": done.wrap_transactions,
-        }))?;
+        output::json(&json!({ "revoked": report }))?;
     }
     Ok(())
 }

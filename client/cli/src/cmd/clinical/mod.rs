@@ -12,7 +12,6 @@ pub(crate) mod access;
 pub(crate) mod audit;
 pub(crate) mod breakglass;
 pub(crate) mod consent;
-pub(crate) mod custodian;
 pub(crate) mod keydir;
 pub(crate) mod load;
 pub(crate) mod patient;
@@ -60,12 +59,10 @@ pub(crate) async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
         .with_context(|| format!("cannot reach a peer of {mspid} as {}", actor.who))?;
     let options = Options::new(ctx.consortium.channel.clone(), actor.chaincode.clone());
     let store = open_store(ctx, actor.store.as_deref()).await?;
-    Ok(Client::new(
-        gateway,
-        options,
-        store,
-        Arc::new(key_store(ctx)),
-    ))
+    Ok(
+        Client::new(gateway, options, store, Arc::new(key_store(ctx)))
+            .with_custodians(crate::cmd::custodian::endpoints(ctx)?),
+    )
 }
 
 /// The key material of this machine: consortium secrets under
@@ -110,12 +107,6 @@ pub(crate) fn split_who(who: &str) -> Result<(&str, &str)> {
 pub(crate) fn principal(ctx: &Context, who: &str) -> Result<String> {
     let (user, org) = split_who(who)?;
     Ok(format!("{user}@{}", ctx.org(org)?.mspid))
-}
-
-/// A contract principal (`CN@MSPID`) as the CLI names users: `CN@OrgName`.
-pub(crate) fn who_of_principal(ctx: &Context, user: &str) -> Result<String> {
-    let (cn, msp) = split_who(user)?;
-    Ok(format!("{cn}@{}", ctx.org(msp)?.name))
 }
 
 /// Parses a patient pseudonym with a hint on where it comes from.
