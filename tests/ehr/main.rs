@@ -85,7 +85,29 @@ impl Ehr {
             Options::new(self.net.consortium.channel.clone(), EHR),
             Arc::new(store),
             Arc::new(keys),
-        ))
+        )
+        .with_custodians(self.custodians()?))
+    }
+
+    /// Every hospital's key custodian on this network, as `network up`
+    /// started them.
+    pub fn custodians(&self) -> Result<healthblock_sdk::Custodians> {
+        let mut all = healthblock_sdk::Custodians::new();
+        for org in &self.net.consortium.orgs {
+            all = all.with(org.mspid.clone(), self.custodian_of(org.name.as_str())?);
+        }
+        Ok(all)
+    }
+
+    /// One hospital's key custodian endpoint.
+    pub fn custodian_of(&self, org: &str) -> Result<healthblock_sdk::CustodianEndpoint> {
+        let org = self.net.org(org)?;
+        let ca = self.net.layout.org_tls_ca_cert(org);
+        Ok(healthblock_sdk::CustodianEndpoint {
+            address: self.net.consortium.address(org.custodian_port),
+            server_name: format!("custodian.{}", org.domain),
+            tls_ca_pem: std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?,
+        })
     }
 }
 
