@@ -14,9 +14,9 @@ use libtest_mimic::{Arguments, Failed, Trial};
 const DEVNET_OFFSET: u16 = 24000;
 const FABRIC_OFFSET: u16 = 25000;
 /// The story's refusals (scripts/demo-ehr.sh `expect_fail`): the nurse, the
-/// emergency doctor before the custodian acts, the revoked doctor, the
-/// emergency doctor after the review, the tampered blob.
-const EXPECTED_REFUSALS: usize = 5;
+/// custodian refusing a replayed decision and someone else's decision, the
+/// revoked doctor, the emergency doctor after the review, the tampered blob.
+const EXPECTED_REFUSALS: usize = 6;
 /// Of those, the ones the contract answers with "access denied".
 const EXPECTED_DENIALS: usize = 3;
 /// Decrypted files compared with their originals (`same` in the script).
@@ -96,6 +96,8 @@ fn check_story(stdout: &str) -> Result<(), String> {
     for (text, want) in [
         ("access denied", EXPECTED_DENIALS),
         ("TAMPERED: the stored blob of", 1),
+        ("was redeemed before", 1),
+        ("created by another identity than the caller's", 1),
     ] {
         if refused(text) != want {
             return Err(format!(

@@ -38,10 +38,10 @@ use prost::Message;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const ENDORSEMENT_POLICY_FAILURE: i32 = 10;
+pub(crate) const ENDORSEMENT_POLICY_FAILURE: i32 = 10;
 
 /// Hospital2 and Hospital3 together: a majority of the three hospitals.
-const COALITION: &[(&str, usize)] = &[("Hospital2", 0), ("Hospital3", 0)];
+pub(crate) const COALITION: &[(&str, usize)] = &[("Hospital2", 0), ("Hospital3", 0)];
 /// Every hospital's first peer.
 const EVERYONE: &[(&str, usize)] = &[("Hospital1", 0), ("Hospital2", 0), ("Hospital3", 0)];
 /// Hospital1 (the suite's home hospital) with both of its peers.
@@ -94,7 +94,7 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
 
 /// One write of a hand-built transaction: a value, or a delete.
 #[derive(Clone)]
-struct Write {
+pub(crate) struct Write {
     key: String,
     value: Option<Vec<u8>>,
 }
@@ -538,13 +538,25 @@ async fn forge(
     writes: Vec<Write>,
     endorsers: &[(&str, usize)],
 ) -> Result<String> {
+    forge_answering(ctx, function, writes, &[], endorsers).await
+}
+
+/// As [`forge`], with `answer` as the chaincode response's payload (what
+/// the forged transaction claims the contract answered).
+pub(crate) async fn forge_answering(
+    ctx: &Ctx,
+    function: &str,
+    writes: Vec<Write>,
+    answer: &[u8],
+    endorsers: &[(&str, usize)],
+) -> Result<String> {
     let net = &ctx.net;
     let attacker: User = ctx.users.doctor2;
     let creator = wallet_identity(net, attacker.name, attacker.org)?;
     let proposal =
         ProposalBuilder::new(&net.consortium.channel, EHR, function).build(creator.serialize());
     let chaincode_id = deployed_chaincode_id(ctx, &creator).await?;
-    let payload = response_payload(&proposal, chaincode_id, writes);
+    let payload = response_payload(&proposal, chaincode_id, writes, answer);
     let mut responses = Vec::new();
     for (org, index) in endorsers {
         let org = net.org(org)?;
@@ -585,7 +597,12 @@ async fn deployed_chaincode_id(ctx: &Ctx, creator: &SigningIdentity) -> Result<C
 }
 
 /// The serialized `ProposalResponsePayload` of a response with `writes`.
-fn response_payload(proposal: &Proposal, chaincode_id: ChaincodeId, writes: Vec<Write>) -> Vec<u8> {
+fn response_payload(
+    proposal: &Proposal,
+    chaincode_id: ChaincodeId,
+    writes: Vec<Write>,
+    answer: &[u8],
+) -> Vec<u8> {
     let kv = KvrwSet {
         writes: writes
             .into_iter()
@@ -611,7 +628,7 @@ fn response_payload(proposal: &Proposal, chaincode_id: ChaincodeId, writes: Vec<
         response: Some(Response {
             status: 200,
             message: String::new(),
-            payload: Vec::new(),
+            payload: answer.to_vec(),
         }),
         chaincode_id: Some(chaincode_id),
     };
@@ -645,7 +662,7 @@ fn endorse_with(peer: &SigningIdentity, payload: &[u8]) -> ProposalResponse {
 }
 
 /// Waits for `txid` on each of the network's peers and checks its validation code there.
-async fn expect_code_on_every_peer(ctx: &Ctx, txid: &str, want: i32) -> Result<()> {
+pub(crate) async fn expect_code_on_every_peer(ctx: &Ctx, txid: &str, want: i32) -> Result<()> {
     let net = &ctx.net;
     let peers = net.peers();
     ensure!(

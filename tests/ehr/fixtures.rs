@@ -1,7 +1,7 @@
 //! Ledger fixtures: the suite's patients and records, written by the home
 //! hospital's doctor through the client SDK, exactly as the clinical CLI
 //! does: real plaintext encrypted into a real blob, its real hash on the
-//! ledger, and real key wraps (author, patient, home hospital) beside it.
+//! ledger, and real key wraps (home hospital, patient) beside it.
 
 use crate::users::pseudonym;
 use crate::Ehr;
@@ -72,9 +72,10 @@ pub(crate) async fn put_record(ehr: &Ehr, prefix: &str) -> Result<(String, Value
         version["record_id"] == rid.as_str() && version["version"] == 1,
         "put_record answered {version}"
     );
-    // Author, patient and home hospital each hold a wrap.
+    // Only the home hospital (its custodian) and the patient hold a wrap:
+    // the author, like every other reader, goes through the custodian.
     ensure!(
-        stored.wraps == 3 && version["wraps"].as_array().map(Vec::len) == Some(3),
+        stored.wraps == 2 && version["wraps"].as_array().map(Vec::len) == Some(2),
         "put_record wrapped for {} recipients: {version}",
         stored.wraps
     );
@@ -93,4 +94,23 @@ pub(crate) async fn get_record(ehr: &Ehr, rid: &str) -> Result<Value> {
 /// the contract's reason.
 pub(crate) fn error_text(e: SdkError) -> String {
     format!("{:#}", anyhow::Error::from(e))
+}
+
+/// Names of the wraps (key fingerprints) beside the blob of `rid`'s latest
+/// version in the network's object store.
+pub(crate) async fn wraps_of(ehr: &Ehr, rid: &str) -> Result<Vec<String>> {
+    let meta = get_record(ehr, rid).await?;
+    let hash = meta["ciphertext_sha256"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no ciphertext hash in {meta}"))?;
+    let dir = ehr
+        .net
+        .home()
+        .join("store/blobs")
+        .join(format!("{hash}.wraps"));
+    Ok(std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect())
 }

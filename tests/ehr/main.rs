@@ -16,6 +16,7 @@ mod fixtures;
 mod keydir;
 mod node;
 mod patients;
+mod release;
 mod roles;
 mod users;
 
@@ -142,6 +143,7 @@ fn all_trials() -> Vec<Case<Ehr>> {
         .chain(node::trials())
         .chain(patients::trials())
         .chain(keydir::trials())
+        .chain(release::trials())
         .collect()
 }
 

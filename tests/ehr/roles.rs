@@ -3,11 +3,12 @@
 //! denial), consent managed by the patient for their
 //! own records only, auditors read trails but never key material, access
 //! without consent denied and audited, consent lets a grantee in (they
-//! decrypt the record) and revocation shuts them out again (the contract
-//! denies, and the grant they held no longer decrypts: their wrap is gone).
+//! decrypt the record, the key released by the home hospital's custodian)
+//! and revocation shuts them out again (the contract denies, the grantee
+//! never held a wrap, and the decision they held is redeemed already).
 //! Every call goes through the client SDK, with real blobs, hashes and wraps.
 
-use crate::fixtures::{error_text, observation, other_patient, put_record};
+use crate::fixtures::{error_text, observation, other_patient, put_record, wraps_of};
 use crate::users::User;
 use crate::{trial, Ctx, TestFn};
 use anyhow::{ensure, Result};
@@ -249,11 +250,6 @@ async fn patient_consent(ctx: Ctx) -> Result<()> {
             && consent["revoked"].is_null(),
         "grant_consent answered {consent}"
     );
-    ensure!(
-        granted.wrapped.is_empty() && granted.wrap_transactions == 0,
-        "a consent covering no record wrapped {:?}",
-        granted.wrapped
-    );
     let refused = patient
         .grant_consent(grant(&other_patient())?)
         .await
@@ -340,7 +336,7 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
         &format!("no consent covers record {rid} for {user} (doctor at Hospital2MSP)"),
     )?;
 
-    // The patient grants; the SDK wraps the record's data key for doctor2.
+    // The patient grants: a ledger transaction, no wrap for doctor2.
     let granted_consent = patient
         .grant_consent(GrantArgs {
             patient_id: pid.clone(),
@@ -355,10 +351,8 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
     let consent_id = granted_consent.consent.value.consent_id.clone();
     ensure!(!consent_id.is_empty(), "grant_consent answered no id");
     ensure!(
-        granted_consent.wrapped.len() == 1 && granted_consent.wrap_transactions == 1,
-        "the grant wrapped {:?} in {} transaction(s)",
-        granted_consent.wrapped,
-        granted_consent.wrap_transactions
+        !wraps_of(&ctx, &rid).await?.contains(&fp),
+        "the grant stored a wrap for doctor2 at rest"
     );
 
     // Doctor2 reads and decrypts the record: the plaintext is the original.
@@ -376,14 +370,15 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
     ensure!(
         granted["granted"] == true
             && granted["reason"] == format!("consent {consent_id}")
-            && granted["wrap"] == fp.as_str()
+            && granted["recipient"] == fp.as_str()
+            && granted["home_msp"] == "Hospital1MSP"
             && granted["break_glass"] == false
             && granted["storage_pointer"] == stored["storage_pointer"]
             && granted["ciphertext_sha256"] == stored["ciphertext_sha256"],
         "access with consent answered {granted}"
     );
 
-    // The patient revokes; the SDK deletes doctor2's wrap.
+    // The patient revokes: in force with its commit.
     let revocation = patient
         .revoke_consents(
             &pid,
@@ -399,22 +394,18 @@ async fn consent_and_revocation(ctx: Ctx) -> Result<()> {
         revocation.revoked.len() == 1 && revoked["revoked"].is_object(),
         "revoke_consent answered {revoked}"
     );
-    ensure!(
-        revocation.wraps_deleted == 1,
-        "the revocation deleted {} wrap(s)",
-        revocation.wraps_deleted
-    );
     let after = request_access(&ctx, &ctx.users.doctor2, &rid).await?;
     expect_denied(&after, &format!("consent {consent_id} was revoked"))?;
 
     // Even with the grant it held before, doctor2 can no longer decrypt:
-    // its wrap is gone from the store.
+    // it holds no wrap, and the custodian redeems that decision only once.
     let mut leaked = Vec::new();
     match doctor2
         .open_granted(&grant_answer, Sink::Writer(&mut leaked))
         .await
     {
-        Err(SdkError::NoWrap { record_id, .. }) if record_id == record => {}
+        Err(SdkError::ReleaseRefused { refusal, .. })
+            if refusal.code == healthblock_sdk::RefusalCode::Redeemed => {}
         Err(other) => anyhow::bail!("decryption after revocation failed otherwise: {other:?}"),
         Ok(n) => anyhow::bail!("doctor2 decrypted {n} bytes after the revocation"),
     }
