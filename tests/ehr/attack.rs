@@ -396,11 +396,17 @@ async fn foreign_patient_identity(ctx: Ctx) -> Result<()> {
         text.contains("audit trails are read by"),
         "the impostor's trail read: {text}"
     );
-    let answer = client.request_access(&RecordId::parse(&rid)?, None).await?;
-    let answer = serde_json::to_value(answer.value)?;
+    // The impostor cannot even name a key: the patient's key is published
+    // at the home hospital only, so its request is refused outright.
+    let refused = client
+        .request_access(&RecordId::parse(&rid)?, None)
+        .await
+        .err()
+        .ok_or_else(|| anyhow!("the impostor's access request was answered"))?;
+    let text = error_text(refused);
     ensure!(
-        answer["granted"] == false,
-        "the impostor was granted access: {answer}"
+        text.contains("is not the published, unrevoked encryption key"),
+        "the impostor's access request: {text}"
     );
     ensure!(consents(&ctx).await? == before, "the consents changed");
     Ok(())

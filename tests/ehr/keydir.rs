@@ -1,8 +1,8 @@
 //! Key rotation and revocation through the CLI on the real network: a
-//! consent grantee rotates their key; what was wrapped to the old key still
-//! opens (the retired private key stays on their machine), the next version
-//! is wrapped to the new published key, and after a revocation no new
-//! version is wrapped to them.
+//! consent grantee rotates their key and still reads (the custodian seals
+//! to the key published now); no version is ever wrapped to them at rest;
+//! after a revocation of their key the custodian releases nothing to it
+//! (their request names no published key and is refused).
 
 use crate::fixtures::{observation, put_record};
 use crate::users::{register_and_enroll, User};
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![trial(
-        "keydir::rotation_keeps_old_wraps_and_revocation_stops_new_ones",
+        "keydir::rotation_keeps_reads_working_and_revocation_stops_them",
         rotation,
     )]
 }
@@ -99,12 +99,12 @@ async fn rotation(ctx: Ctx) -> Result<()> {
         .cli_ok(&["keydir", "rotate", "--as", "rotdoc2@Hospital2", "--json"])?;
     let new = published_fingerprint(&ctx)?;
     ensure!(new != old, "rotation published the same key");
-    // Version 1 was wrapped to the old key: it still opens.
+    // The custodian seals version 1's key to the new published key.
     read(&ctx, &rid, &plaintext).await?;
-    // Version 2 is wrapped to the new key, not the old one.
+    // Version 2 is wrapped to neither key: grantees hold no wrap at rest.
     let wraps = next_version(&ctx, &rid).await?;
     ensure!(
-        wraps.contains(&new) && !wraps.contains(&old),
+        !wraps.contains(&new) && !wraps.contains(&old) && wraps.len() == 2,
         "version 2 wraps {wraps:?} (old {old}, new {new})"
     );
     ctx.net.settle().await?;
@@ -112,10 +112,13 @@ async fn rotation(ctx: Ctx) -> Result<()> {
 
     ctx.net
         .cli_ok(&["keydir", "revoke", "--as", "rotdoc2@Hospital2", "--json"])?;
-    let wraps = next_version(&ctx, &rid).await?;
+    ctx.net.settle().await?;
+    let refused = read(&ctx, &rid, &plaintext).await;
     ensure!(
-        !wraps.contains(&new),
-        "version 3 was wrapped to a revoked key: {wraps:?}"
+        refused.as_ref().is_err_and(
+            |e| format!("{e:#}").contains("is not the published, unrevoked encryption key")
+        ),
+        "a read with a revoked key: {refused:?}"
     );
     Ok(())
 }
