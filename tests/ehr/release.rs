@@ -31,18 +31,17 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
 
 /// Asks `org`'s custodian, as `user`, for the key of decision `tx_id`.
 async fn ask(ctx: &Ctx, user: &User, org: &str, tx_id: &str) -> Result<Release, SdkError> {
-    let signer: Arc<dyn Signer> = Arc::new(
-        wallet_identity(&ctx.net, user.name, user.org).map_err(|e| SdkError::KeyRelease {
-            custodian: org.to_owned(),
-            reason: e.to_string(),
-        })?,
-    );
-    let endpoint = ctx
-        .custodian_of(org)
-        .map_err(|e| SdkError::KeyRelease {
-            custodian: org.to_owned(),
-            reason: e.to_string(),
-        })?;
+    let signer: Arc<dyn Signer> =
+        Arc::new(wallet_identity(&ctx.net, user.name, user.org).map_err(|e| {
+            SdkError::KeyRelease {
+                custodian: org.to_owned(),
+                reason: e.to_string(),
+            }
+        })?);
+    let endpoint = ctx.custodian_of(org).map_err(|e| SdkError::KeyRelease {
+        custodian: org.to_owned(),
+        reason: e.to_string(),
+    })?;
     request_release(&endpoint, signer, tx_id).await
 }
 
@@ -118,7 +117,10 @@ async fn custodian_refusals(ctx: Ctx) -> Result<()> {
         .evaluate(f::REQUEST_ACCESS, [rid.as_str(), "", fingerprint.as_str()])
         .await?;
     let evaluated: AccessResponse = serde_json::from_slice(&answer)?;
-    ensure!(evaluated.granted, "the evaluated request was not a grant: {evaluated:?}");
+    ensure!(
+        evaluated.granted,
+        "the evaluated request was not a grant: {evaluated:?}"
+    );
     expect_refused(
         "an evaluated, never submitted grant",
         ask(&ctx, &doctor1, home, &evaluated.tx_id).await,
@@ -136,9 +138,17 @@ async fn custodian_refusals(ctx: Ctx) -> Result<()> {
     )?;
 
     // A denied decision, committed and audited, releases nothing.
-    let denied = ctx.sdk(&nurse3).await?.request_access(&record, None).await?;
+    let denied = ctx
+        .sdk(&nurse3)
+        .await?
+        .request_access(&record, None)
+        .await?;
     ctx.net.settle().await?;
-    ensure!(!denied.value.granted, "nurse3 was granted: {:?}", denied.value);
+    ensure!(
+        !denied.value.granted,
+        "nurse3 was granted: {:?}",
+        denied.value
+    );
     expect_refused(
         "a committed denial",
         ask(&ctx, &nurse3, home, &denied.value.tx_id).await,
@@ -148,7 +158,12 @@ async fn custodian_refusals(ctx: Ctx) -> Result<()> {
     // Two colluding hospitals forge a grant for Hospital2's doctor and
     // order it: it commits INVALID (no Hospital1 endorsement) on every peer,
     // and the custodian releases nothing for it.
-    let doctor2_fp = ctx.sdk(&doctor2).await?.my_public_key()?.fingerprint().to_hex();
+    let doctor2_fp = ctx
+        .sdk(&doctor2)
+        .await?
+        .my_public_key()?
+        .fingerprint()
+        .to_hex();
     let mut forged = evaluated.clone();
     forged.reason = "consent forged".into();
     if let Some(grant) = forged.grant.as_mut() {
