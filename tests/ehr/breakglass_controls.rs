@@ -3,13 +3,18 @@
 //! unknown code is a committed, audited refusal, through the SDK and the
 //! CLI); a doctor opens at most N (the ledger's limit, 3 by default) in any
 //! 24 hours; nobody of the opener's hospital reviews the opening, another
-//! hospital's auditor or the home hospital's administrator does; and the
-//! home hospital's custodian cannot deliver keys for an opening reviewed
-//! since it listed it (no delivery recorded, no wrap stored).
+//! hospital's auditor or the home hospital's administrator does; and keys
+//! only while a break-glass is in force, by audited key release: the
+//! doctor reads through the home hospital's key custodian (a committed
+//! `request_access`, then a wrap sealed to the doctor's published key),
+//! with no wrap for the doctor ever stored beside the blob; the custodian
+//! releases once per decision (a replay is refused), only to the decision's
+//! creator, and nothing for the denial that follows the last review.
 //!
-//! The trial has its own doctor and auditor (enrolled here) and its own
-//! patient at Hospital2, so its openings neither count against the other
-//! trials' doctors nor meet Hospital1's custodian passes.
+//! The trial has its own doctor and auditor (enrolled here, each with a
+//! published key) and its own patient at Hospital2, so its openings
+//! neither count against the other trials' doctors nor meet Hospital1's
+//! custodian.
 
 use crate::fixtures::{error_text, observation, record_id};
 use crate::users::User;
@@ -19,12 +24,12 @@ use healthblock_sdk::types::breakglass::{reason_rule, ReasonError};
 use healthblock_sdk::types::code::ErrorCode;
 use healthblock_sdk::types::model::{PatientId, RecordId, ResourceType, Role};
 use healthblock_sdk::types::results::BreakGlassStatus;
-use healthblock_sdk::{CustodianAction, NewVersion, Plaintext};
+use healthblock_sdk::{NewVersion, Plaintext, Sink};
 use serde_json::Value;
 
 pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![trial(
-        "breakglass_controls::coded_reason_rate_limit_independent_review_and_active_only_keys",
+        "breakglass_controls::coded_reason_rate_limit_independent_review_and_keys_released_only_while_in_force",
         controls,
     )]
 }
@@ -102,11 +107,63 @@ fn wraps_beside(ctx: &Ctx, hash: &str) -> Result<Vec<String>> {
         .home()
         .join("store/blobs")
         .join(format!("{hash}.wraps"));
-    Ok(std::fs::read_dir(&dir)
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A custodian's refusal whose text holds `needle`.
+fn expect_refusal(
+    answer: std::result::Result<Value, String>,
+    needle: &str,
+    what: &str,
+) -> Result<()> {
+    match answer {
+        Ok(release) => Err(anyhow!("{what}: the custodian released {release}")),
+        Err(text) => {
+            ensure!(
+                text.contains(needle),
+                "{what}: refused, but not with {needle:?}: {text}"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `custodian release` of decision `tx` as `user`, from Hospital2's
+/// custodian: the release (JSON) or the CLI's error text.
+fn custodian_release(
+    ctx: &Ctx,
+    user: &User,
+    tx: &str,
+) -> Result<std::result::Result<Value, String>> {
+    let who = format!("{}@{}", user.name, user.org);
+    let out = ctx.net.cli(&[
+        "custodian",
+        "release",
+        "--as",
+        &who,
+        "--tx",
+        tx,
+        "--of",
+        "Hospital2",
+    ])?;
+    if out.status.success() {
+        Ok(Ok(serde_json::from_slice(&out.stdout).with_context(
+            || {
+                format!(
+                    "custodian release printed no JSON: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                )
+            },
+        )?))
+    } else {
+        Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned()))
+    }
 }
 
 async fn controls(ctx: Ctx) -> Result<()> {
@@ -132,6 +189,13 @@ async fn controls(ctx: Ctx) -> Result<()> {
         .my_public_key()?
         .fingerprint()
         .to_hex();
+    // At rest, the version is wrapped for Hospital2 (and the patient, who
+    // published no key here) only; so it stays.
+    let at_rest = wraps_beside(&ctx, &hash)?;
+    ensure!(
+        !at_rest.is_empty() && !at_rest.contains(&doctor_key),
+        "wraps at rest of a new version: {at_rest:?}"
+    );
 
     // 1. Coded reasons: a short text and an unknown code are refused and audited.
     let short = attempt(&ctx, &pid, "UNCONSCIOUS: collapsed").await?;
@@ -220,15 +284,28 @@ async fn controls(ctx: Ctx) -> Result<()> {
     );
     expect_refused(&ctx, &pid, &over, &reason).await?;
 
-    // The custodian lists the openings while they are all active.
+    // The reviewers' work list of the patient's home hospital holds every
+    // opening, in force.
     let custodian = ctx.sdk(&H2_ADMIN).await?;
-    let listing = custodian.open_break_glass().await?;
-    let stale = listing
-        .iter()
-        .find(|i| i.event.break_glass_id == opened[0])
-        .cloned()
-        .with_context(|| format!("{} is not on Hospital2's open list", opened[0]))?;
-    ensure!(stale.status == BreakGlassStatus::Active, "{stale:?}");
+    let on_list = |ids: Vec<healthblock_sdk::types::results::UnreviewedBreakGlass>| {
+        ids.into_iter()
+            .filter(|i| opened.contains(&i.event.break_glass_id))
+            .map(|i| (i.event.break_glass_id, i.home_msp, i.status))
+            .collect::<Vec<_>>()
+    };
+    let listed = on_list(
+        custodian
+            .unreviewed_break_glass(Some("Hospital2MSP"))
+            .await?,
+    );
+    ensure!(
+        listed.len() == n
+            && listed
+                .iter()
+                .all(|(_, home, status)| home == "Hospital2MSP"
+                    && *status == BreakGlassStatus::Active),
+        "Hospital2's work list must hold the {n} openings in force: {listed:?}"
+    );
 
     // 3. The review: not by the opener's hospital; another hospital's auditor may.
     let review = |user: User, id: String| {
@@ -268,56 +345,85 @@ async fn controls(ctx: Ctx) -> Result<()> {
         "review by Hospital2's auditor: {:?}",
         done.value
     );
+    let listed = on_list(
+        custodian
+            .unreviewed_break_glass(Some("Hospital2MSP"))
+            .await?,
+    );
+    ensure!(
+        listed.len() == n - 1 && listed.iter().all(|(id, _, _)| *id != opened[0]),
+        "the reviewed opening must leave the work list, the others stay: {listed:?}"
+    );
 
-    // 4. Keys only while active: a delivery from the listing made before the
-    // review is refused, and no wrap for the doctor reaches the store.
-    let late = custodian.deliver_break_glass_keys(&stale).await;
-    let err = match late {
-        Ok(action) => {
-            return Err(anyhow!(
-                "keys delivered for a reviewed break-glass: {action:?}"
-            ))
-        }
-        Err(e) => error_text(e),
-    };
+    // 4. Keys only while in force, by audited key release. The other
+    // openings are still in force: the doctor reads through Hospital2's
+    // custodian (no delivery step), and no wrap for the doctor is stored.
+    let doctor = ctx.sdk(&DOCTOR).await?;
+    let mut plain = Vec::new();
+    let read = doctor
+        .read_record(&RecordId::parse(&rid)?, None, Sink::Writer(&mut plain))
+        .await
+        .map_err(|e| anyhow!("the break-glass doctor's read: {}", error_text(e)))?;
+    let access = &read.access.value;
+    let grant = access
+        .grant
+        .as_ref()
+        .context("a granted read has a grant")?;
     ensure!(
-        err.contains(&format!(
-            "break-glass {} was reviewed and is closed",
-            opened[0]
-        )),
-        "the late delivery: {err}"
+        access.granted
+            && grant.break_glass
+            && grant.home_msp == "Hospital2MSP"
+            && grant.recipient.to_string() == doctor_key,
+        "the doctor's read is a break-glass grant for the doctor's own key: {access:?}"
     );
     ensure!(
-        !wraps_beside(&ctx, &hash)?.contains(&doctor_key),
-        "a wrap for the doctor was stored for a reviewed break-glass"
+        plain == observation(&rid) && read.bytes == plain.len() as u64,
+        "the doctor decrypted something else than the record ({} bytes)",
+        read.bytes
     );
-    // A delivery for an opening still in force stores the wrap; the home
-    // hospital's privacy officer reviews that one, and the next pass
-    // withdraws the wrap. (Every peer first catches up: the contract is
-    // endorsed by every hospital, and a peer a block behind would simulate
-    // on older state, so the gateway would see the endorsements differ.)
+    ensure!(
+        wraps_beside(&ctx, &hash)? == at_rest,
+        "the wraps beside the blob changed with the doctor's read: {:?} (before {at_rest:?})",
+        wraps_beside(&ctx, &hash)?
+    );
+    let mut audited = vec![(access.tx_id.clone(), true)];
+    // A replay of the redeemed decision releases nothing.
+    let replay = custodian_release(&ctx, &DOCTOR, &access.tx_id)?;
+    expect_refusal(
+        replay,
+        &format!("decision {} was redeemed before", access.tx_id),
+        "the replay of a redeemed break-glass decision",
+    )?;
+    // A fresh decision is released only to its creator: not to another
+    // user of the doctor's hospital, then to the doctor (through the CLI).
+    let fresh = doctor.request_access(&RecordId::parse(&rid)?, None).await?;
+    ensure!(
+        fresh.value.granted && fresh.value.grant.as_ref().is_some_and(|g| g.break_glass),
+        "the doctor's second request: {:?}",
+        fresh.value
+    );
+    let tx = fresh.value.tx_id.clone();
+    audited.push((tx.clone(), true));
     ctx.net.settle().await?;
-    let pass = custodian.custodian_pass().await?;
+    let foreign = custodian_release(&ctx, &H3_AUDITOR, &tx)?;
+    expect_refusal(
+        foreign,
+        &format!("transaction {tx} was created by another identity than the caller's"),
+        "another identity asking for the doctor's decision",
+    )?;
+    let released = custodian_release(&ctx, &DOCTOR, &tx)?.map_err(|e| anyhow!(e))?;
     ensure!(
-        pass.failures.is_empty(),
-        "custodian pass: {:?}",
-        pass.failures
+        released["tx_id"] == tx.as_str()
+            && released["record_id"] == rid.as_str()
+            && released["version"] == 1
+            && released["recipient"] == doctor_key.as_str()
+            && released["wrap"].as_str().is_some_and(|w| !w.is_empty()),
+        "the doctor's release: {released}"
     );
-    let delivered = pass.handled.iter().any(|h| {
-        h.break_glass_id == opened[1]
-            && matches!(&h.action, CustodianAction::Delivered { versions, .. } if !versions.is_empty())
-    });
-    ensure!(
-        delivered,
-        "the pass did not deliver {}: {:?}",
-        opened[1],
-        pass.handled
-    );
-    ensure!(
-        wraps_beside(&ctx, &hash)?.contains(&doctor_key),
-        "no wrap for the doctor beside the blob after the delivery"
-    );
-    // (Every opening of the doctor is reviewed first: they share one wrap.)
+
+    // Every opening reviewed (the home hospital's privacy officer reviews
+    // one): the next request is denied, and the custodian releases nothing
+    // for the denial.
     let done = review(H2_ADMIN, opened[1].clone()).await?;
     ensure!(
         done.value.reviewed_by.mspid == "Hospital2MSP"
@@ -328,16 +434,54 @@ async fn controls(ctx: Ctx) -> Result<()> {
     for id in &opened[2..] {
         review(ctx.users.auditor, id.clone()).await?;
     }
+    let listed = on_list(
+        custodian
+            .unreviewed_break_glass(Some("Hospital2MSP"))
+            .await?,
+    );
+    ensure!(
+        listed.is_empty(),
+        "reviewed openings on the work list: {listed:?}"
+    );
+    let denied = doctor
+        .request_access(&RecordId::parse(&rid)?, None)
+        .await?
+        .value;
+    ensure!(
+        !denied.granted
+            && denied.grant.is_none()
+            && denied.reason.contains("was reviewed and is closed"),
+        "access after every review: {denied:?}"
+    );
+    audited.push((denied.tx_id.clone(), false));
     ctx.net.settle().await?;
-    let pass = custodian.custodian_pass().await?;
+    let nothing = custodian_release(&ctx, &DOCTOR, &denied.tx_id)?;
+    expect_refusal(
+        nothing,
+        &format!("transaction {} denied access", denied.tx_id),
+        "a denied request",
+    )?;
     ensure!(
-        pass.failures.is_empty(),
-        "custodian pass: {:?}",
-        pass.failures
+        wraps_beside(&ctx, &hash)? == at_rest && !at_rest.contains(&doctor_key),
+        "a wrap for the doctor reached the store"
     );
-    ensure!(
-        !wraps_beside(&ctx, &hash)?.contains(&doctor_key),
-        "the doctor's wrap survived the reviews and the pass"
-    );
+
+    // One audit entry per request of the doctor, with its outcome.
+    let trail = serde_json::to_value(
+        ctx.sdk(&ctx.users.auditor)
+            .await?
+            .audit_by_patient(&pid)
+            .await?,
+    )?;
+    let trail = trail.as_array().context("trail")?;
+    for (tx, granted) in &audited {
+        let entries: Vec<&Value> = trail.iter().filter(|e| e["tx_id"] == tx.as_str()).collect();
+        ensure!(
+            entries.len() == 1
+                && entries[0]["action"] == "access"
+                && entries[0]["granted"] == *granted,
+            "audit entries of request {tx}: {entries:?}"
+        );
+    }
     Ok(())
 }

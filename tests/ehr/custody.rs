@@ -1,24 +1,32 @@
-//! Key custody through the clinical CLI, with real encryption and the object
-//! store: a break-glass doctor decrypts only after the home hospital's
-//! custodian delivered the keys, and loses them when the break-glass is
-//! reviewed; revoking one of overlapping consents keeps the wraps the others
-//! still cover. Every access request, granted or denied, leaves exactly one
-//! audit entry; a refused break-glass fails in the CLI; the reviewers' work
-//! list holds a break-glass until its review.
+//! Key custody through the clinical CLI, with real encryption, the object
+//! store and the hospitals' key custodians (audited key release): a
+//! version's data key is wrapped at rest only for the home hospital and the
+//! patient; every other reader commits `request_access` and gets a wrap
+//! sealed to their own published key from the home hospital's custodian.
+//! A break-glass doctor decrypts through the custodian while the
+//! break-glass is in force (`access request --out`, `record get`), with no
+//! wrap for the doctor ever stored beside the blob and no delivery step;
+//! the custodian refuses a replay of a redeemed decision; once the
+//! break-glass is reviewed, access is denied and the custodian releases
+//! nothing for the denial. Revoking one of overlapping consents leaves the
+//! grantee reading through the others; revoking the last denies; no
+//! grantee wrap ever exists at rest. Every access request, granted or
+//! denied, leaves exactly one audit entry; a refused break-glass fails in
+//! the CLI; the reviewers' work list holds a break-glass until its review.
 
 use crate::{trial, Ctx, TestFn};
-use anyhow::{ensure, Context, Result};
+use anyhow::{anyhow, ensure, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
     vec![
         trial(
-            "custody::break_glass_doctor_decrypts_after_custodian_delivers",
+            "custody::break_glass_doctor_decrypts_through_the_custodian",
             break_glass_decrypts,
         ),
         trial(
-            "custody::revoking_one_of_overlapping_consents_keeps_covered_wraps",
+            "custody::revoking_one_of_overlapping_consents_keeps_access_through_the_others",
             overlapping_revoke,
         ),
     ]
@@ -151,11 +159,53 @@ fn access(ctx: &Ctx, user: &str, rid: &str, out: &Path) -> Result<(bool, Value)>
     Ok((ok, answer))
 }
 
+/// `custodian release --tx` of Hospital1's custodian as `user`: the
+/// release (JSON) or the CLI's error text.
+fn custodian_release(
+    ctx: &Ctx,
+    user: &str,
+    tx: &str,
+) -> Result<std::result::Result<Value, String>> {
+    let (ok, release, stderr) = cli_json(
+        ctx,
+        &[
+            "custodian",
+            "release",
+            "--as",
+            user,
+            "--tx",
+            tx,
+            "--of",
+            "Hospital1",
+        ],
+    )?;
+    Ok(if ok { Ok(release) } else { Err(stderr) })
+}
+
+/// A custodian's refusal whose text holds `needle`.
+fn expect_refusal(
+    answer: std::result::Result<Value, String>,
+    needle: &str,
+    what: &str,
+) -> Result<()> {
+    match answer {
+        Ok(release) => Err(anyhow!("{what}: the custodian released {release}")),
+        Err(text) => {
+            ensure!(
+                text.contains(needle),
+                "{what}: refused, but not with {needle:?}: {text}"
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let pid = register_patient(&ctx, &format!("emergency patient {}", std::process::id()))?;
     let plaintext = b"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":41}}";
     let rid = put(&ctx, dir.path(), &pid, "Observation", plaintext)?;
+    let at_rest = wraps_beside(&ctx, &rid)?;
     let doctor3 = who(&ctx.users.doctor3);
     let nurse3 = who(&ctx.users.nurse3);
     let out: PathBuf = dir.path().join("er.out");
@@ -199,53 +249,67 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         "unconscious patient in the emergency room",
     ])?;
     let bg = bg.trim().to_owned();
-    // Allowed by the contract, but no key yet: the custodian has not acted.
-    let (ok, early) = access(&ctx, &doctor3, &rid, &out)?;
-    ensure!(
-        !ok && early["granted"] == true
-            && early["break_glass"] == true
-            && early["wrap"].is_null()
-            && early["decrypt_error"]
-                .as_str()
-                .is_some_and(|e| e.contains("holds no key wrap")),
-        "access before the custodian: {early}"
-    );
-    requests.push(early);
-
-    // Every peer catches up first: the contract is endorsed by every
-    // hospital, and a lagging peer would simulate on older state.
-    ctx.net.settle().await?;
-    let pass = ctx
-        .net
-        .cli_ok(&["breakglass", "fulfil", "--as", "Admin@Hospital1", "--json"])?;
-    let pass: Vec<Value> = serde_json::from_str(&pass)?;
-    let mine = pass
-        .iter()
-        .find(|d| d["break_glass_id"] == bg.as_str())
-        .with_context(|| format!("the custodian pass did not handle {bg}: {pass:?}"))?;
-    ensure!(
-        mine["versions"] == 1 && mine["txids"].as_array().map(Vec::len) == Some(1),
-        "delivery: {mine}"
-    );
-
+    // In force at once: the doctor's audited request, then Hospital1's
+    // custodian releases the key sealed to the doctor's published key.
     let (ok, granted) = access(&ctx, &doctor3, &rid, &out)?;
     ensure!(
-        ok && granted["granted"] == true && granted["break_glass"] == true,
-        "access after the custodian: {granted}"
+        ok && granted["granted"] == true
+            && granted["break_glass"] == true
+            && granted["home_msp"] == "Hospital1MSP"
+            && granted["reason"] == format!("break-glass {bg}").as_str()
+            && granted["decrypted_bytes"] == plaintext.len()
+            && granted["decrypt_error"].is_null(),
+        "the break-glass doctor's access: {granted}"
     );
     ensure!(
         std::fs::read(&out)? == plaintext,
         "the decrypted record differs from the original"
     );
+    let fingerprint = granted["recipient"]
+        .as_str()
+        .context("a grant names the recipient key")?
+        .to_owned();
+    let granted_tx = granted["tx_id"].as_str().unwrap_or_default().to_owned();
     requests.push(granted);
-    let fingerprint = requests[2]["wrap"].as_str().unwrap_or_default().to_owned();
+    // No wrap for the doctor is stored beside the blob: only the home
+    // hospital's and the patient's.
+    let beside = wraps_beside(&ctx, &rid)?;
     ensure!(
-        wraps_beside(&ctx, &rid)?.contains(&fingerprint),
-        "the doctor's wrap is not beside the blob"
+        beside == at_rest && !beside.contains(&fingerprint),
+        "the wraps beside the blob changed with the doctor's read: {beside:?} (before {at_rest:?})"
     );
+    // `record get` reads the same way.
+    let got = dir.path().join("er.get");
+    let read: Value = serde_json::from_str(&ctx.net.cli_ok(&[
+        "record",
+        "get",
+        "--as",
+        &doctor3,
+        "--record",
+        &rid,
+        "--out",
+        got.to_str().context("temp path")?,
+        "--json",
+    ])?)?;
+    ensure!(
+        read["break_glass"] == true
+            && read["bytes"] == plaintext.len()
+            && std::fs::read(&got)? == plaintext,
+        "record get as the break-glass doctor: {read}"
+    );
+    requests.push(serde_json::json!({
+        "tx_id": read["access_tx"],
+        "granted": true,
+        "break_glass": true,
+    }));
+    // A replay of a redeemed decision releases nothing.
+    expect_refusal(
+        custodian_release(&ctx, &doctor3, &granted_tx)?,
+        &format!("decision {granted_tx} was redeemed before"),
+        "the replay of the doctor's granted decision",
+    )?;
 
-    // The review closes it and takes it off the reviewers' work list; the
-    // next pass withdraws the doctor's wrap.
+    // The review closes it and takes it off the reviewers' work list.
     let auditor = who(&ctx.users.auditor);
     ctx.net.settle().await?;
     ensure!(
@@ -268,32 +332,29 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
         !unreviewed(&ctx, &auditor)?.contains(&bg),
         "{bg} is still on the reviewers' work list after its review"
     );
-    ctx.net.settle().await?;
-    let pass: Vec<Value> = serde_json::from_str(&ctx.net.cli_ok(&[
-        "breakglass",
-        "fulfil",
-        "--as",
-        "Admin@Hospital1",
-        "--json",
-    ])?)?;
-    let closed = pass
-        .iter()
-        .find(|d| d["break_glass_id"] == bg.as_str())
-        .with_context(|| format!("the second pass did not close {bg}: {pass:?}"))?;
-    ensure!(closed["versions"] == 1, "closure: {closed}");
-    ensure!(
-        !wraps_beside(&ctx, &rid)?.contains(&fingerprint),
-        "the doctor's wrap survived the closure"
-    );
+    // Closed: the next request is denied, and the custodian releases
+    // nothing for the denial.
     let (ok, after) = access(&ctx, &doctor3, &rid, &out)?;
     ensure!(
         !ok && after["granted"] == false
-            && after["reason"]
-                .as_str()
-                .is_some_and(|r| r.contains("was reviewed and is closed")),
+            && after["decrypted_bytes"].is_null()
+            && after["reason"].as_str().is_some_and(
+                |r| r.contains(&format!("break-glass {bg} was reviewed and is closed"))
+            ),
         "access after the review: {after}"
     );
+    let after_tx = after["tx_id"].as_str().unwrap_or_default().to_owned();
     requests.push(after);
+    ctx.net.settle().await?;
+    expect_refusal(
+        custodian_release(&ctx, &doctor3, &after_tx)?,
+        &format!("transaction {after_tx} denied access"),
+        "the denied request after the review",
+    )?;
+    ensure!(
+        wraps_beside(&ctx, &rid)? == at_rest,
+        "the wraps beside the blob changed"
+    );
 
     // One audit entry per request, with the request's outcome.
     let trail = record_trail(&ctx, &rid)?;
@@ -321,12 +382,21 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
 async fn overlapping_revoke(ctx: Ctx) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let pid = register_patient(&ctx, &format!("overlap patient {}", std::process::id()))?;
-    let obs = put(&ctx, dir.path(), &pid, "Observation", b"heart rate 72")?;
+    let obs_bytes: &[u8] = b"heart rate 72";
+    let obs = put(&ctx, dir.path(), &pid, "Observation", obs_bytes)?;
     let img = put(&ctx, dir.path(), &pid, "ImagingStudy", b"imaging bytes")?;
     let (obs_before, img_before) = (wraps_beside(&ctx, &obs)?, wraps_beside(&ctx, &img)?);
     let doctor2 = who(&ctx.users.doctor2);
     let admin = "Admin@Hospital1";
-    let grant = |extra: &[&str]| -> Result<Value> {
+    let unchanged = || -> Result<()> {
+        let (o, i) = (wraps_beside(&ctx, &obs)?, wraps_beside(&ctx, &img)?);
+        ensure!(
+            o == obs_before && i == img_before,
+            "a consent changed the wraps at rest: {o:?} / {i:?} (before {obs_before:?} / {img_before:?})"
+        );
+        Ok(())
+    };
+    let grant = |extra: &[&str]| -> Result<String> {
         let mut args = vec![
             "consent",
             "grant",
@@ -337,18 +407,22 @@ async fn overlapping_revoke(ctx: Ctx) -> Result<()> {
             "--json",
         ];
         args.extend_from_slice(extra);
-        Ok(serde_json::from_str(&ctx.net.cli_ok(&args)?)?)
+        let answer: Value = serde_json::from_str(&ctx.net.cli_ok(&args)?)?;
+        ensure!(
+            answer["txid"].is_string() && answer.get("wrapped_versions").is_none(),
+            "a consent grant is a ledger transaction only: {answer}"
+        );
+        Ok(answer["consent_id"]
+            .as_str()
+            .context("consent id")?
+            .to_owned())
     };
     let all = grant(&["--to-org", "Hospital2"])?;
-    ensure!(
-        all["wrapped_versions"] == 2 && all["wrap_transactions"] == 1,
-        "one update_wraps transaction for the whole grant: {all}"
-    );
     let by_type = grant(&["--to-org", "Hospital2", "--type", "Observation"])?;
     let to_user = grant(&["--to-user", &doctor2, "--type", "Observation"])?;
-    let revoke = |consent: &Value| -> Result<Value> {
-        let id = consent["consent_id"].as_str().context("consent id")?;
-        Ok(serde_json::from_str(&ctx.net.cli_ok(&[
+    unchanged()?;
+    let revoke = |id: &str| -> Result<()> {
+        let answer: Value = serde_json::from_str(&ctx.net.cli_ok(&[
             "consent",
             "revoke",
             "--as",
@@ -358,33 +432,62 @@ async fn overlapping_revoke(ctx: Ctx) -> Result<()> {
             "--consent",
             id,
             "--json",
-        ])?)?)
+        ])?)?;
+        let revoked = answer["revoked"].as_array().context("revoked")?;
+        ensure!(
+            revoked.len() == 1 && revoked[0]["consent_id"] == id,
+            "revoking {id}: {answer}"
+        );
+        Ok(())
     };
-    let read = |rid: &str| -> Result<bool> {
-        let out = dir.path().join(format!("{rid}.out"));
-        Ok(access(&ctx, &doctor2, rid, &out)?.0)
+    // Hospital2's doctor reads the Observation: (granted, the reason).
+    let read = || -> Result<(bool, String)> {
+        let out = dir.path().join(format!("{obs}.out"));
+        let _ = std::fs::remove_file(&out);
+        let (ok, answer) = access(&ctx, &doctor2, &obs, &out)?;
+        let reason = answer["reason"].as_str().unwrap_or_default().to_owned();
+        if ok {
+            ensure!(
+                answer["granted"] == true
+                    && answer["break_glass"] == false
+                    && std::fs::read(&out)? == obs_bytes,
+                "a granted read must decrypt the Observation: {answer}"
+            );
+        } else {
+            ensure!(
+                answer["granted"] == false && !out.exists(),
+                "a failed read: {answer}"
+            );
+        }
+        Ok((ok, reason))
     };
+    let (ok, reason) = read()?;
+    ensure!(ok, "Hospital2's doctor under three consents: {reason}");
 
-    // The hospital-wide consent still covers what the type consent covered.
-    let r = revoke(&by_type)?;
-    ensure!(r["wraps_deleted"] == 0, "type consent revoked: {r}");
-    ensure!(read(&obs)?, "Hospital2 lost the Observation");
-    // ...and it covers the hospital's user too.
-    let r = revoke(&to_user)?;
-    ensure!(r["wraps_deleted"] == 0, "user consent revoked: {r}");
-    // The last consent: the hospital's wraps and its user's go, in one transaction.
-    let r = revoke(&all)?;
+    // The hospital-wide and the user's consents still cover what the type
+    // consent covered.
+    revoke(&by_type)?;
+    let (ok, reason) = read()?;
     ensure!(
-        r["wraps_deleted"] == 3 && r["wrap_transactions"] == 1,
-        "hospital consent revoked: {r}"
+        ok && (reason == format!("consent {all}") || reason == format!("consent {to_user}")),
+        "Hospital2 lost the Observation with the type consent: {reason}"
     );
+    // ...and the hospital-wide one covers the hospital's user too.
+    revoke(&to_user)?;
+    let (ok, reason) = read()?;
     ensure!(
-        !read(&obs)?,
-        "access must be denied once every consent is revoked"
+        ok && reason == format!("consent {all}"),
+        "the hospital-wide consent must still cover its user: {reason}"
     );
+    // The last consent: access is denied.
+    revoke(&all)?;
+    let (ok, reason) = read()?;
     ensure!(
-        wraps_beside(&ctx, &obs)? == obs_before && wraps_beside(&ctx, &img)? == img_before,
-        "only the home hospital's, the author's and the patient's wraps must remain"
+        !ok,
+        "access must be denied once every consent is revoked: {reason}"
     );
+    // No grantee wrap ever existed at rest: only the home hospital's and
+    // the patient's.
+    unchanged()?;
     Ok(())
 }
