@@ -5,8 +5,9 @@
 //! certificate attributes, then trials that assert exact results and
 //! validation codes: the endorsement-policy attack of a dishonest hospital,
 //! role enforcement, break-glass controls (coded reason, rate limit,
-//! independent review, keys only while active), key custody through the
-//! clinical CLI (break-glass key delivery, overlapping consents), and the
+//! independent review, keys released only while in force), reads through
+//! the home hospital's key custodian by the clinical CLI (break-glass,
+//! overlapping consents), the custodian attacked (`release`), and the
 //! official Node Gateway SDK reading what Rust wrote.
 
 mod attack;

@@ -16,6 +16,9 @@ use healthblock_sdk::{Client, KeyOwner, SdkError};
 use crate::decision::{self, Decision, Expect};
 use crate::redeemed::Redeemed;
 
+/// How long a transaction missing on the hospital's peer is waited for.
+const COMMIT_WAIT: Duration = Duration::from_secs(3);
+
 /// The default freshness bound of a decision.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
@@ -64,17 +67,7 @@ impl Custodian {
                 "tx_id must be a transaction id (64 hex digits)",
             ));
         }
-        let committed = transaction_by_id(&self.peer, &self.reader, &self.channel, tx_id)
-            .await
-            .map_err(|e| {
-                refuse(
-                    RefusalCode::NotCommitted,
-                    format!(
-                        "{} holds no committed transaction {tx_id}: {e}",
-                        self.peer.address()
-                    ),
-                )
-            })?;
+        let committed = self.committed(tx_id).await?;
         let decision = decision::check(
             &committed,
             tx_id,
@@ -126,6 +119,34 @@ impl Custodian {
             recipient: decision.grant.recipient.clone(),
             wrap: base64::engine::general_purpose::STANDARD.encode(wrap.to_bytes()),
         })
+    }
+
+    /// The transaction as the hospital's peer committed it. The caller
+    /// waited for the commit on its own organisation's peer, which may be a
+    /// block ahead of ours: a missing transaction is asked for again for up
+    /// to [`COMMIT_WAIT`] before the refusal.
+    async fn committed(
+        &self,
+        tx_id: &str,
+    ) -> Result<fabric_client::admin::channel::ProcessedTx, Refusal> {
+        let deadline = tokio::time::Instant::now() + COMMIT_WAIT;
+        loop {
+            match transaction_by_id(&self.peer, &self.reader, &self.channel, tx_id).await {
+                Ok(tx) => return Ok(tx),
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return Err(refuse(
+                        RefusalCode::NotCommitted,
+                        format!(
+                            "{} holds no committed transaction {tx_id}: {e}",
+                            self.peer.address()
+                        ),
+                    ))
+                }
+            }
+        }
     }
 
     /// The caller's published key now: still the one the decision named,
