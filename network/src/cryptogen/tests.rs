@@ -82,6 +82,10 @@ fn expected_files() -> Vec<String> {
         let domain = format!("hospital{n}.healthblock.test");
         let org_dir = format!("peerOrganizations/{domain}");
         files.extend(org_files(&org_dir, &domain));
+        // Beyond cryptogen: the TLS identity of the hospital's key custodian.
+        for f in ["ca.crt", "server.crt", "server.key"] {
+            files.push(format!("{org_dir}/services/custodian/tls/{f}"));
+        }
         for p in 0..peers {
             let cn = format!("peer{p}.{domain}");
             files.extend(identity_files(
@@ -174,8 +178,9 @@ fn every_certificate_chains_to_its_ca() {
         assert_eq!(years, 10, "{file}");
         checked += 1;
     }
-    // 3 orderers + 1 orderer admin + 4 peers + 6 users, each with signcert and TLS cert.
-    assert_eq!(checked, 2 * (3 + 1 + 4 + 6));
+    // 3 orderers + 1 orderer admin + 4 peers + 6 users, each with signcert and TLS cert,
+    // and 3 custodians' TLS certs.
+    assert_eq!(checked, 2 * (3 + 1 + 4 + 6) + 3);
 }
 
 #[test]
@@ -327,7 +332,7 @@ fn private_keys_are_owner_only() {
         .into_iter()
         .filter(|f| f.ends_with("priv_sk") || f.ends_with(".key"))
         .collect();
-    assert_eq!(keys.len(), 4 * 2 + 2 * (3 + 1 + 4 + 6));
+    assert_eq!(keys.len(), 4 * 2 + 2 * (3 + 1 + 4 + 6) + 3);
     for key in keys {
         let mode = std::fs::metadata(root.join(&key))
             .unwrap()

@@ -47,8 +47,8 @@ fn shipped_description_has_the_agreed_shape() {
         c.orgs[0].fqdn(&c.orgs[0].peers[1]),
         "peer1.hospital1.healthblock.test"
     );
-    // 3 orderers x 3 ports + 4 peers x 3 ports + 3 CAs.
-    assert_eq!(c.ports().len(), 24);
+    // 3 orderers x 3 ports + 4 peers x 3 ports + 3 CAs + 3 key custodians.
+    assert_eq!(c.ports().len(), 27);
     let (min, max) = c.port_span();
     assert!(
         min >= 7000 && max <= 9999,
