@@ -23,10 +23,16 @@ use healthblock_tests::wallet_identity;
 use std::sync::Arc;
 
 pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
-    vec![trial(
-        "release::the_custodian_releases_a_key_only_for_a_committed_grant_of_the_caller_once",
-        custodian_refusals,
-    )]
+    vec![
+        trial(
+            "release::the_custodian_releases_a_key_only_for_a_committed_grant_of_the_caller_once",
+            custodian_refusals,
+        ),
+        trial(
+            "release::no_read_path_but_the_custodian_yields_a_grantee_a_data_key",
+            no_other_read_path,
+        ),
+    ]
 }
 
 /// Asks `org`'s custodian, as `user`, for the key of decision `tx_id`.
@@ -184,5 +190,120 @@ async fn custodian_refusals(ctx: Ctx) -> Result<()> {
         ask(&ctx, &doctor2, home, &forged_tx).await,
         RefusalCode::Invalid,
     )?;
+    Ok(())
+}
+
+/// A consent grantee walks every read path a client has besides the
+/// custodian: each query of the contract (Evaluate, never committed), an
+/// evaluated `request_access`, and every wrap in the object store. None
+/// carries a wrap's bytes, and no stored wrap opens with the grantee's key.
+/// (Deliver and qscc's block queries are refused to clients by the channel's
+/// ACLs: `e2e acl::*`.)
+async fn no_other_read_path(ctx: Ctx) -> Result<()> {
+    use healthblock_sdk::types::args::GrantArgs;
+    use healthblock_sdk::types::model::{Grantee, PatientId, Scope};
+    use healthblock_sdk::KeyOwner;
+
+    let (rid, stored) = put_record(&ctx, "paths").await?;
+    let record = RecordId::parse(&rid)?;
+    let pid = PatientId::parse(&ctx.users.patient1_pid)?;
+    let grantee = ctx.users.doctor2;
+    ctx.sdk(&ctx.users.patient1)
+        .await?
+        .grant_consent(GrantArgs {
+            patient_id: pid.clone(),
+            grantee: Grantee::User {
+                user: grantee.principal(),
+            },
+            scope: Scope::Record {
+                record_id: record.clone(),
+            },
+            expires_at: None,
+        })
+        .await?;
+    ctx.net.settle().await?;
+
+    // The wraps at rest: the home hospital's and the patient's, nothing else.
+    let hash = stored["ciphertext_sha256"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no hash in {stored}"))?;
+    let dir = ctx
+        .net
+        .home()
+        .join("store/blobs")
+        .join(format!("{hash}.wraps"));
+    let mut wraps = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let entry = entry?;
+        wraps.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            std::fs::read(entry.path())?,
+        ));
+    }
+    let client = ctx.sdk(&grantee).await?;
+    let mine = client.my_public_key()?.fingerprint().to_hex();
+    ensure!(
+        wraps.len() == 2,
+        "{} wraps at rest: {:?}",
+        wraps.len(),
+        wraps.iter().map(|w| &w.0).collect::<Vec<_>>()
+    );
+    ensure!(
+        wraps.iter().all(|(name, _)| *name != mine),
+        "a wrap for the grantee is stored"
+    );
+    // None opens with the grantee's key.
+    let secret = client.keys().secret_key(KeyOwner::User(&client.user()))?;
+    let context = wbcb::RecordContext::new(rid.clone(), 1, pid.to_string())?;
+    for (name, bytes) in &wraps {
+        let wrap = wbcb::KeyWrap::from_bytes(bytes)?;
+        ensure!(
+            wrap.open(&secret, &context).is_err(),
+            "the wrap {name} opened with the grantee's key"
+        );
+    }
+
+    // Every query the grantee can evaluate, and an evaluated request_access.
+    let contract = ctx.contract(&grantee).await?;
+    let fingerprint = mine.clone();
+    let calls: Vec<(&str, Vec<String>)> = vec![
+        (f::GET_RECORD, vec![rid.clone()]),
+        (f::GET_RECORD, vec![rid.clone(), "1".into()]),
+        (f::LIST_RECORDS_BY_PATIENT, vec![pid.to_string()]),
+        (f::RECORD_HISTORY, vec![rid.clone()]),
+        (f::VERIFY_RECORD, vec![rid.clone(), "1".into()]),
+        (f::LIST_CONSENTS, vec![pid.to_string()]),
+        (f::GET_KEY, vec!["hospital:Hospital1MSP".into()]),
+        (
+            f::REQUEST_ACCESS,
+            vec![rid.clone(), String::new(), fingerprint],
+        ),
+    ];
+    use base64::Engine as _;
+    for (function, args) in calls {
+        let answer = match contract
+            .evaluate(function, args.iter().map(String::as_str))
+            .await
+        {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            // A refusal is no key either; say which.
+            Err(e) => {
+                println!("  {function}: refused: {e}");
+                continue;
+            }
+        };
+        for (name, bytes) in &wraps {
+            let forms = [
+                hex::encode(bytes),
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            ];
+            ensure!(
+                forms.iter().all(|form| !answer.contains(form.as_str())),
+                "{function} answered the bytes of wrap {name}"
+            );
+        }
+        ensure!(!answer.contains("WBCW"), "{function} answered a key wrap");
+        println!("  {function}: {} bytes, no key material", answer.len());
+    }
     Ok(())
 }

@@ -4,7 +4,10 @@ module healthblock.local/tools/minio
 
 go 1.24.0
 
-tool github.com/minio/minio
+tool (
+	github.com/minio/mc
+	github.com/minio/minio
+)
 
 require (
 	aead.dev/mem v0.2.0 // indirect
