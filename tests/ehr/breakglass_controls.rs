@@ -16,7 +16,9 @@
 //! neither count against the other trials' doctors nor meet Hospital1's
 //! custodian.
 
-use crate::fixtures::{error_text, observation, record_id};
+use crate::fixtures::{
+    custodian_release, error_text, expect_refusal, observation, record_id, wraps_at,
+};
 use crate::users::User;
 use crate::{trial, Ctx, TestFn};
 use anyhow::{anyhow, ensure, Context, Result};
@@ -100,72 +102,6 @@ async fn expect_refused(ctx: &Ctx, pid: &PatientId, answer: &Value, reason: &str
     Ok(())
 }
 
-/// Names of the wraps beside a blob in the network's object store.
-fn wraps_beside(ctx: &Ctx, hash: &str) -> Result<Vec<String>> {
-    let dir = ctx
-        .net
-        .home()
-        .join("store/blobs")
-        .join(format!("{hash}.wraps"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// A custodian's refusal whose text holds `needle`.
-fn expect_refusal(
-    answer: std::result::Result<Value, String>,
-    needle: &str,
-    what: &str,
-) -> Result<()> {
-    match answer {
-        Ok(release) => Err(anyhow!("{what}: the custodian released {release}")),
-        Err(text) => {
-            ensure!(
-                text.contains(needle),
-                "{what}: refused, but not with {needle:?}: {text}"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// `custodian release` of decision `tx` as `user`, from Hospital2's
-/// custodian: the release (JSON) or the CLI's error text.
-fn custodian_release(
-    ctx: &Ctx,
-    user: &User,
-    tx: &str,
-) -> Result<std::result::Result<Value, String>> {
-    let who = format!("{}@{}", user.name, user.org);
-    let out = ctx.net.cli(&[
-        "custodian",
-        "release",
-        "--as",
-        &who,
-        "--tx",
-        tx,
-        "--of",
-        "Hospital2",
-    ])?;
-    if out.status.success() {
-        Ok(Ok(serde_json::from_slice(&out.stdout).with_context(
-            || {
-                format!(
-                    "custodian release printed no JSON: {}",
-                    String::from_utf8_lossy(&out.stdout)
-                )
-            },
-        )?))
-    } else {
-        Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned()))
-    }
-}
-
 async fn controls(ctx: Ctx) -> Result<()> {
     enroll(&ctx, &DOCTOR)?;
     enroll(&ctx, &H3_AUDITOR)?;
@@ -191,7 +127,7 @@ async fn controls(ctx: Ctx) -> Result<()> {
         .to_hex();
     // At rest, the version is wrapped for Hospital2 (and the patient, who
     // published no key here) only; so it stays.
-    let at_rest = wraps_beside(&ctx, &hash)?;
+    let at_rest = wraps_at(&ctx, &hash)?;
     ensure!(
         !at_rest.is_empty() && !at_rest.contains(&doctor_key),
         "wraps at rest of a new version: {at_rest:?}"
@@ -382,13 +318,13 @@ async fn controls(ctx: Ctx) -> Result<()> {
         read.bytes
     );
     ensure!(
-        wraps_beside(&ctx, &hash)? == at_rest,
+        wraps_at(&ctx, &hash)? == at_rest,
         "the wraps beside the blob changed with the doctor's read: {:?} (before {at_rest:?})",
-        wraps_beside(&ctx, &hash)?
+        wraps_at(&ctx, &hash)?
     );
     let mut audited = vec![(access.tx_id.clone(), true)];
     // A replay of the redeemed decision releases nothing.
-    let replay = custodian_release(&ctx, &DOCTOR, &access.tx_id)?;
+    let replay = custodian_release(&ctx, &as_arg(&DOCTOR), &access.tx_id, "Hospital2")?;
     expect_refusal(
         replay,
         &format!("decision {} was redeemed before", access.tx_id),
@@ -405,13 +341,14 @@ async fn controls(ctx: Ctx) -> Result<()> {
     let tx = fresh.value.tx_id.clone();
     audited.push((tx.clone(), true));
     ctx.net.settle().await?;
-    let foreign = custodian_release(&ctx, &H3_AUDITOR, &tx)?;
+    let foreign = custodian_release(&ctx, &as_arg(&H3_AUDITOR), &tx, "Hospital2")?;
     expect_refusal(
         foreign,
         &format!("transaction {tx} was created by another identity than the caller's"),
         "another identity asking for the doctor's decision",
     )?;
-    let released = custodian_release(&ctx, &DOCTOR, &tx)?.map_err(|e| anyhow!(e))?;
+    let released =
+        custodian_release(&ctx, &as_arg(&DOCTOR), &tx, "Hospital2")?.map_err(|e| anyhow!(e))?;
     ensure!(
         released["tx_id"] == tx.as_str()
             && released["record_id"] == rid.as_str()
@@ -455,14 +392,14 @@ async fn controls(ctx: Ctx) -> Result<()> {
     );
     audited.push((denied.tx_id.clone(), false));
     ctx.net.settle().await?;
-    let nothing = custodian_release(&ctx, &DOCTOR, &denied.tx_id)?;
+    let nothing = custodian_release(&ctx, &as_arg(&DOCTOR), &denied.tx_id, "Hospital2")?;
     expect_refusal(
         nothing,
         &format!("transaction {} denied access", denied.tx_id),
         "a denied request",
     )?;
     ensure!(
-        wraps_beside(&ctx, &hash)? == at_rest && !at_rest.contains(&doctor_key),
+        wraps_at(&ctx, &hash)? == at_rest && !at_rest.contains(&doctor_key),
         "a wrap for the doctor reached the store"
     );
 
@@ -484,4 +421,9 @@ async fn controls(ctx: Ctx) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--as` of a suite user.
+fn as_arg(user: &User) -> String {
+    format!("{}@{}", user.name, user.org)
 }

@@ -14,8 +14,9 @@
 //! denied, leaves exactly one audit entry; a refused break-glass fails in
 //! the CLI; the reviewers' work list holds a break-glass until its review.
 
+use crate::fixtures::{custodian_release, expect_refusal, wraps_at};
 use crate::{trial, Ctx, TestFn};
-use anyhow::{anyhow, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -120,18 +121,7 @@ fn wraps_beside(ctx: &Ctx, rid: &str) -> Result<Vec<String>> {
         v["verdict"] == "OK" && v["write_set_sha256_or_error"] == hash,
         "record verify: {v}"
     );
-    let dir = ctx
-        .net
-        .home()
-        .join("store/blobs")
-        .join(format!("{hash}.wraps"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names)
+    wraps_at(ctx, hash)
 }
 
 /// The record's audit trail as the auditor reads it.
@@ -157,47 +147,6 @@ fn access(ctx: &Ctx, user: &str, rid: &str, out: &Path) -> Result<(bool, Value)>
         "access request printed no answer: {answer} / {stderr}"
     );
     Ok((ok, answer))
-}
-
-/// `custodian release --tx` of Hospital1's custodian as `user`: the
-/// release (JSON) or the CLI's error text.
-fn custodian_release(
-    ctx: &Ctx,
-    user: &str,
-    tx: &str,
-) -> Result<std::result::Result<Value, String>> {
-    let (ok, release, stderr) = cli_json(
-        ctx,
-        &[
-            "custodian",
-            "release",
-            "--as",
-            user,
-            "--tx",
-            tx,
-            "--of",
-            "Hospital1",
-        ],
-    )?;
-    Ok(if ok { Ok(release) } else { Err(stderr) })
-}
-
-/// A custodian's refusal whose text holds `needle`.
-fn expect_refusal(
-    answer: std::result::Result<Value, String>,
-    needle: &str,
-    what: &str,
-) -> Result<()> {
-    match answer {
-        Ok(release) => Err(anyhow!("{what}: the custodian released {release}")),
-        Err(text) => {
-            ensure!(
-                text.contains(needle),
-                "{what}: refused, but not with {needle:?}: {text}"
-            );
-            Ok(())
-        }
-    }
 }
 
 async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
@@ -304,7 +253,7 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
     }));
     // A replay of a redeemed decision releases nothing.
     expect_refusal(
-        custodian_release(&ctx, &doctor3, &granted_tx)?,
+        custodian_release(&ctx, &doctor3, &granted_tx, "Hospital1")?,
         &format!("decision {granted_tx} was redeemed before"),
         "the replay of the doctor's granted decision",
     )?;
@@ -347,7 +296,7 @@ async fn break_glass_decrypts(ctx: Ctx) -> Result<()> {
     requests.push(after);
     ctx.net.settle().await?;
     expect_refusal(
-        custodian_release(&ctx, &doctor3, &after_tx)?,
+        custodian_release(&ctx, &doctor3, &after_tx, "Hospital1")?,
         &format!("transaction {after_tx} denied access"),
         "the denied request after the review",
     )?;

@@ -96,21 +96,70 @@ pub(crate) fn error_text(e: SdkError) -> String {
     format!("{:#}", anyhow::Error::from(e))
 }
 
-/// Names of the wraps (key fingerprints) beside the blob of `rid`'s latest
-/// version in the network's object store.
-pub(crate) async fn wraps_of(ehr: &Ehr, rid: &str) -> Result<Vec<String>> {
-    let meta = get_record(ehr, rid).await?;
-    let hash = meta["ciphertext_sha256"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("no ciphertext hash in {meta}"))?;
+/// Names of the wraps (key fingerprints) beside blob `hash` in the
+/// network's object store, sorted.
+pub(crate) fn wraps_at(ehr: &Ehr, hash: &str) -> Result<Vec<String>> {
     let dir = ehr
         .net
         .home()
         .join("store/blobs")
         .join(format!("{hash}.wraps"));
-    Ok(std::fs::read_dir(&dir)
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Names of the wraps beside the blob of `rid`'s latest version.
+pub(crate) async fn wraps_of(ehr: &Ehr, rid: &str) -> Result<Vec<String>> {
+    let meta = get_record(ehr, rid).await?;
+    let hash = meta["ciphertext_sha256"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no ciphertext hash in {meta}"))?;
+    wraps_at(ehr, hash)
+}
+
+/// `healthblock custodian release` as `who` (USER@ORG) of the custodian of
+/// hospital `of`: the release (JSON), or the CLI's error text.
+pub(crate) fn custodian_release(
+    ehr: &Ehr,
+    who: &str,
+    tx: &str,
+    of: &str,
+) -> Result<std::result::Result<Value, String>> {
+    let out = ehr
+        .net
+        .cli(&["custodian", "release", "--as", who, "--tx", tx, "--of", of])?;
+    if out.status.success() {
+        let release = serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "custodian release printed no JSON: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+        Ok(Ok(release))
+    } else {
+        Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned()))
+    }
+}
+
+/// A custodian's refusal whose text holds `needle`.
+pub(crate) fn expect_refusal(
+    answer: std::result::Result<Value, String>,
+    needle: &str,
+    what: &str,
+) -> Result<()> {
+    match answer {
+        Ok(release) => Err(anyhow::anyhow!("{what}: the custodian released {release}")),
+        Err(text) => {
+            ensure!(
+                text.contains(needle),
+                "{what}: refused, but not with {needle:?}: {text}"
+            );
+            Ok(())
+        }
+    }
 }
