@@ -1,42 +1,59 @@
 #!/usr/bin/env bash
-# Real S3-compatible server for the object-store tests: MinIO, built from the
-# Go module proxy (version pinned in tools/minio/go.mod) and cached in
-# .cache/bin. Listens on 127.0.0.1 only, with a fresh data dir and fresh
-# random credentials on every start.
+# Real S3-compatible server for the object-store tests: MinIO and its admin
+# client mc, built from the Go module proxy (versions pinned in
+# tools/minio/go.mod) and cached in .cache/bin. Listens on 127.0.0.1 only,
+# with a fresh data dir and fresh random credentials on every start.
 #
-#   scripts/s3-server.sh install   build (cached) the minio binary
-#   scripts/s3-server.sh start     install if needed, start, create the bucket,
-#                                  write .cache/s3/env (read by the S3 tests)
+# Besides the shared test bucket (root credential, .cache/s3/env), `start`
+# sets up per-hospital object-store authorisation: one bucket per hospital,
+# `healthblock-<mspid in lower case>`, and one MinIO user per hospital whose
+# policy lets it write and delete only in its own bucket and read (GetObject,
+# ListBucket) the other hospitals' buckets. Each hospital's configuration is
+# written to .cache/s3/env.<MSPID> (mode 0600).
+#
+#   scripts/s3-server.sh install   build (cached) the minio and mc binaries
+#   scripts/s3-server.sh start     install if needed, start, create the buckets,
+#                                  users and policies, write .cache/s3/env and
+#                                  .cache/s3/env.<MSPID> (read by the S3 tests)
 #   scripts/s3-server.sh stop      stop the server started by `start`
 #   scripts/s3-server.sh env       print the env file path
+#
+# HEALTHBLOCK_S3_HOSPITALS names the hospitals' MSP ids (default
+# "Hospital1MSP Hospital2MSP Hospital3MSP").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN_DIR="$ROOT/.cache/bin"
 MINIO="$BIN_DIR/minio"
+MC="$BIN_DIR/mc"
 STATE="$ROOT/.cache/s3"
 ENV_FILE="$STATE/env"
 PID_FILE="$STATE/minio.pid"
 PORT="${HEALTHBLOCK_S3_PORT:-19000}"
 CONSOLE_PORT="${HEALTHBLOCK_S3_CONSOLE_PORT:-19001}"
 BUCKET="healthblock-test"
+HOME_PREFIX="healthblock"
+HOSPITALS="${HEALTHBLOCK_S3_HOSPITALS:-Hospital1MSP Hospital2MSP Hospital3MSP}"
 
 install() {
     local stamp="$BIN_DIR/minio.gomod.sha256"
     local want
     want="$(sha256sum "$ROOT/tools/minio/go.mod" "$ROOT/tools/minio/go.sum" | sha256sum | cut -d' ' -f1)"
-    if [[ -x "$MINIO" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        echo "minio: cached at $MINIO"
+    if [[ -x "$MINIO" && -x "$MC" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        echo "minio: cached at $MINIO (admin client $MC)"
         return
     fi
     command -v go >/dev/null || { echo "s3-server: 'go' is required to build MinIO" >&2; exit 1; }
     mkdir -p "$BIN_DIR"
-    echo "minio: building from the Go module proxy (first time takes several minutes)..."
+    echo "minio: building minio and mc from the Go module proxy (first time takes several minutes)..."
     local start=$SECONDS
-    (cd "$ROOT/tools/minio" && go build -trimpath -o "$MINIO.tmp" github.com/minio/minio)
+    (cd "$ROOT/tools/minio" \
+        && go build -trimpath -o "$MINIO.tmp" github.com/minio/minio \
+        && go build -trimpath -o "$MC.tmp" github.com/minio/mc)
     mv "$MINIO.tmp" "$MINIO"
+    mv "$MC.tmp" "$MC"
     echo "$want" >"$stamp"
-    echo "minio: built in $((SECONDS - start)) s -> $MINIO"
+    echo "minio: built in $((SECONDS - start)) s -> $MINIO, $MC"
 }
 
 running() {
@@ -49,35 +66,75 @@ stop() {
         for _ in $(seq 50); do running || break; sleep 0.1; done
         echo "minio: stopped"
     fi
-    rm -f "$PID_FILE" "$ENV_FILE"
+    rm -f "$PID_FILE" "$ENV_FILE" "$STATE"/env.*
 }
 
-# Sign and send `PUT /<bucket>` with SigV4 so the bucket exists before tests
-# run; python3's standard library is enough, no extra client needed.
-create_bucket() {
-    python3 - "$1" "$2" "$3" "$4" <<'PY'
-import datetime, hashlib, hmac, sys, urllib.request
-endpoint, key, secret, bucket = sys.argv[1:5]
-host = endpoint.split("://", 1)[1]
-now = datetime.datetime.now(datetime.timezone.utc)
-amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-region, payload = "us-east-1", hashlib.sha256(b"").hexdigest()
-canonical = "\n".join(["PUT", "/" + bucket, "", f"host:{host}",
-                       f"x-amz-content-sha256:{payload}", f"x-amz-date:{amz_date}", "",
-                       "host;x-amz-content-sha256;x-amz-date", payload])
-scope = f"{day}/{region}/s3/aws4_request"
-to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                     hashlib.sha256(canonical.encode()).hexdigest()])
-k = ("AWS4" + secret).encode()
-for part in (day, region, "s3", "aws4_request"):
-    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-req = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT", headers={
-    "x-amz-date": amz_date, "x-amz-content-sha256": payload,
-    "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/{scope}, "
-                     f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
-urllib.request.urlopen(req, timeout=10)
-PY
+# mc as root against the server started here: the alias `hb` comes from
+# MC_HOST_hb (the root secret is never on a command line); mc keeps its own
+# state under .cache/s3 and its output in .cache/s3/mc.log.
+admin() {
+    if ! MC_CONFIG_DIR="$STATE/mc" MC_HOST_hb="$ROOT_URL" "$MC" --quiet --no-color "$@" \
+        >>"$STATE/mc.log" 2>&1; then
+        echo "s3-server: mc $1 $2 failed, see $STATE/mc.log" >&2
+        exit 1
+    fi
+}
+
+# The bucket of a home hospital's blobs: healthblock-<mspid in lower case>,
+# as healthblock_store::home_bucket names it.
+home_bucket() {
+    echo "$HOME_PREFIX-$(echo "$1" | tr '[:upper:]' '[:lower:]')"
+}
+
+# One bucket and one MinIO user per hospital. A user may write and delete
+# only in its own bucket; it may read every hospital's bucket (a grantee
+# fetches another home's ciphertext: AEAD and the ledger's hash protect it,
+# the home's custodian releases the key).
+setup_hospitals() {
+    local endpoint="$1" msp bucket user secret reads="" policy
+    for msp in $HOSPITALS; do
+        bucket="$(home_bucket "$msp")"
+        admin mb --ignore-existing "hb/$bucket"
+        reads="$reads${reads:+, }\"arn:aws:s3:::$bucket\", \"arn:aws:s3:::$bucket/*\""
+    done
+    for msp in $HOSPITALS; do
+        bucket="$(home_bucket "$msp")"
+        user="hb$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+        secret="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+        policy="$STATE/policy.$msp.json"
+        cat >"$policy" <<EOF
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "OnlyTheHomeHospitalWritesOrDeletesItsBlobs",
+      "Effect": "Allow",
+      "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                 "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads"],
+      "Resource": ["arn:aws:s3:::$bucket", "arn:aws:s3:::$bucket/*"]
+    },
+    {
+      "Sid": "EveryHospitalReadsTheCiphertext",
+      "Effect": "Allow",
+      "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+      "Resource": [$reads]
+    }
+  ]
+}
+EOF
+        # A user's secret is an argument of `mc admin user add`: a local test
+        # server, fresh random credentials on every start.
+        admin admin user add hb "$user" "$secret"
+        admin admin policy create hb "healthblock-$msp" "$policy"
+        admin admin policy attach hb "healthblock-$msp" --user "$user"
+        cat >"$STATE/env.$msp" <<EOF
+HEALTHBLOCK_S3_ENDPOINT=$endpoint
+HEALTHBLOCK_S3_ACCESS_KEY=$user
+HEALTHBLOCK_S3_SECRET_KEY=$secret
+HEALTHBLOCK_S3_BUCKET_PREFIX=$HOME_PREFIX
+HEALTHBLOCK_S3_REGION=us-east-1
+EOF
+    done
 }
 
 start() {
@@ -86,6 +143,7 @@ start() {
     rm -rf "$STATE"
     mkdir -p "$STATE/data"
     chmod 700 "$STATE"
+    umask 077
     local key secret endpoint="http://127.0.0.1:$PORT"
     key="hb$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
     secret="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
@@ -99,8 +157,9 @@ start() {
         running || { echo "minio: failed to start, see $STATE/minio.log" >&2; cat "$STATE/minio.log" >&2; exit 1; }
         sleep 0.2
     done
-    create_bucket "$endpoint" "$key" "$secret" "$BUCKET"
-    umask 077
+    ROOT_URL="http://$key:$secret@127.0.0.1:$PORT"
+    admin mb --ignore-existing "hb/$BUCKET"
+    setup_hospitals "$endpoint"
     cat >"$ENV_FILE" <<EOF
 HEALTHBLOCK_S3_ENDPOINT=$endpoint
 HEALTHBLOCK_S3_ACCESS_KEY=$key
@@ -108,7 +167,8 @@ HEALTHBLOCK_S3_SECRET_KEY=$secret
 HEALTHBLOCK_S3_BUCKET=$BUCKET
 HEALTHBLOCK_S3_REGION=us-east-1
 EOF
-    echo "minio: running on $endpoint (pid $(cat "$PID_FILE")), env in $ENV_FILE"
+    echo "minio: running on $endpoint (pid $(cat "$PID_FILE")), env in $ENV_FILE;" \
+        "per-hospital buckets and users for $HOSPITALS, env in $STATE/env.<MSPID>"
 }
 
 case "${1:-}" in

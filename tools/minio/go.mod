@@ -1,5 +1,6 @@
-// Pins the MinIO server used as the real S3-compatible endpoint in tests.
-// Built by scripts/s3-server.sh install into .cache/bin (git-ignored).
+// Pins the MinIO server used as the real S3-compatible endpoint in tests, and
+// its admin client mc (per-hospital users, policies and buckets).
+// Both built by scripts/s3-server.sh install into .cache/bin (git-ignored).
 module healthblock.local/tools/minio
 
 go 1.24.0

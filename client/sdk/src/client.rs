@@ -1,5 +1,5 @@
 //! Owns: the [`Client`]: one caller's handle on the EHR contract, holding
-//! the Gateway connection, the signer, the object store, the key store and
+//! the Gateway connection, the signer, the object stores, the key store and
 //! the hospitals' key custodians chosen by the application, and what it learns once about the caller
 //! (`whoami`) and their keys.
 
@@ -10,12 +10,12 @@ use fabric_client::Gateway;
 use healthblock_ehr_types::functions as f;
 use healthblock_ehr_types::model::{Patient, PatientId, Role};
 use healthblock_ehr_types::results::WhoAmI;
-use healthblock_store::ObjectStore;
+use healthblock_store::{ObjectStore, Stores};
 use tokio::sync::OnceCell;
 use wbcb::{EncryptionPublicKey, EncryptionSecretKey};
 
 use crate::contract::{Committed, EhrContract};
-use crate::error::Result;
+use crate::error::{Result, SdkError};
 use crate::key_release::Custodians;
 use crate::keys::{KeyOwner, KeyStore};
 use crate::signer::Signer;
@@ -45,14 +45,18 @@ impl Options {
 }
 
 /// One caller's handle on the EHR contract and the consortium's object
-/// store. Cheap to clone; calls may run concurrently.
+/// stores. Cheap to clone; calls may run concurrently.
+///
+/// Blobs and wraps are written to the store of the caller's own hospital
+/// (only the home hospital writes patient data) and read from the store of
+/// the record's home hospital ([`Stores::for_home`]).
 #[derive(Clone)]
 pub struct Client {
     pub(crate) contract: EhrContract,
     pub(crate) gateway: Gateway,
     pub(crate) options: Options,
     pub(crate) signer: Arc<dyn Signer>,
-    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) stores: Stores,
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) custodians: Arc<Custodians>,
     me: Arc<OnceCell<WhoAmI>>,
@@ -70,10 +74,12 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// A client over `gateway`, signing with the gateway's own identity.
+    /// `stores` is one store for every home hospital (an `Arc` of any
+    /// [`ObjectStore`]) or [`Stores`] with one bucket per home.
     pub fn new(
         gateway: Gateway,
         options: Options,
-        store: Arc<dyn ObjectStore>,
+        stores: impl Into<Stores>,
         keys: Arc<dyn KeyStore>,
     ) -> Self {
         let signer: Arc<dyn Signer> = Arc::new(gateway.identity().clone());
@@ -87,7 +93,7 @@ impl Client {
             gateway,
             options,
             signer,
-            store,
+            stores: stores.into(),
             keys,
             custodians: Arc::new(Custodians::new()),
             me: Arc::new(OnceCell::new()),
@@ -130,9 +136,16 @@ impl Client {
         &self.gateway
     }
 
-    /// The object store.
-    pub fn store(&self) -> &dyn ObjectStore {
-        self.store.as_ref()
+    /// The object stores of every home hospital.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// The store of `home_msp`'s blobs and wraps.
+    pub fn store_of(&self, home_msp: &str) -> Result<Arc<dyn ObjectStore>> {
+        self.stores
+            .for_home(home_msp)
+            .map_err(|e| SdkError::store(format!("the object store of {home_msp}"), e))
     }
 
     /// The key store.

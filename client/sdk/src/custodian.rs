@@ -39,8 +39,10 @@ impl Client {
             RecordContext::new(record_id.to_string(), version, grant.patient_id.to_string())
                 .map_err(|e| SdkError::crypto(format!("record {record_id}"), e))?;
         let hospital = self.hospital_keys()?;
-        let Some(key) =
-            blobs::open_data_key(self.store.as_ref(), &hash, &context, &hospital).await?
+        // The custodian serves its own hospital's records: their wraps are in
+        // its own store.
+        let own = self.store_of(self.mspid())?;
+        let Some(key) = blobs::open_data_key(own.as_ref(), &hash, &context, &hospital).await?
         else {
             return Ok(None);
         };

@@ -90,7 +90,7 @@ pub use contract::{code_of, Committed};
 pub use error::{CallStage, Result, SdkError};
 pub use fabric_client::Gateway;
 pub use healthblock_ehr_types as types;
-pub use healthblock_store::ObjectStore;
+pub use healthblock_store::{ObjectStore, Stores};
 pub use key_release::{CustodianEndpoint, Custodians, Refusal, RefusalCode, Release};
 pub use keys::{FsKeyStore, KeyError, KeyOwner, KeyStore};
 pub use records::{NewVersion, ReadRecord, StoredVersion, VerifyReport, Written};

@@ -204,7 +204,10 @@ impl Client {
         let version = previous.as_ref().map_or(1, |p| p.version + 1);
         let context = RecordContext::new(rid.to_string(), version, pid.to_string())
             .map_err(|e| SdkError::crypto(format!("record {rid} v{version}"), e))?;
-        let store = self.store.as_ref();
+        // Only the home hospital writes its patients' records (the contract
+        // checks it): into its own store.
+        let own = self.store_of(self.mspid())?;
+        let store = own.as_ref();
         // Who gets a wrap is a ledger query; encryption does not depend on it.
         let (recipients, (info, key)) = tokio::try_join!(
             self.recipients(&pid),
@@ -285,7 +288,8 @@ impl Client {
         )
         .map_err(|e| SdkError::crypto(format!("record {}", access.record_id), e))?;
         let mine = self.my_keys().await?;
-        let store = self.store.as_ref();
+        let home = self.store_of(&grant.home_msp)?;
+        let store = home.as_ref();
         let own = match self.whoami().await?.pseudonym {
             Some(me) if me == grant.patient_id => {
                 blobs::open_data_key(store, &hash, &context, &mine).await?
@@ -362,10 +366,10 @@ impl Client {
         rid: &RecordId,
         version: Option<u64>,
     ) -> Result<VerifyReport> {
-        let version = match version {
-            Some(v) => v,
-            None => self.get_record(rid, None).await?.version,
-        };
+        // The version's metadata names its home hospital, whose store holds
+        // the blob.
+        let meta = self.get_record(rid, version).await?;
+        let version = meta.version;
         let verification: Verification = self
             .contract
             .evaluate(f::VERIFY_RECORD, &[rid.to_string(), version.to_string()])
@@ -385,7 +389,10 @@ impl Client {
             })?;
         let written = written_in(&block, &self.options.chaincode, &commit.txid, rid, version);
         let hash = blobs::blob_hash(&verification.ciphertext_sha256)?;
-        let stored = blobs::hash_stored(self.store.as_ref(), &hash).await;
+        let stored = match self.stores.for_home(&meta.home_msp) {
+            Ok(store) => blobs::hash_stored(store.as_ref(), &hash).await,
+            Err(e) => Err(e),
+        };
         Ok(VerifyReport {
             verification,
             commit,

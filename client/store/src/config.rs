@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::{FsStore, ObjectStore, Result, S3Config, S3Store, StoreError};
+use crate::{FsStore, ObjectStore, Result, S3Config, S3Store, StoreError, Stores};
 
 /// A store named by configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,19 @@ impl StoreSpec {
                 Ok(Arc::new(S3Store::new(&config)?))
             }
             StoreSpec::Dir(dir) => Ok(Arc::new(FsStore::open(dir).await?)),
+        }
+    }
+
+    /// Opens the stores of every home hospital: for S3 one bucket per home
+    /// when `HEALTHBLOCK_S3_BUCKET_PREFIX` is set, else the shared bucket; a
+    /// directory is shared by every home.
+    pub async fn open_stores(&self, s3_env_file: Option<&Path>) -> Result<Stores> {
+        match self {
+            StoreSpec::S3 => Stores::s3(&match s3_env_file {
+                Some(path) => S3Config::from_env_file(path)?,
+                None => S3Config::from_env()?,
+            }),
+            StoreSpec::Dir(_) => Ok(Stores::shared(self.open(s3_env_file).await?)),
         }
     }
 }

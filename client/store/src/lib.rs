@@ -6,12 +6,16 @@
 //! one trait and one test suite: [`FsStore`] (local directory) and
 //! [`S3Store`] (any S3-compatible service), chosen by configuration
 //! ([`StoreSpec`]). Both stream: neither holds a whole
-//! blob in memory.
+//! blob in memory. [`Stores`] says which store holds a home hospital's blobs:
+//! one shared store, or one S3 bucket per home hospital, where only the home
+//! hospital's credential may write or delete (scripts/s3-server.sh installs
+//! the MinIO users and policies).
 
 mod config;
 mod error;
 mod fs;
 mod names;
+mod router;
 mod s3;
 mod verify;
 
@@ -24,7 +28,8 @@ pub use config::StoreSpec;
 pub use error::{Result, StoreError};
 pub use fs::FsStore;
 pub use names::{BlobHash, WrapName};
-pub use s3::{S3Config, S3Store};
+pub use router::Stores;
+pub use s3::{home_bucket, Buckets, S3Config, S3Store};
 
 /// A readable blob; the hash is re-checked as it is read, and a mismatch is
 /// reported as an error at the end of the stream.

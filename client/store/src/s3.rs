@@ -24,11 +24,59 @@ use crate::{BlobInfo, BlobReader, ObjectStore, COPY_BUF};
 /// Multipart part size (S3 needs at least 5 MiB for all but the last part).
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// Which bucket holds whose blobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buckets {
+    /// One bucket for every hospital (`HEALTHBLOCK_S3_BUCKET`).
+    Shared(String),
+    /// One bucket per home hospital, `<prefix>-<mspid in lower case>`
+    /// (`HEALTHBLOCK_S3_BUCKET_PREFIX`): each hospital's credential may write
+    /// and delete only in its own bucket and read the others (the MinIO
+    /// policies scripts/s3-server.sh installs).
+    PerHome {
+        /// Bucket names start with this.
+        prefix: String,
+    },
+}
+
+impl Buckets {
+    /// The bucket that holds the blobs of `home_msp`'s patients.
+    pub fn for_home(&self, home_msp: &str) -> Result<String> {
+        match self {
+            Buckets::Shared(bucket) => Ok(bucket.clone()),
+            Buckets::PerHome { prefix } => home_bucket(prefix, home_msp),
+        }
+    }
+}
+
+/// `<prefix>-<mspid in lower case>`, checked against S3's bucket-name rules
+/// (3 to 63 characters of `a-z`, `0-9`, `-`, starting and ending with a
+/// letter or digit).
+pub fn home_bucket(prefix: &str, home_msp: &str) -> Result<String> {
+    let name = format!("{prefix}-{}", home_msp.to_ascii_lowercase());
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid = (3..=63).contains(&name.len())
+        && !home_msp.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && edge_ok(name.chars().next())
+        && edge_ok(name.chars().last());
+    if valid {
+        Ok(name)
+    } else {
+        Err(StoreError::Config(format!(
+            "no valid bucket name for home {home_msp:?} with prefix {prefix:?} \
+             (got {name:?}; S3 allows 3-63 of a-z, 0-9 and -)"
+        )))
+    }
+}
+
 /// Where and how to reach the S3 service.
 #[derive(Clone)]
 pub struct S3Config {
     pub endpoint: String,
-    pub bucket: String,
+    pub buckets: Buckets,
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
@@ -38,27 +86,31 @@ impl std::fmt::Debug for S3Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Config")
             .field("endpoint", &self.endpoint)
-            .field("bucket", &self.bucket)
+            .field("buckets", &self.buckets)
             .field("region", &self.region)
             .finish_non_exhaustive()
     }
 }
 
 impl S3Config {
-    /// Reads `HEALTHBLOCK_S3_{ENDPOINT,BUCKET,ACCESS_KEY,SECRET_KEY,REGION}`
-    /// through `lookup` (the process environment or an env file).
+    /// Reads `HEALTHBLOCK_S3_{ENDPOINT,ACCESS_KEY,SECRET_KEY,REGION}` and
+    /// either `HEALTHBLOCK_S3_BUCKET_PREFIX` (one bucket per home hospital)
+    /// or `HEALTHBLOCK_S3_BUCKET` (one shared bucket) through `lookup` (the
+    /// process environment or an env file).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let need = |name: &str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| StoreError::Config(format!("{name} is not set")))
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let need =
+            |name: &str| get(name).ok_or_else(|| StoreError::Config(format!("{name} is not set")));
+        let buckets = match get("HEALTHBLOCK_S3_BUCKET_PREFIX") {
+            Some(prefix) => Buckets::PerHome { prefix },
+            None => Buckets::Shared(need("HEALTHBLOCK_S3_BUCKET")?),
         };
         Ok(Self {
             endpoint: need("HEALTHBLOCK_S3_ENDPOINT")?,
-            bucket: need("HEALTHBLOCK_S3_BUCKET")?,
+            buckets,
             access_key: need("HEALTHBLOCK_S3_ACCESS_KEY")?,
             secret_key: need("HEALTHBLOCK_S3_SECRET_KEY")?,
-            region: lookup("HEALTHBLOCK_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            region: get("HEALTHBLOCK_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
         })
     }
 
@@ -93,12 +145,30 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// Connects (lazily) to the bucket described by `config`.
+    /// Connects (lazily) to the shared bucket of `config`; a per-home
+    /// configuration names no single bucket (see [`S3Store::for_home`] and
+    /// [`crate::Stores`]).
     pub fn new(config: &S3Config) -> Result<Self> {
+        match &config.buckets {
+            Buckets::Shared(bucket) => Self::in_bucket(config, bucket),
+            Buckets::PerHome { prefix } => Err(StoreError::Config(format!(
+                "HEALTHBLOCK_S3_BUCKET_PREFIX={prefix} names one bucket per home hospital: \
+                 say whose (S3Store::for_home)"
+            ))),
+        }
+    }
+
+    /// Connects (lazily) to the bucket of `home_msp`'s blobs, with the
+    /// credential of `config`.
+    pub fn for_home(config: &S3Config, home_msp: &str) -> Result<Self> {
+        Self::in_bucket(config, &config.buckets.for_home(home_msp)?)
+    }
+
+    fn in_bucket(config: &S3Config, bucket: &str) -> Result<Self> {
         let store = AmazonS3Builder::new()
             .with_endpoint(&config.endpoint)
             .with_allow_http(config.endpoint.starts_with("http://"))
-            .with_bucket_name(&config.bucket)
+            .with_bucket_name(bucket)
             .with_access_key_id(&config.access_key)
             .with_secret_access_key(&config.secret_key)
             .with_region(&config.region)
@@ -118,22 +188,32 @@ impl S3Store {
         let mut writer = BufWriter::with_capacity(Arc::clone(&self.inner), temp.clone(), PART_SIZE);
         let mut tally = Tally::new();
         let mut buf = vec![0u8; COPY_BUF];
-        let streamed: Result<()> = async {
+        let written: Result<()> = async {
             loop {
                 let n = data.read(&mut buf).await?;
                 if n == 0 {
-                    break;
+                    return Ok(());
                 }
                 tally.update(&buf[..n]);
                 writer.write_all(&buf[..n]).await?;
             }
-            writer.shutdown().await?;
-            Ok(())
         }
         .await;
-        if let Err(e) = streamed {
-            let _ = writer.abort().await;
-            return Err(e);
+        // A writer that failed while writing is aborted (its multipart
+        // upload removed); one that failed to shut down is finished either
+        // way and must not be aborted (the writer would panic).
+        let finished = match written {
+            Ok(()) => writer.shutdown().await.map_err(StoreError::from),
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        };
+        if let Err(e) = finished {
+            return Err(match e {
+                StoreError::Io(io) if refused(&io) => StoreError::AccessDenied(io.to_string()),
+                other => other,
+            });
         }
         Ok(tally)
     }
@@ -145,6 +225,16 @@ impl S3Store {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether an I/O error of the multipart writer is the service refusing
+/// the credential (the writer wraps the store's error in an `io::Error`).
+fn refused(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::PermissionDenied
+        || io
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<object_store::Error>())
+            .is_some_and(crate::error::is_refusal)
 }
 
 fn is_not_found(err: &object_store::Error) -> bool {

@@ -164,7 +164,7 @@ async fn serve(
     let client = Client::new(
         gateway,
         Options::new(ctx.consortium.channel.clone(), chaincode),
-        open_store(ctx, store).await?,
+        open_store(ctx, store, &org.mspid).await?,
         Arc::new(key_store(ctx)),
     );
     // The hospital's key pair lives with its custodian.

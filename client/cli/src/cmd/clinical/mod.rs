@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
 use healthblock_sdk::types::model::PatientId;
-use healthblock_sdk::{Client, FsKeyStore, ObjectStore, Options};
+use healthblock_sdk::{Client, FsKeyStore, Options, Stores};
 use healthblock_store::StoreSpec;
 
 use crate::cmd::tx;
@@ -41,7 +41,10 @@ pub(crate) struct Actor {
     #[arg(long, default_value = "ehr")]
     pub chaincode: String,
     /// Object store of the ciphertext and key wraps: `s3` (configured by
-    /// HEALTHBLOCK_S3_*), `file:DIR` or a directory (default:
+    /// HEALTHBLOCK_S3_*, or by the file `env.<MSPID>` of the user's
+    /// hospital in HEALTHBLOCK_S3_ENV_DIR; with HEALTHBLOCK_S3_BUCKET_PREFIX
+    /// one bucket per home hospital, written only with the home's own
+    /// credential), `file:DIR` or a directory (default:
     /// $HEALTHBLOCK_HOME/store).
     #[arg(long, env = "HEALTHBLOCK_STORE")]
     pub store: Option<String>,
@@ -58,9 +61,9 @@ pub(crate) async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
         .await
         .with_context(|| format!("cannot reach a peer of {mspid} as {}", actor.who))?;
     let options = Options::new(ctx.consortium.channel.clone(), actor.chaincode.clone());
-    let store = open_store(ctx, actor.store.as_deref()).await?;
+    let stores = open_store(ctx, actor.store.as_deref(), &mspid).await?;
     Ok(
-        Client::new(gateway, options, store, Arc::new(key_store(ctx)))
+        Client::new(gateway, options, stores, Arc::new(key_store(ctx)))
             .with_custodians(crate::cmd::custodian::endpoints(ctx)?),
     )
 }
@@ -84,14 +87,21 @@ pub(crate) fn key_store(ctx: &Context) -> FsKeyStore {
     )
 }
 
-/// The consortium's object store, as configured (`--store`), by default
-/// the directory `$HEALTHBLOCK_HOME/store`.
-pub(crate) async fn open_store(ctx: &Context, spec: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
+/// The consortium's object stores as a member of `mspid` reaches them,
+/// as configured (`--store`), by default the directory
+/// `$HEALTHBLOCK_HOME/store` for every home hospital. For `s3`, the
+/// hospital's own credential comes from `$HEALTHBLOCK_S3_ENV_DIR/env.<MSPID>`
+/// when that variable is set (scripts/s3-server.sh writes one such file per
+/// hospital), else from HEALTHBLOCK_S3_*.
+pub(crate) async fn open_store(ctx: &Context, spec: Option<&str>, mspid: &str) -> Result<Stores> {
     let spec = match spec {
         Some(s) => StoreSpec::parse(s)?,
         None => StoreSpec::Dir(ctx.layout.home().join("store")),
     };
-    spec.open(None)
+    let env_file = std::env::var_os("HEALTHBLOCK_S3_ENV_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| std::path::PathBuf::from(dir).join(format!("env.{mspid}")));
+    spec.open_stores(env_file.as_deref())
         .await
         .with_context(|| format!("cannot open the object store {spec:?}"))
 }
