@@ -135,9 +135,28 @@ say "10b. The auditor prints the trail: every access, granted or denied, break-g
 say "11. Integrity (Hospital1's IT: blocks are for peers and admins): the imaging blob verifies against the write set of the transaction that recorded it, then a byte is flipped in storage and verify must catch it"
 "$hb" record verify --as "Admin@Hospital1" --record "$IMG"
 hash=$("$hb" record verify --as "Admin@Hospital1" --record "$IMG" --json | sed -n 's/.*"ledger_sha256": "\([0-9a-f]*\)".*/\1/p')
-blob="$home/store/blobs/$hash"
-[ -n "$hash" ] && [ -f "$blob" ] || { echo "cannot find the blob of $IMG" >&2; exit 1; }
-printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+[ -n "$hash" ] || { echo "cannot find the hash of $IMG" >&2; exit 1; }
+if [ "${HEALTHBLOCK_STORE:-}" = s3 ]; then
+    # Per-hospital MinIO buckets (scripts/s3-server.sh): the storage provider
+    # (MinIO's root credential; no hospital's credential may write there but
+    # Hospital1's) flips the byte in Hospital1's bucket.
+    s3_dir=${HEALTHBLOCK_S3_ENV_DIR:-.cache/s3}
+    s3_get() { sed -n "s/^$1=//p" "$s3_dir/env"; }
+    endpoint=$(s3_get HEALTHBLOCK_S3_ENDPOINT)
+    bucket="$(sed -n 's/^HEALTHBLOCK_S3_BUCKET_PREFIX=//p' "$s3_dir/env.Hospital1MSP")-hospital1msp"
+    mc() {
+        MC_CONFIG_DIR="$work/mc" \
+            MC_HOST_provider="${endpoint%%://*}://$(s3_get HEALTHBLOCK_S3_ACCESS_KEY):$(s3_get HEALTHBLOCK_S3_SECRET_KEY)@${endpoint#*://}" \
+            "${MC:-.cache/bin/mc}" --quiet --no-color "$@" >/dev/null
+    }
+    mc cp "provider/$bucket/blobs/$hash" "$work/blob"
+    printf 'X' | dd of="$work/blob" bs=1 seek=1000 conv=notrunc status=none
+    mc cp "$work/blob" "provider/$bucket/blobs/$hash"
+else
+    blob="$home/store/blobs/$hash"
+    [ -f "$blob" ] || { echo "cannot find the blob of $IMG" >&2; exit 1; }
+    printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+fi
 expect_fail "TAMPERED: the stored blob of $IMG" "$hb" record verify --as "Admin@Hospital1" --record "$IMG"
 
 say "Done: the story ran end to end."

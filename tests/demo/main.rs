@@ -3,6 +3,12 @@
 //! encrypted and stored, consent, denial, break-glass, revocation with
 //! re-keying, the audit trail and tamper detection. The script itself fails
 //! on any step that does not behave as the story says.
+//!
+//! On the devnet the story also runs on the real MinIO (started by
+//! scripts/s3-server.sh, as for the object-store tests) with one bucket and
+//! one credential per hospital: every client and custodian uses its own
+//! hospital's credential, Hospital1 writes into its own bucket, the other
+//! hospitals read from it.
 
 use healthblock_network::consortium::Backend;
 use healthblock_tests::{
@@ -13,6 +19,9 @@ use libtest_mimic::{Arguments, Failed, Trial};
 /// Ports of the story's network on each backend.
 const DEVNET_OFFSET: u16 = 24000;
 const FABRIC_OFFSET: u16 = 25000;
+/// Ports of the devnet story on per-hospital MinIO buckets (31500-31599:
+/// between the two above, below the ephemeral range from 32768).
+const DEVNET_S3_OFFSET: u16 = 24500;
 /// The story's refusals (scripts/demo-ehr.sh `expect_fail`): the nurse, the
 /// custodian refusing a replayed decision and someone else's decision, the
 /// revoked doctor, the emergency doctor after the review, the tampered blob.
@@ -28,7 +37,7 @@ fn main() {
     if let Some(reason) = &skip {
         report_fabric_skipped("demo_story", reason);
     }
-    let trials = [
+    let mut trials: Vec<Trial> = [
         (Backend::Devnet, DEVNET_OFFSET),
         (Backend::Fabric, FABRIC_OFFSET),
     ]
@@ -37,15 +46,47 @@ fn main() {
         let name = format!("{backend}::demo::ehr_story_end_to_end");
         match &skip {
             Some(reason) if backend == Backend::Fabric => skipped_trial(name, reason.clone()),
-            _ => Trial::test(name, move || story(backend, offset)),
+            _ => Trial::test(name, move || story(backend, offset, Vec::new())),
         }
     })
     .collect();
+    trials.push(Trial::test(
+        format!(
+            "{}::demo::ehr_story_on_per_hospital_minio_buckets",
+            Backend::Devnet
+        ),
+        || story(Backend::Devnet, DEVNET_S3_OFFSET, per_hospital_s3()),
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn story(backend: Backend, offset: u16) -> Result<(), Failed> {
-    let net = TestNet::start_without_chaincode_on(backend, offset)
+/// The object store of every client and custodian: MinIO with one bucket
+/// per hospital, each acting user's hospital's own credential
+/// (`env.<MSPID>` in the directory scripts/s3-server.sh writes).
+fn per_hospital_s3() -> Vec<(String, String)> {
+    let dir = std::env::var_os("HEALTHBLOCK_S3_ENV_FILE")
+        .map(std::path::PathBuf::from)
+        .and_then(|f| f.parent().map(std::path::PathBuf::from))
+        .unwrap_or_else(|| repo_root().join(".cache/s3"));
+    vec![
+        ("HEALTHBLOCK_STORE".into(), "s3".into()),
+        (
+            "HEALTHBLOCK_S3_ENV_DIR".into(),
+            dir.to_string_lossy().into_owned(),
+        ),
+    ]
+}
+
+fn story(backend: Backend, offset: u16, env: Vec<(String, String)>) -> Result<(), Failed> {
+    if let Some((_, dir)) = env.iter().find(|(k, _)| k == "HEALTHBLOCK_S3_ENV_DIR") {
+        if !std::path::Path::new(dir).join("env.Hospital1MSP").exists() {
+            return Err(Failed::from(format!(
+                "the per-hospital MinIO story needs a running MinIO with per-hospital users \
+                 (no {dir}/env.Hospital1MSP).\nStart one with: scripts/s3-server.sh start"
+            )));
+        }
+    }
+    let net = TestNet::start_without_chaincode_with_env(backend, offset, env.clone())
         .map_err(|e| Failed::from(format!("{e:#}")))?;
     let bins = bin_dir().map_err(|e| Failed::from(format!("{e:#}")))?;
     let out = std::process::Command::new("bash")
@@ -54,6 +95,7 @@ fn story(backend: Backend, offset: u16) -> Result<(), Failed> {
         .env("HEALTHBLOCK_PORT_OFFSET", offset.to_string())
         .env("HEALTHBLOCK_BACKEND", backend.to_string())
         .env("HB", bins.join("healthblock"))
+        .envs(env)
         .output()
         .map_err(|e| Failed::from(e.to_string()))?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -25,6 +25,9 @@ pub struct TestNet {
     bin_dir: PathBuf,
     pub consortium: Consortium,
     pub layout: Layout,
+    /// Extra environment of every CLI run (and so of the key custodians
+    /// `network up` starts), e.g. the object store's configuration.
+    env: Vec<(String, String)>,
 }
 
 /// `target/<profile>/`, where cargo put the workspace binaries.
@@ -107,6 +110,7 @@ impl TestNet {
             .env("HEALTHBLOCK_PORT_OFFSET", self.offset.to_string())
             .env("HEALTHBLOCK_BACKEND", self.backend.to_string())
             .env_remove("HEALTHBLOCK_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(repo_root());
         cmd
     }
@@ -336,6 +340,16 @@ impl TestNet {
 
     /// Starts `backend` with every port shifted by `offset` and deploys no chaincode.
     pub fn start_without_chaincode_on(backend: Backend, offset: u16) -> Result<Self> {
+        Self::start_without_chaincode_with_env(backend, offset, Vec::new())
+    }
+
+    /// [`TestNet::start_without_chaincode_on`], every CLI run (`network up`
+    /// and the key custodians it starts included) with `env` added.
+    pub fn start_without_chaincode_with_env(
+        backend: Backend,
+        offset: u16,
+        env: Vec<(String, String)>,
+    ) -> Result<Self> {
         let home = tempfile::Builder::new()
             .prefix(&format!("healthblock-{backend}-"))
             .tempdir()?;
@@ -348,6 +362,7 @@ impl TestNet {
             consortium: Consortium::load(&repo_root().join("network/consortium.yaml"))
                 .map_err(|e| anyhow!("{e}"))?,
             layout,
+            env,
         };
         // On any failure `net` is dropped, which stops and purges whatever started.
         net.cli_ok(&["network", "up"])?;

@@ -44,9 +44,12 @@ pub(crate) struct Actor {
     /// HEALTHBLOCK_S3_*, or by the file `env.<MSPID>` of the user's
     /// hospital in HEALTHBLOCK_S3_ENV_DIR; with HEALTHBLOCK_S3_BUCKET_PREFIX
     /// one bucket per home hospital, written only with the home's own
-    /// credential), `file:DIR` or a directory (default:
-    /// $HEALTHBLOCK_HOME/store).
-    #[arg(long, env = "HEALTHBLOCK_STORE")]
+    /// credential), `file:DIR` or a directory (default: $HEALTHBLOCK_STORE,
+    /// else $HEALTHBLOCK_HOME/store).
+    // HEALTHBLOCK_STORE is read in `connect`, not bound by clap: an argument
+    // filled from the environment makes an optional flattened `Actor` (as
+    // beside `breakglass review`) count as given.
+    #[arg(long)]
     pub store: Option<String>,
     /// Print JSON for scripts instead of text.
     #[arg(long)]
@@ -61,7 +64,12 @@ pub(crate) async fn connect(ctx: &Context, actor: &Actor) -> Result<Client> {
         .await
         .with_context(|| format!("cannot reach a peer of {mspid} as {}", actor.who))?;
     let options = Options::new(ctx.consortium.channel.clone(), actor.chaincode.clone());
-    let stores = open_store(ctx, actor.store.as_deref(), &mspid).await?;
+    let spec = actor.store.clone().or_else(|| {
+        std::env::var("HEALTHBLOCK_STORE")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let stores = open_store(ctx, spec.as_deref(), &mspid).await?;
     Ok(
         Client::new(gateway, options, stores, Arc::new(key_store(ctx)))
             .with_custodians(crate::cmd::custodian::endpoints(ctx)?),
@@ -129,6 +137,27 @@ pub(crate) fn pseudonym(s: &str) -> Result<PatientId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_actor_argument_comes_from_the_environment() {
+        // `breakglass` flattens an optional Actor beside its subcommands: an
+        // argument clap filled from the environment (HEALTHBLOCK_STORE) made
+        // that Actor count as given, and `breakglass review` then failed
+        // for want of the parent's `--as`.
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            actor: Actor,
+        }
+        for arg in Cli::command().get_arguments() {
+            assert!(
+                arg.get_env().is_none(),
+                "{} is read from the environment",
+                arg.get_id()
+            );
+        }
+    }
 
     #[test]
     fn users_must_name_their_org() {
