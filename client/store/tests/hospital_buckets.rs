@@ -292,3 +292,63 @@ async fn blobs_live_in_their_home_hospitals_bucket() {
         stored.data
     );
 }
+
+/// Reading with another hospital's credential yields ciphertext and wraps
+/// sealed to others, no data key: Hospital2 and Hospital3 read everything
+/// Hospital1 stored for a record (the blob and the wraps of Hospital1's
+/// custodian and of the patient) and cannot open any wrap with their own
+/// keys, nor find the plaintext in the blob. Keys come only from Hospital1's
+/// custodian, for a committed, audited decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_hospitals_credential_reads_only_ciphertext_and_sealed_wraps() {
+    use wbcb::{
+        encrypt_bytes, DataKey, EncryptOptions, EncryptionSecretKey, KeyWrap, RecordContext,
+    };
+    const SECRET: &[u8] = b"diagnosis: confidential, seen only after an audited decision";
+    let ctx = RecordContext::new("rec-finding-7", 1, "pseudo-7").expect("context");
+    let hospital1 = EncryptionSecretKey::generate().expect("key");
+    let patient = EncryptionSecretKey::generate().expect("key");
+    let fp = |k: &EncryptionSecretKey| -> WrapName {
+        k.public_key().fingerprint().to_hex().parse().expect("name")
+    };
+    let home = stores_of(HOSPITAL1).for_home(HOSPITAL1).expect("h1");
+    let hash = {
+        let key = DataKey::generate();
+        let blob = encrypt_bytes(&key, &ctx, EncryptOptions::default(), SECRET).expect("enc");
+        let info = home.put_blob(&mut blob.as_slice()).await.expect("put");
+        for who in [&hospital1, &patient] {
+            let wrap = KeyWrap::seal(&key, &ctx, who.public_key())
+                .expect("wrap")
+                .to_bytes();
+            home.put_wrap(&info.hash, &fp(who), &wrap)
+                .await
+                .expect("put wrap");
+        }
+        info.hash
+    };
+    for reader in [HOSPITAL2, "Hospital3MSP"] {
+        let theirs = EncryptionSecretKey::generate().expect("their hospital key");
+        let store = stores_of(reader).for_home(HOSPITAL1).expect("reader on h1");
+        let blob = read_all(store.as_ref(), &hash).await.expect("read blob");
+        assert!(
+            !blob.windows(SECRET.len()).any(|w| w == SECRET),
+            "{reader} found plaintext in the blob"
+        );
+        let names = store.list_wraps(&hash).await.expect("list");
+        assert_eq!(names.len(), 2, "{reader}");
+        for name in names {
+            let bytes = store.get_wrap(&hash, &name).await.expect("read wrap");
+            let wrap = KeyWrap::from_bytes(&bytes).expect("a wrap");
+            assert!(
+                wrap.open(&theirs, &ctx).is_err(),
+                "{reader} opened the wrap {name} with its own key"
+            );
+        }
+    }
+    // The home hospital's own key opens its wrap (the custodian's path).
+    let bytes = home.get_wrap(&hash, &fp(&hospital1)).await.expect("wrap");
+    assert!(KeyWrap::from_bytes(&bytes)
+        .expect("wrap")
+        .open(&hospital1, &ctx)
+        .is_ok());
+}
