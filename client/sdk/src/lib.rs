@@ -18,7 +18,10 @@
 //! - who signs ([`Signer`]): the gateway's identity by default, or any
 //!   signer ([`Client::with_signer`]), as fabric-gateway's `WithSign` allows;
 //! - where ciphertext lives ([`ObjectStore`]): [`healthblock_store::FsStore`]
-//!   or [`healthblock_store::S3Store`], or any other implementation;
+//!   or [`healthblock_store::S3Store`], or any other implementation, shared
+//!   by every home hospital, or [`Stores`] with one S3 bucket per home
+//!   hospital (the caller's own hospital's credential writes only its own
+//!   bucket; records are read from their home's);
 //! - where keys live ([`KeyStore`]): [`FsKeyStore`] or another.
 //!
 //! Contract arguments and answers are the shared types of
