@@ -84,6 +84,17 @@ done
 
 echo "==> Caliper's network configuration, generated from the running network"
 "$hb" caliper config --out "$out/config" --json >"$out/config.json"
+echo "==> each doctor's own encryption key on the ledger (request_access names it)"
+for who in $(python3 -c '
+import json, sys
+for i in json.load(open(sys.argv[1]))["identities"]:
+    if i["name"] == "doctor":
+        print(i["user"])' "$out/config.json"); do
+  if ! "$hb" keydir show --as "$who" --user "$who" --json >/dev/null 2>&1; then
+    "$hb" keydir publish --as "$who" --json >/dev/null
+    echo "   $who published their key"
+  fi
+done
 
 # The rounds the benchmark asks for: the summary fails on any that did not run.
 node -e '

@@ -15,7 +15,6 @@ class EhrPutRecord extends HealthBlockWorkload {
     async initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext) {
         await super.initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext);
         this.patient = hex64();
-        this.fingerprint = hex64();
         await this.setup(this.home, 'doctor', 'ehr', 'register_patient', [this.patient]);
     }
 
@@ -29,7 +28,9 @@ class EhrPutRecord extends HealthBlockWorkload {
             size: this.roundArguments.size || 4096,
             storage_pointer: `caliper://${this.run}/${recordId}`,
             blind_index: [hex64().slice(0, 32)],
-            wraps: [this.fingerprint],
+            // No wraps: the metadata is synthetic, and the contract accepts wraps
+            // only to the home hospital's and the patient's published keys.
+            wraps: [],
         });
     }
 

@@ -5,7 +5,10 @@
  * grants the next hospital consent to all the patient's records, and that
  * hospital's doctor requests access; with `requester: home` the home doctor
  * does. Each transaction is a submitted request_access (it commits one audit
- * entry) and must be granted. Arguments: records (default 5), requester, org.
+ * entry) naming the requester's published encryption key, and must be
+ * granted. The key must be published already (scripts/caliper.sh publishes
+ * each doctor's with `healthblock keydir publish`). Arguments: records
+ * (default 5), requester, org.
  */
 'use strict';
 
@@ -29,6 +32,7 @@ class EhrRequestAccess extends EhrPutRecord {
                 scope: { kind: 'all' },
             })]);
         }
+        this.fingerprint = await this.publishedFingerprint(this.requester, 'doctor');
     }
 
     async submitTransaction() {

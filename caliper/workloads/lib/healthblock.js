@@ -79,6 +79,27 @@ class HealthBlockWorkload extends WorkloadModuleBase {
         return Buffer.from(status.GetResult() || []).toString('utf8');
     }
 
+    /** An evaluated query (outside the measured round); its answer text, or null when refused. */
+    async query(org, identity, contractId, fn, args) {
+        const status = await this.sutAdapter.sendRequests(this.request(org, identity, contractId, fn, args, true));
+        return status.IsCommitted() ? Buffer.from(status.GetResult() || []).toString('utf8') : null;
+    }
+
+    /** The fingerprint of `identity`'s published, unrevoked encryption key (what request_access names). */
+    async publishedFingerprint(org, identity) {
+        const me = await this.query(org, identity, 'ehr', 'whoami', []);
+        if (!me) {
+            throw new Error(`whoami as ${identity}@${org.org} was refused`);
+        }
+        const user = JSON.parse(me).user;
+        const key = await this.query(org, identity, 'ehr', 'get_key', [user]);
+        const published = key && JSON.parse(key);
+        if (!published || published.revoked_at) {
+            throw new Error(`${user} has no published, unrevoked encryption key: publish it with \`healthblock keydir publish --as ...\``);
+        }
+        return published.fingerprint;
+    }
+
     /** A measured transaction; `check(text)` returns a problem or nothing for a committed one. */
     async measured(request, check) {
         const status = await this.sutAdapter.sendRequests(request);

@@ -83,18 +83,30 @@ async fn lists_reads_and_refuses_as_fabric() {
     assert!(message.contains("UnknownCA"), "{message}");
 }
 
-/// Block 0 as the peer serves it (qscc GetBlockByNumber, channel-less).
+/// Block 0 as the peer serves it (qscc GetBlockByNumber, channel-less). The
+/// peer commits the genesis block in the background after start, so "no
+/// blocks" is asked again for a while (a loaded machine may take a moment).
 async fn genesis_block(fx: &Fixture, devnet: &devnet::Devnet) -> Vec<u8> {
     use fabric_proto::protos::endorser_client::EndorserClient;
     let mut peer = EndorserClient::new(fx.peer_channel(devnet, 0).await);
-    let (sp, _) = common::tx::proposal(
-        &fx.client(0),
-        "",
-        "qscc",
-        &[b"GetBlockByNumber", b"ehr", b"0"],
-    );
-    let resp = peer.process_proposal(sp).await.unwrap().into_inner();
-    let r = resp.response.unwrap();
-    assert_eq!(r.status, 200, "{}", r.message);
-    r.payload
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (sp, _) = common::tx::proposal(
+            &fx.client(0),
+            "",
+            "qscc",
+            &[b"GetBlockByNumber", b"ehr", b"0"],
+        );
+        let resp = peer.process_proposal(sp).await.unwrap().into_inner();
+        let r = resp.response.unwrap();
+        if r.status != 200
+            && r.message.contains("the channel has no blocks")
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        assert_eq!(r.status, 200, "{}", r.message);
+        return r.payload;
+    }
 }

@@ -281,6 +281,35 @@ fn put_args(ehr: &Ehr, rid: &str, p: usize) -> Result<String> {
     Ok(serde_json::to_string(&args)?)
 }
 
+/// The fingerprint of the acting user's published encryption key, which
+/// `request_access` must name. A user without one publishes their own (the
+/// pair from this machine's key store, as `keydir publish` does).
+async fn published_fingerprint(
+    contract: &Contract,
+    keys: &healthblock_sdk::FsKeyStore,
+) -> Result<String> {
+    use healthblock_sdk::types::keydir::PublishedKey;
+    use healthblock_sdk::types::results::WhoAmI;
+    use healthblock_sdk::KeyStore as _;
+    let me: WhoAmI = serde_json::from_slice(&contract.evaluate(f::WHOAMI, [""; 0]).await?)?;
+    let published = match contract.evaluate(f::GET_KEY, [me.user.as_str()]).await {
+        Ok(bytes) => serde_json::from_slice::<PublishedKey>(&bytes)?,
+        Err(e) if code_of(&e) == Some(ErrorCode::NotFound) => {
+            let key = keys.public_key(healthblock_sdk::KeyOwner::User(&me.user))?;
+            let pem = key.to_pem()?;
+            serde_json::from_slice(&contract.submit(f::PUBLISH_KEY, [pem.as_str()]).await?)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if published.revoked_at.is_some() {
+        bail!(
+            "the published encryption key of {} is revoked: publish a new one (`healthblock keydir rotate`)",
+            me.user
+        );
+    }
+    Ok(published.fingerprint)
+}
+
 async fn prepare_ehr(ctx: &Context, driver: &Driver, sizes: SetupSizes) -> Result<Ehr> {
     debug_assert!(driver.workload.is_ehr());
     let keys = key_store(ctx);
@@ -303,8 +332,11 @@ async fn prepare_ehr(ctx: &Context, driver: &Driver, sizes: SetupSizes) -> Resul
         resource_type,
         pids,
         records: Vec::new(),
-        fingerprint: hex::encode(Sha256::digest(b"healthblock bench open loop")),
+        fingerprint: String::new(),
     };
+    if driver.workload == Workload::EhrRequestAccess {
+        ehr.fingerprint = published_fingerprint(&driver.contracts[0], &keys).await?;
+    }
     let register = {
         let pids = ehr.pids.clone();
         setup_all(&driver.contracts, patients, sizes.concurrency, move |n| {
