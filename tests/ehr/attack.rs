@@ -530,6 +530,7 @@ async fn break_glass_events(ctx: &Ctx, pid: &str) -> Result<Vec<Value>> {
 
 /// A record's audit trail, as the auditor reads it.
 async fn record_trail(ctx: &Ctx, rid: &str) -> Result<Vec<Value>> {
+    ctx.net.settle().await?;
     let auditor = ctx.sdk(&ctx.users.auditor).await?;
     let trail = auditor.audit_by_record(&RecordId::parse(rid)?).await?;
     Ok(serde_json::from_value(serde_json::to_value(trail)?)?)

@@ -294,6 +294,9 @@ async fn controls(ctx: Ctx) -> Result<()> {
     // 4. Keys only while in force, by audited key release. The other
     // openings are still in force: the doctor reads through Hospital2's
     // custodian (no delivery step), and no wrap for the doctor is stored.
+    // Every endorser must have committed the review first, or their
+    // decisions differ (a loaded machine lets a peer lag a block).
+    ctx.net.settle().await?;
     let doctor = ctx.sdk(&DOCTOR).await?;
     let mut plain = Vec::new();
     let read = doctor

@@ -32,6 +32,7 @@ pub(crate) fn trials() -> Vec<(&'static str, TestFn)> {
             "release::no_read_path_but_the_custodian_yields_a_grantee_a_data_key",
             no_other_read_path,
         ),
+        trial("release::a_stale_decision_releases_no_key", stale_decision),
     ]
 }
 
@@ -305,5 +306,67 @@ async fn no_other_read_path(ctx: Ctx) -> Result<()> {
         ensure!(!answer.contains("WBCW"), "{function} answered a key wrap");
         println!("  {function}: {} bytes, no key material", answer.len());
     }
+    Ok(())
+}
+
+/// A decision older than the custodian's bound releases nothing. The
+/// network's own custodians accept 5 minutes; a second custodian of
+/// Hospital1 (its own port and state, the same keys and peer) accepts 2 s,
+/// so the test does not wait minutes.
+async fn stale_decision(ctx: Ctx) -> Result<()> {
+    let (rid, _) = put_record(&ctx, "stale").await?;
+    let record = RecordId::parse(&rid)?;
+    let doctor1 = ctx.users.doctor1;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let state = tempfile::tempdir()?;
+    let state_dir = state.path().to_string_lossy().into_owned();
+    let _strict = ctx.net.cli_spawn(&[
+        "custodian",
+        "serve",
+        "--org",
+        "Hospital1",
+        "--max-age-secs",
+        "2",
+        "--listen",
+        &address,
+        "--state-dir",
+        &state_dir,
+    ])?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(&address).await.is_err() {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the strict custodian did not listen on {address}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut strict = ctx.custodian_of(doctor1.org)?;
+    strict.address = address;
+    let signer: Arc<dyn Signer> = Arc::new(wallet_identity(&ctx.net, doctor1.name, doctor1.org)?);
+
+    let decision = ctx
+        .sdk(&doctor1)
+        .await?
+        .request_access(&record, None)
+        .await?;
+    ctx.net.settle().await?;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    expect_refused(
+        "a decision 5 s old at a custodian that accepts 2 s",
+        request_release(&strict, signer.clone(), &decision.value.tx_id).await,
+        RefusalCode::Stale,
+    )?;
+    // The same custodian releases a fresh one: the refusal was the age.
+    let fresh = ctx
+        .sdk(&doctor1)
+        .await?
+        .request_access(&record, None)
+        .await?;
+    request_release(&strict, signer, &fresh.value.tx_id)
+        .await
+        .map_err(|e| anyhow!("the strict custodian refused a fresh decision: {e}"))?;
     Ok(())
 }

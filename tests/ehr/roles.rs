@@ -66,6 +66,9 @@ async fn break_glass(ctx: &Ctx, user: &User, pid: &str, reason: &str) -> Result<
 
 /// Every entry of a record's audit trail, as the auditor reads it.
 async fn record_trail(ctx: &Ctx, rid: &str) -> Result<Vec<Value>> {
+    // The entries were committed on the writers' peers; the auditor reads
+    // on Hospital1's, which may be a block behind on a loaded machine.
+    ctx.net.settle().await?;
     let auditor = ctx.sdk(&ctx.users.auditor).await?;
     let trail = auditor.audit_by_record(&RecordId::parse(rid)?).await?;
     Ok(serde_json::from_value(serde_json::to_value(trail)?)?)

@@ -115,6 +115,18 @@ impl TestNet {
         cmd
     }
 
+    /// Starts the CLI against this network in the background (a service such
+    /// as `custodian serve`); the child is killed when dropped.
+    pub fn cli_spawn(&self, args: &[&str]) -> Result<tokio::process::Child> {
+        tokio::process::Command::from(self.cli_command(args))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot run healthblock")
+    }
+
     /// Runs the CLI against this network.
     pub fn cli(&self, args: &[&str]) -> Result<Output> {
         self.cli_command(args)

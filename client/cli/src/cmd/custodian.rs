@@ -48,6 +48,13 @@ pub(crate) enum CustodianCmd {
         /// commands; default: $HEALTHBLOCK_HOME/store).
         #[arg(long, env = "HEALTHBLOCK_STORE")]
         store: Option<String>,
+        /// Listen here instead of the description's `custodian_port`.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Keep the redeemed decisions here (default:
+        /// $HEALTHBLOCK_HOME/custodian/<Org>); one directory per running custodian.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// Ask a hospital's custodian for the key of a committed access
     /// decision (what `record get` does after `access request`); prints the
@@ -77,7 +84,12 @@ pub(crate) async fn run(ctx: &Context, cmd: CustodianCmd) -> Result<()> {
             chaincode,
             max_age_secs,
             store,
-        } => serve(ctx, &org, &chaincode, max_age_secs, store.as_deref()).await,
+            listen,
+            state_dir,
+        } => {
+            let place = Placement { listen, state_dir };
+            serve(ctx, &org, &chaincode, max_age_secs, store.as_deref(), place).await
+        }
         CustodianCmd::Release { actor, tx, of } => release(ctx, &actor, &tx, &of).await,
         CustodianCmd::Status { json } => {
             let all = status(ctx);
@@ -148,12 +160,19 @@ async fn release(ctx: &Context, actor: &Actor, tx_id: &str, home: &str) -> Resul
     output::json(&released)
 }
 
+/// Where a custodian listens and keeps its state, when not the defaults.
+struct Placement {
+    listen: Option<String>,
+    state_dir: Option<PathBuf>,
+}
+
 async fn serve(
     ctx: &Context,
     org: &str,
     chaincode: &str,
     max_age_secs: u64,
     store: Option<&str>,
+    place: Placement,
 ) -> Result<()> {
     let org = ctx.org(org)?.clone();
     let admin = format!("Admin@{}", org.name);
@@ -195,7 +214,7 @@ async fn serve(
         &read("server.key")?,
         msps,
     )?;
-    let state = state_dir(ctx, &org);
+    let state = place.state_dir.unwrap_or_else(|| state_dir(ctx, &org));
     std::fs::create_dir_all(&state)
         .with_context(|| format!("cannot create {}", state.display()))?;
     let redeemed = Redeemed::open(&state.join("redeemed.redb"))?;
@@ -207,7 +226,9 @@ async fn serve(
         max_age: Duration::from_secs(max_age_secs),
         redeemed,
     });
-    let address = ctx.consortium.address(org.custodian_port);
+    let address = place
+        .listen
+        .unwrap_or_else(|| ctx.consortium.address(org.custodian_port));
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
