@@ -8,13 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fabric_client::admin::channel::ProcessedTx;
 use fabric_proto::common::HeaderType;
-use fabric_proto::msp::SerializedIdentity;
 use healthblock_ehr_types::functions as f;
 use healthblock_ehr_types::results::{AccessResponse, Grant};
 use healthblock_sdk::key_release::{Refusal, RefusalCode};
-use prost::Message as _;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
 
 /// How far a decision's timestamp may lie ahead of the custodian's clock.
 const CLOCK_SKEW: Duration = Duration::from_secs(60);
@@ -87,19 +83,13 @@ pub fn check(
             ),
         ));
     }
-    let creator = SerializedIdentity::decode(decoded.creator.as_slice()).map_err(|e| {
+    let creator = fabric_msp::Identity::from_serialized(&decoded.creator).map_err(|e| {
         refuse(
             NotAGrant,
             format!("the creator of {tx_id} cannot be read: {e}"),
         )
     })?;
-    let creator_der = CertificateDer::from_pem_slice(&creator.id_bytes).map_err(|e| {
-        refuse(
-            NotAGrant,
-            format!("the creator of {tx_id} has no certificate: {e}"),
-        )
-    })?;
-    if creator_der.as_ref() != caller_der {
+    if creator.cert_der != caller_der {
         return Err(refuse(
             ForeignCaller,
             format!("transaction {tx_id} was created by another identity than the caller's"),

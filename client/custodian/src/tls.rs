@@ -58,26 +58,11 @@ struct MspClientVerifier {
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-/// A DER certificate as PEM, which Fabric's identities are made of.
-pub fn der_to_pem(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
-}
-
 impl MspClientVerifier {
     /// The MSP that validates `der` now, if any.
     fn validating_msp(&self, der: &[u8], now: i64) -> Option<&Msp> {
-        let pem = der_to_pem(der);
         self.msps.iter().find(|msp| {
-            Identity::from_pem(&msp.mspid, pem.as_bytes())
-                .is_ok_and(|id| msp.validate(&id, now).is_ok())
+            Identity::from_der(&msp.mspid, der).is_ok_and(|id| msp.validate(&id, now).is_ok())
         })
     }
 }

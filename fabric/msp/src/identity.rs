@@ -65,6 +65,13 @@ impl Identity {
         })
     }
 
+    /// Parses an MSP id and a DER certificate (as TLS presents it); its PEM
+    /// form is the standard encoding.
+    pub fn from_der(mspid: &str, cert_der: &[u8]) -> Result<Self, MspError> {
+        let pem = pem::encode(&pem::Pem::new("CERTIFICATE", cert_der.to_vec()));
+        Self::from_pem(mspid, pem.as_bytes())
+    }
+
     /// `msp.SerializedIdentity` bytes (the exact `cert_pem` is kept so hashes match).
     pub fn serialize(&self) -> Vec<u8> {
         SerializedIdentity {
