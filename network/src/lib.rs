@@ -1,7 +1,9 @@
 //! The HealthBlock consortium and how it runs.
 //!
 //! Owns: identity material in Fabric's cryptogen layout ([`cryptogen`]), the
-//! hospitals' CA server processes ([`ca`]), the devnet background process
+//! hospitals' CA server processes ([`ca`]), the hospitals' key custodian
+//! processes ([`custodian`]), spawning such detached services with pid file
+//! and log (`process`), the devnet background process
 //! ([`devnet_process`]), the native Fabric processes of the fabric backend
 //! ([`fabric_process`]), Caliper's configuration of a running network
 //! ([`caliper`]), pid files ([`pid`]) and which backend actually runs ([`running`]). The consortium as data (its
@@ -12,10 +14,12 @@
 pub mod ca;
 pub mod caliper;
 pub mod cryptogen;
+pub mod custodian;
 pub mod devnet_process;
 pub mod fabric_process;
 mod fsutil;
 pub mod pid;
+mod process;
 pub mod running;
 
 // `devnet_config` names both the module and its mapping function.

@@ -32,7 +32,7 @@ pub use probe::CaInfo;
 use crate::consortium::{Consortium, PeerOrg};
 use crate::fsutil::IoError;
 use crate::layout::Layout;
-use process::Launch;
+use crate::process::Launch;
 use serde::Serialize;
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -172,7 +172,7 @@ pub async fn start(
     }
     check_port_free(c, org)?;
     let launch = prepare(c, layout, org, &paths, ca_server_bin).await?;
-    let mut child = process::spawn(&launch, &paths.pid_file)?;
+    let mut child = crate::process::spawn(&launch, &paths.pid_file)?;
     let pid = child.id();
     match wait_ready(org, &paths, &http, &url, started, Some(&mut child)).await {
         Ok(info) => Ok(up_status(c, org, &paths, pid, info, false, started)),

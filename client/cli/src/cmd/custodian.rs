@@ -2,33 +2,23 @@
 //! release, `healthblock-custodian`). `serve` runs one in the foreground;
 //! `network up` starts one per hospital in the background like its CA (pid
 //! file, log), `network down` stops them and `network status` and
-//! `custodian status` show them.
+//! `custodian status` show them. Starting, stopping and their state are
+//! `healthblock_network::custodian`'s; this module parses, serves and prints.
 
-use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use clap::Subcommand;
 use healthblock_custodian::{Custodian, Redeemed, DEFAULT_MAX_AGE};
-use healthblock_network::consortium::PeerOrg;
-use healthblock_network::cryptogen::{service_tls_dir, CUSTODIAN_SERVICE};
-use healthblock_network::pid;
+use healthblock_network::custodian::{self as processes, CustodianStatus};
 use healthblock_sdk::{Client, CustodianEndpoint, Custodians, Options};
-use serde::Serialize;
 
 use crate::cmd::clinical::{key_store, open_store, Actor};
 use crate::cmd::tx;
 use crate::context::Context;
 use crate::output;
-
-/// How long `network up` waits for a custodian to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a custodian gets to stop before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum CustodianCmd {
@@ -92,7 +82,7 @@ pub(crate) async fn run(ctx: &Context, cmd: CustodianCmd) -> Result<()> {
         }
         CustodianCmd::Release { actor, tx, of } => release(ctx, &actor, &tx, &of).await,
         CustodianCmd::Status { json } => {
-            let all = status(ctx);
+            let all = processes::status(&ctx.consortium, &ctx.layout);
             if json {
                 return output::json(&all);
             }
@@ -106,43 +96,16 @@ pub(crate) async fn run(ctx: &Context, cmd: CustodianCmd) -> Result<()> {
     }
 }
 
-/// The server certificate's name: `custodian.<domain>`.
-fn server_name(org: &PeerOrg) -> String {
-    format!("{CUSTODIAN_SERVICE}.{}", org.domain)
-}
-
-fn tls_dir(ctx: &Context, org: &PeerOrg) -> PathBuf {
-    service_tls_dir(&ctx.layout.org_dir(org), CUSTODIAN_SERVICE)
-}
-
-fn state_dir(ctx: &Context, org: &PeerOrg) -> PathBuf {
-    ctx.layout.home().join("custodian").join(&org.name)
-}
-
-fn pid_file(ctx: &Context, org: &PeerOrg) -> PathBuf {
-    ctx.layout.pid_file(&format!("custodian-{}", org.name))
-}
-
-fn log_file(ctx: &Context, org: &PeerOrg) -> PathBuf {
-    ctx.layout
-        .logs_dir()
-        .join(format!("custodian-{}.log", org.name))
-}
-
 /// Every hospital's custodian, for clients that read records.
 pub(crate) fn endpoints(ctx: &Context) -> Result<Custodians> {
     let mut all = Custodians::new();
-    for org in &ctx.consortium.orgs {
-        let ca = ctx.layout.org_tls_ca_cert(org);
-        let tls_ca_pem = std::fs::read(&ca).with_context(|| {
-            format!("cannot read the TLS CA of {} at {}", org.name, ca.display())
-        })?;
+    for e in processes::endpoints(&ctx.consortium, &ctx.layout)? {
         all = all.with(
-            org.mspid.clone(),
+            e.mspid,
             CustodianEndpoint {
-                address: ctx.consortium.address(org.custodian_port),
-                server_name: server_name(org),
-                tls_ca_pem,
+                address: e.address,
+                server_name: e.server_name,
+                tls_ca_pem: e.tls_ca_pem,
             },
         );
     }
@@ -204,7 +167,7 @@ async fn serve(
                 .with_context(|| format!("the MSP of {}", o.name))
         })
         .collect::<Result<Vec<_>>>()?;
-    let tls = tls_dir(ctx, &org);
+    let tls = processes::tls_dir(&ctx.layout, &org);
     let read = |name: &str| {
         std::fs::read(tls.join(name))
             .with_context(|| format!("cannot read {}", tls.join(name).display()))
@@ -214,7 +177,9 @@ async fn serve(
         &read("server.key")?,
         msps,
     )?;
-    let state = place.state_dir.unwrap_or_else(|| state_dir(ctx, &org));
+    let state = place
+        .state_dir
+        .unwrap_or_else(|| processes::state_dir(&ctx.layout, &org));
     std::fs::create_dir_all(&state)
         .with_context(|| format!("cannot create {}", state.display()))?;
     let redeemed = Redeemed::open(&state.join("redeemed.redb"))?;
@@ -228,14 +193,14 @@ async fn serve(
     });
     let address = place
         .listen
-        .unwrap_or_else(|| ctx.consortium.address(org.custodian_port));
+        .unwrap_or_else(|| processes::address(&ctx.consortium, &org));
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     println!(
         "key custodian of {} listening on {address} (TLS name {}, decisions at most {max_age_secs}s old)",
         org.name,
-        server_name(&org)
+        processes::server_name(&org)
     );
     healthblock_custodian::server::serve(listener, config, custodian, shutdown_signal()).await;
     println!("key custodian of {} stopped", org.name);
@@ -253,44 +218,6 @@ async fn shutdown_signal() {
     }
 }
 
-/// One hospital's custodian, as `status` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct CustodianStatus {
-    pub org: String,
-    pub mspid: String,
-    pub address: String,
-    pub pid: Option<u32>,
-    pub up: bool,
-    pub log: PathBuf,
-}
-
-/// Whether `pid` is a custodian of this home (its command line names the home).
-fn is_ours(ctx: &Context, pid: u32) -> bool {
-    pid::is_running(pid, ctx.layout.home())
-}
-
-pub(crate) fn status(ctx: &Context) -> Vec<CustodianStatus> {
-    ctx.consortium
-        .orgs
-        .iter()
-        .map(|org| {
-            let address = ctx.consortium.address(org.custodian_port);
-            let pid = pid::read(&pid_file(ctx, org))
-                .ok()
-                .flatten()
-                .filter(|p| is_ours(ctx, *p));
-            CustodianStatus {
-                org: org.name.clone(),
-                mspid: org.mspid.clone(),
-                up: pid.is_some() && TcpStream::connect(&address).is_ok(),
-                address,
-                pid,
-                log: log_file(ctx, org),
-            }
-        })
-        .collect()
-}
-
 pub(crate) fn print_status(all: &[CustodianStatus]) {
     for c in all {
         println!(
@@ -305,71 +232,9 @@ pub(crate) fn print_status(all: &[CustodianStatus]) {
     }
 }
 
-/// Starts every hospital's custodian that is not running; waits until each
-/// listens. Returns the statuses.
+/// Starts every hospital's custodian that is not running (this executable
+/// serves them); waits until each listens. Returns the statuses.
 pub(crate) fn start_all(ctx: &Context) -> Result<Vec<CustodianStatus>> {
     let exe = std::env::current_exe().context("cannot find the healthblock binary")?;
-    for org in &ctx.consortium.orgs {
-        let pid_path = pid_file(ctx, org);
-        if pid::read(&pid_path)?.is_some_and(|p| is_ours(ctx, p)) {
-            continue;
-        }
-        let address = ctx.consortium.address(org.custodian_port);
-        if TcpStream::connect(&address).is_ok() {
-            bail!(
-                "cannot start the key custodian of {}: {address} is in use by another process",
-                org.name
-            );
-        }
-        let log_path = log_file(ctx, org);
-        if let Some(dir) = log_path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .with_context(|| format!("cannot open {}", log_path.display()))?;
-        let child = Command::new(&exe)
-            .arg("--home")
-            .arg(ctx.layout.home())
-            .args(["custodian", "serve", "--org", &org.name])
-            .env("HEALTHBLOCK_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C in the terminal does not reach it.
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("cannot start the key custodian of {}", org.name))?;
-        let pid = child.id();
-        pid::write(&pid_path, pid)?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(&address).is_err() {
-            if Instant::now() > deadline || !pid::is_alive(pid) {
-                bail!(
-                    "the key custodian of {} did not start listening on {address}; see {}",
-                    org.name,
-                    log_path.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    Ok(status(ctx))
-}
-
-/// Stops every custodian of this home. Returns the hospitals stopped.
-pub(crate) fn stop_all(ctx: &Context) -> Result<Vec<String>> {
-    let mut stopped = Vec::new();
-    for org in &ctx.consortium.orgs {
-        let pid_path = pid_file(ctx, org);
-        if let Some(p) = pid::read(&pid_path)?.filter(|p| is_ours(ctx, *p)) {
-            pid::stop(p, STOP_GRACE, |p| is_ours(ctx, p))
-                .map_err(|e| anyhow!("stopping the key custodian of {}: {e}", org.name))?;
-            stopped.push(org.name.clone());
-        }
-        pid::remove(&pid_path)?;
-    }
-    Ok(stopped)
+    Ok(processes::start_all(&ctx.consortium, &ctx.layout, &exe)?)
 }

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context as _, Result};
 use healthblock_network::consortium::Backend;
 use healthblock_network::fabric_process::{self, FabricInstall};
 use healthblock_network::running::running_backend;
-use healthblock_network::{ca, cryptogen, devnet_control, devnet_process};
+use healthblock_network::{ca, cryptogen, custodian, devnet_control, devnet_process};
 use std::time::Duration;
 
 /// Bound on a fabric `network up`: processes, channel joins, Raft election and gossip.
@@ -272,7 +272,7 @@ async fn fabric_up(
 fn down(ctx: &Context, purge: bool, json: bool) -> Result<()> {
     // Chaincode servers first: their pid files live under the home that --purge removes.
     crate::cmd::chaincode::stop_servers(ctx)?;
-    crate::cmd::custodian::stop_all(ctx)?;
+    custodian::stop_all(&ctx.consortium, &ctx.layout)?;
     ca::stop_all(&ctx.layout).map_err(|e| anyhow!("hospital CAs: {e}"))?;
     // Native Fabric nodes of this home, whichever backend the description names now.
     let fabric = fabric_process::down(&ctx.consortium, &ctx.layout, FABRIC_STOP_GRACE)
@@ -321,7 +321,7 @@ async fn status(ctx: &Context, json: bool) -> Result<()> {
     };
     fill_heights(ctx, &mut status).await;
     let cas = ca::status(&ctx.consortium, &ctx.layout).await;
-    let custodians = crate::cmd::custodian::status(ctx);
+    let custodians = custodian::status(&ctx.consortium, &ctx.layout);
     if json {
         let mut value = serde_json::to_value(&status)?;
         // `backend`: the one running (null when nothing runs); `asked_backend`: the
