@@ -177,6 +177,43 @@ async fn get_record_returns_metadata_without_wraps() {
         .fails_with("not found");
 }
 
+/// Issue 13: where the ciphertext lives, and whose keys wrap its data key,
+/// come only with an audited grant. Every unaudited read leaves both out.
+#[tokio::test]
+async fn unaudited_reads_carry_no_storage_pointer_and_no_wraps() {
+    let world = World::new().await;
+    let net = &world.net;
+    let type_token = hex64("type:Observation");
+    let reads: Vec<(&str, Vec<&str>)> = vec![
+        ("get_record", vec!["get_record", "obs-1"]),
+        ("get_record v1", vec!["get_record", "obs-1", "1"]),
+        ("record_history", vec!["record_history", "obs-1"]),
+        ("verify_record", vec!["verify_record", "obs-1", "1"]),
+        (
+            "list_records_by_patient",
+            vec!["list_records_by_patient", &world.p1],
+        ),
+        (
+            "list_records_by_token",
+            vec!["list_records_by_token", &type_token],
+        ),
+    ];
+    for (name, args) in reads {
+        let answer = net.evaluate(&world.h1_doctor, &args).await.ok();
+        let text = answer.to_string();
+        for field in ["storage_pointer", "wraps", "\"blobs/"] {
+            assert!(!text.contains(field), "{name} reveals {field}: {text}");
+        }
+        assert!(text.contains(&hex64("obs-1/1")), "{name} answered {text}");
+    }
+    // The grant, committed and audited, is where the pointer comes from.
+    let granted = world.access(&world.h1_doctor, "obs-1").await.ok();
+    assert_eq!(
+        granted["storage_pointer"],
+        format!("blobs/{}", hex64("obs-1/1"))
+    );
+}
+
 #[tokio::test]
 async fn metadata_reads_need_home_ownership_or_consent() {
     let world = World::new().await;

@@ -497,7 +497,7 @@ async fn every_hospital_control(ctx: Ctx) -> Result<()> {
     expect_code_on_every_peer(&ctx, &txid, TxValidationCode::VALID.0).await?;
     let after = get_record(&ctx, &rid).await?;
     ensure!(
-        after["storage_pointer"] == tampered(&stored)["storage_pointer"],
+        after["ciphertext_sha256"] == tampered(&stored)["ciphertext_sha256"],
         "the valid hand-built write did not land: {after}"
     );
     Ok(())

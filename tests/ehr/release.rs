@@ -304,6 +304,13 @@ async fn no_other_read_path(ctx: Ctx) -> Result<()> {
             );
         }
         ensure!(!answer.contains("WBCW"), "{function} answered a key wrap");
+        // Only a grant names where the ciphertext lives (an evaluated
+        // request_access computes one, uncommitted: its key still needs the
+        // custodian, which finds no committed decision).
+        ensure!(
+            function == f::REQUEST_ACCESS || !answer.contains("storage_pointer"),
+            "{function} answered a storage pointer: {answer}"
+        );
         println!("  {function}: {} bytes, no key material", answer.len());
     }
     Ok(())

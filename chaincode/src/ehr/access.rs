@@ -92,7 +92,7 @@ fn grant(
 ) -> Grant {
     Grant {
         patient_id: record.meta.patient_id.clone(),
-        storage_pointer: record.meta.storage_pointer.clone(),
+        storage_pointer: record.storage_pointer.clone(),
         ciphertext_sha256: record.meta.ciphertext_sha256.clone(),
         size: record.meta.size,
         resource_type: record.meta.resource_type.clone(),

@@ -76,7 +76,6 @@ pub async fn put(
         resource_type: args.resource_type,
         ciphertext_sha256: args.ciphertext_sha256,
         size: args.size,
-        storage_pointer: args.storage_pointer,
         author: caller.principal(),
         tx_time: clock::tx_time(stub)?,
         tx_id: stub.tx_id().to_owned(),
@@ -87,7 +86,11 @@ pub async fn put(
             tx_id: p.meta.tx_id.clone(),
         }),
     };
-    let record = RecordVersion { meta, wraps };
+    let record = RecordVersion {
+        meta,
+        storage_pointer: args.storage_pointer,
+        wraps,
+    };
     write_version(stub, &record, true).await?;
     if previous.is_none() {
         let index = keys::record_by_patient(&record.meta.patient_id, &record.meta.record_id)?;
@@ -342,7 +345,6 @@ pub async fn verify(
         version: record.meta.version,
         ciphertext_sha256: record.meta.ciphertext_sha256,
         size: record.meta.size,
-        storage_pointer: record.meta.storage_pointer,
         tx_id: record.meta.tx_id,
         tx_time: record.meta.tx_time,
     })

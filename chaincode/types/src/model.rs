@@ -312,18 +312,24 @@ pub struct PreviousVersion {
 }
 
 /// One version of a record, as stored (head key and version key): the
-/// metadata readers see, plus the fingerprints of the keys its data key is
-/// wrapped to at rest (the home hospital's and the patient's; never listed).
+/// metadata readers see, plus what only an audited access decision hands
+/// out: where the ciphertext lives, and the fingerprints of the keys its
+/// data key is wrapped to at rest (the home hospital's and the patient's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordVersion {
-    /// Everything but the wraps; flattened, so the stored JSON is one object.
+    /// What unaudited reads return; flattened, so the stored JSON is one object.
     #[serde(flatten)]
     pub meta: RecordMetadata,
+    /// Where the ciphertext lives: in a grant (`request_access`), never in
+    /// an unaudited read.
+    pub storage_pointer: StoragePointer,
     /// Fingerprints of the keys this version's data key is wrapped to.
     pub wraps: Vec<KeyFingerprint>,
 }
 
-/// Record metadata as returned to readers: a stored version without its wrap list.
+/// Record metadata as unaudited reads (`get_record`, listings, history,
+/// `verify_record`) return it: a stored version without its storage pointer
+/// and wrap list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordMetadata {
     /// Record id.
@@ -340,8 +346,6 @@ pub struct RecordMetadata {
     pub ciphertext_sha256: Sha256Hex,
     /// Ciphertext size.
     pub size: u64,
-    /// Where the ciphertext lives.
-    pub storage_pointer: StoragePointer,
     /// Author.
     pub author: Principal,
     /// Transaction time.

@@ -223,8 +223,6 @@ pub struct Verification {
     pub ciphertext_sha256: Sha256Hex,
     /// Size the ledger holds.
     pub size: u64,
-    /// Where the blob lives.
-    pub storage_pointer: StoragePointer,
     /// Transaction that wrote this version.
     pub tx_id: String,
     /// Its time.

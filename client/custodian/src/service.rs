@@ -130,11 +130,15 @@ impl Custodian {
         tx_id: &str,
     ) -> Result<fabric_client::admin::channel::ProcessedTx, Refusal> {
         let deadline = tokio::time::Instant::now() + COMMIT_WAIT;
+        // Our peer is usually at most a block behind the caller's, a few
+        // milliseconds: ask again soon, then back off.
+        let mut pause = Duration::from_millis(5);
         loop {
             match transaction_by_id(&self.peer, &self.reader, &self.channel, tx_id).await {
                 Ok(tx) => return Ok(tx),
                 Err(_) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(e) => {
                     return Err(refuse(

@@ -287,20 +287,25 @@ impl Client {
             grant.patient_id.to_string(),
         )
         .map_err(|e| SdkError::crypto(format!("record {}", access.record_id), e))?;
-        let mine = self.my_keys().await?;
         let home = self.store_of(&grant.home_msp)?;
         let store = home.as_ref();
-        let own = match self.whoami().await?.pseudonym {
-            Some(me) if me == grant.patient_id => {
-                blobs::open_data_key(store, &hash, &context, &mine).await?
+        let key = async {
+            let mine = self.my_keys().await?;
+            let own = match self.whoami().await?.pseudonym {
+                Some(me) if me == grant.patient_id => {
+                    blobs::open_data_key(store, &hash, &context, &mine).await?
+                }
+                _ => None,
+            };
+            match own {
+                Some(key) => Ok(key),
+                None => self.released_key(access, grant, &context, &mine).await,
             }
-            _ => None,
         };
-        let key = match own {
-            Some(key) => key,
-            None => self.released_key(access, grant, &context, &mine).await?,
-        };
-        let blob = blobs::download(store, &hash, &label, &self.options.scratch_dir).await?;
+        // The ciphertext is no secret (the key is): fetch it while the key
+        // is being released, so the read costs the longer of the two.
+        let blob = blobs::download(store, &hash, &label, &self.options.scratch_dir);
+        let (key, blob) = tokio::try_join!(key, blob)?;
         blobs::decrypt_file(&key, blob.path(), &context, &label, sink)
     }
 
