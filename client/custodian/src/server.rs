@@ -51,6 +51,11 @@ async fn connection(
     acceptor: TlsAcceptor,
     custodian: Arc<Custodian>,
 ) {
+    // The answer goes out in several TLS records: without TCP_NODELAY, Nagle
+    // holds the last one back until the client's delayed ACK (40 ms on Linux).
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::warn!(%peer, "cannot set TCP_NODELAY: {e}");
+    }
     let tls = match acceptor.accept(tcp).await {
         Ok(tls) => tls,
         Err(e) => {

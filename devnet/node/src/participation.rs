@@ -121,6 +121,10 @@ pub(crate) async fn serve(
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
+            // As Go's net package does: no Nagle delay on answers.
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(%peer, "admin listener: cannot set TCP_NODELAY: {e}");
+            }
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,
                 Err(e) => {
