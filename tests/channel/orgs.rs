@@ -4,11 +4,19 @@
 //! side by `healthblock org init`), signed by a MAJORITY of
 //! the three hospitals' admins; afterwards an Application change needs three of
 //! four admins, and the new hospital's admin signature counts (`sign --msp-dir`);
-//! `org-remove` takes it out again.
+//! `org-remove` takes it out again. The nodes follow the config in force: a
+//! Hospital4 client is refused before it joins, its transactions commit
+//! VALID while it is a member, and it is refused again once it has left; the
+//! channel's MAJORITY Endorsement policy needs two of three hospitals before
+//! the join and three of four after it (a transaction endorsed by two commits
+//! ENDORSEMENT_POLICY_FAILURE).
 
 use crate::{cli, p, sign_by, Net};
 use anyhow::{anyhow, ensure, Result};
+use fabric_client::commit::TxValidationCode;
+use fabric_msp::SigningIdentity;
 use healthblock_tests::backends::{case, Case};
+use healthblock_tests::KV;
 use serde_json::Value;
 use std::path::Path;
 
@@ -42,6 +50,40 @@ async fn application_orgs(n: &Net) -> Result<Vec<String>> {
         .as_object()
         .ok_or_else(|| anyhow!("no Application orgs in {shown}"))?;
     Ok(orgs.keys().cloned().collect())
+}
+
+/// A kv `put` by `who` through Hospital1's first peer's Gateway, endorsed by
+/// `orgs` (all the policy needs when empty): its validation code, or the
+/// Gateway's refusal.
+async fn put_as(
+    n: &Net,
+    who: SigningIdentity,
+    key: &str,
+    orgs: &[&str],
+) -> Result<std::result::Result<TxValidationCode, String>> {
+    let org = n.net.org("Hospital1")?;
+    let gateway = n.net.gateway_on(who, org, &org.peers[0]).await?;
+    let contract = gateway.network(&n.net.consortium.channel).contract(KV);
+    let mut request = contract.transaction("put").args([key, "v"]);
+    if !orgs.is_empty() {
+        request = request.endorsing_organizations(orgs.iter().copied());
+    }
+    match request.submit_async().await {
+        Ok(submitted) => Ok(Ok(submitted.status().await?.code)),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Only Hospital1 and Hospital2 endorse: enough for MAJORITY of three, not of four.
+async fn endorsed_by_two(n: &Net, key: &str) -> Result<TxValidationCode> {
+    put_as(
+        n,
+        n.net.identity("User1@Hospital1")?,
+        key,
+        &["Hospital1MSP", "Hospital2MSP"],
+    )
+    .await?
+    .map_err(|e| anyhow!("a put endorsed by Hospital1 and Hospital2 was refused: {e}"))
 }
 
 async fn acceptable(n: &Net, file: &str) -> Result<bool> {
@@ -78,6 +120,27 @@ async fn join_and_leave(n: Net) -> Result<()> {
             .into())
     };
     let (msp, admin_msp) = (field("public_msp_dir")?, field("admin_msp_dir")?);
+    // Hospital4's client, made by `org init` beside its admin.
+    let domain = made["domain"].as_str().unwrap_or_default();
+    let user_msp = admin_msp
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("{} has no users/ folder", admin_msp.display()))?
+        .join(format!("User1@{domain}"))
+        .join("msp");
+    let h4_client = || SigningIdentity::from_msp_dir(MSPID, &user_msp);
+
+    // Before: a stranger's client is refused; MAJORITY is two of three.
+    let refused = put_as(&n, h4_client()?, "org4-before", &[]).await?;
+    ensure!(
+        refused.is_err(),
+        "a {MSPID} client's put before it joined: {refused:?}"
+    );
+    let code = endorsed_by_two(&n, "two-of-three").await?;
+    ensure!(
+        code.is_valid(),
+        "endorsed by two of three hospitals: {code}"
+    );
     // The public directory holds certificates only.
     for entry in walk(&msp)? {
         let name = entry
@@ -125,6 +188,19 @@ async fn join_and_leave(n: Net) -> Result<()> {
     ensure!(
         application_orgs(&n).await?.iter().any(|o| o == MSPID),
         "{MSPID} is in the config in force"
+    );
+    n.net.settle().await?;
+    // Every node follows the new config: Hospital4's client transacts, and
+    // MAJORITY Endorsement is now three of four.
+    let joined = put_as(&n, h4_client()?, "org4-member", &[]).await?;
+    ensure!(
+        joined.as_ref().is_ok_and(TxValidationCode::is_valid),
+        "a {MSPID} client's put after it joined: {joined:?}"
+    );
+    let code = endorsed_by_two(&n, "two-of-four").await?;
+    ensure!(
+        code == TxValidationCode::ENDORSEMENT_POLICY_FAILURE,
+        "endorsed by two of four hospitals: {code} (want ENDORSEMENT_POLICY_FAILURE)"
     );
 
     // Now MAJORITY is three of four: two old admins are too few, Hospital4's admin counts.
@@ -217,5 +293,13 @@ async fn join_and_leave(n: Net) -> Result<()> {
         !application_orgs(&n).await?.iter().any(|o| o == MSPID),
         "{MSPID} is still in the config"
     );
+    n.net.settle().await?;
+    let left = put_as(&n, h4_client()?, "org4-after", &[]).await?;
+    ensure!(
+        left.is_err(),
+        "a {MSPID} client's put after it left: {left:?}"
+    );
+    let code = endorsed_by_two(&n, "two-of-three-again").await?;
+    ensure!(code.is_valid(), "endorsed by two of three again: {code}");
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::proposal::{self, UnpackedProposal};
 use crate::response::{self, Simulated, ERROR_THRESHOLD};
 use crate::simulator::TxSimulator;
 use crate::syscc::{self, SysccCall};
-use crate::{ChaincodeDefinition, PeerContext, Refusal};
+use crate::{ChaincodeDefinition, ChannelResources, PeerContext, Refusal};
 use fabric_msp::Identity;
 use fabric_proto::protos::{ChaincodeId, ProposalResponse, SignedProposal};
 use prost::Message;
@@ -65,7 +65,7 @@ impl Inner {
             support: ChaincodeSupport::new(execute_timeout),
             registry: Arc::new(LifecycleRegistry::new(
                 ctx.ledger.clone(),
-                ctx.policies.clone(),
+                ctx.resources.clone(),
             )),
             connections: Mutex::new(HashMap::new()),
             ctx,
@@ -96,7 +96,8 @@ impl Inner {
     ) -> Result<ProposalResponse, Refusal> {
         let now = unix_now();
         // The gRPC edge: errors become Fabric's words here.
-        crate::filter::check_expiration(sp, &self.ctx.msps, now)
+        let resources = self.ctx.resources.current();
+        crate::filter::check_expiration(sp, &resources.msps, now)
             .and_then(|()| crate::filter::check_timewindow(sp, unix_now_nanos()))
             .map_err(|e| Refusal::Filtered(tonic::Status::unknown(e.to_string())))?;
         self.process_filtered(sp, now)
@@ -115,7 +116,8 @@ impl Inner {
         if !channel.is_empty() && channel != self.ctx.channel {
             return Ok(response::failure(format!("channel '{channel}' not found")));
         }
-        let creator = proposal::validate(&up, &self.ctx.msps, now)
+        let resources = self.ctx.resources.current();
+        let creator = proposal::validate(&up, &resources.msps, now)
             .map_err(|e| tonic::Status::unknown(format!("error validating proposal: {e}")))?;
         if channel.is_empty() {
             // Fabric checks a channel-less proposal's creator against the peer's own
@@ -126,7 +128,7 @@ impl Inner {
                 ));
             }
         } else {
-            self.check_unique_and_writer(&up, &creator)?;
+            self.check_unique_and_writer(&up, &creator, &resources)?;
         }
         match self.process_checked(&up, &creator).await {
             Ok(resp) => Ok(resp),
@@ -141,6 +143,7 @@ impl Inner {
         &self,
         up: &UnpackedProposal,
         creator: &Identity,
+        resources: &ChannelResources,
     ) -> Result<(), tonic::Status> {
         let seen = self
             .ctx
@@ -156,8 +159,7 @@ impl Inner {
         }
         // Fabric checks /Channel/Application/Writers for application chaincodes:
         // a member of one of the channel's orgs.
-        let is_writer = self
-            .ctx
+        let is_writer = resources
             .policies
             .org_policies
             .iter()
@@ -207,13 +209,14 @@ impl Inner {
         creator: &Identity,
         channel_less: bool,
     ) -> Result<Simulated> {
+        let resources = self.ctx.resources.current();
         self.run_system(up, channel_less, |sim| {
             LifecycleCall {
                 channel: up.channel_id(),
                 mspid: &self.ctx.mspid,
                 creator,
-                msps: &self.ctx.msps,
-                policies: &self.ctx.policies,
+                msps: &resources.msps,
+                policies: &resources.policies,
                 packages: &self.packages,
                 ledger: &self.ctx.ledger,
                 sim,

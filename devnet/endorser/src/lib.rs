@@ -41,8 +41,41 @@ pub struct ChannelPolicies {
     pub endorsement: String,
     /// /Channel/Application/LifecycleEndorsement, e.g. `MAJORITY Endorsement`.
     pub lifecycle: String,
-    /// Each org's own `Endorsement` sub-policy: (mspid, e.g. `OR('Org1MSP.peer')`).
-    pub org_policies: Vec<(String, String)>,
+    /// Each application org's own `Endorsement` sub-policy, in config order.
+    pub org_policies: Vec<(String, fabric_proto::common::SignaturePolicyEnvelope)>,
+}
+
+/// What a peer knows of its channel from the newest config block it
+/// committed: the orgs' MSPs and the endorsement policies. Fabric's peer calls
+/// this the channel's config bundle.
+#[derive(Debug)]
+pub struct ChannelResources {
+    /// Every org of the channel (application and orderer orgs).
+    pub msps: Arc<fabric_msp::MspManager>,
+    pub policies: ChannelPolicies,
+}
+
+/// A peer's current [`ChannelResources`], shared by its endorser, its
+/// chaincode registry and its commit pipeline; replaced when the peer commits
+/// a config block, so an org that joins counts (and one that leaves no
+/// longer does) from the next block on.
+#[derive(Debug, Clone)]
+pub struct SharedResources(Arc<std::sync::RwLock<Arc<ChannelResources>>>);
+
+impl SharedResources {
+    pub fn new(resources: Arc<ChannelResources>) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(resources)))
+    }
+
+    /// The resources in force now (a snapshot: a later replace does not change it).
+    pub fn current(&self) -> Arc<ChannelResources> {
+        // A poisoned lock only means a writer panicked mid-replace of an Arc: the value is whole.
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn replace(&self, resources: Arc<ChannelResources>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = resources;
+    }
 }
 
 /// Everything one peer's endorser needs.
@@ -54,11 +87,11 @@ pub struct PeerContext {
     /// The peer's own signing identity (signs endorsements).
     pub identity: fabric_msp::SigningIdentity,
     pub ledger: Arc<devnet_ledger::Ledger>,
-    pub msps: Arc<fabric_msp::MspManager>,
+    /// The channel's MSPs and policies, as this peer's newest config block has them.
+    pub resources: SharedResources,
     pub channel: String,
     /// This peer's data directory; installed packages live in `packages/`.
     pub data_dir: std::path::PathBuf,
-    pub policies: ChannelPolicies,
     /// This peer's CCaaS builder configuration (Fabric's
     /// `CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`): the values a package's
     /// `connection.json` templates name, such as `{{.peername}}`.

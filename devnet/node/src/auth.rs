@@ -29,20 +29,31 @@ pub(crate) enum AuthError {
 
 /// Validated identities of one channel, by serialized bytes.
 pub(crate) struct IdentityCache {
-    msps: Arc<MspManager>,
+    /// The MSPs of the config in force on the orderer; replaced by config blocks.
+    msps: RwLock<Arc<MspManager>>,
     known: RwLock<HashMap<Vec<u8>, Arc<Identity>>>,
 }
 
 impl IdentityCache {
     pub(crate) fn new(msps: Arc<MspManager>) -> Self {
         Self {
-            msps,
+            msps: RwLock::new(msps),
             known: RwLock::new(HashMap::new()),
         }
     }
 
-    pub(crate) fn msps(&self) -> &Arc<MspManager> {
-        &self.msps
+    pub(crate) fn msps(&self) -> Arc<MspManager> {
+        self.msps.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts a new config's MSPs in force: identities of an org that left are
+    /// refused from now on, those of an org that joined are accepted.
+    pub(crate) fn set_msps(&self, msps: Arc<MspManager>) {
+        *self.msps.write().unwrap_or_else(|p| p.into_inner()) = msps;
+        self.known
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Parses and validates serialized identity bytes at unix time `now`.
@@ -57,8 +68,8 @@ impl IdentityCache {
                 )))
             };
         }
-        let id = self
-            .msps
+        let msps = self.msps();
+        let id = msps
             .validate_serialized(serialized, now)
             .map_err(|e| AuthError::BadIdentity(e.to_string()))?;
         let id = Arc::new(id);
@@ -66,7 +77,10 @@ impl IdentityCache {
         if known.len() >= MAX_CACHED {
             known.clear();
         }
-        known.insert(serialized.to_vec(), id.clone());
+        // Validated under a config that was replaced meanwhile: answer, but do not remember.
+        if Arc::ptr_eq(&msps, &self.msps()) {
+            known.insert(serialized.to_vec(), id.clone());
+        }
         Ok(id)
     }
 
@@ -84,7 +98,7 @@ impl IdentityCache {
         now: i64,
     ) -> Result<Arc<Identity>, AuthError> {
         let id = self.identity(creator, now)?;
-        self.msps
+        self.msps()
             .verify(&id, data, signature)
             .map_err(|e| AuthError::BadSignature(id.subject_cn.clone(), e.to_string()))?;
         Ok(id)
@@ -92,7 +106,7 @@ impl IdentityCache {
 
     /// The identity's NodeOU role in its own MSP.
     pub(crate) fn role(&self, id: &Identity) -> Role {
-        self.msps
+        self.msps()
             .get(&id.mspid)
             .map(|m| m.role_of(id))
             .unwrap_or(Role::Member)

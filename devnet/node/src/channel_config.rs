@@ -58,6 +58,20 @@ impl ChannelConfig {
         })
     }
 
+    /// The config carried by block `number` of `chain` (a config block).
+    pub(crate) fn of_block(chain: &Ledger, number: u64) -> Result<Self, LoadError> {
+        let block = read(chain, number)?;
+        let config = |source| LoadError::Config {
+            block: number,
+            source,
+        };
+        Self::new(
+            fabric_configtx::config_from_block(&block).map_err(config)?,
+            number,
+        )
+        .map_err(config)
+    }
+
     pub(crate) fn new(config: Config, block: u64) -> Result<Self, fabric_configtx::ConfigError> {
         let p = batch_params(&config)?;
         Ok(Self {

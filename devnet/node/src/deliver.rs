@@ -214,7 +214,7 @@ fn check_request(source: &DeliverSource, env: &Envelope) -> Result<Seek, (Status
         Some(resource) => {
             let config = ChannelConfig::load(&source.chain.ledger)
                 .map_err(|e| (Status::InternalServerError, e.to_string()))?;
-            channel_config::check_acl(&config.config, resource, &id, source.ids.msps()).map_err(
+            channel_config::check_acl(&config.config, resource, &id, &source.ids.msps()).map_err(
                 |e| {
                     tracing::warn!(channel = %source.channel, %resource, subject = %id.subject_cn, mspid = %id.mspid, "deliver refused by the channel ACL: {e}");
                     (Status::Forbidden, e)

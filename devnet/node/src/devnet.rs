@@ -3,7 +3,9 @@
 //! listener per node.
 
 use crate::auth::IdentityCache;
+use crate::bundle::Bundles;
 use crate::chain::ChainView;
+use crate::channel_config::ChannelConfig;
 use crate::config::{DevnetConfig, PeerConfig};
 use crate::deliver::DeliverSource;
 use crate::error::StartError;
@@ -14,10 +16,9 @@ use crate::peer::{Peer, PeerParts};
 use crate::peer_server::{NodeControlError, PeerServers};
 use crate::server::{self, Listener, MAX_MESSAGE_BYTES};
 use crate::services::BroadcastService;
-use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
+use devnet_endorser::{Endorser, PeerContext, SharedResources};
 use devnet_ledger::{Ledger, StateUpdates};
-use fabric_msp::{Msp, MspManager, SigningIdentity};
-use fabric_policy::EndorsementPolicy;
+use fabric_msp::SigningIdentity;
 use fabric_proto::orderer::atomic_broadcast_server::AtomicBroadcastServer;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -60,8 +61,7 @@ impl Devnet {
     /// Loads identities, opens ledgers, writes the genesis block if needed and starts serving.
     /// Returns once every listener is bound and serving.
     pub async fn start(config: DevnetConfig) -> Result<Self, StartError> {
-        let msps = Arc::new(load_msps(&config)?);
-        let ids = Arc::new(IdentityCache::new(msps.clone()));
+        let bundles = Arc::new(Bundles::default());
         let (stop, stop_rx) = watch::channel(false);
         let (fail_tx, failures) = mpsc::unbounded_channel();
         let mut starter = Starter {
@@ -86,33 +86,22 @@ impl Devnet {
             .map(|(p, l)| (p.name.clone(), l.address.clone()))
             .collect();
 
-        let orderer = start_orderer(
+        let (orderer, ids) = start_orderer(
             &config,
             &orderer_listener,
             &peer_addresses,
-            ids.clone(),
+            &bundles,
             &mut starter,
         )?;
-        let org_policies = org_policies(&config)?;
         let mut peers = Vec::new();
         for (p, l) in config.peers.iter().zip(&peer_listeners) {
-            peers.push(start_peer(&config, p, l, &msps, &orderer, &mut starter)?);
+            peers.push(start_peer(&config, p, l, &bundles, &orderer, &mut starter)?);
         }
         let net = Arc::new(Network {
             channel: config.channel.clone(),
             ids: ids.clone(),
             orderer: orderer.clone(),
             peers: peers.clone(),
-            endorsement: channel_policy(
-                "channel endorsement policy",
-                &config.endorsement_policy,
-                &org_policies,
-            )?,
-            lifecycle: channel_policy(
-                "channel lifecycle policy",
-                &config.lifecycle_policy,
-                &org_policies,
-            )?,
             shutdown: starter.stop_rx.clone(),
         });
 
@@ -226,20 +215,6 @@ fn parse_addr(address: &str) -> Result<SocketAddr, StartError> {
     })
 }
 
-fn channel_policy(
-    what: &str,
-    policy: &str,
-    org_policies: &[fabric_proto::common::SignaturePolicyEnvelope],
-) -> Result<EndorsementPolicy, StartError> {
-    EndorsementPolicy::from_str_with_orgs(policy, org_policies).map_err(|source| {
-        StartError::Policy {
-            what: what.to_owned(),
-            policy: policy.to_owned(),
-            source,
-        }
-    })
-}
-
 /// Spawns tasks and reports their failures.
 struct Starter {
     stop_rx: watch::Receiver<bool>,
@@ -323,40 +298,6 @@ impl Starter {
     }
 }
 
-/// Every org's verifying MSP plus the orderer org's.
-fn load_msps(config: &DevnetConfig) -> Result<MspManager, StartError> {
-    let load = |mspid: &str, dir: &Path| {
-        Msp::from_dir(mspid, dir).map_err(|source| StartError::Msp {
-            mspid: mspid.to_owned(),
-            dir: dir.to_owned(),
-            source,
-        })
-    };
-    let mut msps = Vec::new();
-    for org in &config.orgs {
-        msps.push(load(&org.mspid, &org.msp_dir)?);
-    }
-    let o = &config.orderer;
-    msps.push(load(&o.mspid, &o.org_msp_dir)?);
-    Ok(MspManager::new(msps))
-}
-
-fn org_policies(
-    config: &DevnetConfig,
-) -> Result<Vec<fabric_proto::common::SignaturePolicyEnvelope>, StartError> {
-    config
-        .orgs
-        .iter()
-        .map(|o| {
-            fabric_policy::parse(&o.endorsement_policy).map_err(|source| StartError::Policy {
-                what: format!("endorsement policy of {}:", o.mspid),
-                policy: o.endorsement_policy.clone(),
-                source,
-            })
-        })
-        .collect()
-}
-
 fn open_ledger(path: &Path) -> Result<Arc<Ledger>, StartError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| StartError::CreateDir(dir.to_owned(), e))?;
@@ -368,14 +309,16 @@ fn open_ledger(path: &Path) -> Result<Arc<Ledger>, StartError> {
     Ok(Arc::new(ledger))
 }
 
-/// Opens the orderer's chain (writing the genesis block on first start) and starts block cutting.
+/// Opens the orderer's chain (writing the genesis block on first start) and
+/// starts block cutting. Returns the orderer and the identity cache that
+/// authenticates requests with the MSPs of the config in force.
 fn start_orderer(
     config: &DevnetConfig,
     listener: &Listener,
     peer_addresses: &[(String, String)],
-    ids: Arc<IdentityCache>,
+    bundles: &Arc<Bundles>,
     starter: &mut Starter,
-) -> Result<Arc<Orderer>, StartError> {
+) -> Result<(Arc<Orderer>, Arc<IdentityCache>), StartError> {
     let chain = open_ledger(&config.data_dir.join("orderer").join("chain.redb"))?;
     if chain.try_height().map_err(StartError::ReadChain)? == 0 {
         let genesis = crate::genesis::genesis_block(config, &listener.address, peer_addresses)
@@ -393,19 +336,25 @@ fn start_orderer(
             source,
         }
     })?;
-    // The batch settings in force are the newest config block's (the description's
-    // only seed the genesis block), so config updates survive a restart.
+    // The config in force (batch settings, MSPs) is the newest config block's (the
+    // description only seeds the genesis block), so config updates survive a restart.
+    let in_force = ChannelConfig::load(&chain).map_err(|e| StartError::ChannelConfig(e.into()))?;
+    let resources = bundles
+        .resources(&in_force)
+        .map_err(|e| StartError::ChannelConfig(e.into()))?;
+    let ids = Arc::new(IdentityCache::new(resources.msps.clone()));
     let (orderer, cutter) = Orderer::new(
         config.channel.clone(),
         listener.address.clone(),
         chain,
         signer,
-        ids,
+        ids.clone(),
+        bundles.clone(),
     )
     .map_err(|e| StartError::ChannelConfig(e.into()))?;
     let stop = starter.stop_rx.clone();
     starter.spawn("orderer block cutter".into(), cutter.run(stop));
-    Ok(orderer)
+    Ok((orderer, ids))
 }
 
 /// Opens a peer's ledger, builds its endorser and starts its commit pipeline.
@@ -413,12 +362,26 @@ fn start_peer(
     config: &DevnetConfig,
     p: &PeerConfig,
     listener: &Listener,
-    msps: &Arc<MspManager>,
+    bundles: &Arc<Bundles>,
     orderer: &Arc<Orderer>,
     starter: &mut Starter,
 ) -> Result<Arc<Peer>, StartError> {
     let dir = config.data_dir.join(&p.name);
     let ledger = open_ledger(&dir.join("ledger.redb"))?;
+    let orderer_chain: ChainView = orderer.chain();
+    // The config in force on this peer: its newest config block's, or the
+    // genesis block's before it has committed one.
+    let in_force = if ledger.try_height().map_err(StartError::ReadChain)? > 0 {
+        ChannelConfig::load(&ledger)
+    } else {
+        ChannelConfig::of_block(&orderer_chain.ledger, 0)
+    }
+    .map_err(|e| StartError::ChannelConfig(e.into()))?;
+    let resources = SharedResources::new(
+        bundles
+            .resources(&in_force)
+            .map_err(|e| StartError::ChannelConfig(e.into()))?,
+    );
     let identity = SigningIdentity::from_msp_dir(&p.mspid, &p.msp_dir).map_err(|source| {
         StartError::Identity {
             node: p.name.clone(),
@@ -432,21 +395,11 @@ fn start_peer(
         mspid: p.mspid.clone(),
         identity,
         ledger: ledger.clone(),
-        msps: msps.clone(),
+        resources: resources.clone(),
         channel: config.channel.clone(),
         data_dir: dir,
-        policies: ChannelPolicies {
-            endorsement: config.endorsement_policy.clone(),
-            lifecycle: config.lifecycle_policy.clone(),
-            org_policies: config
-                .orgs
-                .iter()
-                .map(|o| (o.mspid.clone(), o.endorsement_policy.clone()))
-                .collect(),
-        },
         ccaas_builder_config: p.ccaas_builder_config.clone(),
     });
-    let orderer_chain: ChainView = orderer.chain();
     let (peer, commits) = Peer::new(PeerParts {
         name: p.name.clone(),
         address: listener.address.clone(),
@@ -454,7 +407,8 @@ fn start_peer(
         endorser,
         ledger,
         channel: config.channel.clone(),
-        msps: msps.clone(),
+        resources,
+        bundles: bundles.clone(),
         orderer_chain,
     });
     let stop = starter.stop_rx.clone();

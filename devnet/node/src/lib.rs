@@ -7,6 +7,7 @@
 //! [`DevnetConfig`].
 
 mod auth;
+mod bundle;
 mod chain;
 mod channel_config;
 pub mod config;

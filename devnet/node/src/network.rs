@@ -1,10 +1,9 @@
 //! Everything the services of all nodes share: the channel, its identities,
-//! the orderer, the peers and the channel's endorsement policies.
+//! the orderer and the peers.
 
 use crate::auth::IdentityCache;
 use crate::orderer::Orderer;
 use crate::peer::Peer;
-use fabric_policy::EndorsementPolicy;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -15,10 +14,6 @@ pub(crate) struct Network {
     pub orderer: Arc<Orderer>,
     /// In configuration order.
     pub peers: Vec<Arc<Peer>>,
-    /// /Channel/Application/Endorsement, resolved against the orgs' Endorsement policies.
-    pub endorsement: EndorsementPolicy,
-    /// /Channel/Application/LifecycleEndorsement, resolved likewise.
-    pub lifecycle: EndorsementPolicy,
     pub shutdown: watch::Receiver<bool>,
 }
 

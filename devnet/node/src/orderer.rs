@@ -12,6 +12,7 @@
 //! changed before it was ordered is validated again, and dropped if it no longer holds.
 
 use crate::auth::{unix_now, IdentityCache};
+use crate::bundle::Bundles;
 use crate::chain::ChainView;
 use crate::channel_config::{self, ChannelConfig, LoadError};
 use crate::envelope;
@@ -62,6 +63,9 @@ pub(crate) struct CutterTask {
     writer: BlockWriter,
     channel: String,
     config: Arc<RwLock<ChannelConfig>>,
+    /// Broadcast and Deliver authenticate with the MSPs of the config in force.
+    ids: Arc<IdentityCache>,
+    bundles: Arc<Bundles>,
 }
 
 /// Appends signed blocks to the orderer's chain and publishes the new height.
@@ -82,6 +86,7 @@ impl Orderer {
         chain: Arc<Ledger>,
         signer: SigningIdentity,
         ids: Arc<IdentityCache>,
+        bundles: Arc<Bundles>,
     ) -> Result<(Arc<Self>, CutterTask), LoadError> {
         let current = ChannelConfig::load(&chain)?;
         let (height_tx, height_rx) = watch::channel(chain.height());
@@ -95,7 +100,7 @@ impl Orderer {
             address,
             chain: ChainView::new(chain.clone(), height_rx),
             queue: queue_tx,
-            ids,
+            ids: ids.clone(),
             signer: signer.clone(),
             config: config.clone(),
         });
@@ -110,6 +115,8 @@ impl Orderer {
             },
             channel,
             config,
+            ids,
+            bundles,
         };
         Ok((orderer, task))
     }
@@ -259,7 +266,12 @@ impl Orderer {
         let current = self.current();
         let policy_failure = current.config.channel_group.as_ref().and_then(|root| {
             Policies::new(root)
-                .evaluate(&[ROOT_GROUP.to_owned()], WRITERS, &signers, self.ids.msps())
+                .evaluate(
+                    &[ROOT_GROUP.to_owned()],
+                    WRITERS,
+                    &signers,
+                    &self.ids.msps(),
+                )
                 .err()
         });
         // Only if the channel's policy would pass where the devnet's check
@@ -367,11 +379,16 @@ impl CutterTask {
         let number = self.writer.chain.try_height()?;
         let applied = ChannelConfig::new(next, number)
             .map_err(|e| anyhow::anyhow!("the accepted config cannot be applied: {e}"))?;
+        let resources = self
+            .bundles
+            .resources(&applied)
+            .map_err(|e| anyhow::anyhow!("the accepted config's MSPs or policies: {e}"))?;
         self.writer.last_config = number;
         self.writer.write(vec![envelope.encode_to_vec()]).await?;
         self.cutter.config = applied.batch;
         tracing::info!(block = number, sequence = applied.sequence(), batch = ?applied.batch, "channel config updated");
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = applied;
+        self.ids.set_msps(resources.msps.clone());
         Ok(())
     }
 }

@@ -5,11 +5,13 @@
 //! waiters told. On start it simply continues from its own height, so a peer
 //! behind the orderer (after a crash) catches up.
 
+use crate::bundle::Bundles;
 use crate::chain::ChainView;
+use crate::channel_config::ChannelConfig;
 use crate::events;
 use crate::orderer::set_metadata;
 use crate::waiters::{CommitWaiters, Committed};
-use devnet_endorser::Endorser;
+use devnet_endorser::{Endorser, SharedResources};
 use devnet_ledger::{ChaincodeRegistry, Ledger, StateUpdates, ValidationContext, Validator};
 use fabric_msp::{Identity, MspManager};
 use fabric_proto::common::{Block, BlockMetadataIndex};
@@ -26,6 +28,9 @@ pub(crate) struct Peer {
     /// The peer's public identity (what its endorsements are signed as).
     pub identity: Identity,
     pub endorser: Endorser,
+    /// The channel's MSPs and policies as this peer's newest config block has
+    /// them (shared with its endorser).
+    pub resources: SharedResources,
     chain: ChainView,
     waiters: Arc<CommitWaiters>,
     /// Whether the peer runs. A stopped peer serves nothing, is left out of the
@@ -40,7 +45,7 @@ pub(crate) struct CommitTask {
     orderer_chain: ChainView,
     height: watch::Sender<u64>,
     channel: String,
-    msps: Arc<MspManager>,
+    bundles: Arc<Bundles>,
     chaincodes: Arc<dyn ChaincodeRegistry>,
 }
 
@@ -52,7 +57,9 @@ pub(crate) struct PeerParts {
     pub endorser: Endorser,
     pub ledger: Arc<Ledger>,
     pub channel: String,
-    pub msps: Arc<MspManager>,
+    /// The endorser's resources, which the commit pipeline replaces on config blocks.
+    pub resources: SharedResources,
+    pub bundles: Arc<Bundles>,
     /// Where its blocks come from.
     pub orderer_chain: ChainView,
 }
@@ -66,7 +73,8 @@ impl Peer {
             endorser,
             ledger,
             channel,
-            msps,
+            resources,
+            bundles,
             orderer_chain,
         } = parts;
         let (height_tx, height_rx) = watch::channel(ledger.height());
@@ -77,6 +85,7 @@ impl Peer {
             address,
             identity,
             endorser,
+            resources,
             chain: ChainView::new(ledger, height_rx),
             waiters: Arc::new(CommitWaiters::default()),
             up: watch::channel(true).0,
@@ -86,7 +95,7 @@ impl Peer {
             orderer_chain,
             height: height_tx,
             channel,
-            msps,
+            bundles,
             chaincodes,
         };
         (peer, task)
@@ -156,20 +165,54 @@ impl CommitTask {
     /// Validates and durably commits one block, then tells watchers.
     async fn commit(&self, block: Block) -> anyhow::Result<()> {
         let ledger = self.peer.chain.ledger.clone();
-        let msps = self.msps.clone();
+        // A block is validated under the config in force before it.
+        let resources = self.peer.resources.current();
         let chaincodes = self.chaincodes.clone();
         let channel = self.channel.clone();
         let block = tokio::task::spawn_blocking(move || -> anyhow::Result<Block> {
-            validate_and_commit(&ledger, block, &channel, &msps, chaincodes.as_ref())
+            validate_and_commit(
+                &ledger,
+                block,
+                &channel,
+                &resources.msps,
+                chaincodes.as_ref(),
+            )
         })
         .await??;
         let number = block.header.as_ref().map(|h| h.number).unwrap_or_default();
+        self.apply_config(&block, number)?;
         self.height.send_replace(number + 1);
         let txs = events::summarize(&block);
         self.peer
             .waiters
             .notify(number, txs.iter().map(|t| (t.txid.as_str(), t.code)));
         tracing::trace!(peer = %self.peer.name, number, txs = txs.len(), "notified commit watchers");
+        Ok(())
+    }
+}
+
+impl CommitTask {
+    /// A valid config block puts its config in force on this peer from the next
+    /// block on: its orgs' MSPs and endorsement policies.
+    fn apply_config(&self, block: &Block, number: u64) -> anyhow::Result<()> {
+        if number == 0 || crate::channel_config::config_envelope(block).is_none() {
+            return Ok(());
+        }
+        let valid = crate::events::summarize(block)
+            .first()
+            .is_some_and(|t| t.code == TxValidationCode::Valid as i32);
+        if !valid {
+            return Ok(());
+        }
+        let config = fabric_configtx::config_from_block(block)
+            .and_then(|c| ChannelConfig::new(c, number))
+            .map_err(|e| anyhow::anyhow!("config block {number}: {e}"))?;
+        let resources = self
+            .bundles
+            .resources(&config)
+            .map_err(|e| anyhow::anyhow!("config block {number}: {e}"))?;
+        self.peer.resources.replace(resources);
+        tracing::info!(peer = %self.peer.name, block = number, "channel config in force");
         Ok(())
     }
 }

@@ -17,6 +17,8 @@ pub struct TxValidationCode(pub i32);
 
 impl TxValidationCode {
     pub const VALID: Self = Self(0);
+    pub const ENDORSEMENT_POLICY_FAILURE: Self =
+        Self(fabric_proto::protos::TxValidationCode::EndorsementPolicyFailure as i32);
 
     /// Fabric's name for the code (`MVCC_READ_CONFLICT`), or `UNKNOWN` for numbers Fabric does not define.
     pub fn name(&self) -> &'static str {

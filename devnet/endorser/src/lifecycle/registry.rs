@@ -6,7 +6,7 @@
 
 use super::state::{self, Committed, IMPLICIT_ORG_PREFIX, LIFECYCLE};
 use crate::error::Result;
-use crate::{ChaincodeDefinition, ChannelPolicies};
+use crate::{ChaincodeDefinition, SharedResources};
 use devnet_ledger::{ChaincodeRegistry, Ledger};
 use fabric_policy::EndorsementPolicy;
 use std::sync::Arc;
@@ -14,12 +14,13 @@ use std::sync::Arc;
 /// Chaincode definitions as committed on one peer.
 pub struct LifecycleRegistry {
     ledger: Arc<Ledger>,
-    policies: ChannelPolicies,
+    /// Channel policies are resolved against the peer's config in force.
+    resources: SharedResources,
 }
 
 impl LifecycleRegistry {
-    pub fn new(ledger: Arc<Ledger>, policies: ChannelPolicies) -> Self {
-        Self { ledger, policies }
+    pub fn new(ledger: Arc<Ledger>, resources: SharedResources) -> Self {
+        Self { ledger, resources }
     }
 
     /// The committed definition of a user chaincode, with its policy resolved.
@@ -28,6 +29,8 @@ impl LifecycleRegistry {
             return Ok(None);
         };
         let policy = self
+            .resources
+            .current()
             .policies
             .resolve_application_policy(&def.params.validation.validation_parameter)?;
         Ok(Some(ChaincodeDefinition {
@@ -44,13 +47,14 @@ impl LifecycleRegistry {
 
     fn policy(&self, name: &str) -> Result<Option<EndorsementPolicy>> {
         if name == LIFECYCLE {
-            return self
+            let resources = self.resources.current();
+            return resources
                 .policies
-                .resolve_str(&self.policies.lifecycle)
+                .resolve_str(&resources.policies.lifecycle)
                 .map(Some);
         }
         if let Some(mspid) = name.strip_prefix(IMPLICIT_ORG_PREFIX) {
-            return self.policies.org_policy(mspid).transpose();
+            return Ok(self.resources.current().policies.org_policy(mspid));
         }
         Ok(self.definition(name)?.map(|d| d.policy))
     }
@@ -75,9 +79,6 @@ impl ChaincodeRegistry for LifecycleRegistry {
         if chaincode != LIFECYCLE {
             return None;
         }
-        self.policies
-            .org_policy(mspid)?
-            .map_err(|e| tracing::error!("{e}"))
-            .ok()
+        self.resources.current().policies.org_policy(mspid)
     }
 }

@@ -56,7 +56,12 @@ impl SysccCall<'_> {
     fn check_acl(&self, resource: &str) -> Result<(), String> {
         let (_, block) = self.config_block()?;
         let config = config_of(&block)?;
-        fabric_configtx::acl::check_acl(&config, resource, self.creator, &self.ctx.msps)
+        fabric_configtx::acl::check_acl(
+            &config,
+            resource,
+            self.creator,
+            &self.ctx.resources.current().msps,
+        )
     }
 
     /// Whether `channel` is one this peer has joined.

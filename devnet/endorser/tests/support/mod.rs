@@ -6,7 +6,7 @@
 
 pub(crate) mod fake_chaincode;
 
-use devnet_endorser::{ChannelPolicies, Endorser, PeerContext};
+use devnet_endorser::{ChannelPolicies, ChannelResources, Endorser, PeerContext, SharedResources};
 use devnet_ledger::{Ledger, StateUpdates, ValidationContext, Validator, WriteOp};
 use fabric_msp::{Msp, MspManager, NodeOus, SigningIdentity};
 use fabric_proto::common::{
@@ -90,7 +90,10 @@ impl Net {
             lifecycle: "MAJORITY Endorsement".into(),
             org_policies: orgs
                 .iter()
-                .map(|o| (o.mspid.clone(), format!("OR('{}.peer')", o.mspid)))
+                .map(|o| {
+                    let policy = fabric_policy::parse(&format!("OR('{}.peer')", o.mspid)).unwrap();
+                    (o.mspid.clone(), policy)
+                })
                 .collect(),
         };
         Self {
@@ -123,10 +126,12 @@ impl Net {
             mspid: o.mspid.clone(),
             identity: o.peer.clone(),
             ledger: ledger.clone(),
-            msps: self.msps.clone(),
+            resources: SharedResources::new(Arc::new(ChannelResources {
+                msps: self.msps.clone(),
+                policies: self.policies.clone(),
+            })),
             channel: CHANNEL.into(),
             data_dir: dir.path().to_path_buf(),
-            policies: self.policies.clone(),
             ccaas_builder_config,
         };
         Peer {

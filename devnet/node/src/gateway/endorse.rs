@@ -136,8 +136,8 @@ async fn collect_planned(
                 &d,
             )
         })?;
-    let requirements = requirements(net, local, &info.chaincode, first.interest.as_ref());
-    let layouts = layouts(net, &first_peer.mspid, &requirements);
+    let requirements = requirements(local, &info.chaincode, first.interest.as_ref());
+    let layouts = layouts(net, local, &first_peer.mspid, &requirements);
     if layouts.is_empty() {
         return Err(Status::failed_precondition(
             "no combination of peers can be derived which satisfy the endorsement policy",
@@ -225,7 +225,6 @@ enum Requirement {
 
 /// The policies named by the ChaincodeInterest (or the invoked chaincode's alone).
 fn requirements(
-    net: &Network,
     local: &Peer,
     chaincode: &str,
     interest: Option<&ChaincodeInterest>,
@@ -235,35 +234,49 @@ fn requirements(
         .map(|i| i.chaincodes.as_slice())
         .unwrap_or_default();
     if calls.is_empty() {
-        out.push(Requirement::Chaincode(chaincode_policy(
-            net, local, chaincode,
-        )));
+        out.push(Requirement::Chaincode(chaincode_policy(local, chaincode)));
     }
     for call in calls {
         if !call.disregard_namespace_policy {
-            out.push(Requirement::Chaincode(chaincode_policy(
-                net, local, &call.name,
-            )));
+            out.push(Requirement::Chaincode(chaincode_policy(local, &call.name)));
         }
         out.extend(call.key_policies.iter().cloned().map(Requirement::Key));
     }
     out
 }
 
-fn chaincode_policy(net: &Network, local: &Peer, name: &str) -> EndorsementPolicy {
-    if name == "_lifecycle" {
-        return net.lifecycle.clone();
+/// The chaincode's policy as the gateway's peer knows it: its definition's,
+/// or the channel's Endorsement policy (LifecycleEndorsement for
+/// `_lifecycle`) under the config in force on that peer.
+fn chaincode_policy(local: &Peer, name: &str) -> EndorsementPolicy {
+    if name != "_lifecycle" {
+        if let Some(definition) = local.endorser.definition(name) {
+            return definition.policy;
+        }
     }
-    local
-        .endorser
-        .definition(name)
-        .map(|d| d.policy)
-        .unwrap_or_else(|| net.endorsement.clone())
+    let resources = local.resources.current();
+    let policies = &resources.policies;
+    let text = if name == "_lifecycle" {
+        &policies.lifecycle
+    } else {
+        &policies.endorsement
+    };
+    policies.resolve_str(text).unwrap_or_else(|e| {
+        // The config was accepted with this policy, so this does not happen; if it
+        // did, no layout satisfies the empty policy and the request fails.
+        tracing::error!("channel policy '{text}': {e}");
+        EndorsementPolicy::Signature(Default::default())
+    })
 }
 
 /// Sets of orgs (each containing `first_org`) whose peers would satisfy every
 /// requirement, smallest first, in configuration order within a size.
-fn layouts(net: &Network, first_org: &str, requirements: &[Requirement]) -> Vec<Vec<String>> {
+fn layouts(
+    net: &Network,
+    local: &Peer,
+    first_org: &str,
+    requirements: &[Requirement],
+) -> Vec<Vec<String>> {
     let others: Vec<String> = net
         .peer_orgs()
         .into_iter()
@@ -285,7 +298,8 @@ fn layouts(net: &Network, first_org: &str, requirements: &[Requirement]) -> Vec<
         })
         .collect();
     sets.sort_by_key(Vec::len);
-    let msps = net.ids.msps();
+    let resources = local.resources.current();
+    let msps = &resources.msps;
     sets.into_iter()
         .filter(|set| {
             let signers: Vec<Identity> = set.iter().filter_map(|o| identity_of(o)).collect();
