@@ -13,14 +13,48 @@
 //! what makes the memo pay off when peers validate the same block at once.
 //! Only acceptance is taken from the memo: a recorded rejection is checked
 //! again by the caller, to return the precise error.
+//!
+//! Signatures this process made itself ([`crate::SigningIdentity::sign`]) are
+//! noted in a process-wide set ([`note_own_signature`]) and accepted without
+//! curve arithmetic: the devnet's validators check every endorsement its own
+//! endorsers signed a moment earlier in the same process (two or more verifications
+//! per transaction). That is exact, not a shortcut: a signing identity's key is
+//! checked to match its certificate when it is loaded, and `sign` returns a
+//! canonical DER, low-S signature over exactly these bytes, which every correct
+//! ECDSA verifier accepts (ECDSA's correctness); a triple that differs in any
+//! byte of key, message or signature has another memo key and is verified in full.
 
 use crate::MspError;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Beyond this many remembered checks the memo starts over (an entry is about 100 bytes).
 const MAX_ENTRIES: usize = 65_536;
+
+/// Beyond this many noted own signatures the set starts over (32 bytes each).
+const MAX_OWN: usize = 65_536;
+
+/// Memo keys of the signatures this process made (see the module documentation).
+static OWN_SIGNATURES: Mutex<Option<HashSet<Key>>> = Mutex::new(None);
+
+/// Notes that this process signed `msg` with the private key of `public_key_sec1`,
+/// producing `signature_der` (canonical DER, low-S): any memo will accept that triple.
+pub(crate) fn note_own_signature(public_key_sec1: &[u8], msg: &[u8], signature_der: &[u8]) {
+    let k = key(public_key_sec1, msg, signature_der);
+    let mut own = OWN_SIGNATURES.lock().unwrap_or_else(|p| p.into_inner());
+    let own = own.get_or_insert_with(HashSet::new);
+    if own.len() >= MAX_OWN {
+        own.clear();
+    }
+    own.insert(k);
+}
+
+/// Whether the triple with memo key `k` is a signature this process made.
+fn is_own_signature(k: &Key) -> bool {
+    let own = OWN_SIGNATURES.lock().unwrap_or_else(|p| p.into_inner());
+    own.as_ref().is_some_and(|own| own.contains(k))
+}
 
 type Key = [u8; 32];
 
@@ -48,9 +82,12 @@ impl VerifiedSignatures {
         msg: &[u8],
         signature_der: &[u8],
     ) -> Result<(), MspError> {
-        let cell = self.cell(key(public_key_sec1, msg, signature_der));
-        let valid = *cell
-            .get_or_init(|| crate::verify_signature(public_key_sec1, msg, signature_der).is_ok());
+        let k = key(public_key_sec1, msg, signature_der);
+        let cell = self.cell(k);
+        let valid = *cell.get_or_init(|| {
+            is_own_signature(&k)
+                || crate::verify_signature(public_key_sec1, msg, signature_der).is_ok()
+        });
         if valid {
             Ok(())
         } else {

@@ -110,6 +110,33 @@ fn high_s_twin_is_rejected() {
 }
 
 #[test]
+fn own_signatures_pass_the_memo_and_their_variants_are_still_checked() {
+    // Signatures this process made are noted and accepted by the memo without curve
+    // arithmetic; anything that differs from them in a byte is verified in full.
+    let ca = Ca::root("org1.example.com");
+    let mgr = MspManager::new([ca.msp("Org1MSP")]);
+    let a = signer(&ca, "Org1MSP", &["peer"]);
+    let b = signer(&ca, "Org1MSP", &["peer"]);
+    let der = a.sign(b"payload || endorser");
+    for _ in 0..2 {
+        mgr.verify(&a.identity, b"payload || endorser", &der)
+            .unwrap();
+        assert!(matches!(
+            mgr.verify(&a.identity, b"payload || endorseR", &der),
+            Err(MspError::BadSignature)
+        ));
+        assert!(matches!(
+            mgr.verify(&b.identity, b"payload || endorser", &der),
+            Err(MspError::BadSignature)
+        ));
+        assert!(matches!(
+            mgr.verify(&a.identity, b"payload || endorser", &high_s_twin(&der)),
+            Err(MspError::HighS)
+        ));
+    }
+}
+
+#[test]
 fn malformed_and_foreign_signatures_are_rejected() {
     let ca = Ca::root("org1.example.com");
     let a = signer(&ca, "Org1MSP", &["peer"]);
