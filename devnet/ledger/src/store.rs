@@ -93,6 +93,64 @@ pub struct TxStatus {
 /// A peer's ledger. Shared between threads (commits are serialized by redb).
 pub struct Ledger {
     db: Database,
+    system_state: SystemStateCache,
+}
+
+/// Reads of system namespaces (`_lifecycle`), remembered until a block writes one.
+///
+/// Why: every endorsement and every validated transaction reads its chaincode's
+/// definition from `_lifecycle` (the metadata key and each field, about ten state
+/// reads, each a redb read transaction), on every peer, while definitions change
+/// only when a lifecycle transaction commits. Answers are those of the committed
+/// state: a commit that writes a system namespace empties the cache, and a read
+/// that raced with such a commit is not remembered (the generation changed).
+#[derive(Default)]
+struct SystemStateCache {
+    inner: std::sync::Mutex<SystemStateEntries>,
+}
+
+#[derive(Default)]
+struct SystemStateEntries {
+    /// Bumped by every commit that writes a system namespace.
+    generation: u64,
+    /// Encoded state key -> the value then (None: absent).
+    entries: std::collections::HashMap<Vec<u8>, Option<VersionedValue>>,
+}
+
+/// Beyond this many remembered keys the cache starts over.
+const SYSTEM_STATE_MAX: usize = 4096;
+
+/// Namespaces of system chaincodes (`_lifecycle`): read by every transaction, written rarely.
+fn is_system_namespace(namespace: &str) -> bool {
+    namespace.starts_with('_')
+}
+
+impl SystemStateCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SystemStateEntries> {
+        // A poisoned lock only means a thread panicked holding it; a clear is always sound.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The remembered value, or the generation a read from the database must belong to.
+    fn get(&self, skey: &[u8]) -> Result<Option<VersionedValue>, u64> {
+        let cache = self.lock();
+        match cache.entries.get(skey) {
+            Some(v) => Ok(v.clone()),
+            None => Err(cache.generation),
+        }
+    }
+
+    /// Remembers a value read from the database, unless a system write committed since.
+    fn put(&self, skey: Vec<u8>, value: &Option<VersionedValue>, generation: u64) {
+        let mut cache = self.lock();
+        if cache.generation != generation {
+            return;
+        }
+        if cache.entries.len() >= SYSTEM_STATE_MAX {
+            cache.entries.clear();
+        }
+        cache.entries.insert(skey, value.clone());
+    }
 }
 
 // The node shares one Ledger between its services.
@@ -132,7 +190,10 @@ impl Ledger {
             txn.open_table(META).map_err(storage)?;
         }
         txn.commit().map_err(storage)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            system_state: SystemStateCache::default(),
+        })
     }
 
     fn read<T>(
@@ -224,12 +285,24 @@ impl Ledger {
         namespace: &str,
         key: &str,
     ) -> Result<Option<VersionedValue>, LedgerError> {
+        let skey = keys::state_key(namespace, key);
+        if !is_system_namespace(namespace) {
+            return self.read_state(&skey);
+        }
+        match self.system_state.get(&skey) {
+            Ok(value) => Ok(value),
+            Err(generation) => {
+                let value = self.read_state(&skey)?;
+                self.system_state.put(skey, &value, generation);
+                Ok(value)
+            }
+        }
+    }
+
+    fn read_state(&self, skey: &[u8]) -> Result<Option<VersionedValue>, LedgerError> {
         self.read(|txn| {
             let state = txn.open_table(STATE).map_err(storage)?;
-            let Some(bytes) = state
-                .get(keys::state_key(namespace, key).as_slice())
-                .map_err(storage)?
-            else {
+            let Some(bytes) = state.get(skey).map_err(storage)? else {
                 return Ok(None);
             };
             decode_value(bytes.value()).map(Some)
@@ -385,8 +458,21 @@ impl Ledger {
                 .map_err(storage)?;
             meta.insert(META_TIP, hash.as_slice()).map_err(storage)?;
         }
+        // A block that writes a system namespace commits while holding the cache, then
+        // empties it: no reader is answered from the cache while the commit is under
+        // way, and a read that began before it is not remembered (generation changed).
+        let writes_system = updates
+            .writes
+            .iter()
+            .any(|(ns, ..)| is_system_namespace(ns));
+        let mut held = writes_system.then(|| self.system_state.lock());
         // Default durability: the commit is fsynced before this returns.
-        txn.commit().map_err(storage)
+        let committed = txn.commit().map_err(storage);
+        if let Some(cache) = held.as_mut() {
+            cache.generation += 1;
+            cache.entries.clear();
+        }
+        committed
     }
 }
 

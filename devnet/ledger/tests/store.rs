@@ -308,3 +308,36 @@ fn everything_survives_reopen() {
     assert_eq!(l.get_state("cc", "k").unwrap().value, b"v");
     assert_eq!(l.tx_status("t0"), Some((0, 0)));
 }
+
+#[test]
+fn system_namespace_reads_follow_every_commit() {
+    // `_lifecycle` reads are remembered between blocks; each commit that writes the
+    // namespace must be seen by the next read, absent keys included.
+    let (_dir, ledger) = open();
+    let ns = "_lifecycle";
+    let key = "namespaces/fields/kv/Sequence";
+    assert_eq!(ledger.get_state(ns, key), None);
+    assert_eq!(ledger.get_state(ns, key), None);
+    let b0 = next_block(&ledger, &["t0"], &[0]);
+    ledger
+        .commit(&b0, &updates(vec![put(ns, key, "1", 0, "t0")]))
+        .unwrap();
+    let v = ledger.get_state(ns, key).unwrap();
+    assert_eq!((v.value.as_slice(), v.version), (b"1".as_slice(), (0, 0)));
+    // A block writing elsewhere leaves the remembered value as it is.
+    let b1 = next_block(&ledger, &["t1"], &[0]);
+    ledger
+        .commit(&b1, &updates(vec![put("kv", "k", "x", 0, "t1")]))
+        .unwrap();
+    assert_eq!(ledger.get_state(ns, key).unwrap().version, (0, 0));
+    let b2 = next_block(&ledger, &["t2"], &[0]);
+    ledger
+        .commit(&b2, &updates(vec![put(ns, key, "2", 0, "t2")]))
+        .unwrap();
+    let v = ledger.get_state(ns, key).unwrap();
+    assert_eq!((v.value.as_slice(), v.version), (b"2".as_slice(), (2, 0)));
+    let b3 = next_block(&ledger, &["t3"], &[0]);
+    let delete = (ns.into(), key.into(), WriteOp::Delete, 0, "t3".into(), None);
+    ledger.commit(&b3, &updates(vec![delete])).unwrap();
+    assert_eq!(ledger.get_state(ns, key), None);
+}
