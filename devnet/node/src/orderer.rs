@@ -243,7 +243,11 @@ impl Orderer {
         let creator = &parsed.signature_header.creator;
         // Fabric's ExpirationRejectRule, before the SigFilter: a creator whose
         // certificate cannot be read has no expiry here (the SigFilter refuses it).
-        if Identity::from_serialized(creator).is_ok_and(|id| unix_now() > id.not_after) {
+        if self
+            .ids
+            .not_after(creator)
+            .is_some_and(|not_after| unix_now() > not_after)
+        {
             return Err(bad("broadcast client identity expired".into()));
         }
         let id = self
