@@ -1,7 +1,8 @@
 //! The HealthBlock consortium and how it runs.
 //!
 //! Owns: identity material in Fabric's cryptogen layout ([`cryptogen`]), the
-//! hospitals' CA server processes ([`ca`]), the hospitals' key custodian
+//! hospitals' CA server processes ([`ca`]), a new channel for some of the
+//! hospitals ([`channel_create`]), the hospitals' key custodian
 //! processes ([`custodian`]), spawning such detached services with pid file
 //! and log (`process`), the devnet background process
 //! ([`devnet_process`]), the native Fabric processes of the fabric backend
@@ -13,6 +14,7 @@
 
 pub mod ca;
 pub mod caliper;
+pub mod channel_create;
 pub mod cryptogen;
 pub mod custodian;
 pub mod devnet_process;

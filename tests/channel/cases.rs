@@ -48,7 +48,7 @@ fn orderer_admin(net: &TestNet) -> Result<SigningIdentity> {
     )?)
 }
 
-async fn orderer(net: &TestNet) -> Result<Orderer> {
+pub(crate) async fn orderer(net: &TestNet) -> Result<Orderer> {
     let org = &net.consortium.orderer_org;
     let node = org.solo();
     let ca = std::fs::read(net.layout.orderer_tls_dir(org, node).join("ca.crt"))?;

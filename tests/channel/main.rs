@@ -13,6 +13,7 @@ mod cases;
 mod listing;
 mod offline;
 mod orgs;
+mod second;
 
 use healthblock_tests::backends::{self, Suite};
 use healthblock_tests::TestNet;
@@ -44,6 +45,7 @@ fn main() {
                 .chain(listing::all())
                 .chain(offline::all())
                 .chain(orgs::all())
+                .chain(second::all())
                 .collect()
         },
         needs_peer_binary: |name| {

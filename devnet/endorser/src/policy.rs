@@ -10,8 +10,8 @@ use crate::ChannelPolicies;
 use fabric_configtx::ConfigError;
 use fabric_policy::EndorsementPolicy;
 use fabric_proto::common::{
-    application_policy, policy::PolicyType, ApplicationPolicy, Config, ConfigGroup,
-    ImplicitMetaPolicy, Policy, SignaturePolicyEnvelope,
+    application_policy, policy::PolicyType, ApplicationPolicy, Config, ImplicitMetaPolicy, Policy,
+    SignaturePolicyEnvelope,
 };
 use prost::Message;
 
@@ -73,7 +73,7 @@ impl ChannelPolicies {
             }
             let envelope = SignaturePolicyEnvelope::decode(policy.value.as_slice())
                 .map_err(|e| malformed(e.to_string()))?;
-            let mspid = org_mspid(group).unwrap_or_else(|| org.clone());
+            let mspid = fabric_configtx::org::org_mspid(group).unwrap_or_else(|| org.clone());
             org_policies.push((mspid, envelope));
         }
         Ok(Self {
@@ -156,12 +156,4 @@ fn policy_as_text(policy: &Policy) -> std::result::Result<String, String> {
         }
         _ => Err(format!("policy type {} is not supported", policy.r#type)),
     }
-}
-
-/// The MSP id in an org group's `MSP` value (the group's name may differ).
-fn org_mspid(group: &ConfigGroup) -> Option<String> {
-    let value = group.values.get("MSP")?;
-    let config = fabric_proto::msp::MspConfig::decode(value.value.as_slice()).ok()?;
-    let fabric = fabric_proto::msp::FabricMspConfig::decode(config.config.as_slice()).ok()?;
-    Some(fabric.name)
 }

@@ -10,8 +10,8 @@ use fabric_configtx::org::{
     ApplicationOrg, ADMINS,
 };
 use fabric_proto::common::{
-    self, Block, Capabilities, Capability, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue,
-    Envelope, Header, ImplicitMetaPolicy, OrdererBlockMetadata, Payload,
+    self, Block, Capabilities, Capability, ConfigGroup, ConfigPolicy, ConfigValue,
+    ImplicitMetaPolicy,
 };
 use fabric_proto::msp::msp_role::MspRoleType;
 use fabric_proto::{orderer, protos};
@@ -26,60 +26,11 @@ pub(crate) fn genesis_block(
     peer_addresses: &[(String, String)],
 ) -> anyhow::Result<Block> {
     let channel_group = channel_group(config, orderer_address, peer_addresses)?;
-    let envelope = config_envelope(&config.channel, channel_group);
-    let mut block = fabric_block::new_block(0, &[], vec![envelope.encode_to_vec()]);
-    let metadata = block.metadata.get_or_insert_with(Default::default);
-    metadata.metadata.resize(5, Vec::new());
-    let signatures = common::Metadata {
-        value: OrdererBlockMetadata {
-            last_config: Some(common::LastConfig { index: 0 }),
-            consenter_metadata: Vec::new(),
-        }
-        .encode_to_vec(),
-        signatures: Vec::new(),
-    };
-    metadata.metadata[common::BlockMetadataIndex::Signatures as usize] = signatures.encode_to_vec();
-    metadata.metadata[common::BlockMetadataIndex::TransactionsFilter as usize] = vec![0];
-    Ok(block)
-}
-
-/// The CONFIG envelope: empty creator, random nonce, txid = hex(sha256(nonce)), no signature.
-fn config_envelope(channel: &str, channel_group: ConfigGroup) -> Envelope {
-    let mut nonce = [0u8; 24];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-    let channel_header = common::ChannelHeader {
-        r#type: common::HeaderType::Config as i32,
-        version: 1,
-        timestamp: Some(prost_types::Timestamp {
-            seconds: crate::auth::unix_now(),
-            nanos: 0,
-        }),
-        channel_id: channel.to_owned(),
-        tx_id: fabric_block::compute_txid(&nonce, &[]),
-        ..Default::default()
-    };
-    let signature_header = common::SignatureHeader {
-        creator: Vec::new(),
-        nonce: nonce.to_vec(),
-    };
-    let data = ConfigEnvelope {
-        config: Some(common::Config {
-            sequence: 0,
-            channel_group: Some(channel_group),
-        }),
-        last_update: None,
-    };
-    let payload = Payload {
-        header: Some(Header {
-            channel_header: channel_header.encode_to_vec(),
-            signature_header: signature_header.encode_to_vec(),
-        }),
-        data: data.encode_to_vec(),
-    };
-    Envelope {
-        payload: payload.encode_to_vec(),
-        signature: Vec::new(),
-    }
+    Ok(fabric_configtx::genesis::genesis_block(
+        &config.channel,
+        channel_group,
+        crate::auth::unix_now(),
+    ))
 }
 
 fn channel_group(

@@ -20,6 +20,7 @@ pub mod batch;
 pub mod block;
 pub mod compute;
 pub mod describe;
+pub mod genesis;
 pub mod map;
 pub mod msps;
 pub mod org;

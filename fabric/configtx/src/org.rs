@@ -275,3 +275,11 @@ pub fn without_application_org(config: &Config, name: &str) -> Result<Config, Co
         .ok_or_else(|| ConfigError::Missing(format!("/{ROOT_GROUP}/{APPLICATION}/{name}")))?;
     Ok(out)
 }
+
+/// The MSP id an org group's `MSP` value names (the group's own name may differ).
+pub fn org_mspid(group: &ConfigGroup) -> Option<String> {
+    let value = group.values.get("MSP")?;
+    let config = MspConfig::decode(value.value.as_slice()).ok()?;
+    let fabric = fabric_proto::msp::FabricMspConfig::decode(config.config.as_slice()).ok()?;
+    Some(fabric.name)
+}

@@ -1,5 +1,5 @@
 //! `healthblock channel`: the channels each node serves, the channel's chain
-//! info (from the orderer or a peer), its configuration, and
+//! info (from the orderer or a peer), a new channel for some hospitals, its configuration, and
 //! batch-parameter changes through a real config update (same command on both
 //! backends). The work is in `fabric_client::admin::channel_config`; this file
 //! resolves identities and endpoints, and prints.
@@ -25,6 +25,11 @@ pub(crate) enum ChannelCmd {
     List(ListArgs),
     /// Height and the current and previous block hashes of the channel (from the orderer).
     Info(InfoArgs),
+    /// A new channel for some of the hospitals: its genesis block from the running
+    /// channel's config (orderers, policies, ACLs) with only those hospitals; the
+    /// orderers join through the channel participation API, those hospitals' peers
+    /// through cscc JoinChain as their admins.
+    Create(CreateArgs),
     /// The channel configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -56,6 +61,17 @@ pub(crate) enum UpdateCmd {
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ListArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct CreateArgs {
+    /// The new channel's name (lower case letters, digits, `.` and `-`).
+    pub name: String,
+    /// The hospitals on it (names or MSP ids), e.g. `--orgs Hospital1,Hospital2`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub orgs: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -114,6 +130,7 @@ pub(crate) async fn run(ctx: &Context, cmd: ChannelCmd) -> Result<()> {
     match cmd {
         ChannelCmd::List(a) => list(ctx, a).await,
         ChannelCmd::Info(a) => info(ctx, a).await,
+        ChannelCmd::Create(a) => create(ctx, a).await,
         ChannelCmd::Config(ConfigCmd::Show(a)) => show(ctx, a).await,
         ChannelCmd::Update(UpdateCmd::Batch(a)) => update_batch(ctx, a).await,
         ChannelCmd::Update(UpdateCmd::Propose(c)) => config_update::propose(ctx, c).await,
@@ -237,6 +254,42 @@ async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
     if failed > 0 {
         return Err(anyhow!("{failed} of {} nodes did not answer", nodes.len()));
     }
+    Ok(())
+}
+
+async fn create(ctx: &Context, a: CreateArgs) -> Result<()> {
+    let orgs = a
+        .orgs
+        .iter()
+        .map(|o| ctx.org(o))
+        .collect::<Result<Vec<_>>>()?;
+    let reader = signer(ctx, &orderer_admin(ctx))?;
+    let current = cc::current_config(&orderer(ctx).await?, &reader, &ctx.consortium.channel)
+        .await
+        .context("reading the running channel's config")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let created = healthblock_network::channel_create::create(
+        &ctx.consortium,
+        &ctx.layout,
+        &current.config,
+        &a.name,
+        &orgs,
+        now,
+    )
+    .await?;
+    if a.json {
+        return output::json(&created);
+    }
+    output::step(format!(
+        "channel {} created for {}: orderers {}; peers {}",
+        created.channel,
+        created.orgs.join(", "),
+        created.orderers.join(", "),
+        created.peers.join(", ")
+    ));
     Ok(())
 }
 
