@@ -212,6 +212,12 @@ impl Ledger {
         })
     }
 
+    /// A number that changes whenever a committed block writes a system namespace
+    /// (`_lifecycle`): what is derived from that state stays current while it holds.
+    pub fn system_state_generation(&self) -> u64 {
+        self.system_state.lock().generation
+    }
+
     /// Number of committed blocks.
     pub fn height(&self) -> u64 {
         Self::or_log(self.try_height(), "height", 0)
