@@ -304,8 +304,7 @@ mod tests {
     use super::*;
 
     fn consortium() -> Consortium {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("consortium.yaml");
-        Consortium::load(&path).expect("the repository's description loads")
+        crate::test_support::description()
     }
 
     fn config(c: &Consortium, layout: &Layout) -> CaliperConfig {

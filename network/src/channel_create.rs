@@ -10,8 +10,10 @@
 //! devnet serves one channel: its orderer refuses the join with its reason,
 //! which this passes on.
 
-use crate::consortium::{Backend, Consortium, OrdererNode, PeerOrg};
-use crate::fabric_process::join::{connect_peer, org_admin, participation_client};
+use crate::consortium::{Consortium, PeerOrg};
+use crate::fabric_process::join::{
+    connect_peer, orderer_endpoint, org_admin, participation_client,
+};
 use crate::fabric_process::FabricError;
 use crate::layout::Layout;
 use fabric_proto::common::Config;
@@ -94,7 +96,7 @@ pub async fn create(
 
     let oo = &c.orderer_org;
     let mut orderers = Vec::new();
-    for node in orderers_of(c) {
+    for node in c.running_orderers() {
         let client = participation_client(c, layout, oo, node.ports.admin)?;
         client
             .join(&genesis)
@@ -104,7 +106,7 @@ pub async fn create(
     }
 
     // A new Raft channel answers Deliver once it has elected a leader.
-    if let (Some(first), Some(org)) = (orderers_of(c).first(), orgs.first()) {
+    if let (Some(first), Some(org)) = (c.running_orderers().first(), orgs.first()) {
         let endpoint = orderer_endpoint(c, layout, first)?;
         let orderer = fabric_client::admin::Orderer::connect(&endpoint)
             .await
@@ -151,29 +153,4 @@ pub async fn create(
         orderers,
         peers,
     })
-}
-
-/// The orderers that run: the devnet runs the first only, Fabric all of them.
-fn orderers_of(c: &Consortium) -> Vec<&OrdererNode> {
-    let oo = &c.orderer_org;
-    match c.backend {
-        Backend::Devnet => vec![oo.solo()],
-        Backend::Fabric => oo.orderers.iter().collect(),
-    }
-}
-
-/// An orderer's Broadcast/Deliver endpoint, trusting its TLS CA.
-fn orderer_endpoint(
-    c: &Consortium,
-    layout: &Layout,
-    node: &OrdererNode,
-) -> Result<fabric_client::Endpoint, CreateError> {
-    let oo = &c.orderer_org;
-    let ca_path = layout.orderer_tls_dir(oo, node).join("ca.crt");
-    let ca = std::fs::read(&ca_path)
-        .map_err(|e| FabricError::Io(crate::fsutil::IoError::new(&ca_path, e)))?;
-    Ok(
-        fabric_client::Endpoint::new(c.address(node.ports.listen), ca)
-            .with_server_name(oo.fqdn(node)),
-    )
 }

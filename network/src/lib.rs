@@ -27,3 +27,20 @@ pub mod running;
 // `devnet_config` names both the module and its mapping function.
 pub use healthblock_consortium::{consortium, devnet_config, devnet_control, layout};
 pub use healthblock_consortium::{Backend, Consortium, ConsortiumError, IoError, Layout};
+
+/// What the crate's unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::consortium::Consortium;
+
+    /// The repository's own description, `network/consortium.yaml`.
+    pub(crate) fn description() -> Consortium {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("consortium.yaml");
+        Consortium::load(&path).expect("network/consortium.yaml is valid")
+    }
+
+    /// The same, every port shifted by 900 (away from a running network's).
+    pub(crate) fn description_offset() -> Consortium {
+        description().with_port_offset(900).expect("offset fits")
+    }
+}

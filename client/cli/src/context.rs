@@ -142,15 +142,12 @@ impl Context {
 
     /// The orderer endpoint the devnet runs (orderer0), trusting the orderer org's TLS CA.
     pub(crate) fn orderer_endpoint(&self) -> Result<Endpoint> {
-        let org = &self.consortium.orderer_org;
-        let node = org.solo();
-        let tls = self.layout.orderer_tls_dir(org, node).join("ca.crt");
-        let ca = std::fs::read(&tls)
-            .with_context(|| format!("cannot read the orderer TLS CA at {}", tls.display()))?;
-        Ok(
-            Endpoint::new(self.consortium.address(node.ports.listen), ca)
-                .with_server_name(org.fqdn(node)),
-        )
+        let node = self.consortium.orderer_org.solo();
+        Ok(healthblock_network::fabric_process::join::orderer_endpoint(
+            &self.consortium,
+            &self.layout,
+            node,
+        )?)
     }
 }
 

@@ -198,6 +198,15 @@ impl PeerOrg {
 }
 
 impl Consortium {
+    /// The orderers that run: the devnet runs the first only, Fabric all of them.
+    pub fn running_orderers(&self) -> Vec<&OrdererNode> {
+        let oo = &self.orderer_org;
+        match self.backend {
+            Backend::Devnet => vec![oo.solo()],
+            Backend::Fabric => oo.orderers.iter().collect(),
+        }
+    }
+
     /// Reads and validates a consortium description.
     pub fn load(path: &Path) -> Result<Self, ConsortiumError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConsortiumError::Read {

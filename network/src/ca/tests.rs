@@ -7,11 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
 fn consortium() -> Consortium {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("consortium.yaml");
-    Consortium::load(&path)
-        .expect("network/consortium.yaml is valid")
-        .with_port_offset(900)
-        .expect("offset fits")
+    crate::test_support::description_offset()
 }
 
 /// A layout in a temp dir with freshly generated identity material.

@@ -7,11 +7,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 
 fn consortium() -> Consortium {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("consortium.yaml");
-    Consortium::load(&path)
-        .expect("network/consortium.yaml is valid")
-        .with_port_offset(900)
-        .expect("offset fits")
+    crate::test_support::description_offset()
 }
 
 /// The first hospital alone, its custodian on `port`.

@@ -361,8 +361,7 @@ mod tests {
     use super::*;
 
     fn consortium() -> Consortium {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/consortium.yaml");
-        Consortium::load(Path::new(path)).unwrap()
+        crate::test_support::description()
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use super::nodes::FabricNode;
 use super::{probe, FabricError};
-use crate::consortium::{Consortium, OrdererOrg, PeerNode, PeerOrg};
+use crate::consortium::{Consortium, OrdererNode, OrdererOrg, PeerNode, PeerOrg};
 use crate::layout::Layout;
 use fabric_client::admin::participation::{ParticipationClient, ParticipationEndpoint};
 use fabric_client::admin::{channel, Peer};
@@ -117,6 +117,17 @@ pub async fn connect_peer(
             node: org.fqdn(peer),
             message: e.to_string(),
         })
+}
+
+/// An orderer's Broadcast/Deliver endpoint, trusting the orderer org's TLS CA.
+pub fn orderer_endpoint(
+    c: &Consortium,
+    layout: &Layout,
+    node: &OrdererNode,
+) -> Result<Endpoint, FabricError> {
+    let oo = &c.orderer_org;
+    let ca = read(&layout.orderer_tls_dir(oo, node).join("ca.crt"))?;
+    Ok(Endpoint::new(c.address(node.ports.listen), ca).with_server_name(oo.fqdn(node)))
 }
 
 /// Joins every peer that has no ledger of the channel yet; returns how many joined now.

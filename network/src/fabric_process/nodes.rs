@@ -285,8 +285,7 @@ mod tests {
     use super::*;
 
     fn consortium() -> Consortium {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/consortium.yaml");
-        Consortium::load(Path::new(path)).unwrap()
+        crate::test_support::description()
     }
 
     fn get<'a>(n: &'a FabricNode, key: &str) -> &'a str {

@@ -13,7 +13,7 @@ use fabric_client::admin::channel_config::{
 };
 use fabric_client::admin::{Orderer, Peer};
 use fabric_msp::SigningIdentity;
-use healthblock_network::consortium::{Backend, OrdererNode, PeerNode, PeerOrg};
+use healthblock_network::consortium::{OrdererNode, PeerNode, PeerOrg};
 use healthblock_network::fabric_process::join::participation_client;
 use serde::Serialize;
 use std::time::Duration;
@@ -227,12 +227,7 @@ async fn list(ctx: &Context, a: ListArgs) -> Result<()> {
         nodes.push(NodeChannels::new(org.fqdn(node), "peer", address, answer));
     }
     let oo = &ctx.consortium.orderer_org;
-    // The devnet runs the first orderer only; Fabric runs them all.
-    let orderers: Vec<&OrdererNode> = match ctx.consortium.backend {
-        Backend::Devnet => vec![oo.solo()],
-        Backend::Fabric => oo.orderers.iter().collect(),
-    };
-    for node in orderers {
+    for node in ctx.consortium.running_orderers() {
         let address = ctx.consortium.address(node.ports.admin);
         let answer = orderer_channels(ctx, node).await;
         nodes.push(NodeChannels::new(oo.fqdn(node), "orderer", address, answer));
@@ -267,10 +262,7 @@ async fn create(ctx: &Context, a: CreateArgs) -> Result<()> {
     let current = cc::current_config(&orderer(ctx).await?, &reader, &ctx.consortium.channel)
         .await
         .context("reading the running channel's config")?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = config_update::unix_now();
     let created = healthblock_network::channel_create::create(
         &ctx.consortium,
         &ctx.layout,

@@ -167,7 +167,7 @@ async fn config_in_force(ctx: &Context, who: &str) -> Result<cc::CurrentConfig> 
     Ok(cc::current_config(&orderer(ctx).await?, &reader, &ctx.consortium.channel).await?)
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
